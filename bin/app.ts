@@ -1,0 +1,23 @@
+/**
+ * CDK app entry. Context is parsed with zod once, here. The AWS issue grows the stack (Lambda, API, secrets,
+ * dashboards, cdk-nag); for now it holds the tables the local store mirrors.
+ */
+import { App } from 'aws-cdk-lib';
+import { z } from 'zod';
+import { SwitchyardStack } from '../lib/switchyard-stack.ts';
+
+const app = new App();
+const context = z
+  .object({
+    stackName: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]*$/)
+      .default('Switchyard'),
+    removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+  })
+  .parse({
+    stackName: app.node.tryGetContext('stackName') ?? undefined,
+    removalPolicy: app.node.tryGetContext('removalPolicy') ?? undefined,
+  });
+
+new SwitchyardStack(app, context.stackName, { removalPolicy: context.removalPolicy });

@@ -1,0 +1,171 @@
+/**
+ * The attempt loop: targets in route order, retries with backoff on the same target for retryable failures,
+ * then the next target. It returns an opened upstream answer (first byte received, nothing sent to the
+ * client yet) or throws the one client error that {@link finalError} picks.
+ */
+import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
+import type { AttemptRecord, Clock, ProviderKeySource, Sleep } from '../ports.ts';
+import { ADAPTERS } from '../providers/registry.ts';
+import type { HttpClient, Operation, ProviderAdapter } from '../providers/types.ts';
+import {
+  AttemptError,
+  type AttemptFailure,
+  canFailOver,
+  finalError,
+  retryableOnSameTarget,
+} from '../routing/failure.ts';
+import { backoffMs } from '../routing/retry.ts';
+import { orderTargets } from '../routing/router.ts';
+import { type OpenedAttempt, openAttempt } from '../upstream/attempt.ts';
+import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
+
+export interface ExecuteDeps {
+  readonly http: HttpClient;
+  readonly providerKeys: ProviderKeySource;
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly random: () => number;
+}
+
+export interface ExecuteInput {
+  readonly config: GatewayConfig;
+  readonly route: RouteConfig;
+  readonly op: Operation;
+  readonly body: Readonly<Record<string, unknown>>;
+  readonly requestId: string;
+  readonly stream: boolean;
+  /** Aborted when the client leaves or the total deadline passes. */
+  readonly signal: AbortSignal;
+}
+
+/** Counters the request's log line and metrics report. */
+export class ExecStats {
+  attempts = 0;
+  retries = 0;
+  fallbacks = 0;
+  /** Time spent waiting on upstreams and backoff (not the gateway's own work). */
+  upstreamMs = 0;
+  readonly log: AttemptRecord[] = [];
+}
+
+export interface Executed {
+  readonly opened: OpenedAttempt;
+  readonly adapter: ProviderAdapter;
+  readonly target: TargetConfig;
+  /** When the winning attempt started (clock ms). */
+  readonly startedAt: number;
+}
+
+function hostOf(url: string | undefined): string {
+  if (url === undefined) return '';
+  const i = url.indexOf('://');
+  const rest = i === -1 ? url : url.slice(i + 3);
+  const slash = rest.indexOf('/');
+  return slash === -1 ? rest : rest.slice(0, slash);
+}
+
+/** Per-provider state that outlives a request: round-robin key index, the base URL that last worked. */
+export class ProviderState {
+  private readonly keyIndex = new Map<string, number>();
+  private readonly urlIndex = new Map<string, number>();
+
+  nextKey(provider: string, keys: readonly string[]): string | undefined {
+    if (keys.length === 0) return undefined;
+    const i = this.keyIndex.get(provider) ?? 0;
+    this.keyIndex.set(provider, (i + 1) % keys.length);
+    return keys[i % keys.length];
+  }
+  preferredUrl(provider: string): number {
+    return this.urlIndex.get(provider) ?? 0;
+  }
+  worked(provider: string, index: number): void {
+    if (index !== 0 || this.urlIndex.has(provider)) this.urlIndex.set(provider, index);
+  }
+}
+
+export async function execute(
+  deps: ExecuteDeps,
+  state: ProviderState,
+  input: ExecuteInput,
+  stats: ExecStats,
+): Promise<Executed> {
+  const { route, config, signal } = input;
+  const failures: AttemptFailure[] = [];
+  const deadlinePassed = () => signal.aborted && signal.reason instanceof TimeoutReason;
+  const targets = orderTargets(route, deps.random);
+  for (const [ti, target] of targets.entries()) {
+    if (ti > 0) stats.fallbacks++;
+    const provider = config.providers[target.provider];
+    const adapter = provider === undefined ? undefined : ADAPTERS[provider.type];
+    if (provider === undefined || adapter === undefined) continue; // config validation makes this unreachable
+    const keys = await deps.providerKeys.keys(target.provider);
+    const baseUrls = baseUrlsOf(provider);
+    for (let retry = 0; retry <= route.retry.attempts; retry++) {
+      if (retry > 0) stats.retries++;
+      stats.attempts++;
+      const startedAt = deps.clock.now();
+      const startIndex = state.preferredUrl(target.provider);
+      try {
+        const opened = await openAttempt({
+          adapter,
+          transport: adapter.transport ?? deps.http,
+          baseUrls,
+          startIndex,
+          call: adapter.buildCall({
+            op: input.op,
+            body: input.body,
+            model: target.model,
+            apiKey: state.nextKey(target.provider, keys),
+            requestId: input.requestId,
+            extraHeaders: provider.headers,
+          }),
+          timeouts: route.timeouts,
+          requestSignal: signal,
+          epochMs: deps.clock.epochMs,
+          readAll: !input.stream,
+        });
+        state.worked(target.provider, opened.baseUrlIndex);
+        const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
+        stats.log.push({
+          provider: target.provider,
+          model: target.model,
+          host: hostOf(baseUrls[opened.baseUrlIndex]),
+          outcome: 'ok',
+          status: opened.response.status,
+          ms,
+        });
+        return { opened, adapter, target, startedAt };
+      } catch (err) {
+        const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
+        stats.upstreamMs += deps.clock.now() - startedAt;
+        if (err instanceof ClientGoneReason) throw err;
+        if (!(err instanceof AttemptError)) throw err;
+        const f = err.failure;
+        failures.push(f);
+        stats.log.push({
+          provider: target.provider,
+          model: target.model,
+          host: hostOf(baseUrls[startIndex]),
+          outcome: f.kind,
+          ...(f.status === undefined ? {} : { status: f.status }),
+          ms,
+        });
+        if (deadlinePassed()) throw finalError(failures, true);
+        if (!canFailOver(f.kind)) throw finalError(failures, false);
+        if (!retryableOnSameTarget(f.kind) || retry === route.retry.attempts) break;
+        const delay = backoffMs(retry, route.retry, f.retryAfterMs, deps.random);
+        if (delay === undefined) break;
+        const waitStart = deps.clock.now();
+        try {
+          await deps.sleep(delay, signal);
+        } catch {
+          if (signal.reason instanceof ClientGoneReason) throw signal.reason;
+          throw finalError(failures, true);
+        } finally {
+          stats.upstreamMs += deps.clock.now() - waitStart;
+        }
+      }
+    }
+  }
+  throw finalError(failures, deadlinePassed());
+}

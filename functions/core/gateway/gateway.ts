@@ -1,0 +1,283 @@
+/**
+ * The core's one entry: `createGateway(deps).handle(request)`. It dispatches the four endpoints, and owns the
+ * per-request envelope: request id, auth, body limits, the deadline, and the one log line + metrics summary.
+ */
+import { authenticate } from '../auth.ts';
+import type { GatewayConfig } from '../config/schema.ts';
+import {
+  errorHeaders,
+  MethodNotAllowedError,
+  NotFoundError,
+  PermissionDeniedError,
+  type SwitchyardError,
+  toErrorBody,
+  toSwitchyardError,
+} from '../errors.ts';
+import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
+import type { KeyStore, Logger, Metrics, Principal, RequestSummary, RouteStore } from '../ports.ts';
+import type { Operation, ProviderAdapter, Usage } from '../providers/types.ts';
+import { requestIdFrom } from '../request-id.ts';
+import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schemas/openai.ts';
+import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
+import { readJsonBody } from './body.ts';
+import { ExecStats, type ExecuteDeps, execute, ProviderState } from './execute.ts';
+import { relayStream, type StreamOutcome } from './stream.ts';
+
+export interface GatewayDeps extends ExecuteDeps {
+  readonly routes: RouteStore;
+  readonly keys: KeyStore;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Largest accepted request body; default 6 MiB, Lambda's own payload limit. */
+  readonly maxBodyBytes?: number;
+}
+
+export interface Gateway {
+  handle(req: GatewayRequest): Promise<GatewayResponse>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+const JSON_TYPE = 'application/json';
+const encoder = new TextEncoder();
+
+/** Milliseconds to 0.01: log lines stay short, metrics keep enough precision. */
+const round = (ms: number): number => Math.round(ms * 100) / 100;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The request's record, filled as it goes and emitted once (log line + metrics) when it ends. */
+class RequestScope {
+  readonly summary: Mutable<Partial<RequestSummary>> = {};
+  readonly stats = new ExecStats();
+  constructor(
+    readonly requestId: string,
+    readonly start: number,
+    private readonly deps: GatewayDeps,
+    readonly req: GatewayRequest,
+  ) {}
+
+  finish(status: number, error?: SwitchyardError): void {
+    const s = this.stats;
+    const latencyMs = round(this.deps.clock.now() - this.start);
+    const summary: RequestSummary = {
+      ...this.summary,
+      requestId: this.requestId,
+      method: this.req.method,
+      path: this.req.path,
+      status,
+      stream: this.summary.stream ?? false,
+      latencyMs,
+      attempts: s.attempts,
+      retries: s.retries,
+      fallbacks: s.fallbacks,
+      attemptLog: s.log,
+      ...(s.attempts > 0
+        ? { upstreamMs: s.upstreamMs, overheadMs: Math.max(0, latencyMs - s.upstreamMs) }
+        : {}),
+      ...(error === undefined ? {} : { errorCode: error.code }),
+    };
+    const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+    this.deps.logger.log(level, error === undefined ? 'request' : `request failed: ${error.message}`, {
+      ...summary,
+    });
+    this.deps.metrics.record(summary);
+  }
+}
+
+function json(
+  status: number,
+  requestId: string,
+  value: unknown,
+  extra?: Record<string, string>,
+): GatewayResponse {
+  return {
+    status,
+    headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId, ...extra },
+    body: encoder.encode(JSON.stringify(value)),
+  };
+}
+
+function errorResponse(err: SwitchyardError, requestId: string): GatewayResponse {
+  const extra = errorHeaders(err);
+  if (err.status === 413) extra.connection = 'close'; // do not drain a huge body we refused
+  return json(err.status, requestId, toErrorBody(err), extra);
+}
+
+const ENDPOINTS: Readonly<Record<string, { method: string; op: Operation | 'health' }>> = {
+  '/health': { method: 'GET', op: 'health' },
+  '/v1/models': { method: 'GET', op: 'models' },
+  '/v1/chat/completions': { method: 'POST', op: 'chat' },
+  '/v1/embeddings': { method: 'POST', op: 'embeddings' },
+};
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const state = new ProviderState();
+  const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  function routeFor(config: GatewayConfig, model: string, principal: Principal) {
+    const route = config.routes[model];
+    if (route === undefined) {
+      throw new NotFoundError({
+        code: 'model_not_found',
+        message: `The model '${model}' does not exist.`,
+        param: 'model',
+      });
+    }
+    if (principal.allowedModels !== undefined && !principal.allowedModels.has(model)) {
+      throw new PermissionDeniedError({
+        code: 'model_not_allowed',
+        message: `This key may not use the model '${model}'.`,
+        param: 'model',
+      });
+    }
+    return route;
+  }
+
+  async function proxy(
+    scope: RequestScope,
+    op: 'chat' | 'embeddings',
+    principal: Principal,
+  ): Promise<GatewayResponse> {
+    const raw = await readJsonBody(scope.req, maxBody);
+    const body = op === 'chat' ? parseBody(chatRequestSchema, raw) : parseBody(embeddingsRequestSchema, raw);
+    const stream = op === 'chat' && 'stream' in body && body.stream === true;
+    scope.summary.stream = stream;
+    scope.summary.route = body.model;
+    const config = await deps.routes.load();
+    const route = routeFor(config, body.model, principal);
+
+    // The request's own signal: client gone or total deadline, whichever first.
+    const controller = new AbortController();
+    const onClientGone = () => controller.abort(new ClientGoneReason());
+    scope.req.signal?.addEventListener('abort', onClientGone, { once: true });
+    const totalMs = route.timeouts.totalMs;
+    const deadline = setTimeout(() => controller.abort(new TimeoutReason('total', totalMs)), totalMs);
+    const cleanup = () => {
+      clearTimeout(deadline);
+      scope.req.signal?.removeEventListener('abort', onClientGone);
+    };
+
+    let executed: Awaited<ReturnType<typeof execute>>;
+    try {
+      executed = await execute(
+        deps,
+        state,
+        { config, route, op, body, requestId: scope.requestId, stream, signal: controller.signal },
+        scope.stats,
+      );
+    } catch (err) {
+      cleanup();
+      throw err;
+    }
+    const { opened, adapter, target, startedAt } = executed;
+    scope.summary.provider = target.provider;
+    scope.summary.model = target.model;
+    const headers = { 'x-request-id': scope.requestId, 'x-switchyard-provider': target.provider };
+
+    if (!stream) {
+      cleanup();
+      opened.release();
+      scope.stats.upstreamMs += deps.clock.now() - startedAt;
+      const bytes = opened.first ?? new Uint8Array();
+      const usage = usageOf(adapter.usage, bytes);
+      if (usage !== undefined) {
+        scope.summary.inputTokens = usage.inputTokens;
+        scope.summary.outputTokens = usage.outputTokens;
+      }
+      scope.finish(opened.response.status);
+      return {
+        status: opened.response.status,
+        headers: { 'content-type': JSON_TYPE, ...headers },
+        body: bytes,
+      };
+    }
+
+    const body$ = relayStream({
+      opened,
+      adapter,
+      idleMs: route.timeouts.idleMs,
+      now: deps.clock.now,
+      onEnd: (o: StreamOutcome) => {
+        cleanup();
+        scope.stats.upstreamMs += deps.clock.now() - startedAt;
+        if (o.firstChunkAt !== undefined) scope.summary.ttftMs = round(o.firstChunkAt - scope.start);
+        if (o.usage !== undefined) {
+          scope.summary.inputTokens = o.usage.inputTokens;
+          scope.summary.outputTokens = o.usage.outputTokens;
+        }
+        // 499: the client closed the connection (nginx's convention), so it never counts as a success.
+        scope.finish(o.clientGone ? 499 : o.error === undefined ? 200 : o.error.status, o.error);
+      },
+    });
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        ...headers,
+      },
+      body: body$,
+    };
+  }
+
+  async function models(scope: RequestScope, principal: Principal): Promise<GatewayResponse> {
+    const config = await deps.routes.load();
+    const data = Object.keys(config.routes)
+      .filter((id) => principal.allowedModels === undefined || principal.allowedModels.has(id))
+      .map((id) => ({ id, object: 'model', created: 0, owned_by: 'switchyard' }));
+    scope.finish(200);
+    return json(200, scope.requestId, { object: 'list', data });
+  }
+
+  return {
+    async handle(req) {
+      const requestId = requestIdFrom(header(req.headers, 'x-request-id'));
+      const scope = new RequestScope(requestId, deps.clock.now(), deps, req);
+      try {
+        const endpoint = ENDPOINTS[req.path];
+        if (endpoint === undefined) {
+          throw new NotFoundError({
+            code: 'unknown_url',
+            message: `Unknown request URL: ${req.method} ${req.path}.`,
+          });
+        }
+        if (endpoint.method !== req.method) {
+          throw new MethodNotAllowedError({
+            code: 'method_not_allowed',
+            message: `Use ${endpoint.method} for ${req.path}.`,
+          });
+        }
+        if (endpoint.op === 'health') {
+          scope.finish(200);
+          return json(200, requestId, { status: 'ok' });
+        }
+        const principal = await authenticate(deps.keys, req.headers);
+        scope.summary.keyId = principal.keyId;
+        if (endpoint.op === 'models') return await models(scope, principal);
+        return await proxy(scope, endpoint.op === 'chat' ? 'chat' : 'embeddings', principal);
+      } catch (err) {
+        if (err instanceof ClientGoneReason) {
+          scope.finish(499);
+          return json(499, requestId, {});
+        }
+        const e = toSwitchyardError(err);
+        if (e.status === 500)
+          deps.logger.log('error', 'internal error', {
+            requestId,
+            error: String(err),
+            stack: (err as Error)?.stack,
+          });
+        scope.finish(e.status, e);
+        return errorResponse(e, requestId);
+      }
+    },
+  };
+}
+
+function usageOf(read: ProviderAdapter['usage'], bytes: Uint8Array): Usage | undefined {
+  try {
+    return read(JSON.parse(new TextDecoder().decode(bytes)));
+  } catch {
+    return undefined; // an answer that is not JSON still goes to the client as it came
+  }
+}

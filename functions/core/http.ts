@@ -1,0 +1,32 @@
+/**
+ * The core's request and response are plain data, so node:http, middy's streaming response and the Lambda
+ * event shapes all map onto them without a web `Request`/`Response` in between.
+ */
+
+/** Header names are lower-case. */
+export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
+
+export interface GatewayRequest {
+  readonly method: string;
+  /** Path without query string. */
+  readonly path: string;
+  readonly headers: HeaderMap;
+  /** Whole body (Lambda) or a stream of chunks (node:http) that the core reads only up to its size limit. */
+  readonly body: Uint8Array | string | AsyncIterable<Uint8Array> | undefined;
+  /** Aborts when the client goes away; upstream calls are cancelled with it. */
+  readonly signal?: AbortSignal;
+}
+
+export type ResponseBody = string | Uint8Array | AsyncIterable<string>;
+
+export interface GatewayResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** Bytes for a plain answer; an async iterable of SSE text for a stream (write each chunk as it comes). */
+  readonly body: ResponseBody;
+}
+
+export function header(headers: HeaderMap, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,79 @@
+/**
+ * The ports the core depends on. Hosts (functions/local, functions/aws) build the adapters; tests use the
+ * same adapters against loopback servers and dynalite.
+ */
+import type { GatewayConfig } from './config/schema.ts';
+
+/** Reads the routing config (providers, routes, prices). Wrap it in {@link CachedRouteStore} on the hot path. */
+export interface RouteStore {
+  load(): Promise<GatewayConfig>;
+}
+
+export interface Principal {
+  /** Stable id of the client key (never the key itself). */
+  readonly keyId: string;
+  /** Route names this key may use; undefined = all. */
+  readonly allowedModels?: ReadonlySet<string>;
+}
+
+/** Turns a bearer token into a principal, or undefined when the key is unknown. */
+export interface KeyStore {
+  authenticate(bearer: string): Promise<Principal | undefined>;
+}
+
+/** Provider API keys by provider id. A provider may have several keys: the core uses them round-robin. */
+export interface ProviderKeySource {
+  keys(providerId: string): Promise<readonly string[]>;
+}
+
+export interface Clock {
+  /** Milliseconds, monotonic enough for durations (performance.now()-like or Date.now()). */
+  now(): number;
+  /** Wall-clock epoch milliseconds, for timestamps. */
+  epochMs(): number;
+}
+
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export interface Logger {
+  log(level: LogLevel, message: string, fields: Record<string, unknown>): void;
+}
+
+/** One summary per request; Lambda turns it into EMF through powertools, locally it is aggregated in memory. */
+export interface Metrics {
+  record(summary: RequestSummary): void;
+}
+
+export interface AttemptRecord {
+  readonly provider: string;
+  readonly model: string;
+  /** Host of the base URL that was used (no path, no key). */
+  readonly host: string;
+  readonly outcome: string;
+  readonly status?: number;
+  readonly ms: number;
+}
+
+export interface RequestSummary {
+  readonly requestId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly keyId?: string;
+  readonly route?: string;
+  readonly provider?: string;
+  readonly model?: string;
+  readonly status: number;
+  readonly errorCode?: string;
+  readonly stream: boolean;
+  readonly latencyMs: number;
+  readonly ttftMs?: number;
+  readonly upstreamMs?: number;
+  readonly overheadMs?: number;
+  readonly attempts: number;
+  readonly retries: number;
+  readonly fallbacks: number;
+  readonly attemptLog: readonly AttemptRecord[];
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+}

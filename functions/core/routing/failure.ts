@@ -1,0 +1,114 @@
+/**
+ * What went wrong on one upstream attempt, and what follows from it. Pure data and pure functions: the
+ * attempt loop asks these, and the final client error is chosen in one place ({@link finalError}).
+ */
+import {
+  InvalidRequestError,
+  RateLimitError,
+  type SwitchyardError,
+  UpstreamError,
+  UpstreamTimeoutError,
+} from '../errors.ts';
+
+export type FailureKind =
+  /** Connection refused/reset/DNS before any response. The next base URL of the provider is tried first. */
+  | 'unreachable'
+  /** First byte did not arrive in time, or the deadline passed. */
+  | 'timeout'
+  /** 408, 409, 5xx. */
+  | 'server'
+  /** 429 that is a rate limit. */
+  | 'rate_limited'
+  /** 401/403 from the provider: our key for it is wrong. */
+  | 'auth'
+  /** 402, or 429 insufficient_quota: the provider account has no money. */
+  | 'balance'
+  /** The provider says the request itself is bad: repeating it anywhere gives the same answer. */
+  | 'bad_request';
+
+export interface AttemptFailure {
+  readonly kind: FailureKind;
+  readonly message: string;
+  readonly status?: number;
+  /** The provider's error code, kept for bad requests (e.g. context_length_exceeded). */
+  readonly code?: string;
+  readonly param?: string | null;
+  readonly retryAfterMs?: number;
+}
+
+/** Internal carrier of an {@link AttemptFailure} through promise rejections. */
+export class AttemptError extends Error {
+  constructor(
+    readonly failure: AttemptFailure,
+    cause?: unknown,
+  ) {
+    super(failure.message, cause === undefined ? undefined : { cause });
+    this.name = 'AttemptError';
+  }
+}
+
+/** May the same target be tried again (after a backoff)? Auth and balance failures go to the next target. */
+export function retryableOnSameTarget(kind: FailureKind): boolean {
+  return kind === 'unreachable' || kind === 'timeout' || kind === 'server' || kind === 'rate_limited';
+}
+
+/** May the next target be tried? A bad request is the client's to fix. */
+export function canFailOver(kind: FailureKind): boolean {
+  return kind !== 'bad_request';
+}
+
+/** Classifies an upstream HTTP error status (with the provider's error code, when it gave one). */
+export function kindOfStatus(
+  status: number,
+  code: string | undefined,
+  type: string | undefined,
+): FailureKind {
+  if (status === 429)
+    return code === 'insufficient_quota' || type === 'insufficient_quota' ? 'balance' : 'rate_limited';
+  if (status === 402) return 'balance';
+  if (status === 401 || status === 403) return 'auth';
+  if (status === 408 || status === 409 || status >= 500) return 'server';
+  return 'bad_request';
+}
+
+const FINAL_CODES: Record<Exclude<FailureKind, 'bad_request' | 'rate_limited' | 'timeout'>, string> = {
+  unreachable: 'upstream_unreachable',
+  server: 'upstream_server_error',
+  auth: 'upstream_auth',
+  balance: 'upstream_insufficient_balance',
+};
+
+/**
+ * The error the client sees once no attempt is left. 429 only when every attempt was rate limited;
+ * otherwise the last failure that was not a rate limit decides.
+ */
+export function finalError(failures: readonly AttemptFailure[], deadlinePassed: boolean): SwitchyardError {
+  const last = failures.at(-1);
+  if (deadlinePassed || last === undefined) {
+    return new UpstreamTimeoutError({
+      code: 'upstream_timeout',
+      message: 'The request deadline passed before any upstream answered.',
+    });
+  }
+  if (last.kind === 'bad_request') {
+    return new InvalidRequestError({
+      code: last.code ?? 'upstream_invalid_request',
+      message: last.message,
+      param: last.param ?? null,
+    });
+  }
+  if (failures.every((f) => f.kind === 'rate_limited')) {
+    const waits = failures.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
+    return new RateLimitError({
+      code: 'upstream_rate_limited',
+      message: `Every target is rate limited (last: ${last.message})`,
+      retryAfterSeconds: waits.length > 0 ? Math.min(...waits) / 1000 : 1,
+    });
+  }
+  const decisive = failures.findLast((f) => f.kind !== 'rate_limited') ?? last;
+  if (decisive.kind === 'timeout') {
+    return new UpstreamTimeoutError({ code: 'upstream_timeout', message: decisive.message });
+  }
+  const code = FINAL_CODES[decisive.kind as keyof typeof FINAL_CODES] ?? 'upstream_server_error';
+  return new UpstreamError({ code, message: `Every target failed (last: ${decisive.message})` });
+}

@@ -1,0 +1,123 @@
+/**
+ * The `switchyard` command. `serve` runs the local gateway; `routes list|sync` read and write the routes table
+ * (the embedded store here; the AWS issue adds `--stack`). Later issues add keys, usage, reconcile, validate.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
+import { ConfigError, parseConfig } from '../core/config/schema.ts';
+import { CONFIG_TABLE } from '../core/stores/tables.ts';
+import { openStore } from './embedded-store.ts';
+import { startGateway } from './server.ts';
+import { loadConfigFile, parseEnv, resolveMasterKey } from './settings.ts';
+
+const USAGE = `Usage: switchyard <command>
+
+  serve                    run the local gateway (env: PORT, SWITCHYARD_CONFIG, SWITCHYARD_DATA_DIR,
+                           SWITCHYARD_MASTER_KEY, SWITCHYARD_PROVIDER_KEYS)
+  routes list [--json]     show the routes in the store
+  routes sync <file>       validate a config file and make the store hold exactly its providers,
+                           routes and prices (works whether or not the server runs)
+`;
+
+async function serve(): Promise<void> {
+  const env = parseEnv(process.env);
+  const { config, source } = await loadConfigFile(env.SWITCHYARD_CONFIG);
+  const master = await resolveMasterKey(env.SWITCHYARD_MASTER_KEY, env.SWITCHYARD_DATA_DIR);
+  const gw = await startGateway({
+    config,
+    masterKey: master.key,
+    providerKeys: env.SWITCHYARD_PROVIDER_KEYS,
+    port: env.PORT,
+    dataDir: env.SWITCHYARD_DATA_DIR,
+  });
+  const route = Object.keys(config.routes)[0] ?? 'gpt-4o-mini';
+  process.stderr.write(
+    [
+      `Switchyard is listening on ${gw.origin}/v1`,
+      `  config:     ${source} (${Object.keys(config.routes).length} routes)`,
+      `  data dir:   ${env.SWITCHYARD_DATA_DIR}`,
+      `  master key: ${master.key}${master.generated ? ` (new; saved in ${env.SWITCHYARD_DATA_DIR}/master-key)` : ''}`,
+      '',
+      'Try it:',
+      `  curl -s ${gw.origin}/v1/chat/completions -H "Authorization: Bearer ${master.key}" \\`,
+      `    -H "Content-Type: application/json" -d '{"model":"${route}","messages":[{"role":"user","content":"Hello"}]}'`,
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: finishing in-flight requests, then closing the store…\n`);
+    gw.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`shutdown failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function routes(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' } },
+  });
+  const [sub, file] = positionals;
+  const env = parseEnv(process.env);
+  if (sub === 'sync' && file === undefined)
+    throw new Error('routes sync needs a config file: switchyard routes sync switchyard.yaml');
+  if (sub !== 'list' && sub !== 'sync') throw new Error(USAGE);
+  const config =
+    sub === 'sync' && file !== undefined
+      ? parseConfig(parseYaml(await readFile(file, 'utf8')), file)
+      : undefined;
+  const conn = await openStore(env.SWITCHYARD_DATA_DIR);
+  try {
+    const store = new DynamoRouteStore(conn.client, conn.tableName(CONFIG_TABLE));
+    if (config !== undefined) {
+      const r = await store.sync(config);
+      process.stdout.write(
+        `synced ${file}: ${r.put} entries written, ${r.deleted} removed (a running server picks them up within 5 s)\n`,
+      );
+      return;
+    }
+    const cfg = await store.load();
+    if (values.json === true) {
+      process.stdout.write(`${JSON.stringify(cfg.routes, null, 2)}\n`);
+      return;
+    }
+    const rows = Object.entries(cfg.routes).map(([name, r]) => [
+      name,
+      r.strategy,
+      r.targets
+        .map((t) => `${t.provider}/${t.model}${t.weight === undefined ? '' : ` (w=${t.weight})`}`)
+        .join(' → '),
+    ]);
+    const widths = [0, 1].map((i) => Math.max(i === 0 ? 5 : 8, ...rows.map((r) => r[i]?.length ?? 0)));
+    const line = (r: string[]) =>
+      `${r[0]?.padEnd(widths[0] ?? 0)}  ${r[1]?.padEnd(widths[1] ?? 0)}  ${r[2]}\n`;
+    process.stdout.write(line(['route', 'strategy', 'targets']) + rows.map(line).join(''));
+  } finally {
+    await conn.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  if (cmd === 'serve') return serve();
+  if (cmd === 'routes') return routes(rest);
+  process.stdout.write(USAGE);
+  if (cmd !== undefined && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,403 @@
+// A fake OpenAI-compatible upstream: a real node:http server on 127.0.0.1 speaking the
+// OpenAI wire format, with per-request fault injection. Used by e2e tests and the bench,
+// so the default path does no logging and no work beyond JSON parse/stringify.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  type ChatAnswer,
+  chatChunkFrames,
+  chatCompletionBody,
+  countWords,
+  cutConnection,
+  hexId,
+  isRecord,
+  type Json,
+  type ReqState,
+  textOf,
+  usageObject,
+  writeStream,
+} from './fake-openai-stream.ts';
+
+export interface FakeBehaviour {
+  status?: number;
+  errorType?: string;
+  errorCode?: string | null;
+  errorMessage?: string;
+  retryAfter?: string;
+  retryAfterMs?: string;
+  firstByteDelayMs?: number;
+  chunkDelayMs?: number;
+  /** Chunk 1 is the first (role) chunk; see writeStream in fake-openai-stream.ts. */
+  stallAfterChunks?: number;
+  stallMs?: number;
+  /** Chunk 1 is the first (role) chunk; see writeStream in fake-openai-stream.ts. */
+  cutAfterChunks?: number;
+  cutBeforeResponse?: boolean;
+  content?: string;
+  chunkSize?: number;
+  toolArguments?: string;
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+  model?: string;
+}
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+export interface FakeOpenAI {
+  url: string;
+  origin: string;
+  port: number;
+  requests: RecordedRequest[];
+  enqueue(...b: FakeBehaviour[]): void;
+  setDefault(b: FakeBehaviour): void;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const MODELS_BODY = JSON.stringify({
+  object: 'list',
+  data: ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'text-embedding-3-small', 'text-embedding-3-large'].map(
+    (id) => ({ id, object: 'model', created: 1715367049, owned_by: 'fake' }),
+  ),
+});
+const QUOTA_MESSAGE = 'You exceeded your current quota, please check your plan and billing details.';
+const BAD_JSON_MESSAGE =
+  "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. If you have trouble figuring out how to fix this, please contact us through our help center at help.openai.com.)";
+const NO_KEY_MESSAGE =
+  "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.";
+
+interface ApiError {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+const apiError = (
+  message: string,
+  type: string,
+  code: string | null,
+  param: string | null = null,
+): ApiError => ({
+  message,
+  type,
+  param,
+  code,
+});
+
+/** OpenAI's error for a behaviour `status`, with errorType / errorCode / errorMessage overrides. */
+function behaviourError(b: FakeBehaviour, status: number, model: string): ApiError {
+  const code = b.errorCode;
+  let e: ApiError;
+  if (status === 429 && code === 'insufficient_quota') {
+    e = apiError(QUOTA_MESSAGE, 'insufficient_quota', code);
+  } else if (status === 429) {
+    const msg = `Rate limit reached for ${model} in organization org-fake on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s. Visit https://platform.openai.com/account/rate-limits to learn more.`;
+    e = apiError(msg, 'requests', code === undefined ? 'rate_limit_exceeded' : code);
+  } else if (status === 401) {
+    e = apiError(
+      'Incorrect API key provided.',
+      'invalid_request_error',
+      code === undefined ? 'invalid_api_key' : code,
+    );
+  } else if (status >= 500) {
+    const msg = 'The server had an error while processing your request. Sorry about that!';
+    e = apiError(msg, 'server_error', code ?? null);
+  } else if (code === 'context_length_exceeded') {
+    const msg = `This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens. Please reduce the length of the messages.`;
+    e = apiError(msg, 'invalid_request_error', code, 'messages');
+  } else {
+    e = apiError(`Fake upstream error (HTTP ${status}).`, 'invalid_request_error', code ?? null);
+  }
+  if (b.errorType !== undefined) e.type = b.errorType;
+  if (b.errorMessage !== undefined) e.message = b.errorMessage;
+  return e;
+}
+
+/** Mask a key the way OpenAI does in its 401 message: first 3, asterisks, last 4. */
+const maskKey = (k: string): string =>
+  k.length <= 7 ? k : `${k.slice(0, 3)}${'*'.repeat(k.length - 7)}${k.slice(-4)}`;
+
+function authError(auth: string | undefined): ApiError {
+  if (auth === undefined || !auth.startsWith('Bearer ') || auth.length === 7) {
+    return apiError(NO_KEY_MESSAGE, 'invalid_request_error', null);
+  }
+  const msg = `Incorrect API key provided: ${maskKey(auth.slice(7))}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+  return apiError(msg, 'invalid_request_error', 'invalid_api_key');
+}
+
+function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  headers['content-type'] = 'application/json';
+  headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(status, headers);
+  res.end(body);
+}
+const sendError = (res: ServerResponse, status: number, h: Record<string, string>, e: ApiError): void =>
+  sendJson(res, status, h, JSON.stringify({ error: e }));
+
+/** Name of the tool to call, or undefined when the request should get a text answer. */
+function pickTool(body: Json): string | undefined {
+  const tools = body.tools;
+  if (!Array.isArray(tools) || tools.length === 0 || body.tool_choice === 'none') return undefined;
+  const tc = body.tool_choice;
+  if (isRecord(tc) && isRecord(tc.function) && typeof tc.function.name === 'string') return tc.function.name;
+  for (const t of tools) {
+    if (isRecord(t) && isRecord(t.function) && typeof t.function.name === 'string') return t.function.name;
+  }
+  return undefined;
+}
+
+function chat(
+  res: ServerResponse,
+  st: ReqState,
+  h: Record<string, string>,
+  b: FakeBehaviour,
+  body: Json,
+): void {
+  const messages = body.messages;
+  if (!Array.isArray(messages)) {
+    const e = apiError(
+      "Missing required parameter: 'messages'.",
+      'invalid_request_error',
+      'missing_required_parameter',
+    );
+    e.param = 'messages';
+    sendError(res, 400, h, e);
+    return;
+  }
+  let promptWords = 0;
+  let lastUser = '';
+  for (const m of messages) {
+    if (!isRecord(m)) continue;
+    const text = textOf(m.content);
+    promptWords += countWords(text);
+    if (m.role === 'user') lastUser = text;
+  }
+  const last: unknown = messages[messages.length - 1];
+  const toolResult = isRecord(last) && last.role === 'tool' ? textOf(last.content) : undefined;
+  // An explicit behaviour.content forces a text answer even when tools are offered.
+  const toolName = toolResult === undefined && b.content === undefined ? pickTool(body) : undefined;
+  const n = typeof body.n === 'number' && body.n >= 1 ? Math.floor(body.n) : 1;
+  let content: string | null = null;
+  let tool: ChatAnswer['tool'];
+  if (toolName !== undefined) {
+    tool = { name: toolName, arguments: b.toolArguments ?? '{"location":"Paris"}' };
+  } else {
+    const echo = toolResult === undefined ? `echo: ${lastUser}` : `tool said: ${toolResult}`;
+    const rf = isRecord(body.response_format) ? body.response_format.type : undefined;
+    const json = rf === 'json_object' || rf === 'json_schema';
+    content = b.content ?? (json ? JSON.stringify({ answer: echo }) : echo);
+  }
+  const u = b.usage;
+  const completionWords = countWords(content ?? tool?.arguments ?? '') * n;
+  const answer: ChatAnswer = {
+    id: `chatcmpl-${hexId()}`,
+    created: Math.floor(Date.now() / 1000),
+    model: b.model ?? (typeof body.model === 'string' ? body.model : 'gpt-4o-mini'),
+    n,
+    content,
+    tool,
+    usage:
+      u === null
+        ? null
+        : usageObject(u?.prompt_tokens ?? promptWords, u?.completion_tokens ?? completionWords),
+  };
+  if (body.stream === true) {
+    const so = body.stream_options;
+    const withUsage = isRecord(so) && so.include_usage === true && answer.usage !== null;
+    const frames = chatChunkFrames(answer, Math.max(1, b.chunkSize ?? 8), withUsage);
+    writeStream(res, st, h, frames, b);
+    return;
+  }
+  const text = chatCompletionBody(answer);
+  if (b.cutAfterChunks === undefined && b.stallAfterChunks === undefined) {
+    sendJson(res, 200, h, text);
+    return;
+  }
+  // Non-stream faults: headers (with the full content-length) go out, then the body is
+  // truncated halfway (cutAfterChunks) or held back for stallMs / forever (stallAfterChunks).
+  h['content-type'] = 'application/json';
+  h['content-length'] = String(Buffer.byteLength(text));
+  res.writeHead(200, h);
+  if (b.cutAfterChunks !== undefined) {
+    res.write(text.slice(0, text.length >> 1));
+    cutConnection(res);
+    return;
+  }
+  res.flushHeaders();
+  if (b.stallMs !== undefined) st.timer = setTimeout(() => res.end(text), b.stallMs);
+}
+
+/** Deterministic unit vector in [-1, 1]^dims from the text (FNV-1a seed, mulberry32), float32-exact. */
+function embed(text: string, dims: number): number[] {
+  let seed = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) seed = Math.imul(seed ^ text.charCodeAt(i), 0x01000193);
+  const v: number[] = [];
+  let norm = 0;
+  for (let i = 0; i < dims; i++) {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const x = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+    v.push(x);
+    norm += x * x;
+  }
+  const k = norm > 0 ? 1 / Math.sqrt(norm) : 0;
+  return v.map((x) => Math.fround(x * k));
+}
+
+function embeddings(res: ServerResponse, h: Record<string, string>, b: FakeBehaviour, body: Json): void {
+  const input: unknown = body.input;
+  let raw: unknown[] = [];
+  if (typeof input === 'string') raw = [input];
+  else if (Array.isArray(input)) {
+    const items: unknown[] = input;
+    raw = typeof items[0] === 'number' ? [items] : items;
+  }
+  if (raw.length === 0) {
+    const e = apiError(
+      "'input' : input must be a string or an array of strings or tokens.",
+      'invalid_request_error',
+      null,
+      'input',
+    );
+    sendError(res, 400, h, e);
+    return;
+  }
+  const dims = typeof body.dimensions === 'number' && body.dimensions > 0 ? Math.floor(body.dimensions) : 8;
+  const base64 = body.encoding_format === 'base64';
+  let tokens = 0;
+  const data = raw.map((item, index) => {
+    const toks: unknown[] | undefined = Array.isArray(item) ? item : undefined;
+    const text = toks ? toks.join(' ') : String(item);
+    tokens += toks ? toks.length : countWords(text);
+    const vec = embed(text, dims);
+    const embedding = base64 ? Buffer.from(new Float32Array(vec).buffer).toString('base64') : vec;
+    return { object: 'embedding', index, embedding };
+  });
+  const model = b.model ?? (typeof body.model === 'string' ? body.model : 'text-embedding-3-small');
+  const out: Json = { object: 'list', data, model };
+  const u = b.usage;
+  if (u !== null)
+    out.usage = { prompt_tokens: u?.prompt_tokens ?? tokens, total_tokens: u?.prompt_tokens ?? tokens };
+  sendJson(res, 200, h, JSON.stringify(out));
+}
+
+export function startFakeOpenAI(opts: { apiKey?: string; record?: boolean } = {}): Promise<FakeOpenAI> {
+  const { apiKey } = opts;
+  const record = opts.record ?? true;
+  const expectedAuth = apiKey === undefined ? undefined : `Bearer ${apiKey}`;
+  const queue: FakeBehaviour[] = [];
+  let fallback: FakeBehaviour = {};
+  const requests: RecordedRequest[] = [];
+  const sockets = new Set<Socket>();
+
+  const respond = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    st: ReqState,
+    b: FakeBehaviour,
+    body: unknown,
+  ): void => {
+    st.timer = undefined;
+    if (st.closed) return;
+    const h: Record<string, string> = { 'x-request-id': `req_${hexId()}` };
+    const echo = req.headers['x-request-id'];
+    if (typeof echo === 'string') h['x-echo-request-id'] = echo;
+    if (b.retryAfter !== undefined) h['retry-after'] = b.retryAfter;
+    if (b.retryAfterMs !== undefined) h['retry-after-ms'] = b.retryAfterMs;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const isApiPost = req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/embeddings');
+    if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
+      sendError(res, 401, h, authError(req.headers.authorization));
+    } else if (b.status !== undefined) {
+      const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+      sendError(res, b.status, h, behaviourError(b, b.status, model));
+    } else if (isApiPost && !isRecord(body)) {
+      sendError(res, 400, h, apiError(BAD_JSON_MESSAGE, 'invalid_request_error', null));
+    } else if (isApiPost && isRecord(body)) {
+      if (path === '/v1/embeddings') embeddings(res, h, b, body);
+      else chat(res, st, h, b, body);
+    } else if (req.method === 'GET' && path === '/v1/models') {
+      sendJson(res, 200, h, MODELS_BODY);
+    } else {
+      sendError(res, 404, h, apiError(`Invalid URL (${req.method} ${path})`, 'invalid_request_error', null));
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const b = queue.shift() ?? fallback;
+    let rec: RecordedRequest | undefined;
+    if (record) {
+      rec = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: undefined };
+      requests.push(rec);
+    }
+    if (b.cutBeforeResponse === true) {
+      req.socket.destroy();
+      return;
+    }
+    const st: ReqState = { closed: false, timer: undefined };
+    res.on('close', () => {
+      st.closed = true;
+      if (st.timer !== undefined) clearTimeout(st.timer);
+    });
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = chunks.length === 1 ? String(chunks[0]) : Buffer.concat(chunks).toString();
+      // Body as JSON; the raw string when it is not JSON (answered with 400 on the API paths).
+      let body: unknown;
+      if (raw !== '') {
+        try {
+          body = JSON.parse(raw);
+        } catch {
+          body = raw;
+        }
+      }
+      if (rec !== undefined) rec.body = body;
+      const delay = b.firstByteDelayMs ?? 0;
+      if (delay > 0) st.timer = setTimeout(respond, delay, req, res, st, b, body);
+      else respond(req, res, st, b, body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.headersTimeout = 65_000;
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      const origin = `http://127.0.0.1:${port}`;
+      resolve({
+        url: `${origin}/v1`,
+        origin,
+        port,
+        requests,
+        enqueue: (...b) => {
+          queue.push(...b);
+        },
+        setDefault: (b) => {
+          fallback = b;
+        },
+        reset: () => {
+          queue.length = 0;
+          fallback = {};
+          requests.length = 0;
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            for (const s of sockets) s.destroy();
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
