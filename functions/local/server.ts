@@ -89,9 +89,12 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     close(graceMs = 30_000) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive sockets turn idle as their last response ends: close them as they do.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
+        clearInterval(sweep);
         clearTimeout(timer);
         await http.close();
         await store.close();

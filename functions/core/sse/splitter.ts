@@ -8,13 +8,16 @@ export class SseSplitter {
   /** Feeds decoded text; returns the complete events it closes ('' when none), blank-line terminated. */
   push(text: string): string {
     let t = this.carry === '' ? text : this.carry + text;
+    // A CR at the very end may be the first half of a CRLF split between chunks: decide on the next push.
+    const hold = t.endsWith('\r') ? '\r' : '';
+    if (hold !== '') t = t.slice(0, -1);
     if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
     const end = t.lastIndexOf('\n\n');
     if (end === -1) {
-      this.carry = t;
+      this.carry = t + hold;
       return '';
     }
-    this.carry = end + 2 === t.length ? '' : t.slice(end + 2);
+    this.carry = (end + 2 === t.length ? '' : t.slice(end + 2)) + hold;
     return end + 2 === t.length ? t : t.slice(0, end + 2);
   }
 

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { EXAMPLE_CONFIG_YAML } from '../../../functions/core/config/example.ts';
+import { baseUrlsOf, ConfigError, parseConfig } from '../../../functions/core/config/schema.ts';
+
+function issuesOf(input: unknown): readonly string[] {
+  try {
+    parseConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const valid = {
+  providers: {
+    'relay-a': { type: 'openai', baseUrls: ['https://a.example/v1/', 'https://a-backup.example/v1'] },
+  },
+  routes: { 'gpt-4o-mini': { targets: [{ provider: 'relay-a', model: 'gpt-4o-mini' }] } },
+};
+
+describe('parseConfig', () => {
+  it('accepts the built-in example', () => {
+    const cfg = parseConfig(parseYaml(EXAMPLE_CONFIG_YAML));
+    expect(Object.keys(cfg.routes)).toContain('gpt-4o-mini');
+  });
+
+  it('fills every timeout and retry default and trims trailing slashes of base URLs', () => {
+    const cfg = parseConfig(valid);
+    const route = cfg.routes['gpt-4o-mini']!;
+    expect(route.strategy).toBe('fallback');
+    expect(route.timeouts).toEqual({ firstByteMs: 30_000, idleMs: 30_000, totalMs: 600_000 });
+    expect(route.retry).toEqual({ attempts: 2, initialBackoffMs: 500, maxBackoffMs: 8_000 });
+    expect(baseUrlsOf(cfg.providers['relay-a']!)).toEqual([
+      'https://a.example/v1',
+      'https://a-backup.example/v1',
+    ]);
+  });
+
+  it('fills a route default field by field', () => {
+    const cfg = parseConfig({
+      ...valid,
+      routes: {
+        r: {
+          targets: [{ provider: 'relay-a', model: 'm' }],
+          timeouts: { idleMs: 5 },
+          retry: { attempts: 0 },
+        },
+      },
+    });
+    expect(cfg.routes.r?.timeouts).toEqual({ firstByteMs: 30_000, idleMs: 5, totalMs: 600_000 });
+    expect(cfg.routes.r?.retry.attempts).toBe(0);
+  });
+
+  it('names the path of an unknown field', () => {
+    const bad = { ...valid, routes: { r: { targets: [{ provider: 'relay-a', model: 'm', wieght: 2 }] } } };
+    expect(issuesOf(bad).join('\n')).toMatch(/^routes\.r\.targets\.0: .*wieght/m);
+  });
+
+  it('names the path of a target whose provider does not exist', () => {
+    const bad = { ...valid, routes: { r: { targets: [{ provider: 'relay-b', model: 'm' }] } } };
+    expect(issuesOf(bad)).toContain('routes.r.targets.0.provider: unknown provider "relay-b"');
+  });
+
+  it('names the path of a bad base URL and of a bad timeout', () => {
+    const bad = {
+      providers: { p: { type: 'openai', baseUrls: ['not a url'] } },
+      routes: { r: { targets: [{ provider: 'p', model: 'm' }], timeouts: { firstByteMs: -1 } } },
+    };
+    const issues = issuesOf(bad).join('\n');
+    expect(issues).toMatch(/^providers\.p\.baseUrls\.0: /m);
+    expect(issues).toMatch(/^routes\.r\.timeouts\.firstByteMs: /m);
+  });
+
+  it('requires baseUrls unless a preset gives them, and knows the openai preset', () => {
+    expect(issuesOf({ providers: { p: { type: 'openai' } }, routes: {} })).toContain(
+      'providers.p.baseUrls: required (no preset gives it)',
+    );
+    const cfg = parseConfig({ providers: { p: { type: 'openai', preset: 'openai' } }, routes: {} });
+    expect(baseUrlsOf(cfg.providers.p!)).toEqual(['https://api.openai.com/v1']);
+    expect(issuesOf({ providers: { p: { type: 'openai', preset: 'nope' } }, routes: {} })[0]).toMatch(
+      /^providers\.p\.preset: unknown preset/,
+    );
+  });
+
+  it('rejects provider types whose adapter has not landed yet, by path', () => {
+    expect(
+      issuesOf({ providers: { p: { type: 'anthropic', baseUrls: ['https://x.example'] } }, routes: {} })[0],
+    ).toMatch(/^providers\.p\.type: provider type "anthropic" is not available/);
+  });
+
+  it('rejects an empty target list and an unknown strategy', () => {
+    const issues = issuesOf({ ...valid, routes: { r: { strategy: 'random', targets: [] } } }).join('\n');
+    expect(issues).toMatch(/^routes\.r\.strategy: /m);
+    expect(issues).toMatch(/^routes\.r\.targets: /m);
+  });
+});

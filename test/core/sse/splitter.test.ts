@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { parseEvents, SseSplitter } from '../../../functions/core/sse/splitter.ts';
+
+describe('SseSplitter', () => {
+  it('forwards whole events as they complete and holds back a partial one', () => {
+    const s = new SseSplitter();
+    expect(s.push('data: {"a":1}\n\ndata: {"b"')).toBe('data: {"a":1}\n\n');
+    expect(s.pending).toBe('data: {"b"');
+    expect(s.push(':2}\n')).toBe('');
+    expect(s.push('\ndata: [DONE]\n\n')).toBe('data: {"b":2}\n\ndata: [DONE]\n\n');
+    expect(s.pending).toBe('');
+  });
+
+  it('returns a chunk that holds exactly whole events as the same text', () => {
+    const s = new SseSplitter();
+    const text = 'data: x\n\ndata: y\n\n';
+    expect(s.push(text)).toBe(text);
+  });
+
+  it('normalises CRLF line endings, even when split between chunks', () => {
+    const s = new SseSplitter();
+    expect(s.push('data: a\r\n\r')).toBe('');
+    expect(s.push('\ndata: b\r\n\r\n')).toBe('data: a\n\ndata: b\n\n');
+  });
+});
+
+describe('parseEvents', () => {
+  it('joins multi-line data, keeps event names and skips comments', () => {
+    const events = parseEvents(
+      ': keep-alive\n\nevent: message_start\ndata: {"a":\ndata: 1}\n\ndata:[DONE]\n\n',
+    );
+    expect(events).toEqual([{ event: 'message_start', data: '{"a":\n1}' }, { data: '[DONE]' }]);
+  });
+});
