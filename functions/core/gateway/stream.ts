@@ -86,6 +86,8 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
         if (text !== '') {
           watch.inspect(text);
           firstChunkAt ??= r.now();
+          // The idle timer measures the upstream's silence, not a slow client's backpressure on this yield.
+          idle.stop();
           yield text;
         }
         idle.arm();
