@@ -1,0 +1,55 @@
+/**
+ * Child process of the bench: the real local gateway (`startGateway`: embedded in-memory store, default
+ * 5 s routes cache, undici upstream pool, the normal JSON logger) with one route, `gpt-4o-mini`, to the
+ * fake upstream. argv[2] = the upstream's OpenAI base URL.
+ *
+ * The logger is left at its default — one JSON line per request on stdout — and the parent points this
+ * process's stdout at a file, so logging costs what it costs in a real deployment.
+ */
+import { parseConfig } from '../../functions/core/config/schema.ts';
+import { InMemoryMetrics } from '../../functions/local/observability.ts';
+import { startGateway } from '../../functions/local/server.ts';
+import { BENCH_MASTER_KEY, BENCH_MODEL, BENCH_PROVIDER_KEY, isToChild, reply } from './ipc.ts';
+
+async function main(upstreamUrl: string): Promise<void> {
+  const config = parseConfig(
+    {
+      providers: { fake: { type: 'openai', baseUrls: [upstreamUrl] } },
+      routes: { [BENCH_MODEL]: { targets: [{ provider: 'fake', model: BENCH_MODEL }] } },
+    },
+    'bench config',
+  );
+  const metrics = new InMemoryMetrics();
+  const gw = await startGateway({
+    config,
+    masterKey: BENCH_MASTER_KEY,
+    providerKeys: { fake: BENCH_PROVIDER_KEY },
+    metrics,
+  });
+
+  process.on('message', (m: unknown) => {
+    if (!isToChild(m)) return;
+    if (m.type === 'rss') {
+      const mem = process.memoryUsage();
+      reply({
+        type: 'rss',
+        rss: mem.rss,
+        heapUsed: mem.heapUsed,
+        heapTotal: mem.heapTotal,
+        external: mem.external,
+        requests: metrics.totals.requests,
+        errors: metrics.totals.errors,
+      });
+    } else if (m.type === 'exit') {
+      // A clean exit, so that --cpu-prof can write its profile.
+      void gw.close(500).finally(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  reply({ type: 'ready', origin: gw.origin, url: `${gw.origin}/v1` });
+}
+
+main(process.argv[2] ?? '').catch((err: unknown) => {
+  reply({ type: 'error', message: String(err) });
+  process.exit(1);
+});
