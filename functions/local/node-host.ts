@@ -41,8 +41,9 @@ function send(res: ServerResponse, r: GatewayResponse): Promise<void> | undefine
     res.end(r.body);
     return undefined;
   }
+  // No flushHeaders(): the relay yields its first event at once, and headers + first event in one send is
+  // one syscall less on the time to first token.
   res.writeHead(r.status, r.headers);
-  res.flushHeaders();
   return writeStream(res, r.body);
 }
 

@@ -16,7 +16,7 @@ import { CONFIG_TABLE } from '../core/stores/tables.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { type StoreConnection, startEmbeddedStore } from './embedded-store.ts';
 import { nodeHandler } from './node-host.ts';
-import { InMemoryMetrics, jsonLogger } from './observability.ts';
+import { batchedStdout, InMemoryMetrics, jsonLogger } from './observability.ts';
 import { type ProviderKeys, staticProviderKeys } from './settings.ts';
 
 export interface LocalGatewayOptions {
@@ -52,7 +52,7 @@ export const abortableSleep: Sleep = (ms, signal) =>
   sleepTimer(ms, undefined, signal === undefined ? undefined : { signal });
 
 export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGateway> {
-  const logger = opts.logger ?? jsonLogger((line) => process.stdout.write(line));
+  const logger = opts.logger ?? jsonLogger(batchedStdout());
   const metrics = opts.metrics ?? new InMemoryMetrics();
   const store: StoreConnection = await startEmbeddedStore(opts.dataDir);
   const routes = new DynamoRouteStore(store.client, store.tableName(CONFIG_TABLE));

@@ -2,6 +2,19 @@
 import { InvalidRequestError, RequestTooLargeError } from '../errors.ts';
 import { type GatewayRequest, header } from '../http.ts';
 
+/** Stateless decodes only (no `stream: true`), so one decoder serves every request. */
+const decoder = new TextDecoder();
+
+export function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 function tooLarge(limit: number): RequestTooLargeError {
   return new RequestTooLargeError({
     code: 'request_too_large',
@@ -20,17 +33,16 @@ export async function readJsonBody(req: GatewayRequest, limit: number): Promise<
     text = body;
   } else if (body instanceof Uint8Array) {
     if (body.byteLength > limit) throw tooLarge(limit);
-    text = new TextDecoder().decode(body);
+    text = decoder.decode(body);
   } else {
-    const decoder = new TextDecoder();
+    const chunks: Uint8Array[] = [];
     let size = 0;
-    text = '';
     for await (const chunk of body) {
       size += chunk.byteLength;
       if (size > limit) throw tooLarge(limit);
-      text += decoder.decode(chunk, { stream: true });
+      chunks.push(chunk);
     }
-    text += decoder.decode();
+    text = decoder.decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
   }
   try {
     return JSON.parse(text);

@@ -39,6 +39,7 @@ export interface Gateway {
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 const JSON_TYPE = 'application/json';
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Milliseconds to 0.01: log lines stay short, metrics keep enough precision. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -276,7 +277,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
 function usageOf(read: ProviderAdapter['usage'], bytes: Uint8Array): Usage | undefined {
   try {
-    return read(JSON.parse(new TextDecoder().decode(bytes)));
+    return read(JSON.parse(decoder.decode(bytes)));
   } catch {
     return undefined; // an answer that is not JSON still goes to the client as it came
   }

@@ -4,6 +4,7 @@
  * client yet, so every failure it throws may still be retried or failed over.
  */
 import type { Timeouts } from '../config/schema.ts';
+import { concat } from '../gateway/body.ts';
 import { header } from '../http.ts';
 import {
   ConnectionError,
@@ -89,14 +90,7 @@ async function readRest(
   } finally {
     idle.stop();
   }
-  if (chunks.length === 1) return first;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return chunks.length === 1 ? first : concat(chunks, size);
 }
 
 export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
