@@ -6,13 +6,19 @@
 /** Header names are lower-case. */
 export type HeaderMap = Readonly<Record<string, string | string[] | undefined>>;
 
+/**
+ * Reads the whole body, or resolves `undefined` as soon as more than `limit` bytes arrived (the rest is never
+ * buffered). A function rather than an async iterable: node's stream iterator cost more than the read itself.
+ */
+export type BodyReader = (limit: number) => Promise<Uint8Array | undefined>;
+
 export interface GatewayRequest {
   readonly method: string;
   /** Path without query string. */
   readonly path: string;
   readonly headers: HeaderMap;
-  /** Whole body (Lambda) or a stream of chunks (node:http) that the core reads only up to its size limit. */
-  readonly body: Uint8Array | string | AsyncIterable<Uint8Array> | undefined;
+  /** The whole body (Lambda), or a reader the core calls with its size limit (node:http). */
+  readonly body: Uint8Array | string | BodyReader | undefined;
   /** Aborts when the client goes away; upstream calls are cancelled with it. */
   readonly signal?: AbortSignal;
 }

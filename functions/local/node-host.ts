@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../core/gateway/gateway.ts';
-import type { GatewayResponse } from '../core/http.ts';
+import type { BodyReader, GatewayResponse } from '../core/http.ts';
 import type { Logger } from '../core/ports.ts';
 
 function waitDrainOrClose(res: ServerResponse): Promise<void> {
@@ -47,6 +47,26 @@ function send(res: ServerResponse, r: GatewayResponse): Promise<void> | undefine
   return writeStream(res, r.body);
 }
 
+/** Collects the body with 'data' events; stops buffering (and pauses) once it passes the limit. */
+function bodyReader(req: IncomingMessage): BodyReader {
+  return (limit) =>
+    new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          req.off('data', onData);
+          req.pause();
+          resolve(undefined);
+        } else chunks.push(chunk);
+      };
+      req.on('data', onData);
+      req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+      req.once('error', reject);
+    });
+}
+
 export function nodeHandler(gateway: Gateway, logger: Logger) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const controller = new AbortController();
@@ -60,7 +80,7 @@ export function nodeHandler(gateway: Gateway, logger: Logger) {
         method: req.method ?? 'GET',
         path: q === -1 ? url : url.slice(0, q),
         headers: req.headers,
-        body: req,
+        body: bodyReader(req),
         signal: controller.signal,
       })
       .then((r) => send(res, r))

@@ -35,14 +35,9 @@ export async function readJsonBody(req: GatewayRequest, limit: number): Promise<
     if (body.byteLength > limit) throw tooLarge(limit);
     text = decoder.decode(body);
   } else {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.byteLength;
-      if (size > limit) throw tooLarge(limit);
-      chunks.push(chunk);
-    }
-    text = decoder.decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
+    const bytes = await body(limit);
+    if (bytes === undefined) throw tooLarge(limit);
+    text = decoder.decode(bytes);
   }
   try {
     return JSON.parse(text);

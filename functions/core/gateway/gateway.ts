@@ -15,7 +15,7 @@ import {
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RequestSummary, RouteStore } from '../ports.ts';
-import type { Operation, ProviderAdapter, Usage } from '../providers/types.ts';
+import type { Operation } from '../providers/types.ts';
 import { requestIdFrom } from '../request-id.ts';
 import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schemas/openai.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
@@ -180,7 +180,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       opened.release();
       scope.stats.upstreamMs += deps.clock.now() - startedAt;
       const bytes = opened.first ?? new Uint8Array();
-      const usage = usageOf(adapter.usage, bytes);
+      const usage = adapter.usageOfBody(decoder.decode(bytes));
       if (usage !== undefined) {
         scope.summary.inputTokens = usage.inputTokens;
         scope.summary.outputTokens = usage.outputTokens;
@@ -273,12 +273,4 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
     },
   };
-}
-
-function usageOf(read: ProviderAdapter['usage'], bytes: Uint8Array): Usage | undefined {
-  try {
-    return read(JSON.parse(decoder.decode(bytes)));
-  } catch {
-    return undefined; // an answer that is not JSON still goes to the client as it came
-  }
 }

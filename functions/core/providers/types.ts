@@ -71,6 +71,8 @@ export interface ProviderAdapter {
   parseError(status: number, text: string): ProviderErrorInfo;
   /** Usage of a non-stream answer or of one stream chunk (parsed JSON), when present. */
   usage(json: unknown): Usage | undefined;
+  /** Usage of a whole non-stream answer body (text), read without parsing all of it when the format allows. */
+  usageOfBody(text: string): Usage | undefined;
   /** In-process transport replacing HTTP (the mock provider). */
   readonly transport?: HttpClient;
 }

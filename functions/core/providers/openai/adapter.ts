@@ -43,6 +43,36 @@ export function openAIUsage(json: unknown): Usage | undefined {
   return { inputTokens: input, outputTokens: output };
 }
 
+/**
+ * Usage of a non-stream answer. The answer goes to the client as the bytes it came in, so parsing all of it
+ * only to read `usage` was measurable; OpenAI-compatible bodies put one `"usage": {…}` object near the end,
+ * and only that object is parsed. Falls back to a full parse when the cut-out does not parse.
+ */
+export function openAIUsageOfBody(text: string): Usage | undefined {
+  const key = text.lastIndexOf('"usage"');
+  if (key === -1) return undefined;
+  const open = text.indexOf('{', key);
+  if (open !== -1 && /^"usage"\s*:\s*$/.test(text.slice(key, open))) {
+    let depth = 0;
+    for (let i = open; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 123) depth++;
+      else if (c === 125 && --depth === 0) {
+        try {
+          return openAIUsage({ usage: JSON.parse(text.slice(open, i + 1)) });
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+  try {
+    return openAIUsage(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
 export const openaiAdapter = {
   type: 'openai',
   buildCall({ op, body, model, apiKey, requestId, extraHeaders }) {
@@ -54,4 +84,5 @@ export const openaiAdapter = {
   },
   parseError: parseOpenAIError,
   usage: openAIUsage,
+  usageOfBody: openAIUsageOfBody,
 } satisfies ProviderAdapter;
