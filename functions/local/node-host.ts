@@ -83,11 +83,17 @@ export function nodeHandler(gateway: Gateway, logger: Logger) {
         body: bodyReader(req),
         signal: controller.signal,
       })
-      .then((r) => send(res, r))
-      .catch((err: unknown) => {
-        // handle() turns every failure into a response; reaching here means writing to the socket failed.
-        logger.log('warn', 'response write failed', { error: String(err) });
-        res.destroy();
-      });
+      .then(
+        (r) =>
+          send(res, r)?.catch((err: unknown) => {
+            // The socket failed under a stream (handle() itself turns every failure into a response).
+            logger.log('warn', 'response write failed', { requestId: r.headers['x-request-id'], error: String(err) });
+            res.destroy();
+          }),
+        (err: unknown) => {
+          logger.log('error', 'gateway failed to answer', { error: String(err) });
+          res.destroy();
+        },
+      );
   };
 }

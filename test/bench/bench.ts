@@ -10,11 +10,22 @@
  *   --log <path>   where the gateway's JSON log lines go (default: a temp file, deleted after the run)
  *   --cpu-prof     run the gateway under --cpu-prof; the .cpuprofile lands in a temp folder
  */
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  countLines,
+  HOLD_LIMIT_MS,
+  holdsOf,
+  relayLeg,
+  requestLeg,
+  STREAM_EVENTS,
+  type StreamSample,
+  timed,
+  transitOf,
+} from './analysis.ts';
 import { type Endpoint, endpoint, load, max, percentile, type Side, send } from './client.ts';
 import { BENCH_MASTER_KEY, BENCH_MODEL, BENCH_PROVIDER_KEY, monoMs, STAMP_PREFIX } from './ipc.ts';
 import { type Proc, startProc } from './procs.ts';
@@ -58,9 +69,6 @@ const PLAN = quick
     };
 const CONCURRENCY = 32;
 const CHUNK_DELAY_MS = 5;
-/** 'echo: ' + 138 characters = 144 characters = 18 content frames of 8, + role + stop frames + [DONE]. */
-const STREAM_EVENTS = 21;
-const HOLD_LIMIT_MS = 2;
 /** Time budget of the measuring loops; the watchdog ends the run (and the children) past WATCHDOG_MS. */
 const BUDGET_MS = 270_000;
 const WATCHDOG_MS = 330_000;
@@ -118,12 +126,6 @@ async function sequential(ep: Endpoint, n: number, out: number[]): Promise<numbe
   return failed;
 }
 
-interface StreamSample {
-  readonly id: string;
-  readonly start: number;
-  readonly ttft: number;
-  readonly events: number[];
-}
 let streamSeq = 0;
 
 async function streams(ep: Endpoint, n: number, out: StreamSample[]): Promise<number> {
@@ -136,69 +138,6 @@ async function streams(ep: Endpoint, n: number, out: StreamSample[]): Promise<nu
   }
   return failed;
 }
-
-/** Per stream: when the upstream wrote each frame and when the client had each event (same clock). */
-interface Timed {
-  readonly start: number;
-  readonly sent: readonly number[];
-  readonly got: readonly number[];
-}
-
-function timed(samples: readonly StreamSample[], stamps: ReadonlyMap<string, number[]>): Timed[] {
-  const out: Timed[] = [];
-  for (const s of samples) {
-    const sent = stamps.get(s.id);
-    if (sent?.length === STREAM_EVENTS && s.events.length === STREAM_EVENTS) {
-      out.push({ start: s.start, sent, got: s.events });
-    }
-  }
-  return out;
-}
-
-const transitOf = (t: Timed, i: number): number => (t.got[i] ?? Number.NaN) - (t.sent[i] ?? Number.NaN);
-
-function countLines(path: string): { lines: number; bytes: number } | undefined {
-  try {
-    if (!statSync(path).isFile()) return undefined;
-    const buf = readFileSync(path);
-    let lines = 0;
-    for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) lines++;
-    return { lines, bytes: buf.byteLength };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Hold statistics of one side's streams against the direct side's median transit. */
-function holdsOf(ts: readonly Timed[], baseline: number) {
-  const hold = ts.flatMap((t) => t.got.map((_, i) => transitOf(t, i) - baseline));
-  // Median hold of each chunk position: a proxy that buffers (say, the first or last event) shows here.
-  const byPosition = Array.from({ length: STREAM_EVENTS }, (_, i) =>
-    p(
-      ts.map((t) => transitOf(t, i) - baseline),
-      50,
-    ),
-  );
-  const worst = byPosition.reduce((w, v, i) => (v > (byPosition[w] ?? v) ? i : w), 0);
-  return {
-    hold,
-    over: hold.filter((h) => h > HOLD_LIMIT_MS).length,
-    worstPosition: worst,
-    worstMedian: byPosition[worst] ?? Number.NaN,
-  };
-}
-
-/** TTFT split: issue → the upstream writes frame 0 (request path), frame 0 → at the client (relay). */
-const requestLeg = (ts: readonly Timed[]): number =>
-  p(
-    ts.map((t) => (t.sent[0] ?? Number.NaN) - t.start),
-    50,
-  );
-const relayLeg = (ts: readonly Timed[]): number =>
-  p(
-    ts.map((t) => transitOf(t, 0)),
-    50,
-  );
 
 async function main(): Promise<void> {
   const watchdog = setTimeout(() => {
