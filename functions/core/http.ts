@@ -30,6 +30,8 @@ export interface GatewayResponse {
   readonly headers: Record<string, string>;
   /** Bytes for a plain answer; an async iterable of SSE text for a stream (write each chunk as it comes). */
   readonly body: ResponseBody;
+  /** For a stream body: releases the upstream when the host gives up before reading the body. */
+  readonly cancel?: () => void;
 }
 
 export function header(headers: HeaderMap, name: string): string | undefined {

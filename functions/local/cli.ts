@@ -48,7 +48,10 @@ async function serve(): Promise<void> {
   );
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting now, in-flight requests are cut.\n`);
+      process.exit(130);
+    }
     stopping = true;
     process.stderr.write(`${signal}: finishing in-flight requests, then closing the store…\n`);
     gw.close().then(

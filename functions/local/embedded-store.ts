@@ -13,6 +13,7 @@ import {
   type ScalarAttributeType,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { z } from 'zod';
 import { TABLES, type TableDefinition } from '../core/stores/tables.ts';
 
 export interface StoreConnection {
@@ -83,13 +84,14 @@ export async function startEmbeddedStore(dataDir: string | undefined): Promise<S
   };
 }
 
+const storeMarker = z.object({ endpoint: z.string().url(), pid: z.number().int().positive() });
+
 /** The store of a running local server when there is one, else a store of our own on the same data dir. */
 export async function openStore(dataDir: string): Promise<StoreConnection> {
   try {
-    const { endpoint, pid } = JSON.parse(await readFile(join(dataDir, 'store.json'), 'utf8')) as {
-      endpoint: string;
-      pid: number;
-    };
+    const { endpoint, pid } = storeMarker.parse(
+      JSON.parse(await readFile(join(dataDir, 'store.json'), 'utf8')),
+    );
     process.kill(pid, 0); // throws when that server is gone
     const client = connectStore(endpoint);
     await client.send(new ListTablesCommand({}));

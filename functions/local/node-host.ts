@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Gateway } from '../core/gateway/gateway.ts';
 import type { BodyReader, GatewayResponse } from '../core/http.ts';
 import type { Logger } from '../core/ports.ts';
+import { ClientGoneReason } from '../core/upstream/reasons.ts';
 
 function waitDrainOrClose(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -35,16 +36,22 @@ async function writeStream(res: ServerResponse, body: AsyncIterable<string>): Pr
   if (!res.destroyed) res.end();
 }
 
-function send(res: ServerResponse, r: GatewayResponse): Promise<void> | undefined {
+/** Writes a response; a stream is written chunk by chunk (the returned promise ends with it). */
+async function send(res: ServerResponse, r: GatewayResponse): Promise<void> {
   if (typeof r.body === 'string' || r.body instanceof Uint8Array) {
     res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
     res.end(r.body);
-    return undefined;
+    return;
   }
-  // No flushHeaders(): the relay yields its first event at once, and headers + first event in one send is
-  // one syscall less on the time to first token.
-  res.writeHead(r.status, r.headers);
-  return writeStream(res, r.body);
+  try {
+    // No flushHeaders(): the relay yields its first event at once, and headers + first event in one send is
+    // one syscall less on the time to first token.
+    res.writeHead(r.status, r.headers);
+  } catch (err) {
+    r.cancel?.();
+    throw err;
+  }
+  await writeStream(res, r.body);
 }
 
 /** Collects the body with 'data' events; stops buffering (and pauses) once it passes the limit. */
@@ -63,7 +70,9 @@ function bodyReader(req: IncomingMessage): BodyReader {
       };
       req.on('data', onData);
       req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-      req.once('error', reject);
+      // A client that leaves mid-upload is a client gone (499), not a gateway failure.
+      req.once('error', () => reject(new ClientGoneReason()));
+      req.once('aborted', () => reject(new ClientGoneReason()));
     });
 }
 
@@ -85,13 +94,17 @@ export function nodeHandler(gateway: Gateway, logger: Logger) {
       })
       .then(
         (r) =>
-          send(res, r)?.catch((err: unknown) => {
-            // The socket failed under a stream (handle() itself turns every failure into a response).
-            logger.log('warn', 'response write failed', { requestId: r.headers['x-request-id'], error: String(err) });
+          send(res, r).catch((err: unknown) => {
+            // handle() turns every failure into a response: this is the socket or the headers failing.
+            logger.log('error', 'writing the response failed', {
+              requestId: r.headers['x-request-id'],
+              error: String(err),
+            });
             res.destroy();
           }),
         (err: unknown) => {
-          logger.log('error', 'gateway failed to answer', { error: String(err) });
+          // Unreachable unless the logger itself throws: never leave the socket hanging.
+          logger.log('error', 'the gateway failed to answer', { error: String(err) });
           res.destroy();
         },
       );

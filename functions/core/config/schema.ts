@@ -55,8 +55,16 @@ const price = z.strictObject({
   cachedInput: z.number().min(0).optional(),
 });
 
+/** Provider ids go into headers, DynamoDB keys and `provider/model` price keys: plain ASCII only. */
+const providerId = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    'provider ids are 1-64 characters of A-Z a-z 0-9 . _ - (not starting with . _ -)',
+  );
+
 const configShape = z.strictObject({
-  providers: z.record(z.string().min(1), provider),
+  providers: z.record(providerId, provider),
   routes: z.record(z.string().min(1), route),
   prices: z.record(z.string(), price).default({}),
 });
@@ -120,7 +128,11 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown, source = 'config'): GatewayConfig {
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  const issues = result.error.issues.map((i) => {
+    // A bad record key (e.g. a provider id) carries its reason one level down.
+    const message = i.code === 'invalid_key' ? i.issues.map((k) => k.message).join('; ') : i.message;
+    return `${i.path.map(String).join('.') || '(root)'}: ${message}`;
+  });
   throw new ConfigError(`Invalid ${source}:\n  ${issues.join('\n  ')}`, issues);
 }
 

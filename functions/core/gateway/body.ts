@@ -1,19 +1,8 @@
 /** Reads a request body up to a size limit without ever holding more than the limit in memory. */
+
+import { utf8 } from '../bytes.ts';
 import { InvalidRequestError, RequestTooLargeError } from '../errors.ts';
 import { type GatewayRequest, header } from '../http.ts';
-
-/** Stateless decodes only (no `stream: true`), so one decoder serves every request. */
-const decoder = new TextDecoder();
-
-export function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
 
 function tooLarge(limit: number): RequestTooLargeError {
   return new RequestTooLargeError({
@@ -33,11 +22,11 @@ export async function readJsonBody(req: GatewayRequest, limit: number): Promise<
     text = body;
   } else if (body instanceof Uint8Array) {
     if (body.byteLength > limit) throw tooLarge(limit);
-    text = decoder.decode(body);
+    text = utf8.decode(body);
   } else {
     const bytes = await body(limit);
     if (bytes === undefined) throw tooLarge(limit);
-    text = decoder.decode(bytes);
+    text = utf8.decode(bytes);
   }
   try {
     return JSON.parse(text);

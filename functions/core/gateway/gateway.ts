@@ -3,6 +3,7 @@
  * per-request envelope: request id, auth, body limits, the deadline, and the one log line + metrics summary.
  */
 import { authenticate } from '../auth.ts';
+import { utf8 } from '../bytes.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import {
   errorHeaders,
@@ -21,7 +22,7 @@ import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schema
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import { readJsonBody } from './body.ts';
 import { ExecStats, type ExecuteDeps, execute, ProviderState } from './execute.ts';
-import { relayStream, type StreamOutcome } from './stream.ts';
+import { relay, type StreamOutcome } from './stream.ts';
 
 export interface GatewayDeps extends ExecuteDeps {
   readonly routes: RouteStore;
@@ -39,7 +40,6 @@ export interface Gateway {
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 const JSON_TYPE = 'application/json';
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** Milliseconds to 0.01: log lines stay short, metrics keep enough precision. */
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -150,7 +150,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // The request's own signal: client gone or total deadline, whichever first.
     const controller = new AbortController();
     const onClientGone = () => controller.abort(new ClientGoneReason());
-    scope.req.signal?.addEventListener('abort', onClientGone, { once: true });
+    if (scope.req.signal?.aborted === true) onClientGone();
+    else scope.req.signal?.addEventListener('abort', onClientGone, { once: true });
     const totalMs = route.timeouts.totalMs;
     const deadline = setTimeout(() => controller.abort(new TimeoutReason('total', totalMs)), totalMs);
     const cleanup = () => {
@@ -180,7 +181,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       opened.release();
       scope.stats.upstreamMs += deps.clock.now() - startedAt;
       const bytes = opened.first ?? new Uint8Array();
-      const usage = adapter.usageOfBody(decoder.decode(bytes));
+      const usage = adapter.usageOfBody(utf8.decode(bytes));
       if (usage !== undefined) {
         scope.summary.inputTokens = usage.inputTokens;
         scope.summary.outputTokens = usage.outputTokens;
@@ -193,7 +194,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       };
     }
 
-    const body$ = relayStream({
+    const relayed = relay({
       opened,
       adapter,
       idleMs: route.timeouts.idleMs,
@@ -217,7 +218,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         'cache-control': 'no-cache',
         ...headers,
       },
-      body: body$,
+      body: relayed.body,
+      cancel: relayed.cancel,
     };
   }
 
@@ -266,7 +268,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           deps.logger.log('error', 'internal error', {
             requestId,
             error: String(err),
-            stack: (err as Error)?.stack,
+            stack: err instanceof Error ? err.stack : undefined,
           });
         scope.finish(e.status, e);
         return errorResponse(e, requestId);

@@ -4,6 +4,8 @@
  * carry it. A stream that breaks after its first byte ends with an SSE error event and no `[DONE]` — the
  * client never sees a clean-looking end of a cut answer.
  */
+
+import { redactSecrets } from '../bytes.ts';
 import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
 import type { ProviderAdapter, Usage } from '../providers/types.ts';
 import { parseEvents, SseSplitter } from '../sse/splitter.ts';
@@ -38,33 +40,43 @@ class StreamWatch {
   usage: Usage | undefined;
   constructor(private readonly adapter: ProviderAdapter) {}
 
-  inspect(text: string): void {
+  /**
+   * Reads what the gateway needs from complete events and returns the text to forward: all of it, or only
+   * the events before an upstream error event. That event is not forwarded: its body is the provider's, so
+   * it is translated into ours (one translation point), and nothing after it ([DONE] included) goes out.
+   */
+  inspect(text: string): string {
     const hasDone = text.includes('[DONE]');
     const hasUsage = text.includes('"usage":{') || text.includes('"usage": {');
     const hasError = text.includes('"error"');
-    if (!hasDone && !hasUsage && !hasError) return;
-    for (const ev of parseEvents(text)) {
-      if (ev.data === '[DONE]') {
-        this.done = true;
-        continue;
+    if (!hasDone && !hasUsage && !hasError) return text;
+    let forward = '';
+    for (const block of text.split('\n\n')) {
+      if (block === '') continue;
+      const data = parseEvents(`${block}\n\n`)[0]?.data;
+      if (data === '[DONE]') this.done = true;
+      else if (data !== undefined && (data.includes('"usage"') || data.includes('"error"'))) {
+        let json: unknown;
+        try {
+          json = JSON.parse(data);
+        } catch {
+          json = undefined;
+        }
+        // Usage in OpenAI streams is cumulative: the latest report is the answer, never a sum.
+        const usage = this.adapter.usage(json);
+        if (usage !== undefined) this.usage = usage;
+        if (typeof json === 'object' && json !== null && 'error' in json) {
+          const info = this.adapter.parseError(200, data);
+          this.upstreamError = new UpstreamError({
+            code: 'upstream_server_error',
+            message: `Upstream failed mid-stream: ${redactSecrets(info.message)}`,
+          });
+          return forward;
+        }
       }
-      if (!ev.data.includes('"usage"') && !ev.data.includes('"error"')) continue;
-      let json: unknown;
-      try {
-        json = JSON.parse(ev.data);
-      } catch {
-        continue;
-      }
-      // Usage in OpenAI streams is cumulative: the latest report is the answer, never a sum.
-      const usage = this.adapter.usage(json);
-      if (usage !== undefined) this.usage = usage;
-      if (typeof json === 'object' && json !== null && 'error' in json) {
-        this.upstreamError = new UpstreamError({
-          code: 'upstream_server_error',
-          message: 'upstream sent an error event mid-stream',
-        });
-      }
+      forward += `${block}\n\n`;
     }
+    return forward;
   }
 }
 
@@ -82,25 +94,25 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
     try {
       let chunk = opened.first;
       while (chunk !== undefined) {
-        const text = splitter.push(decoder.decode(chunk, { stream: true }));
+        const text = watch.inspect(splitter.push(decoder.decode(chunk, { stream: true })));
         if (text !== '') {
-          watch.inspect(text);
           firstChunkAt ??= r.now();
           // The idle timer measures the upstream's silence, not a slow client's backpressure on this yield.
           idle.stop();
           yield text;
         }
+        if (watch.upstreamError !== undefined) break;
         idle.arm();
         const next = await opened.iterator.next();
         chunk = next.done ? undefined : next.value;
       }
       idle.stop();
-      const tail = splitter.pending + decoder.decode();
-      if (tail.trim() !== '') {
+      const rest = decoder.decode();
+      const tail = splitter.pending + rest;
+      if (watch.upstreamError === undefined && tail.trim() !== '') {
         // Some relays end the last event with a single newline: close it rather than drop it.
-        const text = splitter.push(`${tail.endsWith('\n') ? tail : `${tail}\n`}\n`);
-        watch.inspect(text);
-        yield text;
+        const text = watch.inspect(splitter.push(`${rest}${tail.endsWith('\n') ? '\n' : '\n\n'}`));
+        if (text !== '') yield text;
       }
       error = watch.upstreamError;
       if (!watch.done && error === undefined) {
@@ -126,8 +138,7 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
               message: `Stream interrupted: upstream connection failed (${reason instanceof Error ? reason.message : String(reason)}).`,
             });
     }
-    // The upstream's own error event was already forwarded; any other break gets ours.
-    if (error !== undefined && error !== watch.upstreamError) yield sseError(error);
+    if (error !== undefined) yield sseError(error);
   } finally {
     idle.stop();
     if (!finished) opened.controller.abort(new ClientGoneReason());
@@ -140,4 +151,30 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
       ...(firstChunkAt === undefined ? {} : { firstChunkAt }),
     });
   }
+}
+
+/**
+ * The relay plus a way to give up on it before the first read: a generator that never started skips its
+ * `finally`, so a host that fails before iterating (e.g. writing the headers threw) calls `cancel()` to
+ * release the upstream, the timers and to log the request.
+ */
+export function relay(r: RelayInput): { body: AsyncIterable<string>; cancel(): void } {
+  let started = false;
+  const generator = relayStream(r);
+  return {
+    body: {
+      [Symbol.asyncIterator]() {
+        started = true;
+        return generator;
+      },
+    },
+    cancel() {
+      if (started) return;
+      started = true;
+      r.opened.controller.abort(new ClientGoneReason());
+      r.opened.response.dispose();
+      r.opened.release();
+      r.onEnd({ clientGone: true });
+    },
+  };
 }

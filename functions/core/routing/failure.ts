@@ -110,5 +110,10 @@ export function finalError(failures: readonly AttemptFailure[], deadlinePassed: 
     return new UpstreamTimeoutError({ code: 'upstream_timeout', message: decisive.message });
   }
   const code = FINAL_CODES[decisive.kind as keyof typeof FINAL_CODES] ?? 'upstream_server_error';
-  return new UpstreamError({ code, message: `Every target failed (last: ${decisive.message})` });
+  // A provider's answer to a rejected key often echoes (part of) the key: that text never leaves the gateway.
+  const said =
+    decisive.kind === 'auth'
+      ? `the provider rejected the gateway's API key for it (HTTP ${decisive.status ?? 401}); check the provider keys`
+      : decisive.message;
+  return new UpstreamError({ code, message: `Every target failed (last: ${said})` });
 }

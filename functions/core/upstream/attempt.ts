@@ -3,8 +3,9 @@
  * first-byte timer, and classify any failure into an {@link AttemptFailure}. Nothing here has reached the
  * client yet, so every failure it throws may still be retried or failed over.
  */
+
+import { concat, redactSecrets } from '../bytes.ts';
 import type { Timeouts } from '../config/schema.ts';
-import { concat } from '../gateway/body.ts';
 import { header } from '../http.ts';
 import {
   ConnectionError,
@@ -127,7 +128,7 @@ export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
       throw new AttemptError({
         kind: kindOfStatus(response.status, info.code, info.type),
         status: response.status,
-        message: info.message,
+        message: redactSecrets(info.message),
         ...(info.code === undefined ? {} : { code: info.code }),
         ...(info.param === undefined ? {} : { param: info.param }),
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),

@@ -26,7 +26,10 @@ export function createUndiciClient(opts: UndiciClientOptions = {}): HttpClient &
         res = await request(url, { method, headers, body: body ?? null, signal, dispatcher: agent });
       } catch (err) {
         if (signal.aborted) throw signal.reason;
-        throw new ConnectionError(`cannot reach ${new URL(url).host}: ${(err as Error).message}`, err);
+        throw new ConnectionError(
+          `cannot reach ${new URL(url).host}: ${err instanceof Error ? err.message : String(err)}`,
+          err,
+        );
       }
       return {
         status: res.statusCode,

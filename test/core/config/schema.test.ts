@@ -96,3 +96,11 @@ describe('parseConfig', () => {
     expect(issues).toMatch(/^routes\.r\.targets: /m);
   });
 });
+
+describe('provider ids', () => {
+  it('are plain ASCII, since they go into headers and table keys', () => {
+    const issues = issuesOf({ providers: { 中转: { type: 'mock' } }, routes: {} });
+    expect(issues[0]).toMatch(/^providers\.中转: provider ids are 1-64 characters/);
+    expect(() => parseConfig({ providers: { 'relay-a.v2_b': { type: 'mock' } }, routes: {} })).not.toThrow();
+  });
+});

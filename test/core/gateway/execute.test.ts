@@ -13,7 +13,11 @@ const noHttp: HttpClient = {
   send: () => Promise.reject(new Error('the mock provider must not use HTTP')),
 };
 
-function harness(retry: Record<string, number>, targets = [{ provider: 'm1', model: 'a' }]) {
+function harness(
+  retry: Record<string, number>,
+  targets = [{ provider: 'm1', model: 'a' }],
+  sleepOverride?: Sleep,
+) {
   const config = parseConfig({
     providers: { m1: { type: 'mock' }, m2: { type: 'mock' } },
     routes: { r: { targets, retry, timeouts: { firstByteMs: 1000, idleMs: 1000, totalMs: 5000 } } },
@@ -25,7 +29,13 @@ function harness(retry: Record<string, number>, targets = [{ provider: 'm1', mod
     slept.push(ms);
     t += ms;
   };
-  const deps = { http: noHttp, providerKeys: { keys: async () => [] }, clock, sleep, random: () => 0 };
+  const deps = {
+    http: noHttp,
+    providerKeys: { keys: async () => [] },
+    clock,
+    sleep: sleepOverride ?? sleep,
+    random: () => 0,
+  };
   const run = (content: string, signal = new AbortController().signal) => {
     const stats = new ExecStats();
     const body = { model: 'r', messages: [{ role: 'user', content }] };
@@ -93,10 +103,14 @@ describe('execute (retry policy with fake time)', () => {
   });
 
   it('stops with 504 when the deadline passes during a backoff', async () => {
-    const h = harness({ attempts: 3, initialBackoffMs: 100, maxBackoffMs: 100 });
     const controller = new AbortController();
-    controller.abort(new TimeoutReason('total', 5000));
-    const { done } = h.run('/fail 503', controller.signal);
+    const h = harness({ attempts: 3, initialBackoffMs: 100, maxBackoffMs: 100 }, undefined, async (ms) => {
+      // The deadline fires while the first backoff waits.
+      controller.abort(new TimeoutReason('total', 5000));
+      throw new Error(`aborted during a ${ms} ms wait`);
+    });
+    const { stats, done } = h.run('/fail 503', controller.signal);
     await expect(done).rejects.toMatchObject({ status: 504, code: 'upstream_timeout' });
+    expect(stats.attempts).toBe(1);
   });
 });

@@ -1,0 +1,134 @@
+/**
+ * The stream relay on its own: an in-memory upstream body (a real async iterator of byte chunks) and the real
+ * relay, so each rule of a stream is checked without sockets.
+ */
+import { describe, expect, it } from 'vitest';
+import { relay, relayStream, type StreamOutcome } from '../../../functions/core/gateway/stream.ts';
+import { openaiAdapter } from '../../../functions/core/providers/openai/adapter.ts';
+import type { OpenedAttempt } from '../../../functions/core/upstream/attempt.ts';
+
+const enc = new TextEncoder();
+
+/** An upstream body that yields `parts` (with optional waits) and honours the attempt's abort signal. */
+function opened(parts: (string | { waitMs: number })[]): { attempt: OpenedAttempt; released: () => boolean } {
+  const controller = new AbortController();
+  let released = false;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for (const p of parts) {
+      if (typeof p === 'string') yield enc.encode(p);
+      else
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, p.waitMs);
+          controller.signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            reject(controller.signal.reason);
+          });
+        });
+    }
+  }
+  const iterator = body();
+  const attempt: OpenedAttempt = {
+    response: {
+      status: 200,
+      headers: {},
+      body: { [Symbol.asyncIterator]: () => iterator },
+      dispose: () => {},
+    },
+    iterator,
+    first: undefined,
+    controller,
+    baseUrlIndex: 0,
+    release: () => {
+      released = true;
+    },
+  };
+  return { attempt, released: () => released };
+}
+
+async function run(parts: (string | { waitMs: number })[], idleMs = 1000) {
+  const { attempt } = opened(parts);
+  const first = await attempt.iterator.next();
+  let outcome: StreamOutcome | undefined;
+  const out: string[] = [];
+  for await (const text of relayStream({
+    opened: { ...attempt, first: first.done ? undefined : first.value },
+    adapter: openaiAdapter,
+    idleMs,
+    now: () => performance.now(),
+    onEnd: (o) => {
+      outcome = o;
+    },
+  })) {
+    out.push(text);
+  }
+  return { out, text: out.join(''), outcome: outcome! };
+}
+
+const chunk = (content: string) => `data: {"choices":[{"index":0,"delta":{"content":"${content}"}}]}\n\n`;
+
+describe('relayStream', () => {
+  it('forwards whole events as they complete, holding back a split one', async () => {
+    const r = await run([chunk('a') + chunk('b').slice(0, 10), chunk('b').slice(10), 'data: [DONE]\n\n']);
+    expect(r.out).toEqual([chunk('a'), chunk('b'), 'data: [DONE]\n\n']);
+    expect(r.outcome).toMatchObject({ clientGone: false });
+    expect(r.outcome.error).toBeUndefined();
+  });
+
+  it('takes the latest usage report, never a sum', async () => {
+    const usage = (p: number, c: number) =>
+      `data: {"choices":[],"usage":{"prompt_tokens":${p},"completion_tokens":${c}}}\n\n`;
+    const r = await run([chunk('a'), usage(5, 1), usage(5, 3), 'data: [DONE]\n\n']);
+    expect(r.outcome.usage).toEqual({ inputTokens: 5, outputTokens: 3 });
+  });
+
+  it('translates an upstream error event into ours and forwards nothing after it', async () => {
+    const upstreamError =
+      'data: {"error":{"message":"overloaded, key sk-live-abcdef123456","type":"server_error"}}\n\n';
+    const r = await run([chunk('a'), upstreamError + chunk('late'), 'data: [DONE]\n\n']);
+    expect(r.out[0]).toBe(chunk('a'));
+    expect(r.text).not.toContain('[DONE]');
+    expect(r.text).not.toContain('late');
+    expect(r.text).not.toContain('sk-live-abcdef123456');
+    const last = JSON.parse(r.out.at(-1)!.replace(/^data: /, ''));
+    expect(last.error).toMatchObject({ type: 'upstream_error', code: 'upstream_server_error' });
+    expect(last.error.message).toContain('overloaded');
+    expect(r.outcome.error?.code).toBe('upstream_server_error');
+  });
+
+  it('ends with an error event when the upstream closes before [DONE]', async () => {
+    const r = await run([chunk('a'), chunk('b')]);
+    expect(r.text).not.toContain('[DONE]');
+    expect(r.out.at(-1)).toMatch(/^data: \{"error":\{.*"code":"upstream_server_error"/);
+  });
+
+  it('closes an event that ends with a single newline instead of dropping it', async () => {
+    const r = await run([chunk('a'), 'data: [DONE]\n']);
+    expect(r.text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(r.outcome.error).toBeUndefined();
+  });
+
+  it('ends with an upstream_timeout event when the upstream goes quiet for idleMs', async () => {
+    const r = await run([chunk('a'), { waitMs: 2000 }, chunk('never')], 50);
+    expect(r.text).not.toContain('never');
+    expect(r.out.at(-1)).toMatch(/"code":"upstream_timeout"/);
+    expect(r.outcome.error?.status).toBe(504);
+  });
+});
+
+describe('relay().cancel', () => {
+  it('releases the upstream and reports the request when the host never reads the body', () => {
+    const { attempt, released } = opened([chunk('a')]);
+    let outcome: StreamOutcome | undefined;
+    const r = relay({
+      opened: attempt,
+      adapter: openaiAdapter,
+      idleMs: 1000,
+      now: () => 0,
+      onEnd: (o) => (outcome = o),
+    });
+    r.cancel();
+    expect(released()).toBe(true);
+    expect(attempt.controller.signal.aborted).toBe(true);
+    expect(outcome).toEqual({ clientGone: true });
+  });
+});
