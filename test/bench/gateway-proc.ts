@@ -9,7 +9,7 @@
 import { parseConfig } from '../../functions/core/config/schema.ts';
 import { InMemoryMetrics } from '../../functions/local/observability.ts';
 import { startGateway } from '../../functions/local/server.ts';
-import { BENCH_MASTER_KEY, BENCH_MODEL, BENCH_PROVIDER_KEY, isToChild, reply } from './ipc.ts';
+import { BENCH_MASTER_KEY, BENCH_MODEL, BENCH_PROVIDER_KEY, isToChild, reply, replyRss } from './ipc.ts';
 
 async function main(upstreamUrl: string): Promise<void> {
   const config = parseConfig(
@@ -30,16 +30,7 @@ async function main(upstreamUrl: string): Promise<void> {
   process.on('message', (m: unknown) => {
     if (!isToChild(m)) return;
     if (m.type === 'rss') {
-      const mem = process.memoryUsage();
-      reply({
-        type: 'rss',
-        rss: mem.rss,
-        heapUsed: mem.heapUsed,
-        heapTotal: mem.heapTotal,
-        external: mem.external,
-        requests: metrics.totals.requests,
-        errors: metrics.totals.errors,
-      });
+      replyRss({ requests: metrics.totals.requests, errors: metrics.totals.errors });
     } else if (m.type === 'exit') {
       // A clean exit, so that --cpu-prof can write its profile.
       void gw.close(500).finally(() => process.exit(0));

@@ -57,3 +57,16 @@ export function isFromChild(m: unknown): m is FromChild {
 export function reply(msg: FromChild): void {
   if (process.send !== undefined && process.connected) process.send(msg);
 }
+
+/** Answers the parent's `rss` question with this process's memory (and the gateway's request counts). */
+export function replyRss(counts: { requests: number; errors: number } | undefined = undefined): void {
+  const mem = process.memoryUsage();
+  reply({
+    type: 'rss',
+    rss: mem.rss,
+    heapUsed: mem.heapUsed,
+    heapTotal: mem.heapTotal,
+    external: mem.external,
+    ...counts,
+  });
+}

@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { BENCH_PROVIDER_KEY, isToChild, reply } from './ipc.ts';
+import { BENCH_PROVIDER_KEY, isToChild, reply, replyRss } from './ipc.ts';
 
 const upstream = new URL(process.argv[2] ?? '');
 const agent = new Agent({ keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
@@ -55,14 +55,7 @@ server.listen(0, '127.0.0.1', () => {
   process.on('message', (m: unknown) => {
     if (!isToChild(m)) return;
     if (m.type === 'rss') {
-      const mem = process.memoryUsage();
-      reply({
-        type: 'rss',
-        rss: mem.rss,
-        heapUsed: mem.heapUsed,
-        heapTotal: mem.heapTotal,
-        external: mem.external,
-      });
+      replyRss();
     } else if (m.type === 'exit') {
       server.closeAllConnections();
       server.close(() => process.exit(0));

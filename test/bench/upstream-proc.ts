@@ -8,7 +8,7 @@
  */
 import { ServerResponse } from 'node:http';
 import { startFakeOpenAI } from '../support/fake-openai.ts';
-import { isToChild, monoMs, reply, STAMP_PREFIX } from './ipc.ts';
+import { isToChild, monoMs, reply, replyRss, STAMP_PREFIX } from './ipc.ts';
 
 const chunkDelayMs = Number(process.argv[2] ?? '5');
 const stamps = new Map<string, number[]>();
@@ -46,14 +46,7 @@ fake.setDefault({ chunkDelayMs });
 process.on('message', (m: unknown) => {
   if (!isToChild(m)) return;
   if (m.type === 'rss') {
-    const mem = process.memoryUsage();
-    reply({
-      type: 'rss',
-      rss: mem.rss,
-      heapUsed: mem.heapUsed,
-      heapTotal: mem.heapTotal,
-      external: mem.external,
-    });
+    replyRss();
   } else if (m.type === 'stamps') {
     reply({ type: 'stamps', stamps: Object.fromEntries(stamps) });
     stamps.clear();

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import type { z } from 'zod';
 import { type configSchema, parseConfig } from '../../functions/core/config/schema.ts';
-import type { Logger, LogLevel } from '../../functions/core/ports.ts';
+import type { AttemptRecord, Logger, LogLevel } from '../../functions/core/ports.ts';
 import { type RunningGateway, startGateway } from '../../functions/local/server.ts';
 import type { ProviderKeys } from '../../functions/local/settings.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai.ts';
@@ -20,14 +20,8 @@ export interface LogEntry {
   readonly fields: Record<string, unknown>;
 }
 
-export interface AttemptLogEntry {
-  readonly provider: string;
-  readonly model: string;
-  readonly host: string;
-  readonly outcome: string;
-  readonly status?: number;
-  readonly ms: number;
-}
+/** One attempt in the summary line: the core's own record type. */
+export type AttemptLogEntry = AttemptRecord;
 
 /** The per-request summary line, as the gateway logs it (fields of RequestSummary). */
 export interface SummaryLine {
