@@ -4,15 +4,14 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { MasterKeyStore } from '../core/auth.ts';
 import type { GatewayConfig } from '../core/config/schema.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
-import type { Clock, Logger, Metrics, Sleep } from '../core/ports.ts';
+import type { Logger, Metrics } from '../core/ports.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
 import { CONFIG_TABLE } from '../core/stores/tables.ts';
+import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { type StoreConnection, startEmbeddedStore } from './embedded-store.ts';
 import { nodeHandler } from './node-host.ts';
@@ -45,11 +44,6 @@ export interface RunningGateway {
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the store. */
   close(graceMs?: number): Promise<void>;
 }
-
-export const systemClock: Clock = { now: () => performance.now(), epochMs: () => Date.now() };
-
-export const abortableSleep: Sleep = (ms, signal) =>
-  sleepTimer(ms, undefined, signal === undefined ? undefined : { signal });
 
 export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGateway> {
   const logger = opts.logger ?? jsonLogger(batchedStdout());

@@ -9,8 +9,8 @@ import { MasterKeyStore } from '../../functions/core/auth.ts';
 import { parseConfig } from '../../functions/core/config/schema.ts';
 import { createGateway } from '../../functions/core/gateway/gateway.ts';
 import type { HttpClient } from '../../functions/core/providers/types.ts';
+import { abortableSleep, systemClock } from '../../functions/core/system.ts';
 import { InMemoryMetrics, jsonLogger } from '../../functions/local/observability.ts';
-import { abortableSleep, systemClock } from '../../functions/local/server.ts';
 
 const answer = Buffer.from(
   JSON.stringify({

@@ -1,0 +1,122 @@
+/**
+ * The gateway Lambda: middy v7 in streamify-response mode around the core. Everything is built once at module
+ * scope (clients, caches, env parsed) and nothing is awaited at import, so a cold start costs only module
+ * evaluation. Status and headers go out before the first body byte (middy writes the HTTP prelude), and a
+ * stream that breaks later ends with the core's SSE error event.
+ */
+import { Readable } from 'node:stream';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import middy from '@middy/core';
+import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
+import type { Context } from 'aws-lambda';
+import { createGateway } from '../core/gateway/gateway.ts';
+import { header } from '../core/http.ts';
+import type { RequestSummary } from '../core/ports.ts';
+import { requestIdFrom } from '../core/request-id.ts';
+import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
+import { abortableSleep, systemClock } from '../core/system.ts';
+import { createUndiciClient } from '../core/upstream/undici-client.ts';
+import { parseLambdaEnv } from './env.ts';
+import { toGatewayRequest } from './event.ts';
+import { powertoolsLogger, powertoolsMetrics } from './observability.ts';
+import { SecretKeys } from './secret-keys.ts';
+import { DynamoRouteStore } from './stores/dynamo-route-store.ts';
+
+const env = parseLambdaEnv(process.env);
+const logger = new Logger({ serviceName: 'switchyard' });
+const metrics = new Metrics({ namespace: 'Switchyard', serviceName: 'switchyard' });
+const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, env.SWITCHYARD_SECRET_TTL_S);
+const coreMetrics = powertoolsMetrics(metrics);
+const coreLogger = powertoolsLogger(logger);
+
+/**
+ * Each invocation waits (bounded) for its own request's summary, found by request id: a late summary of an
+ * earlier, cut request resolves only its own waiter, never the current one.
+ */
+const waiters = new Map<string, () => void>();
+let currentSummary: Promise<void> = Promise.resolve();
+
+const gateway = createGateway({
+  routes: new CachedRouteStore(
+    new DynamoRouteStore(new DynamoDBClient({}), env.SWITCHYARD_CONFIG_TABLE),
+    systemClock,
+    env.SWITCHYARD_ROUTE_CACHE_TTL_MS,
+    coreLogger,
+  ),
+  keys: secret,
+  providerKeys: secret,
+  http: createUndiciClient(),
+  clock: systemClock,
+  sleep: abortableSleep,
+  random: Math.random,
+  logger: coreLogger,
+  metrics: {
+    record(summary: RequestSummary) {
+      coreMetrics.record(summary);
+      waiters.get(summary.requestId)?.();
+      waiters.delete(summary.requestId);
+    },
+  },
+});
+
+interface HttpResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string | Readable;
+}
+
+async function lambdaHandler(event: unknown, context: Context): Promise<HttpResult> {
+  logger.addContext(context);
+  const base = toGatewayRequest(event);
+  // Fix the request id here, so the correlation id is right for every log line of this request.
+  const requestId = requestIdFrom(header(base.headers, 'x-request-id'));
+  logger.setCorrelationId(requestId);
+  currentSummary = new Promise<void>((resolve) => waiters.set(requestId, resolve));
+  // The only sign of a client gone is the response stream being destroyed: that aborts the upstream call.
+  const controller = new AbortController();
+  const r = await gateway.handle({
+    ...base,
+    headers: { ...base.headers, 'x-request-id': requestId },
+    signal: controller.signal,
+  });
+  if (typeof r.body === 'string' || r.body instanceof Uint8Array) {
+    const text = typeof r.body === 'string' ? r.body : Buffer.from(r.body).toString('utf8');
+    return { statusCode: r.status, headers: r.headers, body: text };
+  }
+  return { statusCode: r.status, headers: r.headers, body: streamOf(r.body, controller) };
+}
+
+/**
+ * The SSE iterable as a Readable. Not `Readable.from`: its destroy waits for the pending `next()`, i.e. for
+ * the upstream's next chunk, so a client that left would hold the upstream call until the idle timeout.
+ * Here destroy aborts the request at once, which ends the pending read.
+ */
+function streamOf(source: AsyncIterable<string>, controller: AbortController): Readable {
+  const it = source[Symbol.asyncIterator]();
+  return new Readable({
+    read() {
+      it.next().then(
+        (next) => this.push(next.done ? null : next.value),
+        (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
+      );
+    },
+    destroy(err, callback) {
+      controller.abort();
+      it.return?.().catch(() => {});
+      callback(err);
+    },
+  });
+}
+
+/**
+ * The request's summary (log line + metrics) is written when its stream ends, inside middy's pipeline; the
+ * invocation does not resolve before it is (bounded, in case the relay is still winding down a cut stream).
+ */
+export const handler = middy({
+  executionMode: executionModeStreamifyResponse,
+  async requestEnd() {
+    await Promise.race([currentSummary, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  },
+}).handler(lambdaHandler);

@@ -1,0 +1,47 @@
+/**
+ * Provider keys and the master key from one Secrets Manager secret:
+ * `{"_master": "<master key>", "<provider id>": "key" | ["key1", "key2"]}`. Provider ids cannot start with
+ * `_`, so the master key's field never collides with one. Read through powertools' parameters utility, which
+ * caches the value for `maxAge` seconds: a rotated secret is picked up within that TTL.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { z } from 'zod';
+import type { KeyStore, Principal, ProviderKeySource } from '../core/ports.ts';
+
+export const MASTER_FIELD = '_master';
+
+const secretSchema = z
+  .record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
+  .refine((s) => typeof s[MASTER_FIELD] === 'string', `the secret needs a "${MASTER_FIELD}" string field`);
+
+const MASTER: Principal = { keyId: 'master' };
+
+export class SecretKeys implements ProviderKeySource, KeyStore {
+  constructor(
+    private readonly secretId: string,
+    private readonly maxAgeSeconds: number,
+  ) {}
+
+  private async read(): Promise<z.infer<typeof secretSchema>> {
+    const value = await getSecret(this.secretId, { maxAge: this.maxAgeSeconds, transform: 'json' });
+    const parsed = secretSchema.safeParse(value);
+    // Never echo the secret: only the shape is wrong.
+    if (!parsed.success)
+      throw new Error(`secret ${this.secretId} has the wrong shape: ${parsed.error.issues[0]?.message}`);
+    return parsed.data;
+  }
+
+  async keys(providerId: string): Promise<readonly string[]> {
+    const v = (await this.read())[providerId];
+    return v === undefined ? [] : typeof v === 'string' ? [v] : v;
+  }
+
+  async authenticate(bearer: string): Promise<Principal | undefined> {
+    const master = (await this.read())[MASTER_FIELD];
+    if (typeof master !== 'string') return undefined;
+    const a = Buffer.from(bearer);
+    const b = Buffer.from(master);
+    return a.length === b.length && timingSafeEqual(a, b) ? MASTER : undefined;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * How the Lambda handlers are bundled: one definition for the CDK `NodejsFunction` (local esbuild, no Docker)
+ * and for the harness test that builds and invokes the real bundle.
+ */
+import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
+
+export const GATEWAY_HANDLER_ENTRY = fileURLToPath(
+  new URL('../functions/aws/gateway-handler.ts', import.meta.url),
+);
+
+/** ESM needs `require` for the CommonJS dependencies esbuild inlines. */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __sy_createRequire } from 'node:module'; const require = __sy_createRequire(import.meta.url);";
+
+/** Options for esbuild's `build()`: Node 22, ESM, minified, source maps, AWS SDK bundled (not the runtime's). */
+export const esbuildOptions: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node22',
+  minify: true,
+  sourcemap: true,
+  banner: { js: ESM_REQUIRE_BANNER },
+  mainFields: ['module', 'main'],
+  logLevel: 'warning',
+};
