@@ -1,18 +1,40 @@
 /** The stack only composes constructs (STYLE.md rule 8). */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { GatewayFunction } from './gateway-function.ts';
+import { GatewayRestApi } from './rest-api.ts';
+import { GatewaySecret } from './secrets.ts';
 import { SwitchyardTables } from './tables.ts';
 
 export interface SwitchyardStackProps extends StackProps {
   readonly removalPolicy: 'retain' | 'destroy';
+  readonly memorySize?: number;
+  readonly reservedConcurrency?: number;
 }
 
 export class SwitchyardStack extends Stack {
   public readonly tables: SwitchyardTables;
+  public readonly gateway: GatewayFunction;
 
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
     super(scope, id, props);
+    const removalPolicy = props.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     this.tables = new SwitchyardTables(this, 'Tables', { removalPolicy: props.removalPolicy });
+    const secret = new GatewaySecret(this, 'Secret', { removalPolicy });
+    this.gateway = new GatewayFunction(this, 'Gateway', {
+      configTable: this.tables.config,
+      secret: secret.secret,
+      removalPolicy,
+      ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
+    });
+    const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
     new CfnOutput(this, 'ConfigTableName', { value: this.tables.config.tableName });
+    new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
+    new CfnOutput(this, 'FunctionUrl', {
+      value: this.gateway.url.url,
+      description: 'OpenAI baseURL = this + v1',
+    });
+    new CfnOutput(this, 'ApiUrl', { value: api.api.url, description: 'OpenAI baseURL = this + v1' });
   }
 }

@@ -1,0 +1,79 @@
+/** The synthesized template (aws-cdk-lib/assertions): streaming on both fronts, tables, secret, grants. */
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardStack } from '../../lib/switchyard-stack.ts';
+
+let template: Template;
+
+beforeAll(() => {
+  const app = new App();
+  template = Template.fromStack(new SwitchyardStack(app, 'Test', { removalPolicy: 'destroy' }));
+}, 60_000);
+
+describe('SwitchyardStack', () => {
+  it('runs the gateway on Node.js 22, ARM64, with the table and secret in its environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      MemorySize: 512,
+      Timeout: 900,
+      Environment: {
+        Variables: Match.objectLike({
+          SWITCHYARD_CONFIG_TABLE: Match.anyValue(),
+          SWITCHYARD_SECRET_ID: Match.anyValue(),
+        }),
+      },
+    });
+  });
+
+  it('exposes a function URL that streams responses', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', { InvokeMode: 'RESPONSE_STREAM', AuthType: 'NONE' });
+  });
+
+  it('fronts the same function with a REST API whose integration streams', () => {
+    const methods = template.findResources('AWS::ApiGateway::Method', {
+      Properties: { Integration: { Type: 'AWS_PROXY', ResponseTransferMode: 'STREAM' } },
+    });
+    expect(Object.keys(methods).length).toBeGreaterThan(0);
+    const uri = JSON.stringify(Object.values(methods)[0]);
+    expect(uri).toContain('response-streaming-invocations');
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
+      ]),
+    });
+  });
+
+  it('keeps the config table on demand with point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+  });
+
+  it('generates the master key into the secret', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: '_master', SecretStringTemplate: '{}' }),
+    });
+  });
+
+  it('grants the function read access to its own table and secret only', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const statements = policies.flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } })
+          .Properties.PolicyDocument.Statement,
+    );
+    const text = JSON.stringify(statements);
+    expect(text).toContain('dynamodb:GetItem');
+    expect(text).toContain('secretsmanager:GetSecretValue');
+    expect(text).not.toContain('dynamodb:PutItem');
+    expect(text).not.toMatch(/"Resource":"\*"/);
+  });
+});
