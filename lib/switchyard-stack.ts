@@ -2,6 +2,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { GatewayFunction } from './gateway-function.ts';
+import { Reconciler } from './reconciler.ts';
 import { GatewayRestApi } from './rest-api.ts';
 import { GatewaySecret } from './secrets.ts';
 import { SwitchyardTables } from './tables.ts';
@@ -29,6 +30,7 @@ export class SwitchyardStack extends Stack {
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
     });
     const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
+    new Reconciler(this, 'Reconciler', { configTable: this.tables.config, removalPolicy });
     new CfnOutput(this, 'ConfigTableName', { value: this.tables.config.tableName });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
     new CfnOutput(this, 'FunctionUrl', {

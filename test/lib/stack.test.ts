@@ -76,4 +76,17 @@ describe('SwitchyardStack', () => {
     expect(text).not.toContain('dynamodb:PutItem');
     expect(text).not.toMatch(/"Resource":"\*"/);
   });
+
+  it('schedules the reconciler hourly (incremental) and daily (full run of the previous UTC day)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'incremental' }) })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(15 1 * * ? *)',
+      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'daily' }) })],
+    });
+    // Gateway and reconciler each have their own role.
+    expect(Object.keys(template.findResources('AWS::IAM::Role')).length).toBeGreaterThanOrEqual(2);
+  });
 });
