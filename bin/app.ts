@@ -14,10 +14,15 @@ const context = z
       .regex(/^[A-Za-z][A-Za-z0-9-]*$/)
       .default('Switchyard'),
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
+    alarmEmail: z.string().email().optional(),
   })
   .parse({
     stackName: app.node.tryGetContext('stackName') ?? undefined,
     removalPolicy: app.node.tryGetContext('removalPolicy') ?? undefined,
+    alarmEmail: app.node.tryGetContext('alarmEmail') ?? undefined,
   });
 
-new SwitchyardStack(app, context.stackName, { removalPolicy: context.removalPolicy });
+new SwitchyardStack(app, context.stackName, {
+  removalPolicy: context.removalPolicy,
+  ...(context.alarmEmail === undefined ? {} : { alarmEmail: context.alarmEmail }),
+});

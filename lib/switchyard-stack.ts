@@ -2,6 +2,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { GatewayFunction } from './gateway-function.ts';
+import { Monitoring } from './monitoring.ts';
 import { Reconciler } from './reconciler.ts';
 import { GatewayRestApi } from './rest-api.ts';
 import { GatewaySecret } from './secrets.ts';
@@ -11,6 +12,7 @@ export interface SwitchyardStackProps extends StackProps {
   readonly removalPolicy: 'retain' | 'destroy';
   readonly memorySize?: number;
   readonly reservedConcurrency?: number;
+  readonly alarmEmail?: string;
 }
 
 export class SwitchyardStack extends Stack {
@@ -31,6 +33,14 @@ export class SwitchyardStack extends Stack {
     });
     const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
     new Reconciler(this, 'Reconciler', { configTable: this.tables.config, removalPolicy });
+    const monitoring = new Monitoring(this, 'Monitoring', {
+      gateway: this.gateway.fn,
+      api: api.api,
+      ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${monitoring.dashboard.dashboardName}`,
+    });
     new CfnOutput(this, 'ConfigTableName', { value: this.tables.config.tableName });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
     new CfnOutput(this, 'FunctionUrl', {

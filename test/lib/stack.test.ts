@@ -89,4 +89,38 @@ describe('SwitchyardStack', () => {
     // Gateway and reconciler each have their own role.
     expect(Object.keys(template.findResources('AWS::IAM::Role')).length).toBeGreaterThanOrEqual(2);
   });
+
+  it('has a dashboard over the EMF metrics by route and provider, and the Lambda metrics', () => {
+    const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(Object.values(dashboards)[0]);
+    for (const metric of [
+      'Requests',
+      'Errors',
+      'Latency',
+      'TimeToFirstToken',
+      'GatewayOverhead',
+      'Retries',
+      'Fallbacks',
+      'InputTokens',
+      'OutputTokens',
+    ]) {
+      expect(body).toMatch(new RegExp(`MetricName=\\W+${metric}\\W`));
+    }
+    expect(body).toContain('ConcurrentExecutions');
+    expect(body).toContain('Throttles');
+  });
+
+  it('sends alarms on throttles, concurrency near the limit, p99 duration and 5xx to an SNS topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: { MetricName?: string; Threshold: number; AlarmActions: unknown[] };
+    }[];
+    const byMetric = new Map(alarms.map((a) => [a.Properties.MetricName, a.Properties]));
+    expect(byMetric.get('Throttles')?.Threshold).toBe(0);
+    expect(byMetric.get('ConcurrentExecutions')?.Threshold).toBe(800);
+    expect(byMetric.has('Duration')).toBe(true);
+    expect(byMetric.has('5XXError')).toBe(true);
+    expect(byMetric.has('Url5xxCount')).toBe(true);
+    for (const a of alarms) expect(JSON.stringify(a.Properties.AlarmActions)).toContain('Alarms');
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+  });
 });

@@ -1,0 +1,173 @@
+/**
+ * Dashboard and alarms. Request metrics come from the gateway's EMF (namespace `Switchyard`, dimensions
+ * service/Route/Provider), graphed with SEARCH so every route and provider shows up without listing them.
+ * Alarms need fixed metrics, so they use the metrics Lambda, the function URL and API Gateway publish for the
+ * whole function: 5xx answers, p99 duration, throttles, and concurrency near the account limit.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+
+export interface MonitoringProps {
+  readonly gateway: IFunction;
+  readonly api: RestApi;
+  /** Where alarms are sent; no subscription when absent (the topic is still there to subscribe to). */
+  readonly alarmEmail?: string;
+  /** Alarm when the gateway's concurrency passes this (the account limit is 1,000 by default). */
+  readonly concurrencyAlarmAt?: number;
+  /** Alarm when p99 duration of non-stream and stream requests passes this many milliseconds. */
+  readonly p99DurationAlarmMs?: number;
+}
+
+const PERIOD = Duration.minutes(5);
+
+/** A SEARCH over the gateway's EMF metric, one line per route and provider. */
+function byRoute(metric: string, stat: string, label: string): MathExpression {
+  return new MathExpression({
+    expression: `SEARCH('{Switchyard,service,Route,Provider} MetricName="${metric}"', '${stat}', ${PERIOD.toSeconds()})`,
+    label,
+    period: PERIOD,
+  });
+}
+
+export class Monitoring extends Construct {
+  public readonly topic: Topic;
+  public readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    this.topic = new Topic(this, 'Alarms', { displayName: 'Switchyard alarms' });
+    if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const fn = props.gateway;
+    const lambda = (metricName: string, statistic: string) =>
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName,
+        dimensionsMap: { FunctionName: fn.functionName },
+        statistic,
+        period: PERIOD,
+      });
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new GraphWidget({ title: 'Requests', left: [byRoute('Requests', 'Sum', 'requests')], width: 8 }),
+          new GraphWidget({
+            title: 'Errors by code',
+            left: [
+              new MathExpression({
+                expression: `SEARCH('{Switchyard,service,Route,Provider,ErrorCode} MetricName="Errors"', 'Sum', ${PERIOD.toSeconds()})`,
+                label: 'errors',
+                period: PERIOD,
+              }),
+            ],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Latency p50 / p90 / p99 (ms)',
+            left: [
+              byRoute('Latency', 'p50', 'p50'),
+              byRoute('Latency', 'p90', 'p90'),
+              byRoute('Latency', 'p99', 'p99'),
+            ],
+            width: 8,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Time to first token p50 / p99 (ms)',
+            left: [byRoute('TimeToFirstToken', 'p50', 'p50'), byRoute('TimeToFirstToken', 'p99', 'p99')],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Gateway overhead p50 / p99 (ms)',
+            left: [byRoute('GatewayOverhead', 'p50', 'p50'), byRoute('GatewayOverhead', 'p99', 'p99')],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Retries and fallbacks',
+            left: [byRoute('Retries', 'Sum', 'retries'), byRoute('Fallbacks', 'Sum', 'fallbacks')],
+            width: 8,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Tokens in / out',
+            left: [byRoute('InputTokens', 'Sum', 'in'), byRoute('OutputTokens', 'Sum', 'out')],
+            width: 8,
+          }),
+          new GraphWidget({
+            title: 'Lambda concurrency and throttles',
+            left: [lambda('ConcurrentExecutions', 'Maximum')],
+            right: [lambda('Throttles', 'Sum')],
+            width: 8,
+          }),
+          new GraphWidget({ title: 'Lambda duration p99 (ms)', left: [lambda('Duration', 'p99')], width: 8 }),
+        ],
+      ],
+    });
+
+    const alarm = (id: string, metric: Metric | MathExpression, threshold: number, description: string) => {
+      const a = new Alarm(this, id, {
+        metric,
+        threshold,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      a.addAlarmAction(new SnsAction(this.topic));
+      return a;
+    };
+    alarm(
+      'Throttles',
+      lambda('Throttles', 'Sum'),
+      0,
+      'The gateway function was throttled: requests were refused.',
+    );
+    alarm(
+      'Concurrency',
+      lambda('ConcurrentExecutions', 'Maximum'),
+      props.concurrencyAlarmAt ?? 800,
+      'Gateway concurrency is near the account limit (1,000 by default); streams hold an instance each.',
+    );
+    alarm(
+      'P99Duration',
+      lambda('Duration', 'p99'),
+      props.p99DurationAlarmMs ?? 120_000,
+      'Gateway p99 duration is high.',
+    );
+    alarm(
+      'Api5xx',
+      props.api.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+      10,
+      'The REST API answered more than 10 5xx in 5 minutes (upstream failures or gateway errors).',
+    );
+    alarm(
+      'Url5xx',
+      new Metric({
+        namespace: 'AWS/Lambda',
+        metricName: 'Url5xxCount',
+        dimensionsMap: { FunctionName: fn.functionName },
+        statistic: 'Sum',
+        period: PERIOD,
+      }),
+      10,
+      'The function URL answered more than 10 5xx in 5 minutes.',
+    );
+  }
+}
