@@ -26,8 +26,18 @@ import {
   timed,
   transitOf,
 } from './analysis.ts';
+import { measureBundle } from './bundle.ts';
 import { type Endpoint, endpoint, load, max, percentile, type Side, send } from './client.ts';
-import { BENCH_MASTER_KEY, BENCH_MODEL, BENCH_PROVIDER_KEY, monoMs, STAMP_PREFIX } from './ipc.ts';
+import { BENCH_MASTER_KEY, BENCH_PROVIDER_KEY, monoMs, STAMP_PREFIX } from './ipc.ts';
+import {
+  BUDGET_MS,
+  CHAT_BODY,
+  CHUNK_DELAY_MS,
+  CONCURRENCY,
+  planFor,
+  STREAM_BODY,
+  WATCHDOG_MS,
+} from './plan.ts';
 import { type Proc, startProc } from './procs.ts';
 import { type Report, type Row, renderMarkdown, renderText } from './report.ts';
 
@@ -39,47 +49,7 @@ const { values: flags } = parseArgs({
   },
 });
 const quick = flags.quick === true;
-
-const PLAN = quick
-  ? {
-      warmSequential: 1_000,
-      warmLoadMs: 1_500,
-      warmStreams: 3,
-      seqRounds: 6,
-      seqBatch: 200,
-      tputRounds: 2,
-      tputMs: 1_000,
-      streamRounds: 2,
-      streamBatch: 10,
-      rssTotal: 20_000,
-      rssMs: 60_000,
-    }
-  : {
-      warmSequential: 2_000,
-      warmLoadMs: 2_000,
-      warmStreams: 10,
-      seqRounds: 20,
-      seqBatch: 250,
-      tputRounds: 6,
-      tputMs: 2_000,
-      streamRounds: 12,
-      streamBatch: 10,
-      rssTotal: 100_000,
-      rssMs: 150_000,
-    };
-const CONCURRENCY = 32;
-const CHUNK_DELAY_MS = 5;
-/** Time budget of the measuring loops; the watchdog ends the run (and the children) past WATCHDOG_MS. */
-const BUDGET_MS = 270_000;
-const WATCHDOG_MS = 330_000;
-
-const CHAT_BODY = JSON.stringify({ model: BENCH_MODEL, messages: [{ role: 'user', content: 'Hello' }] });
-const STREAM_TEXT = 'streaming benchmark payload '.repeat(5).slice(0, 138);
-const STREAM_BODY = JSON.stringify({
-  model: BENCH_MODEL,
-  stream: true,
-  messages: [{ role: 'user', content: STREAM_TEXT }],
-});
+const PLAN = planFor(quick);
 
 const t0 = monoMs();
 const elapsed = (): number => monoMs() - t0;
@@ -284,6 +254,8 @@ async function main(): Promise<void> {
     const rssComplete = memDone >= PLAN.rssTotal;
     const memRps = (memDone / mem.elapsedMs) * 1000;
 
+    log('lambda bundle: size and module init time');
+    const bundle = await measureBundle();
     const rows: Row[] = [
       {
         metric: 'Added latency p50 (sequential, non-stream)',
@@ -315,6 +287,18 @@ async function main(): Promise<void> {
         value: `${mb(maxRss)} (${mb(rss[0]?.rss ?? Number.NaN)} → ${mb(rss[rss.length - 1]?.rss ?? Number.NaN)})`,
         target: '≤ 150 MB, flat',
         met: maxRss <= 150 * MiB && rssComplete,
+      },
+      {
+        metric: 'Lambda bundle size (gateway handler)',
+        value: `${(bundle.bytes / 1e6).toFixed(2)} MB`,
+        target: '≤ 1.5 MB',
+        met: bundle.bytes <= 1.5e6,
+      },
+      {
+        metric: 'Lambda module init, median of 7 cold imports',
+        value: ms(bundle.initMs, 0),
+        target: '≤ 150 ms',
+        met: bundle.initMs <= 150,
       },
     ];
     const pq = (v: readonly number[]) => `${ms(p(v, 50))} / ${ms(p(v, 99))}`;
