@@ -1,10 +1,11 @@
 /**
  * The `switchyard` command. `serve` runs the local gateway; `routes list|sync` read and write the routes table
- * (the embedded store here; the AWS issue adds `--stack`). Later issues add keys, usage, reconcile, validate.
+ * (the embedded store, or a deployed stack's table with `--stack`). Later issues add keys, usage, reconcile, validate.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { openStackStore } from '../aws/stack-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { ConfigError, parseConfig } from '../core/config/schema.ts';
 import { CONFIG_TABLE } from '../core/stores/tables.ts';
@@ -16,9 +17,11 @@ const USAGE = `Usage: switchyard <command>
 
   serve                    run the local gateway (env: PORT, SWITCHYARD_CONFIG, SWITCHYARD_DATA_DIR,
                            SWITCHYARD_MASTER_KEY, SWITCHYARD_PROVIDER_KEYS)
-  routes list [--json]     show the routes in the store
-  routes sync <file>       validate a config file and make the store hold exactly its providers,
-                           routes and prices (works whether or not the server runs)
+  routes list [--json] [--stack <name> [--region <r>]]
+                           show the routes in the store (local, or a deployed stack's table)
+  routes sync <file> [--stack <name> [--region <r>]]
+                           validate a config file and make the store hold exactly its providers,
+                           routes and prices (locally: whether or not the server runs)
 `;
 
 async function serve(): Promise<void> {
@@ -70,7 +73,7 @@ async function routes(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' } },
+    options: { json: { type: 'boolean' }, stack: { type: 'string' }, region: { type: 'string' } },
   });
   const [sub, file] = positionals;
   const env = parseEnv(process.env);
@@ -81,14 +84,20 @@ async function routes(args: string[]): Promise<void> {
     sub === 'sync' && file !== undefined
       ? parseConfig(parseYaml(await readFile(file, 'utf8')), file)
       : undefined;
-  const conn = await openStore(env.SWITCHYARD_DATA_DIR);
+  const stack = values.stack;
+  const conn =
+    stack === undefined
+      ? await openStore(env.SWITCHYARD_DATA_DIR).then((c) => ({ ...c, tableName: c.tableName(CONFIG_TABLE) }))
+      : await openStackStore(stack, values.region);
   try {
-    const store = new DynamoRouteStore(conn.client, conn.tableName(CONFIG_TABLE));
+    const store = new DynamoRouteStore(conn.client, conn.tableName);
     if (config !== undefined) {
       const r = await store.sync(config);
-      process.stdout.write(
-        `synced ${file}: ${r.put} entries written, ${r.deleted} removed (a running server picks them up within 5 s)\n`,
-      );
+      const who =
+        stack === undefined
+          ? 'a running server picks them up within 5 s'
+          : `${stack} picks them up within 30 s`;
+      process.stdout.write(`synced ${file}: ${r.put} entries written, ${r.deleted} removed (${who})\n`);
       return;
     }
     const cfg = await store.load();
