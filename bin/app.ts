@@ -2,11 +2,14 @@
  * CDK app entry. Context is parsed with zod once, here. The AWS issue grows the stack (Lambda, API, secrets,
  * dashboards, cdk-nag); for now it holds the tables the local store mirrors.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { z } from 'zod';
 import { SwitchyardStack } from '../lib/switchyard-stack.ts';
 
 const app = new App();
+// cdk-nag (AwsSolutions) runs on every synth: an unacknowledged finding fails it.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 const context = z
   .object({
     stackName: z

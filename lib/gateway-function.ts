@@ -17,6 +17,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ESM_REQUIRE_BANNER, GATEWAY_HANDLER_ENTRY } from './handler-bundling.ts';
+import { acknowledgeLambdaDefaults } from './nag.ts';
 
 export interface GatewayFunctionProps {
   readonly configTable: Table;
@@ -70,6 +71,7 @@ export class GatewayFunction extends Construct {
     });
     props.configTable.grantReadData(this.fn);
     props.secret.grantRead(this.fn);
+    acknowledgeLambdaDefaults(this.fn);
     this.url = this.fn.addFunctionUrl({
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.RESPONSE_STREAM,

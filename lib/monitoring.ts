@@ -49,7 +49,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    this.topic = new Topic(this, 'Alarms', { displayName: 'Switchyard alarms' });
+    this.topic = new Topic(this, 'Alarms', { displayName: 'Switchyard alarms', enforceSSL: true });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const fn = props.gateway;
     const lambda = (metricName: string, statistic: string) =>

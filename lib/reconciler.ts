@@ -11,6 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ESM_REQUIRE_BANNER, RECONCILER_HANDLER_ENTRY } from './handler-bundling.ts';
+import { acknowledgeLambdaDefaults } from './nag.ts';
 
 export interface ReconcilerProps {
   readonly configTable: Table;
@@ -46,6 +47,7 @@ export class Reconciler extends Construct {
       },
     });
     props.configTable.grantReadData(this.fn);
+    acknowledgeLambdaDefaults(this.fn);
     new Rule(this, 'Hourly', {
       description: 'Switchyard reconciler: incremental run',
       schedule: Schedule.rate(Duration.hours(1)),
