@@ -1,6 +1,7 @@
 /** The bench's arithmetic on stream timings: per-chunk transit, holds against the direct path, TTFT legs. */
 import { readFileSync, statSync } from 'node:fs';
-import { percentile } from './client.ts';
+import { percentile, type Side } from './client.ts';
+import { monoMs } from './ipc.ts';
 
 /** 'echo: ' + 138 characters = 144 characters = 18 content frames of 8, + role + stop frames + [DONE]. */
 export const STREAM_EVENTS = 21;
@@ -76,3 +77,26 @@ export const relayLeg = (ts: readonly Timed[]): number =>
     ts.map((t) => transitOf(t, 0)),
     50,
   );
+
+/** Rotates which side goes first in each round (ABC, BCA, CAB, …) so no side always runs warmer. */
+export function rotate<T>(round: number, sides: readonly T[]): T[] {
+  const k = round % sides.length;
+  return [...sides.slice(k), ...sides.slice(0, k)];
+}
+
+export const bySide = <T>(make: () => T): Record<Side, T> => ({
+  direct: make(),
+  gateway: make(),
+  reference: make(),
+});
+
+/** How late an idle 5 ms timer fires in this process: the machine's own scheduling noise. */
+export async function timerJitter(samples: number): Promise<number[]> {
+  const late: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const start = monoMs();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    late.push(monoMs() - start - 5);
+  }
+  return late;
+}

@@ -16,14 +16,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  bySide,
   countLines,
   HOLD_LIMIT_MS,
   holdsOf,
   relayLeg,
   requestLeg,
+  rotate,
   STREAM_EVENTS,
   type StreamSample,
   timed,
+  timerJitter,
   transitOf,
 } from './analysis.ts';
 import { measureBundle } from './bundle.ts';
@@ -62,29 +65,6 @@ const p = (v: readonly number[], q: number): number => percentile(v, q);
 const ms = (v: number, digits = 3): string => `${v.toFixed(digits)} ms`;
 const mb = (v: number): string => `${(v / MiB).toFixed(1)} MB`;
 const pct = (part: number, whole: number): string => `${((part / Math.max(1, whole)) * 100).toFixed(1)}%`;
-
-/** Rotates which side goes first in each round (ABC, BCA, CAB, …) so no side always runs warmer. */
-function rotate<T>(round: number, sides: readonly T[]): T[] {
-  const k = round % sides.length;
-  return [...sides.slice(k), ...sides.slice(0, k)];
-}
-
-const bySide = <T>(make: () => T): Record<Side, T> => ({
-  direct: make(),
-  gateway: make(),
-  reference: make(),
-});
-
-/** How late an idle 5 ms timer fires in this process: the machine's own scheduling noise. */
-async function timerJitter(samples: number): Promise<number[]> {
-  const late: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const start = monoMs();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    late.push(monoMs() - start - 5);
-  }
-  return late;
-}
 
 async function sequential(ep: Endpoint, n: number, out: number[]): Promise<number> {
   let failed = 0;
