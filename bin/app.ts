@@ -18,14 +18,20 @@ const context = z
       .default('Switchyard'),
     removalPolicy: z.enum(['retain', 'destroy']).default('retain'),
     alarmEmail: z.string().email().optional(),
+    memorySize: z.coerce.number().int().min(128).max(10_240).optional(),
+    reservedConcurrency: z.coerce.number().int().min(1).optional(),
   })
   .parse({
     stackName: app.node.tryGetContext('stackName') ?? undefined,
     removalPolicy: app.node.tryGetContext('removalPolicy') ?? undefined,
     alarmEmail: app.node.tryGetContext('alarmEmail') ?? undefined,
+    memorySize: app.node.tryGetContext('memorySize') ?? undefined,
+    reservedConcurrency: app.node.tryGetContext('reservedConcurrency') ?? undefined,
   });
 
 new SwitchyardStack(app, context.stackName, {
   removalPolicy: context.removalPolicy,
   ...(context.alarmEmail === undefined ? {} : { alarmEmail: context.alarmEmail }),
+  ...(context.memorySize === undefined ? {} : { memorySize: context.memorySize }),
+  ...(context.reservedConcurrency === undefined ? {} : { reservedConcurrency: context.reservedConcurrency }),
 });
