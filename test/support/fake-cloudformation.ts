@@ -3,7 +3,7 @@
  * the one call the CLI makes: DescribeStacks. CloudFormation is a control plane that cannot run here.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 export interface FakeCloudFormation {
   readonly url: string;
@@ -39,10 +39,6 @@ export async function startFakeCloudFormation(
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  const listening = await listenOnLoopback(server);
+  return { url: listening.origin, calls, close: listening.close };
 }

@@ -1,8 +1,8 @@
 // A fake OpenAI-compatible upstream: a real node:http server on 127.0.0.1 speaking the
 // OpenAI wire format, with per-request fault injection. Used by e2e tests and the bench,
 // so the default path does no logging and no work beyond JSON parse/stringify.
+
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import {
   type ApiError,
   apiError,
@@ -24,6 +24,7 @@ import {
   usageObject,
   writeStream,
 } from './fake-openai-stream.ts';
+import { listenOnLoopback } from './loopback.ts';
 
 export interface FakeBehaviour {
   status?: number;
@@ -226,14 +227,13 @@ function embeddings(res: ServerResponse, h: Record<string, string>, b: FakeBehav
   sendJson(res, 200, h, JSON.stringify(out));
 }
 
-export function startFakeOpenAI(opts: { apiKey?: string; record?: boolean } = {}): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean } = {}): Promise<FakeOpenAI> {
   const { apiKey } = opts;
   const record = opts.record ?? true;
   const expectedAuth = apiKey === undefined ? undefined : `Bearer ${apiKey}`;
   const queue: FakeBehaviour[] = [];
   let fallback: FakeBehaviour = {};
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
 
   const respond = (
     req: IncomingMessage,
@@ -307,39 +307,25 @@ export function startFakeOpenAI(opts: { apiKey?: string; record?: boolean } = {}
   });
   server.keepAliveTimeout = 60_000;
   server.headersTimeout = 65_000;
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      const origin = `http://127.0.0.1:${port}`;
-      resolve({
-        url: `${origin}/v1`,
-        origin,
-        port,
-        requests,
-        enqueue: (...b) => {
-          queue.push(...b);
-        },
-        setDefault: (b) => {
-          fallback = b;
-        },
-        reset: () => {
-          queue.length = 0;
-          fallback = {};
-          requests.length = 0;
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of sockets) s.destroy();
-            server.closeAllConnections();
-          }),
-      });
-    });
-  });
+  const listening = await listenOnLoopback(server);
+  const { port, origin } = listening;
+  return {
+    url: `${origin}/v1`,
+    origin,
+    port,
+    requests,
+    enqueue: (...b) => {
+      queue.push(...b);
+    },
+    setDefault: (b) => {
+      fallback = b;
+    },
+    reset: () => {
+      queue.length = 0;
+      fallback = {};
+      requests.length = 0;
+    },
+    close: listening.close,
+  };
 }

@@ -5,9 +5,10 @@
  * (`putSecret` makes a new AWSCURRENT version, the old one becomes AWSPREVIOUS) and calls are counted, so a
  * test can prove a value is cached and that a rotation is picked up.
  */
+
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenOnLoopback } from '../../support/loopback.ts';
 
 const JSON_11 = 'application/x-amz-json-1.1';
 
@@ -82,14 +83,13 @@ function send(res: ServerResponse, status: number, body: unknown, errorType?: st
   res.end(text);
 }
 
-export function startFakeSecretsManager(
+export async function startFakeSecretsManager(
   opts: { region?: string; accountId?: string } = {},
 ): Promise<FakeSecretsManager> {
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '123456789012';
   const secrets = new Map<string, Secret>();
   const calls: SecretsManagerCall[] = [];
-  const sockets = new Set<Socket>();
 
   const find = (secretId: string): Secret | undefined =>
     secrets.get(secretId) ?? [...secrets.values()].find((s) => s.arn === secretId);
@@ -158,51 +158,38 @@ export function startFakeSecretsManager(
   const server = createServer((req, res) => {
     void handle(req, res);
   });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        endpoint: `http://127.0.0.1:${port}`,
-        calls,
-        getSecretValueCount: (id) =>
-          calls.filter((c) => c.operation === 'GetSecretValue' && (id === undefined || c.secretId === id))
-            .length,
-        putSecret(name, value) {
-          const text = typeof value === 'string' ? value : JSON.stringify(value);
-          let secret = secrets.get(name);
-          if (secret === undefined) {
-            const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${arnSuffix()}`;
-            secret = { name, arn, versions: [] };
-            secrets.set(name, secret);
-          }
-          for (const v of secret.versions) {
-            v.stages = v.stages.includes('AWSCURRENT') ? ['AWSPREVIOUS'] : [];
-          }
-          secret.versions.push({
-            id: randomUUID(),
-            value: text,
-            created: Date.now() / 1000,
-            stages: ['AWSCURRENT'],
-          });
-        },
-        deleteSecret(name) {
-          secrets.delete(name);
-        },
-        resetCalls() {
-          calls.length = 0;
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of sockets) s.destroy();
-          }),
+  const listening = await listenOnLoopback(server);
+  const { port } = listening;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    getSecretValueCount: (id) =>
+      calls.filter((c) => c.operation === 'GetSecretValue' && (id === undefined || c.secretId === id)).length,
+    putSecret(name, value) {
+      const text = typeof value === 'string' ? value : JSON.stringify(value);
+      let secret = secrets.get(name);
+      if (secret === undefined) {
+        const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${arnSuffix()}`;
+        secret = { name, arn, versions: [] };
+        secrets.set(name, secret);
+      }
+      for (const v of secret.versions) {
+        v.stages = v.stages.includes('AWSCURRENT') ? ['AWSPREVIOUS'] : [];
+      }
+      secret.versions.push({
+        id: randomUUID(),
+        value: text,
+        created: Date.now() / 1000,
+        stages: ['AWSCURRENT'],
       });
-    });
-  });
+    },
+    deleteSecret(name) {
+      secrets.delete(name);
+    },
+    resetCalls() {
+      calls.length = 0;
+    },
+    close: listening.close,
+  };
 }

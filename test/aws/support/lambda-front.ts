@@ -4,6 +4,7 @@
  * the shim's execution environment, parses the HTTP-integration response (JSON prelude + 8 NULs) off the
  * response stream and streams the body on as it comes. A client that leaves gets its response stream destroyed.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
   createServer,
@@ -11,9 +12,9 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import type { APIGatewayProxyEvent, LambdaFunctionURLEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { listenOnLoopback } from '../../support/loopback.ts';
 import {
   type ExecutionEnvironment,
   HTTP_INTEGRATION_CONTENT_TYPE,
@@ -326,7 +327,7 @@ function relay(inv: Invocation, res: ServerResponse, format: EventFormat, protoc
   });
 }
 
-export function startLambdaFront(
+export async function startLambdaFront(
   env: ExecutionEnvironment,
   format: EventFormat,
   opts: FrontOptions = {},
@@ -335,7 +336,6 @@ export function startLambdaFront(
   const events: (LambdaFunctionURLEvent | APIGatewayProxyEvent)[] = [];
   const invocations: Invocation[] = [];
   const protocolErrors: string[] = [];
-  const sockets = new Set<Socket>();
 
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -373,28 +373,16 @@ export function startLambdaFront(
       relay(inv, res, format, protocolErrors);
     });
   });
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      resolve({
-        format,
-        origin,
-        baseURL: format === 'rest-api' ? `${origin}/${stage}` : origin,
-        events,
-        invocations,
-        protocolErrors,
-        close: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const s of sockets) s.destroy();
-          }),
-      });
-    });
-  });
+  const listening = await listenOnLoopback(server);
+  const { origin } = listening;
+  return {
+    format,
+    origin,
+    baseURL: format === 'rest-api' ? `${origin}/${stage}` : origin,
+    events,
+    invocations,
+    protocolErrors,
+    close: listening.close,
+  };
 }
