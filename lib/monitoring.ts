@@ -61,61 +61,40 @@ export class Monitoring extends Construct {
         period: PERIOD,
       });
 
+    const graph = (title: string, left: (Metric | MathExpression)[], right: Metric[] = []) =>
+      new GraphWidget({ title, left, right, width: 8 });
+    const percentiles = (metric: string, stats: string[]) => stats.map((stat) => byRoute(metric, stat, stat));
+    const errorsByCode = new MathExpression({
+      expression: `SEARCH('{Switchyard,service,Route,Provider,ErrorCode} MetricName="Errors"', 'Sum', ${PERIOD.toSeconds()})`,
+      label: 'errors',
+      period: PERIOD,
+    });
     this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [
         [
-          new GraphWidget({ title: 'Requests', left: [byRoute('Requests', 'Sum', 'requests')], width: 8 }),
-          new GraphWidget({
-            title: 'Errors by code',
-            left: [
-              new MathExpression({
-                expression: `SEARCH('{Switchyard,service,Route,Provider,ErrorCode} MetricName="Errors"', 'Sum', ${PERIOD.toSeconds()})`,
-                label: 'errors',
-                period: PERIOD,
-              }),
-            ],
-            width: 8,
-          }),
-          new GraphWidget({
-            title: 'Latency p50 / p90 / p99 (ms)',
-            left: [
-              byRoute('Latency', 'p50', 'p50'),
-              byRoute('Latency', 'p90', 'p90'),
-              byRoute('Latency', 'p99', 'p99'),
-            ],
-            width: 8,
-          }),
+          graph('Requests', [byRoute('Requests', 'Sum', 'requests')]),
+          graph('Errors by code', [errorsByCode]),
+          graph('Latency p50 / p90 / p99 (ms)', percentiles('Latency', ['p50', 'p90', 'p99'])),
         ],
         [
-          new GraphWidget({
-            title: 'Time to first token p50 / p99 (ms)',
-            left: [byRoute('TimeToFirstToken', 'p50', 'p50'), byRoute('TimeToFirstToken', 'p99', 'p99')],
-            width: 8,
-          }),
-          new GraphWidget({
-            title: 'Gateway overhead p50 / p99 (ms)',
-            left: [byRoute('GatewayOverhead', 'p50', 'p50'), byRoute('GatewayOverhead', 'p99', 'p99')],
-            width: 8,
-          }),
-          new GraphWidget({
-            title: 'Retries and fallbacks',
-            left: [byRoute('Retries', 'Sum', 'retries'), byRoute('Fallbacks', 'Sum', 'fallbacks')],
-            width: 8,
-          }),
+          graph('Time to first token p50 / p99 (ms)', percentiles('TimeToFirstToken', ['p50', 'p99'])),
+          graph('Gateway overhead p50 / p99 (ms)', percentiles('GatewayOverhead', ['p50', 'p99'])),
+          graph('Retries and fallbacks', [
+            byRoute('Retries', 'Sum', 'retries'),
+            byRoute('Fallbacks', 'Sum', 'fallbacks'),
+          ]),
         ],
         [
-          new GraphWidget({
-            title: 'Tokens in / out',
-            left: [byRoute('InputTokens', 'Sum', 'in'), byRoute('OutputTokens', 'Sum', 'out')],
-            width: 8,
-          }),
-          new GraphWidget({
-            title: 'Lambda concurrency and throttles',
-            left: [lambda('ConcurrentExecutions', 'Maximum')],
-            right: [lambda('Throttles', 'Sum')],
-            width: 8,
-          }),
-          new GraphWidget({ title: 'Lambda duration p99 (ms)', left: [lambda('Duration', 'p99')], width: 8 }),
+          graph('Tokens in / out', [
+            byRoute('InputTokens', 'Sum', 'in'),
+            byRoute('OutputTokens', 'Sum', 'out'),
+          ]),
+          graph(
+            'Lambda concurrency and throttles',
+            [lambda('ConcurrentExecutions', 'Maximum')],
+            [lambda('Throttles', 'Sum')],
+          ),
+          graph('Lambda duration p99 (ms)', [lambda('Duration', 'p99')]),
         ],
       ],
     });
@@ -159,13 +138,7 @@ export class Monitoring extends Construct {
     );
     alarm(
       'Url5xx',
-      new Metric({
-        namespace: 'AWS/Lambda',
-        metricName: 'Url5xxCount',
-        dimensionsMap: { FunctionName: fn.functionName },
-        statistic: 'Sum',
-        period: PERIOD,
-      }),
+      lambda('Url5xxCount', 'Sum'),
       10,
       'The function URL answered more than 10 5xx in 5 minutes.',
     );
