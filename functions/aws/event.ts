@@ -25,7 +25,6 @@ const v1 = z.object({
 });
 
 export const httpEvent = z.union([v2, v1]);
-export type HttpEvent = z.infer<typeof httpEvent>;
 
 /** Header names lower-cased (v1 keeps the client's case). */
 function lower(h: Record<string, string | undefined> | null | undefined): Record<string, string | undefined> {

@@ -23,12 +23,17 @@ export class SecretKeys implements ProviderKeySource, KeyStore {
     private readonly maxAgeSeconds: number,
   ) {}
 
+  /** The last value powertools handed out and its parse: within maxAge it returns the same object. */
+  private last: { raw: unknown; parsed: z.infer<typeof secretSchema> } | undefined;
+
   private async read(): Promise<z.infer<typeof secretSchema>> {
     const value = await getSecret(this.secretId, { maxAge: this.maxAgeSeconds, transform: 'json' });
+    if (this.last !== undefined && this.last.raw === value) return this.last.parsed;
     const parsed = secretSchema.safeParse(value);
     // Never echo the secret: only the shape is wrong.
     if (!parsed.success)
       throw new Error(`secret ${this.secretId} has the wrong shape: ${parsed.error.issues[0]?.message}`);
+    this.last = { raw: value, parsed: parsed.data };
     return parsed.data;
   }
 

@@ -28,11 +28,6 @@ export class CachedRouteStore implements RouteStore {
     return Promise.resolve(this.value);
   }
 
-  /** Drops the cache so the next load reads the store (after `routes sync` in the same process). */
-  invalidate(): void {
-    this.loadedAt = Number.NEGATIVE_INFINITY;
-  }
-
   private refresh(): Promise<GatewayConfig> {
     this.inflight ??= this.inner
       .load()
