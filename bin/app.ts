@@ -1,6 +1,5 @@
 /**
- * CDK app entry. Context is parsed with zod once, here. The AWS issue grows the stack (Lambda, API, secrets,
- * dashboards, cdk-nag); for now it holds the tables the local store mirrors.
+ * CDK app entry. Context is parsed with zod once, here, and cdk-nag checks every synth.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -20,6 +19,7 @@ const context = z
     alarmEmail: z.string().email().optional(),
     memorySize: z.coerce.number().int().min(128).max(10_240).optional(),
     reservedConcurrency: z.coerce.number().int().min(1).optional(),
+    driftTolerancePercent: z.coerce.number().positive().max(100).optional(),
   })
   .parse({
     stackName: app.node.tryGetContext('stackName') ?? undefined,
@@ -27,6 +27,7 @@ const context = z
     alarmEmail: app.node.tryGetContext('alarmEmail') ?? undefined,
     memorySize: app.node.tryGetContext('memorySize') ?? undefined,
     reservedConcurrency: app.node.tryGetContext('reservedConcurrency') ?? undefined,
+    driftTolerancePercent: app.node.tryGetContext('driftTolerancePercent') ?? undefined,
   });
 
 new SwitchyardStack(app, context.stackName, {
@@ -34,4 +35,7 @@ new SwitchyardStack(app, context.stackName, {
   ...(context.alarmEmail === undefined ? {} : { alarmEmail: context.alarmEmail }),
   ...(context.memorySize === undefined ? {} : { memorySize: context.memorySize }),
   ...(context.reservedConcurrency === undefined ? {} : { reservedConcurrency: context.reservedConcurrency }),
+  ...(context.driftTolerancePercent === undefined
+    ? {}
+    : { driftTolerancePercent: context.driftTolerancePercent }),
 });

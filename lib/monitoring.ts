@@ -2,7 +2,9 @@
  * Dashboard and alarms. Request metrics come from the gateway's EMF (namespace `Switchyard`, dimensions
  * service/Route/Provider), graphed with SEARCH so every route and provider shows up without listing them.
  * Alarms need fixed metrics, so they use the metrics Lambda, the function URL and API Gateway publish for the
- * whole function: 5xx answers, p99 duration, throttles, and concurrency near the account limit.
+ * whole function: 5xx rate, p99 duration, throttles, and concurrency near the account limit; and the
+ * reconciler's `BillingDriftPercent` with only the `service` dimension, which it emits as the largest absolute
+ * drift over all providers of a run (the per-provider series carries a `Provider` dimension as well).
  */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
@@ -30,7 +32,14 @@ export interface MonitoringProps {
   readonly concurrencyAlarmAt?: number;
   /** Alarm when p99 duration of non-stream and stream requests passes this many milliseconds. */
   readonly p99DurationAlarmMs?: number;
+  /** Alarm when more than this percentage of requests end in a 5xx (over at least 20 requests). Default 5. */
+  readonly errorRateAlarmPercent?: number;
+  /** Alarm when the reconciler finds the ledger and a provider's bill this many percent apart. Default 2. */
+  readonly driftTolerancePercent?: number;
 }
+
+/** Fewer requests than this in a period never raise the 5xx-rate alarm: 1 failure of 2 is not an outage. */
+const MIN_REQUESTS_FOR_RATE = 20;
 
 const PERIOD = Duration.minutes(5);
 
@@ -89,6 +98,16 @@ export class Monitoring extends Construct {
             byRoute('InputTokens', 'Sum', 'in'),
             byRoute('OutputTokens', 'Sum', 'out'),
           ]),
+          graph('Cost (USD) by route and provider', [byRoute('CostUSD', 'Sum', 'cost')]),
+          graph('Billing drift (%) by provider', [
+            new MathExpression({
+              expression: `SEARCH('{Switchyard,service,Provider} MetricName="BillingDriftPercent"', 'Maximum', 3600)`,
+              label: 'drift',
+              period: Duration.hours(1),
+            }),
+          ]),
+        ],
+        [
           graph(
             'Lambda concurrency and throttles',
             [lambda('ConcurrentExecutions', 'Maximum')],
@@ -130,17 +149,45 @@ export class Monitoring extends Construct {
       props.p99DurationAlarmMs ?? 120_000,
       'Gateway p99 duration is high.',
     );
+    const ratePct = props.errorRateAlarmPercent ?? 5;
+    const rate = (errors: Metric, requests: Metric, label: string) =>
+      new MathExpression({
+        expression: `IF(r >= ${MIN_REQUESTS_FOR_RATE}, 100 * e / r, 0)`,
+        usingMetrics: { e: errors, r: requests },
+        label,
+        period: PERIOD,
+      });
     alarm(
-      'Api5xx',
-      props.api.metricServerError({ period: PERIOD, statistic: 'Sum' }),
-      10,
-      'The REST API answered more than 10 5xx in 5 minutes (upstream failures or gateway errors).',
+      'Api5xxRate',
+      rate(
+        props.api.metricServerError({ period: PERIOD, statistic: 'Sum' }),
+        props.api.metricCount({ period: PERIOD, statistic: 'Sum' }),
+        'REST API 5xx %',
+      ),
+      ratePct,
+      `More than ${ratePct}% of REST API requests answered 5xx (upstream failures or gateway errors).`,
     );
     alarm(
-      'Url5xx',
-      lambda('Url5xxCount', 'Sum'),
-      10,
-      'The function URL answered more than 10 5xx in 5 minutes.',
+      'Url5xxRate',
+      rate(lambda('Url5xxCount', 'Sum'), lambda('UrlRequestCount', 'Sum'), 'function URL 5xx %'),
+      ratePct,
+      `More than ${ratePct}% of function URL requests answered 5xx.`,
     );
+    const drift = props.driftTolerancePercent ?? 2;
+    const driftAlarm = new Alarm(this, 'BillingDrift', {
+      metric: new Metric({
+        namespace: 'Switchyard',
+        metricName: 'BillingDriftPercent',
+        dimensionsMap: { service: 'switchyard' },
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
+      threshold: drift,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: `The reconciler found the usage ledger and a provider's bill more than ${drift}% apart.`,
+    });
+    driftAlarm.addAlarmAction(new SnsAction(this.topic));
   }
 }

@@ -13,6 +13,8 @@ export interface SwitchyardStackProps extends StackProps {
   readonly memorySize?: number;
   readonly reservedConcurrency?: number;
   readonly alarmEmail?: string;
+  /** Billing drift (percent) past which the reconciler's alarm fires. Default 2. */
+  readonly driftTolerancePercent?: number;
 }
 
 export class SwitchyardStack extends Stack {
@@ -37,6 +39,9 @@ export class SwitchyardStack extends Stack {
       gateway: this.gateway.fn,
       api: api.api,
       ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
+      ...(props.driftTolerancePercent === undefined
+        ? {}
+        : { driftTolerancePercent: props.driftTolerancePercent }),
     });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${monitoring.dashboard.dashboardName}`,

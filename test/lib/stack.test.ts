@@ -103,6 +103,8 @@ describe('SwitchyardStack', () => {
       'Fallbacks',
       'InputTokens',
       'OutputTokens',
+      'CostUSD',
+      'BillingDriftPercent',
     ]) {
       expect(body).toMatch(new RegExp(`MetricName=\\W+${metric}\\W`));
     }
@@ -110,17 +112,48 @@ describe('SwitchyardStack', () => {
     expect(body).toContain('Throttles');
   });
 
-  it('sends alarms on throttles, concurrency near the limit, p99 duration and 5xx to an SNS topic', () => {
+  it('sends alarms on throttles, concurrency, p99 duration, 5xx rate and billing drift to an SNS topic', () => {
+    interface AlarmProps {
+      MetricName?: string;
+      Namespace?: string;
+      Threshold: number;
+      AlarmActions: unknown[];
+      Metrics?: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[];
+    }
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
-      Properties: { MetricName?: string; Threshold: number; AlarmActions: unknown[] };
+      Properties: AlarmProps;
     }[];
     const byMetric = new Map(alarms.map((a) => [a.Properties.MetricName, a.Properties]));
     expect(byMetric.get('Throttles')?.Threshold).toBe(0);
     expect(byMetric.get('ConcurrentExecutions')?.Threshold).toBe(800);
     expect(byMetric.has('Duration')).toBe(true);
-    expect(byMetric.has('5XXError')).toBe(true);
-    expect(byMetric.has('Url5xxCount')).toBe(true);
+    const drift = byMetric.get('BillingDriftPercent');
+    expect(drift?.Namespace).toBe('Switchyard');
+    expect(drift?.Threshold).toBe(2);
+    // 5xx alarms are rates over a minimum volume, for the REST API and the function URL.
+    const rates = alarms
+      .map((a) => a.Properties)
+      .filter((p) => p.Metrics?.some((m) => m.Expression?.includes('100 * e / r')));
+    expect(rates.map((p) => p.Threshold)).toEqual([5, 5]);
+    const inputs = rates.map((p) =>
+      (p.Metrics ?? [])
+        .flatMap((m) => (m.MetricStat === undefined ? [] : [m.MetricStat.Metric.MetricName]))
+        .sort(),
+    );
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        ['5XXError', 'Count'],
+        ['Url5xxCount', 'UrlRequestCount'],
+      ]),
+    );
     for (const a of alarms) expect(JSON.stringify(a.Properties.AlarmActions)).toContain('Alarms');
     template.resourceCountIs('AWS::SNS::Topic', 1);
+  });
+
+  it('takes the drift tolerance as a prop', () => {
+    const t = Template.fromStack(
+      new SwitchyardStack(new App(), 'Drift', { removalPolicy: 'destroy', driftTolerancePercent: 0.5 }),
+    );
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'BillingDriftPercent', Threshold: 0.5 });
   });
 });
