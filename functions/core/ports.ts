@@ -3,6 +3,7 @@
  * same adapters against loopback servers and dynalite.
  */
 import type { GatewayConfig } from './config/schema.ts';
+import type { BudgetPeriod } from './keys/types.ts';
 
 /** Reads the routing config (providers, routes, prices). Wrap it in {@link CachedRouteStore} on the hot path. */
 export interface RouteStore {
@@ -14,6 +15,10 @@ export interface Principal {
   readonly keyId: string;
   /** Route names this key may use; undefined = all. */
   readonly allowedModels?: ReadonlySet<string>;
+  /** Requests per minute across all instances; undefined = no limit. */
+  readonly rpm?: number;
+  /** Spending limit per window; undefined = none. */
+  readonly budget?: { readonly usd: number; readonly period: BudgetPeriod };
 }
 
 /** Turns a bearer token into a principal, or undefined when the key is unknown. */
@@ -76,4 +81,6 @@ export interface RequestSummary {
   readonly attemptLog: readonly AttemptRecord[];
   readonly inputTokens?: number;
   readonly outputTokens?: number;
+  /** USD of the request when priced. */
+  readonly costUsd?: number;
 }

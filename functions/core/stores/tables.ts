@@ -9,6 +9,12 @@ export interface TableDefinition {
   readonly sortKey?: { readonly name: string; readonly type: 'S' | 'N' };
   /** Attribute holding an epoch-seconds expiry, when records expire. */
   readonly ttlAttribute?: string;
+  /** Global secondary indexes (all attributes projected). */
+  readonly globalIndexes?: readonly {
+    readonly name: string;
+    readonly partitionKey: { readonly name: string; readonly type: 'S' | 'N' };
+    readonly sortKey?: { readonly name: string; readonly type: 'S' | 'N' };
+  }[];
 }
 
 /** Routing config: one item per provider, route and price (`pk` = `provider` | `route` | `price`, `sk` = id). */
@@ -18,4 +24,40 @@ export const CONFIG_TABLE = {
   sortKey: { name: 'sk', type: 'S' },
 } as const satisfies TableDefinition;
 
-export const TABLES: readonly TableDefinition[] = [CONFIG_TABLE];
+/**
+ * Client keys and their counters, one generic `pk`:
+ * - `key#<sha256 hex of the key>`: the key's record (id, name, models, rpm, budget, revoked) — never the key;
+ * - `rate#<keyId>#<epoch minute>`: requests counted in that minute (expires after two minutes);
+ * - `budget#<keyId>#<window>`: `committed` (spent + held) and `spent` USD, and `holds` (reservation id →
+ *   amount and expiry) for the budget window (`2026-11`, `2026-11-24` or `total`).
+ */
+export const KEYS_TABLE = {
+  id: 'Keys',
+  partitionKey: { name: 'pk', type: 'S' },
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+/**
+ * The usage ledger:
+ * - request records: `pk` = `req#<requestId>`, `sk` = `<recordId>` (a gateway-made uuid, so a client reusing
+ *   its own request id still gets one record per request), written once with a condition, expiring after
+ *   the retention; listed by time through the `byTime` index (`gsi1pk` = `<day>#<shard>`, `gsi1sk` =
+ *   `<ISO time>#<recordId>`);
+ * - per-day aggregates: `pk` = `agg#<day>#<shard>`, `sk` = `<keyId>#<provider>#<model>`, counters added
+ *   atomically. The shard (a hash of the record id, 0…N-1) spreads one busy day over N partitions.
+ */
+export const USAGE_TABLE = {
+  id: 'Usage',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  ttlAttribute: 'expiresAt',
+  globalIndexes: [
+    {
+      name: 'byTime',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+    },
+  ],
+} as const satisfies TableDefinition;
+
+export const TABLES: readonly TableDefinition[] = [CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE];

@@ -1,0 +1,46 @@
+/** Making and recognising client keys, and the budget windows they are counted in. */
+import { createHash, randomBytes } from 'node:crypto';
+import type { BudgetPeriod, ClientKey } from './types.ts';
+
+export const CLIENT_KEY_PREFIX = 'sk-sy-';
+
+/** SHA-256 of a key, hex: what the store keeps and looks up by. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export interface NewClientKey {
+  /** Shown once, never stored. */
+  readonly key: string;
+  readonly record: ClientKey;
+}
+
+export interface ClientKeyOptions {
+  readonly name: string;
+  readonly models?: readonly string[];
+  readonly rpm?: number;
+  readonly budgetUsd?: number;
+  readonly period?: BudgetPeriod;
+}
+
+/** A new key: 32 random bytes (base64url) after `sk-sy-`, and its record with an id of 12 random hex digits. */
+export function newClientKey(opts: ClientKeyOptions, now: Date = new Date()): NewClientKey {
+  const key = `${CLIENT_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const record: ClientKey = {
+    id: `key_${randomBytes(6).toString('hex')}`,
+    name: opts.name,
+    hash: hashKey(key),
+    ...(opts.models === undefined ? {} : { models: [...opts.models] }),
+    ...(opts.rpm === undefined ? {} : { rpm: opts.rpm }),
+    ...(opts.budgetUsd === undefined ? {} : { budgetUsd: opts.budgetUsd, period: opts.period ?? 'month' }),
+    createdAt: now.toISOString(),
+  };
+  return { key, record };
+}
+
+/** The budget window a moment falls in, in UTC: `2026-11` (month), `2026-11-24` (day) or `total`. */
+export function budgetWindow(period: BudgetPeriod, epochMs: number): string {
+  if (period === 'total') return 'total';
+  const iso = new Date(epochMs).toISOString();
+  return period === 'month' ? iso.slice(0, 7) : iso.slice(0, 10);
+}

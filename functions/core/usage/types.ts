@@ -1,0 +1,82 @@
+/**
+ * The usage ledger's record and ports. Field names are public: `usage --json --requests` prints them as is.
+ */
+
+export type UsageSource = 'provider' | 'estimated' | 'none';
+
+/** One record per request that passed authentication (health and model listings are not recorded). */
+export interface UsageRecord {
+  /** The request id (the client's `x-request-id` when it sent one). */
+  readonly requestId: string;
+  /** Unique per request even when a client reuses its request id (uuid v7). The ledger's sort key. */
+  readonly recordId: string;
+  /** ISO time the request arrived. */
+  readonly time: string;
+  readonly keyId: string;
+  /** The model name the client sent (the route), when the body had one. */
+  readonly route: string | null;
+  readonly provider: string | null;
+  /** The upstream model of the target that answered (or was tried last). */
+  readonly model: string | null;
+  readonly status: number;
+  readonly errorCode: string | null;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cachedInputTokens: number;
+  readonly reasoningTokens: number;
+  /** USD; null when no price is configured for provider/model (never priced at 0). */
+  readonly costUsd: number | null;
+  readonly priceVersion: string | null;
+  readonly latencyMs: number;
+  readonly ttftMs: number | null;
+  readonly attempts: number;
+  readonly stream: boolean;
+  readonly usageSource: UsageSource;
+  /** The provider's generation id (`id` of the completion), for per-request billing checks. */
+  readonly upstreamId: string | null;
+}
+
+/** Where the core hands each finished request's record. Never awaited on the request path. */
+export interface UsageSink {
+  record(record: UsageRecord): void;
+}
+
+/** The durable ledger (DynamoDB / dynalite). */
+export interface LedgerStore {
+  /**
+   * Writes the record once (conditional put), then adds it into its day's aggregate (atomic ADD) and marks
+   * it aggregated. Writing a record that is already there does nothing but finish a missing aggregation, so
+   * a replay is idempotent. Throws when the store fails; the caller retries or spools.
+   */
+  write(record: UsageRecord): Promise<'written' | 'duplicate'>;
+}
+
+/** Records the ledger could not take, kept for `switchyard usage replay`. */
+export interface UsageSpool {
+  spool(record: UsageRecord, error: unknown): void;
+}
+
+/** Per-day totals by key, provider and model (the shards already summed). */
+export interface UsageAggregate {
+  readonly day: string;
+  readonly keyId: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cachedInputTokens: number;
+  readonly reasoningTokens: number;
+  /** Sum over priced requests. */
+  readonly costUsd: number;
+  readonly unpricedRequests: number;
+  readonly estimatedRequests: number;
+}
+
+/** Reads the ledger back (CLI, reconciler). Days are UTC `YYYY-MM-DD`, inclusive. */
+export interface UsageReader {
+  aggregates(fromDay: string, toDay: string): Promise<UsageAggregate[]>;
+  /** Request records with `time` in [sinceIso, untilIso), oldest first. */
+  records(sinceIso: string, untilIso: string): Promise<UsageRecord[]>;
+}
