@@ -10,10 +10,13 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { GATEWAY_HANDLER_ENTRY } from './handler-bundling.ts';
+import { acknowledgeTableIndexes } from './nag.ts';
 import { SwitchyardFunction } from './switchyard-function.ts';
 
 export interface GatewayFunctionProps {
   readonly configTable: Table;
+  readonly keysTable: Table;
+  readonly usageTable: Table;
   readonly secret: Secret;
   /** A streamed answer holds the function for its whole length, so memory is money. */
   readonly memorySize?: number;
@@ -39,11 +42,18 @@ export class GatewayFunction extends Construct {
       // No --enable-source-maps: it costs 100-200 ms of cold start (measured with the bench's init probe).
       environment: {
         SWITCHYARD_CONFIG_TABLE: props.configTable.tableName,
+        SWITCHYARD_KEYS_TABLE: props.keysTable.tableName,
+        SWITCHYARD_USAGE_TABLE: props.usageTable.tableName,
         SWITCHYARD_SECRET_ID: props.secret.secretArn,
         POWERTOOLS_SERVICE_NAME: 'switchyard',
       },
     });
     props.configTable.grantReadData(this.fn);
+    // Keys: lookups, rate windows, budget holds. Usage: ledger records and aggregates (written, re-read
+    // by a duplicate write). Both scoped to the table (and its indexes), nothing else.
+    props.keysTable.grantReadWriteData(this.fn);
+    props.usageTable.grantReadWriteData(this.fn);
+    acknowledgeTableIndexes(this.fn, props.usageTable);
     props.secret.grantRead(this.fn);
     this.url = this.fn.addFunctionUrl({
       authType: FunctionUrlAuthType.NONE,

@@ -2,6 +2,7 @@
  * How the Lambda handlers are bundled: one definition for the CDK `NodejsFunction` (local esbuild, no Docker)
  * and for the harness test that builds and invokes the real bundle.
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions } from 'esbuild';
 
@@ -29,3 +30,16 @@ export const esbuildOptions: BuildOptions = {
   mainFields: ['module', 'main'],
   logLevel: 'warning',
 };
+
+/**
+ * Files copied next to the bundle, by name: the tokenizer's o200k_base ranks (2.3 MB), read only when an
+ * upstream reports no usage (functions/aws/token-counter.ts), so they stay out of the bundle itself.
+ */
+export const BUNDLE_SIDE_FILES: Readonly<Record<string, string>> = {
+  'o200k_base.cjs': createRequire(import.meta.url).resolve('js-tiktoken/ranks/o200k_base'),
+};
+
+/** NodejsFunction's `afterBundling` hook: copies {@link BUNDLE_SIDE_FILES} into the asset folder. */
+export function copySideFiles(outputDir: string): string[] {
+  return Object.entries(BUNDLE_SIDE_FILES).map(([name, from]) => `cp "${from}" "${outputDir}/${name}"`);
+}

@@ -8,7 +8,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { ESM_REQUIRE_BANNER } from './handler-bundling.ts';
+import { copySideFiles, ESM_REQUIRE_BANNER } from './handler-bundling.ts';
 import { acknowledgeLambdaDefaults } from './nag.ts';
 
 export interface SwitchyardFunctionProps {
@@ -48,6 +48,11 @@ export class SwitchyardFunction extends NodejsFunction {
         banner: ESM_REQUIRE_BANNER,
         // The AWS SDK is bundled (a pinned, tested version), not taken from the runtime.
         externalModules: [],
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir, outputDir) => copySideFiles(outputDir),
+        },
       },
     });
     acknowledgeLambdaDefaults(this);

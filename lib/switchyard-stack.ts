@@ -28,13 +28,19 @@ export class SwitchyardStack extends Stack {
     const secret = new GatewaySecret(this, 'Secret', { removalPolicy });
     this.gateway = new GatewayFunction(this, 'Gateway', {
       configTable: this.tables.config,
+      keysTable: this.tables.keys,
+      usageTable: this.tables.usage,
       secret: secret.secret,
       removalPolicy,
       ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
     });
     const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
-    new Reconciler(this, 'Reconciler', { configTable: this.tables.config, removalPolicy });
+    new Reconciler(this, 'Reconciler', {
+      configTable: this.tables.config,
+      usageTable: this.tables.usage,
+      removalPolicy,
+    });
     const monitoring = new Monitoring(this, 'Monitoring', {
       gateway: this.gateway.fn,
       api: api.api,
@@ -47,6 +53,8 @@ export class SwitchyardStack extends Stack {
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${monitoring.dashboard.dashboardName}`,
     });
     new CfnOutput(this, 'ConfigTableName', { value: this.tables.config.tableName });
+    new CfnOutput(this, 'KeysTableName', { value: this.tables.keys.tableName });
+    new CfnOutput(this, 'UsageTableName', { value: this.tables.usage.tableName });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
     new CfnOutput(this, 'FunctionUrl', {
       value: this.gateway.url.url,

@@ -1,8 +1,13 @@
 /** DynamoDB tables from the shared definitions (functions/core/stores/tables.ts): one construct, one concern. */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { CONFIG_TABLE, type TableDefinition } from '../functions/core/stores/tables.ts';
+import {
+  CONFIG_TABLE,
+  KEYS_TABLE,
+  type TableDefinition,
+  USAGE_TABLE,
+} from '../functions/core/stores/tables.ts';
 
 export interface SwitchyardTablesProps {
   readonly removalPolicy: 'retain' | 'destroy';
@@ -13,7 +18,7 @@ function tableFrom(scope: Construct, def: TableDefinition, removal: RemovalPolic
     name: k.name,
     type: k.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
   });
-  return new Table(scope, def.id, {
+  const table = new Table(scope, def.id, {
     partitionKey: attr(def.partitionKey),
     ...(def.sortKey === undefined ? {} : { sortKey: attr(def.sortKey) }),
     billingMode: BillingMode.PAY_PER_REQUEST,
@@ -21,14 +26,29 @@ function tableFrom(scope: Construct, def: TableDefinition, removal: RemovalPolic
     ...(def.ttlAttribute === undefined ? {} : { timeToLiveAttribute: def.ttlAttribute }),
     removalPolicy: removal,
   });
+  for (const ix of def.globalIndexes ?? []) {
+    table.addGlobalSecondaryIndex({
+      indexName: ix.name,
+      partitionKey: attr(ix.partitionKey),
+      ...(ix.sortKey === undefined ? {} : { sortKey: attr(ix.sortKey) }),
+      projectionType: ProjectionType.ALL,
+    });
+  }
+  return table;
 }
 
 export class SwitchyardTables extends Construct {
   public readonly config: Table;
+  /** Client keys (by hash), rate windows and budget reservations; TTL on `expiresAt`. */
+  public readonly keys: Table;
+  /** The usage ledger: request records (TTL) and per-day aggregates. */
+  public readonly usage: Table;
 
   constructor(scope: Construct, id: string, props: SwitchyardTablesProps) {
     super(scope, id);
     const removal = props.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     this.config = tableFrom(this, CONFIG_TABLE, removal);
+    this.keys = tableFrom(this, KEYS_TABLE, removal);
+    this.usage = tableFrom(this, USAGE_TABLE, removal);
   }
 }

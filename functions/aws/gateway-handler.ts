@@ -11,18 +11,26 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import type { Context } from 'aws-lambda';
+import { Background } from '../core/background.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
 import { header } from '../core/http.ts';
+import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { RequestSummary } from '../core/ports.ts';
 import { requestIdFrom } from '../core/request-id.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
+import { LedgerWriter } from '../core/usage/ledger-writer.ts';
 import { parseLambdaEnv } from './env.ts';
 import { toGatewayRequest } from './event.ts';
 import { powertoolsLogger, powertoolsMetrics } from './observability.ts';
 import { SecretKeys } from './secret-keys.ts';
+import { DynamoKeyRepo } from './stores/dynamo-key-repo.ts';
+import { DynamoLedger } from './stores/dynamo-ledger.ts';
+import { DynamoLimitStore } from './stores/dynamo-limit-store.ts';
 import { DynamoRouteStore } from './stores/dynamo-route-store.ts';
+import { lambdaTokenCounter } from './token-counter.ts';
+import { LogUsageSpool } from './usage-spool.ts';
 
 const env = parseLambdaEnv(process.env);
 const logger = new Logger({ serviceName: 'switchyard' });
@@ -38,14 +46,31 @@ const coreLogger = powertoolsLogger(logger);
 const waiters = new Map<string, () => void>();
 let currentSummary: Promise<void> = Promise.resolve();
 
+const dynamo = new DynamoDBClient({});
+const background = new Background();
+
 const gateway = createGateway({
   routes: new CachedRouteStore(
-    new DynamoRouteStore(new DynamoDBClient({}), env.SWITCHYARD_CONFIG_TABLE),
+    new DynamoRouteStore(dynamo, env.SWITCHYARD_CONFIG_TABLE),
     systemClock,
     env.SWITCHYARD_ROUTE_CACHE_TTL_MS,
     coreLogger,
   ),
-  keys: secret,
+  // The master key lives in the secret; client keys in the keys table (cached 5 s: a revoke lands < 10 s).
+  keys: new ClientKeyStore(secret, new DynamoKeyRepo(dynamo, env.SWITCHYARD_KEYS_TABLE), systemClock),
+  limits: new DynamoLimitStore(dynamo, env.SWITCHYARD_KEYS_TABLE),
+  usage: new LedgerWriter({
+    store: new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
+      shards: env.SWITCHYARD_USAGE_SHARDS,
+      retentionDays: env.SWITCHYARD_USAGE_RETENTION_DAYS,
+    }),
+    spool: new LogUsageSpool(),
+    background,
+    sleep: abortableSleep,
+    logger: coreLogger,
+  }),
+  tokens: lambdaTokenCounter(),
+  background,
   providerKeys: secret,
   http: createUndiciClient(),
   clock: systemClock,
@@ -110,13 +135,19 @@ function streamOf(source: AsyncIterable<string>, controller: AbortController): R
   });
 }
 
+/** Time kept back at the end of an invocation for the runtime to finish the response. */
+const END_MARGIN_MS = 1_000;
+
 /**
- * The request's summary (log line + metrics) is written when its stream ends, inside middy's pipeline; the
- * invocation does not resolve before it is (bounded, in case the relay is still winding down a cut stream).
+ * The request's summary (log line + metrics) is written when its stream ends — for a client that left, after
+ * the upstream was drained for its usage — and then the ledger write and the budget settlement run. The
+ * invocation resolves only when all of that is done, bounded by the function's remaining time.
  */
 export const handler = middy({
   executionMode: executionModeStreamifyResponse,
-  async requestEnd() {
-    await Promise.race([currentSummary, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  async requestEnd(request) {
+    const left = Math.max(0, request.context.getRemainingTimeInMillis() - END_MARGIN_MS);
+    const bound = new Promise((resolve) => setTimeout(resolve, left).unref());
+    await Promise.race([currentSummary.then(() => background.idle()), bound]);
   },
 }).handler(lambdaHandler);

@@ -83,4 +83,6 @@ export interface RequestSummary {
   readonly outputTokens?: number;
   /** USD of the request when priced. */
   readonly costUsd?: number;
+  /** The request has usage but no price is configured for its provider/model. */
+  readonly unpriced?: boolean;
 }

@@ -23,6 +23,8 @@ export interface StoreConnection {
   close(): Promise<void>;
 }
 
+type KeyDef = TableDefinition['partitionKey'];
+
 export const localTableName = (def: TableDefinition): string => `switchyard-${def.id}`;
 
 export function connectStore(endpoint: string): DynamoDBClient {
@@ -39,16 +41,35 @@ async function ensureTables(client: DynamoDBClient): Promise<void> {
   for (const def of TABLES) {
     const name = localTableName(def);
     if (existing.has(name)) continue;
-    const keys = def.sortKey === undefined ? [def.partitionKey] : [def.partitionKey, def.sortKey];
+    const schema = (k: { partitionKey: KeyDef; sortKey?: KeyDef }) =>
+      k.sortKey === undefined ? [k.partitionKey] : [k.partitionKey, k.sortKey];
+    const keys = schema(def);
+    const indexes = def.globalIndexes ?? [];
+    const attributes = new Map<string, KeyDef>();
+    for (const k of [...keys, ...indexes.flatMap(schema)]) attributes.set(k.name, k);
+    const keySchema = (ks: KeyDef[]) =>
+      ks.map((k, i) => ({
+        AttributeName: k.name,
+        KeyType: i === 0 ? ('HASH' as const) : ('RANGE' as const),
+      }));
     await client.send(
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: keys.map((k) => ({
+        AttributeDefinitions: [...attributes.values()].map((k) => ({
           AttributeName: k.name,
           AttributeType: k.type as ScalarAttributeType,
         })),
-        KeySchema: keys.map((k, i) => ({ AttributeName: k.name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+        KeySchema: keySchema(keys),
+        ...(indexes.length === 0
+          ? {}
+          : {
+              GlobalSecondaryIndexes: indexes.map((ix) => ({
+                IndexName: ix.name,
+                KeySchema: keySchema(schema(ix)),
+                Projection: { ProjectionType: 'ALL' as const },
+              })),
+            }),
       }),
     );
   }

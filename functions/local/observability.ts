@@ -50,6 +50,8 @@ export interface MetricTotals {
   fallbacks: number;
   inputTokens: number;
   outputTokens: number;
+  costUsd: number;
+  unpricedRequests: number;
   byErrorCode: Record<string, number>;
 }
 
@@ -65,6 +67,8 @@ export class InMemoryMetrics implements Metrics {
     fallbacks: 0,
     inputTokens: 0,
     outputTokens: 0,
+    costUsd: 0,
+    unpricedRequests: 0,
     byErrorCode: {},
   };
 
@@ -75,6 +79,8 @@ export class InMemoryMetrics implements Metrics {
     t.fallbacks += s.fallbacks;
     t.inputTokens += s.inputTokens ?? 0;
     t.outputTokens += s.outputTokens ?? 0;
+    t.costUsd += s.costUsd ?? 0;
+    if (s.unpriced === true) t.unpricedRequests++;
     if (s.errorCode !== undefined) {
       t.errors++;
       t.byErrorCode[s.errorCode] = (t.byErrorCode[s.errorCode] ?? 0) + 1;

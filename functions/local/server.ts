@@ -4,19 +4,35 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
+import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
+import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { MasterKeyStore } from '../core/auth.ts';
+import { Background } from '../core/background.ts';
 import type { GatewayConfig } from '../core/config/schema.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
+import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { Logger, Metrics } from '../core/ports.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
-import { CONFIG_TABLE } from '../core/stores/tables.ts';
+import { CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE } from '../core/stores/tables.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
+import { LedgerWriter } from '../core/usage/ledger-writer.ts';
+import {
+  DEFAULT_USAGE_RETENTION_DAYS,
+  DEFAULT_USAGE_SHARDS,
+  type LedgerStore,
+  type UsageSpool,
+} from '../core/usage/types.ts';
 import { type StoreConnection, startEmbeddedStore } from './embedded-store.ts';
 import { nodeHandler } from './node-host.ts';
 import { batchedStdout, InMemoryMetrics, jsonLogger } from './observability.ts';
 import { type ProviderKeys, staticProviderKeys } from './settings.ts';
+import { localTokenCounter } from './token-counter.ts';
+import { FileUsageSpool } from './usage-spool.ts';
 
 export interface LocalGatewayOptions {
   /** Validated config, written into the routes table at start. */
@@ -33,6 +49,14 @@ export interface LocalGatewayOptions {
   /** How long routes are served from memory before a background re-read of the table. */
   readonly routeCacheTtlMs?: number;
   readonly maxBodyBytes?: number;
+  /** Aggregate shards of the usage ledger (default {@link DEFAULT_USAGE_SHARDS}). */
+  readonly usageShards?: number;
+  /** Replaces the ledger store (tests: a store that fails). */
+  readonly ledgerStore?: (real: LedgerStore) => LedgerStore;
+  /** Where records go when the ledger stays down: default `<dataDir>/usage-spool.jsonl`. */
+  readonly spool?: UsageSpool;
+  /** Client-key cache TTL (default 5 s). */
+  readonly keyCacheTtlMs?: number;
 }
 
 export interface RunningGateway {
@@ -41,6 +65,13 @@ export interface RunningGateway {
   readonly port: number;
   readonly routes: DynamoRouteStore;
   readonly metrics: Metrics;
+  /** The ledger as the gateway writes it, and its writer's counters. */
+  readonly ledger: DynamoLedger;
+  readonly ledgerWriter: LedgerWriter;
+  /** Ledger writes and budget settlements still running. */
+  readonly background: Background;
+  /** The embedded store's endpoint (tests open their own client on it). */
+  readonly storeEndpoint: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -52,9 +83,32 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
   const routes = new DynamoRouteStore(store.client, store.tableName(CONFIG_TABLE));
   await routes.sync(opts.config);
   const http = createUndiciClient();
+  const background = new Background();
+  const ledger = new DynamoLedger(store.client, store.tableName(USAGE_TABLE), {
+    shards: opts.usageShards ?? DEFAULT_USAGE_SHARDS,
+    retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
+  });
+  const ledgerWriter = new LedgerWriter({
+    store: opts.ledgerStore === undefined ? ledger : opts.ledgerStore(ledger),
+    spool:
+      opts.spool ?? new FileUsageSpool(opts.dataDir ?? join(tmpdir(), `switchyard-spool-${process.pid}`)),
+    background,
+    sleep: abortableSleep,
+    logger,
+  });
+  const keysTable = store.tableName(KEYS_TABLE);
   const gateway = createGateway({
     routes: new CachedRouteStore(routes, systemClock, opts.routeCacheTtlMs ?? 5_000, logger),
-    keys: new MasterKeyStore(opts.masterKey),
+    keys: new ClientKeyStore(
+      new MasterKeyStore(opts.masterKey),
+      new DynamoKeyRepo(store.client, keysTable),
+      systemClock,
+      opts.keyCacheTtlMs,
+    ),
+    limits: new DynamoLimitStore(store.client, keysTable),
+    usage: ledgerWriter,
+    tokens: localTokenCounter(),
+    background,
     providerKeys: staticProviderKeys(opts.providerKeys ?? {}),
     http,
     clock: systemClock,
@@ -80,6 +134,10 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     port,
     routes,
     metrics,
+    ledger,
+    ledgerWriter,
+    background,
+    storeEndpoint: store.endpoint,
     close(graceMs = 30_000) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -91,6 +149,8 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
         clearInterval(sweep);
         clearTimeout(timer);
         await http.close();
+        // Ledger writes and settlements of the last requests land before the store closes.
+        await background.idle();
         await store.close();
       })();
       return closing;

@@ -4,7 +4,7 @@
  * and REST API proxy events through a tiny loopback HTTP front, against dynalite (routes), a fake Secrets
  * Manager (master + provider keys) and a fake OpenAI provider — and driven with the official openai SDK.
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,11 +12,14 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
+import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { DynamoRouteStore } from '../../functions/aws/stores/dynamo-route-store.ts';
 import { parseConfig } from '../../functions/core/config/schema.ts';
-import { CONFIG_TABLE } from '../../functions/core/stores/tables.ts';
+import { newClientKey } from '../../functions/core/keys/client-keys.ts';
+import { CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import { type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
-import { esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../lib/handler-bundling.ts';
+import { BUNDLE_SIDE_FILES, esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../lib/handler-bundling.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
 import { isUuidV7, raw, sseData, startTcpProxy, type TcpProxy } from '../support/gateway-harness.ts';
 import {
@@ -91,6 +94,8 @@ beforeAll(async () => {
       outfile,
     }),
   ]);
+  // What the CDK build copies next to the bundle (the tokenizer ranks), as NodejsFunction's hook does.
+  for (const [name, from] of Object.entries(BUNDLE_SIDE_FILES)) await copyFile(from, join(taskRoot, name));
   bundleBytes = (await stat(outfile)).size;
   mapBytes = (await stat(`${outfile}.map`).catch(() => ({ size: 0 }))).size;
   proxy.forwardTo(provider.port);
@@ -107,7 +112,12 @@ beforeAll(async () => {
       },
       routes: {
         'gpt-4o-mini': { targets: [{ provider: 'openai', model: 'upstream-mini' }], timeouts, retry },
-        patient: { targets: [{ provider: 'watched', model: 'upstream-mini' }], timeouts: patient, retry },
+        patient: {
+          targets: [{ provider: 'watched', model: 'upstream-mini' }],
+          timeouts: patient,
+          retry,
+          onClientDisconnect: 'abort',
+        },
       },
     }),
   );
@@ -122,6 +132,8 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: conn.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     SWITCHYARD_CONFIG_TABLE: table,
+    SWITCHYARD_KEYS_TABLE: conn.tableName(KEYS_TABLE),
+    SWITCHYARD_USAGE_TABLE: conn.tableName(USAGE_TABLE),
     SWITCHYARD_SECRET_ID: SECRET_ID,
     SWITCHYARD_SECRET_TTL_S: String(SECRET_TTL_S),
   });
@@ -354,6 +366,38 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     expect(all).not.toContain(MASTER);
     expect(all).not.toContain(PROVIDER_KEY);
     expect(all).not.toContain(PROMPT);
+  });
+
+  it("writes the request's ledger record and honours client keys from the keys table", async () => {
+    const key = newClientKey({ name: 'lambda-app', models: ['gpt-4o-mini'] });
+    await new DynamoKeyRepo(conn.client, conn.tableName(KEYS_TABLE)).put(key.record);
+    const front = frontOf('function-url');
+    const client = sdk(front, key.key);
+    const { response } = await chat(client).withResponse();
+    await front.invocations.at(-1)?.done;
+    const requestId = response.headers.get('x-request-id') ?? '';
+    const ledger = new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), {
+      shards: 8,
+      retentionDays: 1,
+    });
+    const now = Date.now();
+    const records = await ledger.records(
+      new Date(now - 60_000).toISOString(),
+      new Date(now + 1000).toISOString(),
+    );
+    const mine = records.filter((r) => r.requestId === requestId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      keyId: key.record.id,
+      route: 'gpt-4o-mini',
+      status: 200,
+      usageSource: 'provider',
+    });
+    expect(mine[0]?.inputTokens).toBeGreaterThan(0);
+    await expect(client.chat.completions.create({ model: 'patient', messages })).rejects.toMatchObject({
+      status: 403,
+      code: 'model_not_allowed',
+    });
   });
 
   it('logs each request with its own request id as the correlation id', async () => {

@@ -45,6 +45,11 @@ beforeAll(async () => {
           // Longer idle/total limits: the stall below must be ended by the client, not by a timer.
           patient: route([{ provider: 'watched', model: 'upstream-mini' }], {
             timeouts: { firstByteMs: 2000, idleMs: 5000, totalMs: 10_000 },
+            onClientDisconnect: 'abort',
+          }),
+          // The default: a stream whose client left is read to its end for the usage.
+          draining: route([{ provider: 'watched', model: 'upstream-mini' }], {
+            timeouts: { firstByteMs: 2000, idleMs: 5000, totalMs: 10_000 },
           }),
           'short-deadline': route([{ provider: 'a', model: 'upstream-mini' }], {
             timeouts: { firstByteMs: 300, idleMs: 300, totalMs: 600 },
@@ -89,12 +94,14 @@ describe('chat completions (stream)', () => {
     expect(upstreamBody(h.fakes.a, 1).model).toBe('upstream-mini');
   });
 
-  it('has no usage chunk when the client did not ask for one', async () => {
+  it('asks the upstream for usage but forwards no usage chunk when the client did not ask for one', async () => {
+    h.fakes.a.enqueue({ usage: { prompt_tokens: 21, completion_tokens: 8 } });
     const { chunks, requestId } = await collect();
     expect(chunks.some((c) => c.usage !== undefined && c.usage !== null)).toBe(false);
-    expect(upstreamBody(h.fakes.a, 0).stream_options).toBeUndefined();
+    expect(chunks.some((c) => c.choices.length === 0)).toBe(false);
+    expect(upstreamBody(h.fakes.a, 0).stream_options).toEqual({ include_usage: true });
     const s = await h.waitForSummary(requestId ?? '');
-    expect(s).toMatchObject({ status: 200, stream: true });
+    expect(s).toMatchObject({ status: 200, stream: true, inputTokens: 21, outputTokens: 8 });
   });
 
   it('ends with a usage chunk when the client asked with stream_options.include_usage', async () => {
@@ -287,6 +294,25 @@ describe('client disconnect', () => {
     expect(s).toMatchObject({ status: 499, stream: true, attempts: 1 });
     // Well before the 5 s idle timer: the disconnect itself ended the upstream call.
     expect(s.fields.latencyMs).toBeLessThan(2000);
+  });
+
+  it('reads the upstream to its end after the client left (drain), to log its true usage', async () => {
+    h.fakes.a.enqueue({
+      chunkDelayMs: 40,
+      chunkSize: 4,
+      usage: { prompt_tokens: 33, completion_tokens: 17 },
+    });
+    const controller = new AbortController();
+    const { data: stream, response } = await h.client.chat.completions
+      .create({ model: 'draining', messages, stream: true }, { signal: controller.signal })
+      .withResponse();
+    const requestId = response.headers.get('x-request-id') ?? '';
+    let got = 0;
+    for await (const _ of stream) if (++got === 2) controller.abort();
+    // The gateway still holds the upstream connection while it drains the rest of the answer.
+    expect(proxy.open()).toBe(1);
+    const s = await h.waitForSummary(requestId);
+    expect(s).toMatchObject({ status: 499, stream: true, inputTokens: 33, outputTokens: 17 });
   });
 
   it('aborts a pending non-stream upstream call when the client leaves and logs status 499', async () => {

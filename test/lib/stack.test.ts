@@ -63,18 +63,61 @@ describe('SwitchyardStack', () => {
     });
   });
 
-  it('grants the function read access to its own table and secret only', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
-    const statements = policies.flatMap(
-      (p) =>
-        (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } })
-          .Properties.PolicyDocument.Statement,
-    );
-    const text = JSON.stringify(statements);
-    expect(text).toContain('dynamodb:GetItem');
+  it('grants each function only its own tables: gateway writes keys and usage, reads config; reconciler reads', () => {
+    type Statement = { Action: string | string[]; Resource: unknown };
+    const policies = template.findResources('AWS::IAM::Policy') as Record<
+      string,
+      { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } }
+    >;
+    const statementsOf = (rolePrefix: string) =>
+      Object.values(policies)
+        .filter((p) => p.Properties.Roles.some((r) => r.Ref.startsWith(rolePrefix)))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement);
+    const tablesWith = (statements: Statement[], action: string) =>
+      statements
+        .filter((s) => [s.Action].flat().includes(action))
+        .flatMap((s) => JSON.stringify(s.Resource).match(/Tables(Config|Keys|Usage)/g) ?? [])
+        .sort();
+    const gateway = statementsOf('GatewayFunction');
+    const reconciler = statementsOf('ReconcilerFunction');
+    expect(gateway.length).toBeGreaterThan(0);
+    expect(reconciler.length).toBeGreaterThan(0);
+    expect([...new Set(tablesWith(gateway, 'dynamodb:PutItem'))]).toEqual(['TablesKeys', 'TablesUsage']);
+    expect([...new Set(tablesWith(gateway, 'dynamodb:GetItem'))]).toEqual([
+      'TablesConfig',
+      'TablesKeys',
+      'TablesUsage',
+    ]);
+    expect(tablesWith(reconciler, 'dynamodb:PutItem')).toEqual([]);
+    expect([...new Set(tablesWith(reconciler, 'dynamodb:Query'))]).toEqual(['TablesConfig', 'TablesUsage']);
+    const text = JSON.stringify([...gateway, ...reconciler]);
     expect(text).toContain('secretsmanager:GetSecretValue');
-    expect(text).not.toContain('dynamodb:PutItem');
     expect(text).not.toMatch(/"Resource":"\*"/);
+  });
+
+  it('holds the keys and usage tables with TTL, PITR, the byTime index, and outputs their names', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'byTime', Projection: { ProjectionType: 'ALL' } }),
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    const ttl = template.findResources('AWS::DynamoDB::Table', {
+      Properties: { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } },
+    });
+    expect(Object.keys(ttl)).toHaveLength(2);
+    template.hasOutput('KeysTableName', {});
+    template.hasOutput('UsageTableName', {});
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          SWITCHYARD_KEYS_TABLE: Match.anyValue(),
+          SWITCHYARD_USAGE_TABLE: Match.anyValue(),
+        }),
+      },
+    });
   });
 
   it('schedules the reconciler hourly (incremental) and daily (full run of the previous UTC day)', () => {

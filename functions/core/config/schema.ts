@@ -47,12 +47,21 @@ const route = z.strictObject({
   targets: z.array(target).min(1),
   timeouts: timeouts.default(timeouts.parse({})),
   retry: retry.default(retry.parse({})),
+  /**
+   * A stream whose client left: `drain` keeps reading the upstream (bounded by `timeouts.totalMs`) to learn
+   * the true usage for the ledger; `abort` stops it at once (saves the wait, bills by estimate).
+   */
+  onClientDisconnect: z.enum(['drain', 'abort']).default('drain'),
+  /** Output tokens a budget reservation assumes when the client sets no `max_tokens`. */
+  reserveOutputTokens: z.number().int().positive().default(4096),
 });
 
 const price = z.strictObject({
   input: z.number().min(0),
   output: z.number().min(0),
   cachedInput: z.number().min(0).optional(),
+  /** Recorded with each priced request (`priceVersion`); default: a digest of the three prices. */
+  version: z.string().min(1).max(64).optional(),
 });
 
 /** Provider ids go into headers, DynamoDB keys and `provider/model` price keys: plain ASCII only. */
@@ -113,6 +122,7 @@ export type RouteConfig = GatewayConfig['routes'][string];
 export type TargetConfig = RouteConfig['targets'][number];
 export type Timeouts = RouteConfig['timeouts'];
 export type RetryConfig = RouteConfig['retry'];
+export type PriceConfig = GatewayConfig['prices'][string];
 
 export class ConfigError extends Error {
   constructor(

@@ -16,15 +16,23 @@ import {
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RequestSummary, RouteStore } from '../ports.ts';
+import { clientWantsUsage, upstreamIdOf, withUsageCost } from '../providers/openai/adapter.ts';
 import type { Operation } from '../providers/types.ts';
-import { requestIdFrom } from '../request-id.ts';
+import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schemas/openai.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
+import {
+  estimatedUsage,
+  estimateInputTokens,
+  estimateOutputOfBody,
+  estimateOutputOfEvents,
+} from '../usage/estimate.ts';
+import { type AccountingDeps, RequestAccount } from './accounting.ts';
 import { readJsonBody } from './body.ts';
 import { ExecStats, type ExecuteDeps, execute, ProviderState } from './execute.ts';
 import { relay, type StreamOutcome } from './stream.ts';
 
-export interface GatewayDeps extends ExecuteDeps {
+export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
   readonly routes: RouteStore;
   readonly keys: KeyStore;
   readonly logger: Logger;
@@ -50,6 +58,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 class RequestScope {
   readonly summary: Mutable<Partial<RequestSummary>> = {};
   readonly stats = new ExecStats();
+  /** Set once the client key is known on a chat/embeddings request: that request goes into the ledger. */
+  account: RequestAccount | undefined;
   constructor(
     readonly requestId: string,
     readonly start: number,
@@ -76,7 +86,9 @@ class RequestScope {
         ? { upstreamMs: s.upstreamMs, overheadMs: Math.max(0, latencyMs - s.upstreamMs) }
         : {}),
       ...(error === undefined ? {} : { errorCode: error.code }),
+      ...this.account?.metricsFields(),
     };
+    this.account?.finish(summary, this.summary.route);
     const level = status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
     this.deps.logger.log(level, error === undefined ? 'request' : `request failed: ${error.message}`, {
       ...summary,
@@ -138,6 +150,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     scope: RequestScope,
     op: 'chat' | 'embeddings',
     principal: Principal,
+    account: RequestAccount,
   ): Promise<GatewayResponse> {
     const raw = await readJsonBody(scope.req, maxBody);
     const body = op === 'chat' ? parseBody(chatRequestSchema, raw) : parseBody(embeddingsRequestSchema, raw);
@@ -146,6 +159,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     scope.summary.route = body.model;
     const config = await deps.routes.load();
     const route = routeFor(config, body.model, principal);
+    await account.admit(config, route, op, body);
 
     // The request's own signal: client gone or total deadline, whichever first.
     const controller = new AbortController();
@@ -174,38 +188,58 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const { opened, adapter, target, startedAt } = executed;
     scope.summary.provider = target.provider;
     scope.summary.model = target.model;
+    account.target(config, target.provider, target.model);
+    const estimateInput = () => (deps.tokens === undefined ? 0 : estimateInputTokens(deps.tokens, op, body));
     const headers = { 'x-request-id': scope.requestId, 'x-switchyard-provider': target.provider };
 
     if (!stream) {
       cleanup();
       opened.release();
       scope.stats.upstreamMs += deps.clock.now() - startedAt;
-      const bytes = opened.first ?? new Uint8Array();
-      const usage = adapter.usageOfBody(utf8.decode(bytes));
-      if (usage !== undefined) {
-        scope.summary.inputTokens = usage.inputTokens;
-        scope.summary.outputTokens = usage.outputTokens;
+      let bytes = opened.first ?? new Uint8Array();
+      const text = utf8.decode(bytes);
+      const usage = adapter.usageOfBody(text);
+      const ok = opened.response.status < 300;
+      if (usage !== undefined) account.use(usage, 'provider');
+      else if (ok && deps.tokens !== undefined) {
+        const out = op === 'chat' ? estimateOutputOfBody(deps.tokens, text) : 0;
+        account.use(estimatedUsage(estimateInput(), out), 'estimated');
+      }
+      const extra: Record<string, string> = {};
+      account.upstreamId = upstreamIdOf(text);
+      const cost = account.costUsd;
+      if (cost !== undefined) {
+        extra['x-switchyard-cost-usd'] = String(cost);
+        if (usage !== undefined) bytes = encoder.encode(withUsageCost(text, cost));
       }
       scope.finish(opened.response.status);
       return {
         status: opened.response.status,
-        headers: { 'content-type': JSON_TYPE, ...headers },
+        headers: { 'content-type': JSON_TYPE, ...headers, ...extra },
         body: bytes,
       };
     }
 
+    const drain = route.onClientDisconnect === 'drain';
+    // Draining: a client that leaves no longer aborts the upstream; the total deadline still does.
+    if (drain) scope.req.signal?.removeEventListener('abort', onClientGone);
     const relayed = relay({
       opened,
       adapter,
       idleMs: route.timeouts.idleMs,
       now: deps.clock.now,
+      forwardUsage: clientWantsUsage(body),
+      costOf: (u) => account.costOf(u),
+      drainOnClientGone: drain,
       onEnd: (o: StreamOutcome) => {
         cleanup();
         scope.stats.upstreamMs += deps.clock.now() - startedAt;
         if (o.firstChunkAt !== undefined) scope.summary.ttftMs = round(o.firstChunkAt - scope.start);
-        if (o.usage !== undefined) {
-          scope.summary.inputTokens = o.usage.inputTokens;
-          scope.summary.outputTokens = o.usage.outputTokens;
+        if (o.upstreamId !== undefined) account.upstreamId = o.upstreamId;
+        if (o.usage !== undefined) account.use(o.usage, 'provider');
+        else if (deps.tokens !== undefined && o.forwarded !== undefined) {
+          const out = estimateOutputOfEvents(deps.tokens, o.forwarded, o.keptChars, o.totalChars);
+          account.use(estimatedUsage(estimateInput(), out), 'estimated');
         }
         // 499: the client closed the connection (nginx's convention), so it never counts as a success.
         scope.finish(o.clientGone ? 499 : o.error === undefined ? 200 : o.error.status, o.error);
@@ -257,7 +291,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const principal = await authenticate(deps.keys, req.headers);
         scope.summary.keyId = principal.keyId;
         if (endpoint.op === 'models') return await models(scope, principal);
-        return await proxy(scope, endpoint.op === 'chat' ? 'chat' : 'embeddings', principal);
+        const account = new RequestAccount(deps, principal, uuidv7(), deps.clock.epochMs());
+        scope.account = account;
+        return await proxy(scope, endpoint.op === 'chat' ? 'chat' : 'embeddings', principal, account);
       } catch (err) {
         if (err instanceof ClientGoneReason) {
           scope.finish(499);

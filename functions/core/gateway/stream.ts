@@ -7,6 +7,7 @@
 
 import { redactSecrets } from '../bytes.ts';
 import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import { upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { ProviderAdapter, Usage } from '../providers/types.ts';
 import { parseEvents, SseSplitter } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
@@ -19,7 +20,19 @@ export interface StreamOutcome {
   readonly usage?: Usage;
   /** Clock ms of the first chunk handed to the client. */
   readonly firstChunkAt?: number;
+  /** The provider's id of the completion (first event's `id`). */
+  readonly upstreamId?: string;
+  /**
+   * The events forwarded, for a token estimate when the upstream sent no usage (undefined when it did, or
+   * when they passed {@link KEEP_LIMIT}: then `keptChars`/`totalChars` scale the estimate).
+   */
+  readonly forwarded?: readonly string[];
+  readonly keptChars: number;
+  readonly totalChars: number;
 }
+
+/** Forwarded text kept for an estimate, at most: references to strings already made, not copies. */
+export const KEEP_LIMIT = 4 * 1024 * 1024;
 
 export interface RelayInput {
   readonly opened: OpenedAttempt;
@@ -27,6 +40,12 @@ export interface RelayInput {
   readonly idleMs: number;
   readonly now: () => number;
   readonly onEnd: (outcome: StreamOutcome) => void;
+  /** The client asked for the usage chunk; else the one the gateway asked for is not forwarded. */
+  readonly forwardUsage: boolean;
+  /** USD of a usage (added to the forwarded usage chunk as `usage.cost`), undefined when unpriced. */
+  readonly costOf: (usage: Usage) => number | undefined;
+  /** Keep reading the upstream after the client left, to learn the true usage (bounded by the deadline). */
+  readonly drainOnClientGone: boolean;
 }
 
 export function sseError(err: SwitchyardError): string {
@@ -38,7 +57,24 @@ class StreamWatch {
   done = false;
   upstreamError: SwitchyardError | undefined;
   usage: Usage | undefined;
-  constructor(private readonly adapter: ProviderAdapter) {}
+  upstreamId: string | undefined;
+  readonly kept: string[] = [];
+  keptChars = 0;
+  totalChars = 0;
+  constructor(
+    private readonly adapter: ProviderAdapter,
+    private readonly r: Pick<RelayInput, 'forwardUsage' | 'costOf'>,
+  ) {}
+
+  /** Remembers forwarded text (bounded) for an estimate, and the completion id from the first event. */
+  keep(text: string): void {
+    if (this.totalChars === 0) this.upstreamId = upstreamIdOf(text);
+    this.totalChars += text.length;
+    if (this.keptChars + text.length <= KEEP_LIMIT) {
+      this.kept.push(text);
+      this.keptChars += text.length;
+    }
+  }
 
   /**
    * Reads what the gateway needs from complete events and returns the text to forward: all of it, or only
@@ -64,7 +100,19 @@ class StreamWatch {
         }
         // Usage in OpenAI streams is cumulative: the latest report is the answer, never a sum.
         const usage = this.adapter.usage(json);
-        if (usage !== undefined) this.usage = usage;
+        if (usage !== undefined) {
+          this.usage = usage;
+          const usageOnly = Array.isArray((json as { choices?: unknown }).choices)
+            ? (json as { choices: unknown[] }).choices.length === 0
+            : true;
+          if (!this.r.forwardUsage && usageOnly) continue; // the chunk only the gateway asked for
+          const cost = this.r.costOf(usage);
+          if (cost !== undefined && this.r.forwardUsage) {
+            const j = json as { usage: Record<string, unknown> };
+            forward += `data: ${JSON.stringify({ ...j, usage: { ...j.usage, cost } })}\n\n`;
+            continue;
+          }
+        }
         if (typeof json === 'object' && json !== null && 'error' in json) {
           const info = this.adapter.parseError(200, data);
           this.upstreamError = new UpstreamError({
@@ -84,7 +132,7 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
   const { opened } = r;
   const decoder = new TextDecoder();
   const splitter = new SseSplitter();
-  const watch = new StreamWatch(r.adapter);
+  const watch = new StreamWatch(r.adapter, r);
   const idle = new IdleTimer(opened.controller, r.idleMs);
   let firstChunkAt: number | undefined;
   let error: SwitchyardError | undefined;
@@ -97,6 +145,7 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
         const text = watch.inspect(splitter.push(decoder.decode(chunk, { stream: true })));
         if (text !== '') {
           firstChunkAt ??= r.now();
+          watch.keep(text);
           // The idle timer measures the upstream's silence, not a slow client's backpressure on this yield.
           idle.stop();
           yield text;
@@ -112,7 +161,10 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
       if (watch.upstreamError === undefined && tail.trim() !== '') {
         // Some relays end the last event with a single newline: close it rather than drop it.
         const text = watch.inspect(splitter.push(`${rest}${tail.endsWith('\n') ? '\n' : '\n\n'}`));
-        if (text !== '') yield text;
+        if (text !== '') {
+          watch.keep(text);
+          yield text;
+        }
       }
       error = watch.upstreamError;
       if (!watch.done && error === undefined) {
@@ -141,15 +193,59 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
     if (error !== undefined) yield sseError(error);
   } finally {
     idle.stop();
+    if (!finished && r.drainOnClientGone && !opened.controller.signal.aborted) {
+      await drainRest(opened, watch, splitter, decoder, idle);
+    }
     if (!finished) opened.controller.abort(new ClientGoneReason());
     opened.response.dispose();
     opened.release();
-    r.onEnd({
-      clientGone: !finished,
-      ...(error === undefined ? {} : { error }),
-      ...(watch.usage === undefined ? {} : { usage: watch.usage }),
-      ...(firstChunkAt === undefined ? {} : { firstChunkAt }),
-    });
+    r.onEnd(outcomeOf(watch, !finished, error, firstChunkAt));
+  }
+}
+
+function outcomeOf(
+  watch: StreamWatch,
+  clientGone: boolean,
+  error: SwitchyardError | undefined,
+  firstChunkAt: number | undefined,
+): StreamOutcome {
+  return {
+    clientGone,
+    keptChars: watch.keptChars,
+    totalChars: watch.totalChars,
+    ...(error === undefined ? {} : { error }),
+    ...(watch.usage === undefined ? { forwarded: watch.kept } : { usage: watch.usage }),
+    ...(firstChunkAt === undefined ? {} : { firstChunkAt }),
+    ...(watch.upstreamId === undefined ? {} : { upstreamId: watch.upstreamId }),
+  };
+}
+
+/**
+ * The client left mid-stream: read the rest of the upstream answer without forwarding it, only to learn its
+ * usage (the provider bills the whole answer). Bounded by the idle timer and the request's total deadline
+ * (both abort the upstream read); text read here counts towards an estimate as if it had been forwarded.
+ */
+async function drainRest(
+  opened: OpenedAttempt,
+  watch: StreamWatch,
+  splitter: SseSplitter,
+  decoder: { decode(input: Uint8Array, options: { stream: boolean }): string },
+  idle: IdleTimer,
+): Promise<void> {
+  try {
+    for (;;) {
+      idle.arm();
+      const next = await opened.iterator.next();
+      idle.stop();
+      if (next.done) break;
+      const text = watch.inspect(splitter.push(decoder.decode(next.value, { stream: true })));
+      if (text !== '') watch.keep(text);
+      if (watch.done || watch.upstreamError !== undefined) break;
+    }
+  } catch {
+    // Deadline, idle timeout or a broken upstream: the usage stays what was learnt (or estimated).
+  } finally {
+    idle.stop();
   }
 }
 
@@ -174,7 +270,7 @@ export function relay(r: RelayInput): { body: AsyncIterable<string>; cancel(): v
       r.opened.controller.abort(new ClientGoneReason());
       r.opened.response.dispose();
       r.opened.release();
-      r.onEnd({ clientGone: true });
+      r.onEnd({ clientGone: true, forwarded: [], keptChars: 0, totalChars: 0 });
     },
   };
 }

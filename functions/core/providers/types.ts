@@ -36,6 +36,10 @@ export interface ProviderErrorInfo {
 export interface Usage {
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /** Input tokens served from the provider's prompt cache (part of inputTokens). */
+  readonly cachedInputTokens?: number;
+  /** Reasoning tokens (part of outputTokens). */
+  readonly reasoningTokens?: number;
 }
 
 /** The wire between the gateway and a provider: undici for HTTP providers, in-process for `mock`. */

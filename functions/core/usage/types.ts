@@ -49,6 +49,12 @@ export interface LedgerStore {
    * a replay is idempotent. Throws when the store fails; the caller retries or spools.
    */
   write(record: UsageRecord): Promise<'written' | 'duplicate'>;
+  /**
+   * Writes up to 25 fresh records (record ids never written before) in one batch and adds them to their
+   * aggregates, pre-summed: two or three calls instead of three per record, for a busy local server. Not
+   * conditional, so never used for a replay. Throws when the store fails; the caller falls back to `write`.
+   */
+  writeBatch?(records: readonly UsageRecord[]): Promise<void>;
 }
 
 /** Records the ledger could not take, kept for `switchyard usage replay`. */
@@ -80,3 +86,13 @@ export interface UsageReader {
   /** Request records with `time` in [sinceIso, untilIso), oldest first. */
   records(sinceIso: string, untilIso: string): Promise<UsageRecord[]>;
 }
+
+/** Counts tokens of text the way the provider's tokenizer would (an estimate across model families). */
+export interface TokenCounter {
+  count(text: string): number;
+}
+
+/** Aggregate shards per day unless `SWITCHYARD_USAGE_SHARDS` says otherwise; raise it, never lower it. */
+export const DEFAULT_USAGE_SHARDS = 8;
+/** Days a request record is kept (DynamoDB TTL); aggregates are kept. */
+export const DEFAULT_USAGE_RETENTION_DAYS = 90;

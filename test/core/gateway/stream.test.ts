@@ -3,7 +3,12 @@
  * relay, so each rule of a stream is checked without sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { relay, relayStream, type StreamOutcome } from '../../../functions/core/gateway/stream.ts';
+import {
+  type RelayInput,
+  relay,
+  relayStream,
+  type StreamOutcome,
+} from '../../../functions/core/gateway/stream.ts';
 import { openaiAdapter } from '../../../functions/core/providers/openai/adapter.ts';
 import type { OpenedAttempt } from '../../../functions/core/upstream/attempt.ts';
 
@@ -45,7 +50,13 @@ function opened(parts: (string | { waitMs: number })[]): { attempt: OpenedAttemp
   return { attempt, released: () => released };
 }
 
-async function run(parts: (string | { waitMs: number })[], idleMs = 1000) {
+async function run(
+  parts: (string | { waitMs: number })[],
+  idleMs = 1000,
+  opts: Partial<Pick<RelayInput, 'forwardUsage' | 'costOf' | 'drainOnClientGone'>> & {
+    stopAfter?: number;
+  } = {},
+) {
   const { attempt } = opened(parts);
   const first = await attempt.iterator.next();
   let outcome: StreamOutcome | undefined;
@@ -55,11 +66,15 @@ async function run(parts: (string | { waitMs: number })[], idleMs = 1000) {
     adapter: openaiAdapter,
     idleMs,
     now: () => performance.now(),
+    forwardUsage: opts.forwardUsage ?? true,
+    costOf: opts.costOf ?? (() => undefined),
+    drainOnClientGone: opts.drainOnClientGone ?? false,
     onEnd: (o) => {
       outcome = o;
     },
   })) {
     out.push(text);
+    if (opts.stopAfter !== undefined && out.length >= opts.stopAfter) break; // the client left
   }
   return { out, text: out.join(''), outcome: outcome! };
 }
@@ -78,7 +93,62 @@ describe('relayStream', () => {
     const usage = (p: number, c: number) =>
       `data: {"choices":[],"usage":{"prompt_tokens":${p},"completion_tokens":${c}}}\n\n`;
     const r = await run([chunk('a'), usage(5, 1), usage(5, 3), 'data: [DONE]\n\n']);
-    expect(r.outcome.usage).toEqual({ inputTokens: 5, outputTokens: 3 });
+    expect(r.outcome.usage).toMatchObject({ inputTokens: 5, outputTokens: 3 });
+  });
+
+  const usageChunk = 'data: {"id":"c1","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2}}\n\n';
+
+  it('drops the usage chunk the gateway asked for when the client did not, and still reads it', async () => {
+    const r = await run([chunk('a'), usageChunk, 'data: [DONE]\n\n'], 1000, { forwardUsage: false });
+    expect(r.text).not.toContain('"usage"');
+    expect(r.text).toContain('[DONE]');
+    expect(r.outcome.usage).toMatchObject({ inputTokens: 7, outputTokens: 2 });
+  });
+
+  it("adds the request's cost to the usage chunk a client asked for", async () => {
+    const r = await run([chunk('a'), usageChunk, 'data: [DONE]\n\n'], 1000, {
+      forwardUsage: true,
+      costOf: (u) => u.inputTokens / 1000,
+    });
+    const ev = r.out.flatMap((t) => t.split('\n\n')).find((t) => t.includes('"usage"'));
+    expect(JSON.parse(ev!.replace(/^data: /, '')).usage).toEqual({
+      prompt_tokens: 7,
+      completion_tokens: 2,
+      cost: 0.007,
+    });
+  });
+
+  it('keeps the forwarded events and the completion id for an estimate when there is no usage', async () => {
+    const first = 'data: {"id":"chatcmpl-9","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n';
+    const r = await run([first, chunk('b'), 'data: [DONE]\n\n']);
+    expect(r.outcome.usage).toBeUndefined();
+    expect(r.outcome.upstreamId).toBe('chatcmpl-9');
+    expect(r.outcome.forwarded?.join('')).toBe(r.text);
+    expect(r.outcome.totalChars).toBe(r.text.length);
+  });
+
+  it('drains the upstream after the client left, to learn the usage it reports at the end', async () => {
+    const r = await run(
+      [chunk('a'), chunk('b'), { waitMs: 20 }, chunk('c'), usageChunk, 'data: [DONE]\n\n'],
+      1000,
+      {
+        drainOnClientGone: true,
+        stopAfter: 1,
+      },
+    );
+    expect(r.out).toEqual([chunk('a')]);
+    expect(r.outcome.clientGone).toBe(true);
+    expect(r.outcome.usage).toMatchObject({ inputTokens: 7, outputTokens: 2 });
+  });
+
+  it('stops at once when the client leaves and draining is off', async () => {
+    const r = await run([chunk('a'), chunk('b'), { waitMs: 20 }, usageChunk, 'data: [DONE]\n\n'], 1000, {
+      drainOnClientGone: false,
+      stopAfter: 1,
+    });
+    expect(r.outcome.clientGone).toBe(true);
+    expect(r.outcome.usage).toBeUndefined();
+    expect(r.outcome.forwarded?.join('')).toBe(chunk('a'));
   });
 
   it('translates an upstream error event into ours and forwards nothing after it', async () => {
@@ -124,11 +194,14 @@ describe('relay().cancel', () => {
       adapter: openaiAdapter,
       idleMs: 1000,
       now: () => 0,
+      forwardUsage: true,
+      costOf: () => undefined,
+      drainOnClientGone: false,
       onEnd: (o) => (outcome = o),
     });
     r.cancel();
     expect(released()).toBe(true);
     expect(attempt.controller.signal.aborted).toBe(true);
-    expect(outcome).toEqual({ clientGone: true });
+    expect(outcome).toMatchObject({ clientGone: true });
   });
 });

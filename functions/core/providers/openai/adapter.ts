@@ -10,6 +10,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+const asRecord = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+
+/** Whether a chat request asked for the final usage chunk of its stream (`stream_options.include_usage`). */
+export function clientWantsUsage(body: Readonly<Record<string, unknown>>): boolean {
+  return isRecord(body.stream_options) && body.stream_options.include_usage === true;
+}
+
 /** Reads `{"error":{message,type,code,param}}` (also `{"error":"text"}` and `{"message": …}` from relays). */
 export function parseOpenAIError(status: number, text: string): ProviderErrorInfo {
   let json: unknown;
@@ -34,13 +41,56 @@ export function parseOpenAIError(status: number, text: string): ProviderErrorInf
   return info;
 }
 
-/** OpenAI's `usage` (chat: prompt/completion tokens; embeddings: prompt tokens only). */
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/**
+ * OpenAI's `usage` (chat: prompt/completion tokens with their details; embeddings: prompt tokens only).
+ * `usage: null`, which streams send on every chunk but the last, is no usage.
+ */
 export function openAIUsage(json: unknown): Usage | undefined {
   if (!isRecord(json) || !isRecord(json.usage)) return undefined;
   const u = json.usage;
-  const input = typeof u.prompt_tokens === 'number' ? u.prompt_tokens : 0;
-  const output = typeof u.completion_tokens === 'number' ? u.completion_tokens : 0;
-  return { inputTokens: input, outputTokens: output };
+  const inDetails = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
+  const outDetails = isRecord(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
+  return {
+    inputTokens: num(u.prompt_tokens),
+    outputTokens: num(u.completion_tokens),
+    cachedInputTokens: num(inDetails?.cached_tokens),
+    reasoningTokens: num(outDetails?.reasoning_tokens),
+  };
+}
+
+/** Where the `usage` object of a non-stream body starts (`{`) and ends (after `}`), found from the end. */
+function usageSpan(text: string): { open: number; end: number } | undefined {
+  const key = text.lastIndexOf('"usage"');
+  if (key === -1) return undefined;
+  const open = text.indexOf('{', key);
+  if (open === -1 || !/^"usage"\s*:\s*$/.test(text.slice(key, open))) return undefined;
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123) depth++;
+    else if (c === 125 && --depth === 0) return { open, end: i + 1 };
+  }
+  return undefined;
+}
+
+/**
+ * The body with `"cost": <usd>` added to its usage object (first field), without re-serialising the rest:
+ * the client gets the provider's bytes plus the cost. Unchanged when there is no usage object.
+ */
+export function withUsageCost(text: string, costUsd: number): string {
+  const span = usageSpan(text);
+  if (span === undefined) return text;
+  const empty = /^\{\s*\}$/.test(text.slice(span.open, span.end));
+  const at = span.open + 1;
+  return `${text.slice(0, at)}"cost":${costUsd}${empty ? '' : ','}${text.slice(at)}`;
+}
+
+/** The provider's id of a completion (`"id": "chatcmpl-…"`), read from the first id field of the text. */
+export function upstreamIdOf(text: string): string | undefined {
+  const m = /"id"\s*:\s*"([^"\\]{1,200})"/.exec(text);
+  return m?.[1];
 }
 
 /**
@@ -49,21 +99,12 @@ export function openAIUsage(json: unknown): Usage | undefined {
  * and only that object is parsed. Falls back to a full parse when the cut-out does not parse.
  */
 export function openAIUsageOfBody(text: string): Usage | undefined {
-  const key = text.lastIndexOf('"usage"');
-  if (key === -1) return undefined;
-  const open = text.indexOf('{', key);
-  if (open !== -1 && /^"usage"\s*:\s*$/.test(text.slice(key, open))) {
-    let depth = 0;
-    for (let i = open; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 123) depth++;
-      else if (c === 125 && --depth === 0) {
-        try {
-          return openAIUsage({ usage: JSON.parse(text.slice(open, i + 1)) });
-        } catch {
-          break;
-        }
-      }
+  const span = usageSpan(text);
+  if (span !== undefined) {
+    try {
+      return openAIUsage({ usage: JSON.parse(text.slice(span.open, span.end)) });
+    } catch {
+      // fall through to the full parse
     }
   }
   try {
@@ -80,7 +121,13 @@ export const openaiAdapter = {
     if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
     if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
     if (op === 'models') return { method: 'GET', path: PATHS.models, headers };
-    return { method: 'POST', path: PATHS[op], headers, body: JSON.stringify({ ...body, model }) };
+    // Streams always ask for the usage chunk (the ledger needs it); the relay drops it again for a client
+    // that did not ask (clientWantsUsage).
+    const upstreamBody =
+      op === 'chat' && body.stream === true && !clientWantsUsage(body)
+        ? { ...body, model, stream_options: { ...asRecord(body.stream_options), include_usage: true } }
+        : { ...body, model };
+    return { method: 'POST', path: PATHS[op], headers, body: JSON.stringify(upstreamBody) };
   },
   parseError: parseOpenAIError,
   usage: openAIUsage,

@@ -3,6 +3,8 @@ import {
   openAIUsageOfBody,
   openaiAdapter,
   parseOpenAIError,
+  upstreamIdOf,
+  withUsageCost,
 } from '../../../../functions/core/providers/openai/adapter.ts';
 
 describe('openAIUsageOfBody', () => {
@@ -10,16 +12,28 @@ describe('openAIUsageOfBody', () => {
     const body = JSON.stringify({
       id: 'chatcmpl-1',
       choices: [{ index: 0, message: { role: 'assistant', content: 'the "usage" word {in} text' } }],
-      usage: { prompt_tokens: 12, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 0 } },
+      usage: {
+        prompt_tokens: 12,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 4 },
+        completion_tokens_details: { reasoning_tokens: 2 },
+      },
       system_fingerprint: 'fp',
     });
-    expect(openAIUsageOfBody(body)).toEqual({ inputTokens: 12, outputTokens: 5 });
+    expect(openAIUsageOfBody(body)).toEqual({
+      inputTokens: 12,
+      outputTokens: 5,
+      cachedInputTokens: 4,
+      reasoningTokens: 2,
+    });
   });
 
   it('reads embeddings usage (prompt tokens only)', () => {
     expect(openAIUsageOfBody('{"data":[],"usage":{"prompt_tokens":7,"total_tokens":7}}')).toEqual({
       inputTokens: 7,
       outputTokens: 0,
+      cachedInputTokens: 0,
+      reasoningTokens: 0,
     });
   });
 
@@ -75,5 +89,56 @@ describe('openaiAdapter.buildCall', () => {
       'x-request-id': 'req-9',
       'http-referer': 'https://app.example',
     });
+  });
+});
+
+describe('withUsageCost', () => {
+  it('adds the cost as the first field of the usage object and leaves the rest byte for byte', () => {
+    const body =
+      '{"id":"x","choices":[{"message":{"content":"{\\"usage\\": 1}"}}],"usage":{"prompt_tokens":3}}';
+    const out = withUsageCost(body, 0.00012);
+    expect(out).toBe(body.replace('"usage":{', '"usage":{"cost":0.00012,'));
+    expect(JSON.parse(out).usage).toEqual({ cost: 0.00012, prompt_tokens: 3 });
+  });
+
+  it('handles an empty usage object and leaves a body without usage alone', () => {
+    expect(JSON.parse(withUsageCost('{"usage":{}}', 1)).usage).toEqual({ cost: 1 });
+    expect(withUsageCost('{"choices":[]}', 1)).toBe('{"choices":[]}');
+    expect(withUsageCost('{"usage":null}', 1)).toBe('{"usage":null}');
+  });
+});
+
+describe('upstreamIdOf', () => {
+  it("reads the completion's id from the start of a body or chunk", () => {
+    expect(upstreamIdOf('data: {"id":"chatcmpl-abc","object":"chat.completion.chunk"}')).toBe('chatcmpl-abc');
+    expect(upstreamIdOf('{"object":"list","data":[]}')).toBeUndefined();
+  });
+});
+
+describe('openaiAdapter.buildCall stream usage', () => {
+  const build = (body: Record<string, unknown>) =>
+    JSON.parse(
+      openaiAdapter.buildCall({
+        op: 'chat',
+        body,
+        model: 'm',
+        apiKey: undefined,
+        requestId: 'r',
+        extraHeaders: undefined,
+      }).body ?? '',
+    );
+
+  it('asks a stream for its usage chunk when the client did not', () => {
+    expect(build({ model: 'a', messages: [], stream: true }).stream_options).toEqual({ include_usage: true });
+    expect(
+      build({ model: 'a', messages: [], stream: true, stream_options: { include_obfuscation: false } })
+        .stream_options,
+    ).toEqual({ include_obfuscation: false, include_usage: true });
+  });
+
+  it("keeps the client's own stream_options, and leaves non-stream requests alone", () => {
+    const body = { model: 'a', messages: [], stream: true, stream_options: { include_usage: true } };
+    expect(build(body).stream_options).toEqual({ include_usage: true });
+    expect(build({ model: 'a', messages: [] }).stream_options).toBeUndefined();
   });
 });

@@ -1,0 +1,180 @@
+/**
+ * The money side of one request: the key's rate limit and budget reservation before the upstream call, then
+ * the usage (provider-reported, else estimated), its cost and the ledger record when the request ends, and
+ * the settlement of the reservation. Ledger writes and settlements run in the background.
+ */
+import type { Background } from '../background.ts';
+import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
+import { BudgetExceededError, RateLimitError } from '../errors.ts';
+import { budgetWindow } from '../keys/client-keys.ts';
+import type { BudgetHold, LimitStore } from '../keys/types.ts';
+import type { Logger, Principal, RequestSummary } from '../ports.ts';
+import type { Usage } from '../providers/types.ts';
+import { estimateInputTokens } from '../usage/estimate.ts';
+import { costOf, maxCostOf, type Priced, priceOf } from '../usage/pricing.ts';
+import type { TokenCounter, UsageRecord, UsageSink, UsageSource } from '../usage/types.ts';
+
+export interface AccountingDeps {
+  /** Shared counters for keys with an rpm or a budget; without it those limits are not enforced. */
+  readonly limits?: LimitStore;
+  readonly usage?: UsageSink;
+  /** For estimates when an upstream reports no usage, and for budget reservations. */
+  readonly tokens?: TokenCounter;
+  readonly background?: Background;
+  readonly logger: Logger;
+}
+
+/** A reservation outlives its request's deadline by this much before anyone may release it. */
+const HOLD_GRACE_MS = 60_000;
+
+export class RequestAccount {
+  private usage: Usage | undefined;
+  private source: UsageSource = 'none';
+  private priced: Priced | undefined;
+  private hold: BudgetHold | undefined;
+  upstreamId: string | undefined;
+
+  constructor(
+    private readonly deps: AccountingDeps,
+    readonly principal: Principal,
+    readonly recordId: string,
+    /** Epoch ms the request arrived. */
+    readonly arrivedAt: number,
+  ) {}
+
+  /** Rate limit, then budget reservation; throws the 429 / 402 of the error table. */
+  async admit(
+    config: GatewayConfig,
+    route: RouteConfig,
+    op: 'chat' | 'embeddings',
+    body: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
+    const { limits, logger } = this.deps;
+    const p = this.principal;
+    if (limits === undefined) return;
+    if (p.rpm !== undefined) {
+      const d = await limits.takeRate(p.keyId, p.rpm, this.arrivedAt).catch((err: unknown) => {
+        logger.log('error', 'rate limit not enforced: limit store failed', {
+          keyId: p.keyId,
+          error: String(err),
+        });
+        return { ok: true } as const;
+      });
+      if (!d.ok) {
+        throw new RateLimitError({
+          code: 'rate_limit_exceeded',
+          message: `Rate limit reached for this key: ${p.rpm} requests per minute.`,
+          retryAfterSeconds: Math.max(1, Math.ceil(d.retryAfterMs / 1000)),
+        });
+      }
+    }
+    if (p.budget !== undefined) {
+      const input = this.deps.tokens === undefined ? 0 : estimateInputTokens(this.deps.tokens, op, body);
+      const hold: BudgetHold = {
+        keyId: p.keyId,
+        window: budgetWindow(p.budget.period, this.arrivedAt),
+        limitUsd: p.budget.usd,
+        amountUsd: maxCostOf(config, route, input, body),
+        holdId: this.recordId,
+        expiresAtEpochMs: this.arrivedAt + route.timeouts.totalMs + HOLD_GRACE_MS,
+      };
+      const ok = await limits.reserve(hold, this.arrivedAt).catch((err: unknown) => {
+        logger.log('error', 'budget not enforced: limit store failed', {
+          keyId: p.keyId,
+          error: String(err),
+        });
+        return undefined;
+      });
+      if (ok === false) {
+        throw new BudgetExceededError({
+          code: 'budget_exceeded',
+          message: `This key has used its budget of $${p.budget.usd} for ${hold.window}.`,
+        });
+      }
+      if (ok === true) this.hold = hold;
+    }
+  }
+
+  /** The target that answers: its price applies to the usage. */
+  target(config: GatewayConfig, provider: string, model: string): void {
+    this.priced = priceOf(config, provider, model);
+  }
+
+  /** Usage as the provider reported it, or an estimate. */
+  use(usage: Usage, source: UsageSource): void {
+    this.usage = usage;
+    this.source = source;
+  }
+
+  get hasUsage(): boolean {
+    return this.usage !== undefined;
+  }
+
+  /** USD of the request so far; undefined when unpriced or no usage. */
+  get costUsd(): number | undefined {
+    return this.usage === undefined || this.priced === undefined
+      ? undefined
+      : costOf(this.usage, this.priced.price);
+  }
+
+  /** Tokens and cost for the request's log line and metrics (estimates included; `unpriced` when no price). */
+  metricsFields(): Pick<RequestSummary, 'inputTokens' | 'outputTokens' | 'costUsd' | 'unpriced'> {
+    const u = this.usage;
+    if (u === undefined) return {};
+    const cost = this.costUsd;
+    return {
+      inputTokens: u.inputTokens,
+      outputTokens: u.outputTokens,
+      ...(cost === undefined ? { unpriced: true } : { costUsd: cost }),
+    };
+  }
+
+  /** USD of any usage at this request's price (for the `usage.cost` of a stream's usage chunk). */
+  costOf(usage: Usage): number | undefined {
+    return this.priced === undefined ? undefined : costOf(usage, this.priced.price);
+  }
+
+  /** Called once with the request's summary: writes the ledger record and settles the reservation. */
+  finish(s: RequestSummary, route: string | undefined): UsageRecord {
+    const u = this.usage;
+    const cost = this.costUsd;
+    const record: UsageRecord = {
+      requestId: s.requestId,
+      recordId: this.recordId,
+      time: new Date(this.arrivedAt).toISOString(),
+      keyId: this.principal.keyId,
+      route: route ?? null,
+      provider: s.provider ?? null,
+      model: s.model ?? null,
+      status: s.status,
+      errorCode: s.errorCode ?? null,
+      inputTokens: u?.inputTokens ?? 0,
+      outputTokens: u?.outputTokens ?? 0,
+      cachedInputTokens: u?.cachedInputTokens ?? 0,
+      reasoningTokens: u?.reasoningTokens ?? 0,
+      costUsd: cost ?? null,
+      priceVersion: cost === undefined ? null : (this.priced?.version ?? null),
+      latencyMs: s.latencyMs,
+      ttftMs: s.ttftMs ?? null,
+      attempts: s.attempts,
+      stream: s.stream,
+      usageSource: u === undefined ? 'none' : this.source,
+      upstreamId: this.upstreamId ?? null,
+    };
+    this.deps.usage?.record(record);
+    const { hold } = this;
+    const limits = this.deps.limits;
+    if (hold !== undefined && limits !== undefined) {
+      const settle = limits.settle(hold, cost ?? 0).catch((err: unknown) => {
+        this.deps.logger.log('error', 'budget settlement failed', {
+          requestId: s.requestId,
+          keyId: hold.keyId,
+          error: String(err),
+        });
+      });
+      if (this.deps.background === undefined) void settle;
+      else this.deps.background.add(settle);
+    }
+    return record;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Token estimates for answers whose upstream reported no usage (an old relay, a cut stream): counted with a
+ * real tokenizer and recorded as `usageSource: estimated` — never a silent 0.
+ */
+
+import type { Usage } from '../providers/types.ts';
+import { parseEvents } from '../sse/splitter.ts';
+import { estimateChatInputTokens, estimateEmbeddingInputTokens } from './tokenizer.ts';
+import type { TokenCounter } from './types.ts';
+
+type Body = Readonly<Record<string, unknown>>;
+
+export function estimateInputTokens(counter: TokenCounter, op: 'chat' | 'embeddings', body: Body): number {
+  return op === 'chat'
+    ? estimateChatInputTokens(counter, body)
+    : estimateEmbeddingInputTokens(counter, body.input);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The text a choice produced: content, refusal and tool-call arguments (message or delta). */
+function choiceText(part: unknown): string {
+  if (!isRecord(part)) return '';
+  let text = '';
+  for (const field of ['content', 'refusal', 'reasoning_content']) {
+    const v = part[field];
+    if (typeof v === 'string') text += v;
+  }
+  if (Array.isArray(part.tool_calls)) {
+    for (const call of part.tool_calls) {
+      const fn = isRecord(call) && isRecord(call.function) ? call.function : undefined;
+      if (typeof fn?.name === 'string') text += fn.name;
+      if (typeof fn?.arguments === 'string') text += fn.arguments;
+    }
+  }
+  return text;
+}
+
+function textOfCompletion(json: unknown, key: 'message' | 'delta'): string {
+  if (!isRecord(json) || !Array.isArray(json.choices)) return '';
+  let text = '';
+  for (const c of json.choices) if (isRecord(c)) text += choiceText(c[key]);
+  return text;
+}
+
+/** Output tokens of a non-stream chat answer body. */
+export function estimateOutputOfBody(counter: TokenCounter, text: string): number {
+  try {
+    return counter.count(textOfCompletion(JSON.parse(text), 'message'));
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Output tokens of the SSE text forwarded so far; when only part of it was kept (a very long answer), the
+ * count is scaled by total / kept characters.
+ */
+export function estimateOutputOfEvents(
+  counter: TokenCounter,
+  forwarded: readonly string[],
+  keptChars: number,
+  totalChars: number,
+): number {
+  let text = '';
+  for (const block of forwarded) {
+    for (const ev of parseEvents(block)) {
+      if (ev.data === '[DONE]') continue;
+      try {
+        text += textOfCompletion(JSON.parse(ev.data), 'delta');
+      } catch {
+        // not JSON: nothing the model produced
+      }
+    }
+  }
+  const n = counter.count(text);
+  return keptChars > 0 && totalChars > keptChars ? Math.round((n * totalChars) / keptChars) : n;
+}
+
+export function estimatedUsage(inputTokens: number, outputTokens: number): Usage {
+  return { inputTokens, outputTokens, cachedInputTokens: 0, reasoningTokens: 0 };
+}

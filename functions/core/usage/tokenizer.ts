@@ -1,0 +1,72 @@
+/**
+ * Token counting for estimates: js-tiktoken's BPE with the o200k_base ranks (GPT-4o and later). Other model
+ * families tokenize differently, so for them this is an estimate — which is all the ledger claims
+ * (`usageSource: estimated`). The ranks (2.3 MB) are loaded by the host on first use, never at import: the
+ * Lambda bundle stays small and most requests (whose upstream reports usage) never need them.
+ */
+import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
+import type { TokenCounter } from './types.ts';
+
+export function createTokenCounter(loadRanks: () => TiktokenBPE): TokenCounter {
+  let encoder: Tiktoken | undefined;
+  return {
+    count(text: string): number {
+      if (text === '') return 0;
+      encoder ??= new Tiktoken(loadRanks());
+      return encoder.encode(text, [], []).length;
+    },
+  };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Tokens OpenAI adds per message (role and separators) and to prime the reply, per its cookbook. */
+const PER_MESSAGE = 3;
+const REPLY_PRIMING = 3;
+
+function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content) if (isRecord(part) && typeof part.text === 'string') text += part.text;
+  return text;
+}
+
+/** Input tokens of a chat request: message contents, names, tool calls and the tool definitions. */
+export function estimateChatInputTokens(
+  counter: TokenCounter,
+  body: Readonly<Record<string, unknown>>,
+): number {
+  let tokens = REPLY_PRIMING;
+  const messages = Array.isArray(body.messages) ? body.messages : [];
+  for (const m of messages) {
+    if (!isRecord(m)) continue;
+    tokens += PER_MESSAGE;
+    let text = contentText(m.content);
+    if (typeof m.name === 'string') text += m.name;
+    if (Array.isArray(m.tool_calls)) {
+      for (const call of m.tool_calls) {
+        const fn = isRecord(call) && isRecord(call.function) ? call.function : undefined;
+        if (typeof fn?.name === 'string') text += fn.name;
+        if (typeof fn?.arguments === 'string') text += fn.arguments;
+      }
+    }
+    tokens += counter.count(text);
+  }
+  if (Array.isArray(body.tools) && body.tools.length > 0) tokens += counter.count(JSON.stringify(body.tools));
+  return tokens;
+}
+
+/** Input tokens of an embeddings request: strings are counted, token arrays by their length. */
+export function estimateEmbeddingInputTokens(counter: TokenCounter, input: unknown): number {
+  if (typeof input === 'string') return counter.count(input);
+  if (!Array.isArray(input)) return 0;
+  if (input.every((v) => typeof v === 'number')) return input.length;
+  let tokens = 0;
+  for (const item of input) {
+    if (typeof item === 'string') tokens += counter.count(item);
+    else if (Array.isArray(item)) tokens += item.length;
+  }
+  return tokens;
+}

@@ -1,0 +1,26 @@
+/**
+ * Records the ledger could not take, appended to `<dataDir>/usage-spool.jsonl` for `switchyard usage replay`.
+ * Synchronous appends are fine here: this path runs only after the store refused a record four times.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { UsageRecord, UsageSpool } from '../core/usage/types.ts';
+
+export const SPOOL_FILE = 'usage-spool.jsonl';
+
+export class FileUsageSpool implements UsageSpool {
+  readonly path: string;
+  constructor(dataDir: string) {
+    this.path = join(dataDir, SPOOL_FILE);
+  }
+
+  spool(record: UsageRecord, error: unknown): void {
+    mkdirSync(join(this.path, '..'), { recursive: true });
+    const line = {
+      usageRecord: record,
+      error: error instanceof Error ? error.message : String(error),
+      spooledAt: new Date().toISOString(),
+    };
+    appendFileSync(this.path, `${JSON.stringify(line)}\n`);
+  }
+}

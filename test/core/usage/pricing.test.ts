@@ -1,0 +1,77 @@
+/** Prices → cost: cached input at its own price, reasoning inside output, a missing price is not 0. */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../functions/core/config/schema.ts';
+import { costOf, maxCostOf, priceOf } from '../../../functions/core/usage/pricing.ts';
+
+const config = parseConfig({
+  providers: { a: { type: 'mock' }, b: { type: 'mock' } },
+  routes: {
+    r: {
+      targets: [
+        { provider: 'a', model: 'small' },
+        { provider: 'b', model: 'big' },
+      ],
+      reserveOutputTokens: 1000,
+    },
+    free: { targets: [{ provider: 'a', model: 'unpriced' }] },
+  },
+  prices: {
+    'a/small': { input: 1, output: 2, cachedInput: 0.5 },
+    'b/big': { input: 3, output: 10, version: '2026-11' },
+  },
+});
+
+describe('costOf', () => {
+  it('prices input, cached input and output per million tokens', () => {
+    const p = priceOf(config, 'a', 'small');
+    expect(p).toBeDefined();
+    // 600 uncached × $1 + 400 cached × $0.5 + 500 output × $2, per 1M tokens
+    expect(costOf({ inputTokens: 1000, outputTokens: 500, cachedInputTokens: 400 }, p!.price)).toBe(0.0018);
+  });
+
+  it('charges cached tokens at the input price when no cached price is set', () => {
+    const p = priceOf(config, 'b', 'big');
+    expect(costOf({ inputTokens: 1000, outputTokens: 0, cachedInputTokens: 1000 }, p!.price)).toBe(0.003);
+  });
+
+  it('does not add reasoning tokens on top of the output tokens that contain them', () => {
+    const p = priceOf(config, 'a', 'small')!.price;
+    expect(costOf({ inputTokens: 0, outputTokens: 100, reasoningTokens: 80 }, p)).toBe(0.0002);
+  });
+});
+
+describe('priceOf', () => {
+  it('is undefined for a provider/model without a price (recorded as null, never 0)', () => {
+    expect(priceOf(config, 'a', 'unpriced')).toBeUndefined();
+  });
+
+  it('versions a price by its own version field, else by a stable digest of its numbers', () => {
+    expect(priceOf(config, 'b', 'big')?.version).toBe('2026-11');
+    const v = priceOf(config, 'a', 'small')?.version;
+    expect(v).toMatch(/^[0-9a-f]{12}$/);
+    const same = parseConfig({ ...config, prices: { 'a/small': { input: 1, output: 2, cachedInput: 0.5 } } });
+    expect(priceOf(same, 'a', 'small')?.version).toBe(v);
+    const changed = parseConfig({
+      ...config,
+      prices: { 'a/small': { input: 1.1, output: 2, cachedInput: 0.5 } },
+    });
+    expect(priceOf(changed, 'a', 'small')?.version).not.toBe(v);
+  });
+});
+
+describe('maxCostOf', () => {
+  const route = config.routes.r!;
+  it("reserves the client's max_tokens at the route's highest prices", () => {
+    // 100 input × $3 + 50 output × $10, per 1M
+    expect(maxCostOf(config, route, 100, { max_tokens: 50 })).toBeCloseTo(0.0008, 12);
+    expect(maxCostOf(config, route, 100, { max_completion_tokens: 50 })).toBeCloseTo(0.0008, 12);
+  });
+
+  it("falls back to the route's reserveOutputTokens without a max_tokens", () => {
+    expect(maxCostOf(config, route, 0, {})).toBeCloseTo(0.01, 12);
+  });
+
+  it('reserves nothing for a route without prices', () => {
+    expect(maxCostOf(config, config.routes.free!, 1000, {})).toBe(0);
+  });
+});
