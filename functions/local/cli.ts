@@ -5,13 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { openStackStore } from '../aws/stack-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { ConfigError, parseConfig } from '../core/config/schema.ts';
-import { CONFIG_TABLE } from '../core/stores/tables.ts';
-import { openStore } from './embedded-store.ts';
+import { keys } from './cli-keys.ts';
+import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
+import { usage } from './cli-usage.ts';
 import { startGateway } from './server.ts';
 import { loadConfigFile, parseEnv, resolveMasterKey } from './settings.ts';
+import { textTable } from './text-table.ts';
 
 const USAGE = `Usage: switchyard <command>
 
@@ -22,6 +23,14 @@ const USAGE = `Usage: switchyard <command>
   routes sync <file> [--stack <name> [--region <r>]]
                            validate a config file and make the store hold exactly its providers,
                            routes and prices (locally: whether or not the server runs)
+  keys create --name <n> [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--json]
+                           make a client key (printed once: sk-sy-…; only its SHA-256 is stored)
+  keys list [--json]       the keys, their limits and this window's spend (never a key)
+  keys revoke <id>         revoke a key (takes effect within 10 seconds)
+  usage [--since D] [--until D] [--by key|model|provider] [--requests] [--json]
+                           requests, tokens, cost and errors from the ledger (default: this UTC month)
+  usage replay <file>      re-ingest spooled records (local spool or exported Lambda logs), idempotently
+  (keys and usage take --stack <name> [--region <r>] too)
 `;
 
 async function serve(): Promise<void> {
@@ -73,7 +82,7 @@ async function routes(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, stack: { type: 'string' }, region: { type: 'string' } },
+    options: { json: { type: 'boolean' }, ...STORE_OPTIONS },
   });
   const [sub, file] = positionals;
   const env = parseEnv(process.env);
@@ -85,12 +94,9 @@ async function routes(args: string[]): Promise<void> {
       ? parseConfig(parseYaml(await readFile(file, 'utf8')), file)
       : undefined;
   const stack = values.stack;
-  const conn =
-    stack === undefined
-      ? await openStore(env.SWITCHYARD_DATA_DIR).then((c) => ({ ...c, tableName: c.tableName(CONFIG_TABLE) }))
-      : await openStackStore(stack, values.region);
+  const conn = await openCliStore(values, env.SWITCHYARD_DATA_DIR);
   try {
-    const store = new DynamoRouteStore(conn.client, conn.tableName);
+    const store = new DynamoRouteStore(conn.client, conn.tableName('config'));
     if (config !== undefined) {
       const r = await store.sync(config);
       const who =
@@ -112,10 +118,7 @@ async function routes(args: string[]): Promise<void> {
         .map((t) => `${t.provider}/${t.model}${t.weight === undefined ? '' : ` (w=${t.weight})`}`)
         .join(' → '),
     ]);
-    const widths = [0, 1].map((i) => Math.max(i === 0 ? 5 : 8, ...rows.map((r) => r[i]?.length ?? 0)));
-    const line = (r: string[]) =>
-      `${r[0]?.padEnd(widths[0] ?? 0)}  ${r[1]?.padEnd(widths[1] ?? 0)}  ${r[2]}\n`;
-    process.stdout.write(line(['route', 'strategy', 'targets']) + rows.map(line).join(''));
+    process.stdout.write(textTable(['route', 'strategy', 'targets'], rows));
   } finally {
     await conn.close();
   }
@@ -125,6 +128,8 @@ export async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (cmd === 'serve') return serve();
   if (cmd === 'routes') return routes(rest);
+  if (cmd === 'keys') return keys(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
+  if (cmd === 'usage') return usage(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
   process.stdout.write(USAGE);
   if (cmd !== undefined && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
 }

@@ -23,7 +23,6 @@ import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
 import {
   DEFAULT_USAGE_RETENTION_DAYS,
-  DEFAULT_USAGE_SHARDS,
   type LedgerStore,
   type UsageSpool,
 } from '../core/usage/types.ts';
@@ -49,7 +48,7 @@ export interface LocalGatewayOptions {
   /** How long routes are served from memory before a background re-read of the table. */
   readonly routeCacheTtlMs?: number;
   readonly maxBodyBytes?: number;
-  /** Aggregate shards of the usage ledger (default {@link DEFAULT_USAGE_SHARDS}). */
+  /** Aggregate shards of the usage ledger (default {@link LOCAL_USAGE_SHARDS}). */
   readonly usageShards?: number;
   /** Replaces the ledger store (tests: a store that fails). */
   readonly ledgerStore?: (real: LedgerStore) => LedgerStore;
@@ -76,6 +75,12 @@ export interface RunningGateway {
   close(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Locally one shard: dynalite has no per-partition write limit, and one aggregate per key/provider/model
+ * lets a batch of 25 records land in three calls. Readers query shards 0…N-1, so they find it.
+ */
+export const LOCAL_USAGE_SHARDS = 1;
+
 export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGateway> {
   const logger = opts.logger ?? jsonLogger(batchedStdout());
   const metrics = opts.metrics ?? new InMemoryMetrics();
@@ -85,7 +90,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
   const http = createUndiciClient();
   const background = new Background();
   const ledger = new DynamoLedger(store.client, store.tableName(USAGE_TABLE), {
-    shards: opts.usageShards ?? DEFAULT_USAGE_SHARDS,
+    shards: opts.usageShards ?? LOCAL_USAGE_SHARDS,
     retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
   });
   const ledgerWriter = new LedgerWriter({

@@ -1,0 +1,36 @@
+/** The usage record as data from outside (a spool file, an exported log): parsed once with zod. */
+import { z } from 'zod';
+import type { UsageRecord } from './types.ts';
+
+const count = z.number().int().min(0);
+
+export const usageRecordSchema = z.strictObject({
+  requestId: z.string().min(1),
+  recordId: z.string().min(1),
+  time: z.iso.datetime(),
+  keyId: z.string().min(1),
+  route: z.string().nullable(),
+  provider: z.string().nullable(),
+  model: z.string().nullable(),
+  status: z.number().int(),
+  errorCode: z.string().nullable(),
+  inputTokens: count,
+  outputTokens: count,
+  cachedInputTokens: count,
+  reasoningTokens: count,
+  costUsd: z.number().min(0).nullable(),
+  priceVersion: z.string().nullable(),
+  latencyMs: z.number().min(0),
+  ttftMs: z.number().min(0).nullable(),
+  attempts: count,
+  stream: z.boolean(),
+  usageSource: z.enum(['provider', 'estimated', 'none']),
+  upstreamId: z.string().nullable(),
+});
+
+// The schema and the interface must describe the same record, both ways.
+type Parsed = z.infer<typeof usageRecordSchema>;
+const _toRecord = (p: Parsed): UsageRecord => p;
+const _toParsed = (r: UsageRecord): Parsed => r;
+void _toRecord;
+void _toParsed;

@@ -1,0 +1,108 @@
+/**
+ * `switchyard keys create|list|revoke` as a user runs it, on a temp data dir (the embedded store on disk),
+ * and against a deployed stack's table (CloudFormation mocked by a fake endpoint: a control plane).
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
+import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { openStore, type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
+import { runCli } from '../support/cli-runner.ts';
+import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
+
+let dir: string;
+const run = (args: string[]) => runCli(args, { SWITCHYARD_DATA_DIR: join(dir, 'data') });
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'switchyard-keys-'));
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+async function rawItems(): Promise<string> {
+  const conn = await openStore(join(dir, 'data'));
+  try {
+    const res = await conn.client.send(new ScanCommand({ TableName: conn.tableName(KEYS_TABLE) }));
+    return JSON.stringify(res.Items ?? []);
+  } finally {
+    await conn.close();
+  }
+}
+
+describe('switchyard keys (local store)', () => {
+  let created: { id: string; key: string };
+
+  it('creates a key, prints it once as JSON, and stores only its SHA-256', async () => {
+    const r = await run(['keys', 'create', '--name', 'billing', '--models', 'a,b', '--rpm', '60', '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    created = JSON.parse(r.out);
+    expect(Object.keys(created).sort()).toEqual(['id', 'key']);
+    expect(created.key).toMatch(/^sk-sy-[A-Za-z0-9_-]{43}$/);
+    expect(created.id).toMatch(/^key_[0-9a-f]{12}$/);
+    const items = await rawItems();
+    expect(items).toContain(createHash('sha256').update(created.key).digest('hex'));
+    expect(items).not.toContain(created.key);
+  });
+
+  it('lists keys with their limits and spend, never the key or its hash', async () => {
+    await run(['keys', 'create', '--name', 'capped', '--budget-usd', '5', '--period', 'day']);
+    const r = await run(['keys', 'list']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`${created.id}\\s+billing\\s+a,b\\s+60\\s+-\\s+-`));
+    expect(r.out).toMatch(/capped\s+\*\s+-\s+\$5\/day\s+\$0\.0000 \(\d{4}-\d{2}-\d{2}\)/);
+    expect(r.out).not.toContain(created.key);
+    expect(r.out).not.toContain(createHash('sha256').update(created.key).digest('hex'));
+    const json = JSON.parse((await run(['keys', 'list', '--json'])).out) as { id: string; rpm: number }[];
+    expect(json.find((k) => k.id === created.id)?.rpm).toBe(60);
+  });
+
+  it('revokes a key by id, and fails clearly for an unknown id', async () => {
+    const r = await run(['keys', 'revoke', created.id]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('within 10 seconds');
+    expect((await run(['keys', 'list'])).out).toMatch(new RegExp(`${created.id}.*revoked`));
+    const bad = await run(['keys', 'revoke', 'key_000000000000']);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('no key with id key_000000000000');
+  });
+
+  it('names the bad flag', async () => {
+    const r = await run(['keys', 'create', '--name', 'x', '--rpm', 'lots']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('--rpm');
+    const p = await run(['keys', 'create', '--name', 'x', '--period', 'month']);
+    expect(p.err).toContain('--period needs --budget-usd');
+  });
+});
+
+describe('switchyard keys --stack (CloudFormation mocked by a fake endpoint)', () => {
+  let dynamo: StoreConnection;
+  let cfn: FakeCloudFormation;
+  beforeAll(async () => {
+    dynamo = await startEmbeddedStore(undefined);
+    cfn = await startFakeCloudFormation({ Prod: { KeysTableName: dynamo.tableName(KEYS_TABLE) } });
+  });
+  afterAll(async () => {
+    await cfn.close();
+    await dynamo.close();
+  });
+
+  it("creates the key in the stack's keys table", async () => {
+    const r = await runCli(['keys', 'create', '--name', 'prod-app', '--json', '--stack', 'Prod'], {
+      SWITCHYARD_DATA_DIR: join(dir, 'unused'),
+      AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+    });
+    expect(r.err).toBe('');
+    const { id } = JSON.parse(r.out) as { id: string };
+    const keys = await new DynamoKeyRepo(dynamo.client, dynamo.tableName(KEYS_TABLE)).list();
+    expect(keys.map((k) => [k.id, k.name])).toEqual([[id, 'prod-app']]);
+  });
+});
