@@ -21,11 +21,7 @@ import { CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE } from '../core/stores/tables.ts'
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
-import {
-  DEFAULT_USAGE_RETENTION_DAYS,
-  type LedgerStore,
-  type UsageSpool,
-} from '../core/usage/types.ts';
+import { DEFAULT_USAGE_RETENTION_DAYS, type LedgerStore, type UsageSpool } from '../core/usage/types.ts';
 import { type StoreConnection, startEmbeddedStore } from './embedded-store.ts';
 import { nodeHandler } from './node-host.ts';
 import { batchedStdout, InMemoryMetrics, jsonLogger } from './observability.ts';
