@@ -44,13 +44,13 @@ export function split(s: string, size: number): string[] {
   return out;
 }
 
-export function usageObject(prompt: number, completion: number): Json {
+export function usageObject(prompt: number, completion: number, cached = 0, reasoning = 0): Json {
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
     total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0 },
+    prompt_tokens_details: { cached_tokens: cached },
+    completion_tokens_details: { reasoning_tokens: reasoning },
   };
 }
 

@@ -44,7 +44,13 @@ export interface FakeBehaviour {
   content?: string;
   chunkSize?: number;
   toolArguments?: string;
-  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+  /** The usage to report (null: none at all); cached/reasoning go into the *_tokens_details. */
+  usage?: {
+    prompt_tokens: number;
+    completion_tokens: number;
+    cached_tokens?: number;
+    reasoning_tokens?: number;
+  } | null;
   model?: string;
 }
 export interface RecordedRequest {
@@ -144,7 +150,12 @@ function chat(
     usage:
       u === null
         ? null
-        : usageObject(u?.prompt_tokens ?? promptWords, u?.completion_tokens ?? completionWords),
+        : usageObject(
+            u?.prompt_tokens ?? promptWords,
+            u?.completion_tokens ?? completionWords,
+            u?.cached_tokens,
+            u?.reasoning_tokens,
+          ),
   };
   if (body.stream === true) {
     const so = body.stream_options;

@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import type { z } from 'zod';
 import { type configSchema, parseConfig } from '../../functions/core/config/schema.ts';
 import type { AttemptRecord, Logger, LogLevel } from '../../functions/core/ports.ts';
-import { type RunningGateway, startGateway } from '../../functions/local/server.ts';
+import { type LocalGatewayOptions, type RunningGateway, startGateway } from '../../functions/local/server.ts';
 import type { ProviderKeys } from '../../functions/local/settings.ts';
 import { type FakeOpenAI, startFakeOpenAI } from './fake-openai.ts';
 
@@ -56,6 +56,8 @@ export interface HarnessOptions<Names extends string> {
   readonly providerKeys?: ProviderKeys;
   readonly masterKey?: string;
   readonly maxBodyBytes?: number;
+  /** More options of the local gateway (ledger store, spool, key cache TTL, shards). */
+  readonly gateway?: Partial<Omit<LocalGatewayOptions, 'config' | 'masterKey' | 'port' | 'logger'>>;
 }
 
 export interface Harness<Names extends string> {
@@ -240,6 +242,7 @@ export async function startHarness<Names extends string = never>(
     logger,
     ...(opts.providerKeys === undefined ? {} : { providerKeys: opts.providerKeys }),
     ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes }),
+    ...opts.gateway,
   });
   const baseURL = `${gateway.origin}/v1`;
   const clientWithKey = (apiKey: string) => new OpenAI({ baseURL, apiKey, maxRetries: 0 });
