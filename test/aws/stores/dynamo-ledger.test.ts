@@ -1,0 +1,194 @@
+/** The usage ledger against dynalite: written once, aggregated once, read back exactly, by time. */
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoLedger } from '../../../functions/aws/stores/dynamo-ledger.ts';
+import { aggregateKey, recordItem } from '../../../functions/aws/stores/ledger-items.ts';
+import { USAGE_TABLE } from '../../../functions/core/stores/tables.ts';
+import type { UsageRecord } from '../../../functions/core/usage/types.ts';
+import { type StoreConnection, startEmbeddedStore } from '../../../functions/local/embedded-store.ts';
+
+let conn: StoreConnection;
+let ledger: DynamoLedger;
+const SHARDS = 4;
+
+beforeAll(async () => {
+  conn = await startEmbeddedStore(undefined);
+  ledger = new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), { shards: SHARDS, retentionDays: 30 });
+});
+afterAll(async () => conn.close());
+
+let seq = 0;
+function rec(over: Partial<UsageRecord> = {}): UsageRecord {
+  const i = seq++;
+  return {
+    requestId: `req-${i}`,
+    recordId: `rec-${String(i).padStart(5, '0')}`,
+    time: '2026-10-01T12:00:00.000Z',
+    keyId: 'key_a',
+    route: 'r',
+    provider: 'p',
+    model: 'm',
+    status: 200,
+    errorCode: null,
+    inputTokens: 10 + i,
+    outputTokens: 5,
+    cachedInputTokens: 1,
+    reasoningTokens: 2,
+    costUsd: 0.0001,
+    priceVersion: 'v',
+    latencyMs: 12.5,
+    ttftMs: null,
+    attempts: 1,
+    stream: false,
+    usageSource: 'provider',
+    upstreamId: null,
+    ...over,
+  };
+}
+
+const aggOf = async (day: string, keyId: string) =>
+  (await ledger.aggregates(day, day)).filter((a) => a.keyId === keyId);
+
+describe('DynamoLedger.write', () => {
+  it('writes a record once and aggregates it once, however often it is written', async () => {
+    const r = rec({ keyId: 'key_dup', time: '2026-10-02T00:00:00.000Z' });
+    expect(await ledger.write(r)).toBe('written');
+    expect(await ledger.write(r)).toBe('duplicate');
+    const [a] = await aggOf('2026-10-02', 'key_dup');
+    expect(a).toMatchObject({ requests: 1, inputTokens: r.inputTokens, costUsd: 0.0001 });
+  });
+
+  it('finishes the aggregation of a record a crashed writer left unmarked', async () => {
+    const r = rec({ keyId: 'key_crash', time: '2026-10-03T00:00:00.000Z' });
+    const table = conn.tableName(USAGE_TABLE);
+    await conn.client.send(new PutItemCommand({ TableName: table, Item: recordItem(r, SHARDS, 30, false) }));
+    expect(await ledger.write(r)).toBe('duplicate');
+    expect(await ledger.write(r)).toBe('duplicate');
+    const [a] = await aggOf('2026-10-03', 'key_crash');
+    expect(a?.requests).toBe(1);
+  });
+
+  it('counts errors, unpriced and estimated requests, and files provider-less records under "-"', async () => {
+    const day = '2026-10-04';
+    const at = `${day}T01:00:00.000Z`;
+    await ledger.write(
+      rec({
+        keyId: 'key_kinds',
+        time: at,
+        status: 502,
+        errorCode: 'upstream_server_error',
+        provider: null,
+        model: null,
+        costUsd: null,
+        usageSource: 'none',
+        inputTokens: 0,
+        outputTokens: 0,
+      }),
+    );
+    await ledger.write(rec({ keyId: 'key_kinds', time: at, costUsd: null, usageSource: 'provider' }));
+    await ledger.write(rec({ keyId: 'key_kinds', time: at, usageSource: 'estimated' }));
+    const aggs = await aggOf(day, 'key_kinds');
+    expect(aggs.find((a) => a.provider === '-')).toMatchObject({
+      model: '-',
+      requests: 1,
+      errors: 1,
+      unpricedRequests: 0,
+    });
+    expect(aggs.find((a) => a.provider === 'p')).toMatchObject({
+      requests: 2,
+      errors: 0,
+      unpricedRequests: 1,
+      estimatedRequests: 1,
+      costUsd: 0.0001,
+    });
+  });
+
+  it('gives a record an expiry at the end of the retention, and its aggregate none', async () => {
+    const r = rec({ time: '2026-10-05T00:00:00.000Z' });
+    await ledger.write(r);
+    const item = await conn.client.send(
+      new GetItemCommand({
+        TableName: conn.tableName(USAGE_TABLE),
+        Key: { pk: { S: `req#${r.requestId}` }, sk: { S: r.recordId } },
+      }),
+    );
+    expect(Number(item.Item?.expiresAt?.N)).toBe(Date.parse(r.time) / 1000 + 30 * 86_400);
+    expect(item.Item?.aggregated?.BOOL).toBe(true);
+    const { key } = aggregateKey(r, SHARDS);
+    const agg = await conn.client.send(
+      new GetItemCommand({ TableName: conn.tableName(USAGE_TABLE), Key: key }),
+    );
+    expect(agg.Item?.expiresAt).toBeUndefined();
+  });
+});
+
+describe('DynamoLedger.writeBatch and the readers', () => {
+  const days = ['2026-10-10', '2026-10-11', '2026-10-12'];
+  const inputs: UsageRecord[] = [];
+
+  it('reads back every record exactly, over days and shards, oldest first', async () => {
+    for (let i = 0; i < 300; i++) {
+      const day = days[i % 3] as string;
+      const sec = String(i % 60).padStart(2, '0');
+      inputs.push(
+        rec({
+          keyId: `key_${i % 4}`,
+          provider: i % 2 === 0 ? 'p1' : 'p2',
+          model: i % 5 === 0 ? 'big' : 'small',
+          time: `${day}T0${i % 10}:00:${sec}.000Z`,
+          costUsd: i % 7 === 0 ? null : 0.0000123 * i,
+          ttftMs: i % 2 === 0 ? 5.5 : null,
+          stream: i % 2 === 0,
+          upstreamId: `gen-${i}`,
+        }),
+      );
+    }
+    // Half one by one, half in batches of 25, 50 at a time.
+    const single = inputs.slice(0, 150);
+    for (let i = 0; i < single.length; i += 50)
+      await Promise.all(single.slice(i, i + 50).map((r) => ledger.write(r)));
+    const batched = inputs.slice(150);
+    for (let i = 0; i < batched.length; i += 25) await ledger.writeBatch(batched.slice(i, i + 25));
+    const got = await ledger.records('2026-10-10T00:00:00.000Z', '2026-10-13T00:00:00.000Z');
+    const sorted = [...inputs].sort(
+      (a, b) => a.time.localeCompare(b.time) || a.recordId.localeCompare(b.recordId),
+    );
+    expect(got).toEqual(sorted);
+  });
+
+  it('sums the shards of each day into aggregates equal to the records', async () => {
+    const aggs = await ledger.aggregates(days[0] as string, days[2] as string);
+    const want = new Map<
+      string,
+      { requests: number; inputTokens: number; costUsd: number; unpriced: number }
+    >();
+    for (const r of inputs) {
+      const k = `${r.time.slice(0, 10)}|${r.keyId}|${r.provider}|${r.model}`;
+      const w = want.get(k) ?? { requests: 0, inputTokens: 0, costUsd: 0, unpriced: 0 };
+      want.set(k, {
+        requests: w.requests + 1,
+        inputTokens: w.inputTokens + r.inputTokens,
+        costUsd: w.costUsd + (r.costUsd ?? 0),
+        unpriced: w.unpriced + (r.costUsd === null ? 1 : 0),
+      });
+    }
+    expect(aggs).toHaveLength(want.size);
+    for (const a of aggs) {
+      const w = want.get(`${a.day}|${a.keyId}|${a.provider}|${a.model}`);
+      expect(a.requests).toBe(w?.requests);
+      expect(a.inputTokens).toBe(w?.inputTokens);
+      expect(a.unpricedRequests).toBe(w?.unpriced);
+      expect(a.costUsd).toBeCloseTo(w?.costUsd ?? -1, 10);
+    }
+  });
+
+  it('reads a half-open time range: since included, until excluded', async () => {
+    const since = '2026-10-11T01:00:00.000Z';
+    const until = '2026-10-11T03:00:00.000Z';
+    const got = await ledger.records(since, until);
+    const want = inputs.filter((r) => r.time >= since && r.time < until);
+    expect(got.map((r) => r.recordId).sort()).toEqual(want.map((r) => r.recordId).sort());
+    expect(got.some((r) => r.time === since)).toBe(want.some((r) => r.time === since));
+    expect(got.every((r) => r.time < until)).toBe(true);
+  });
+});
