@@ -1,18 +1,18 @@
 /**
- * The local DynamoDB: dynalite embedded in the process, persisted under the data dir (in memory when no dir is
+ * The local DynamoDB: dynalite embedded in the process (in a worker thread), persisted under the data dir (in memory when no dir is
  * given, for tests), with the same tables the CDK stack creates. Other processes (the CLI while the server
  * runs) find it through `<dataDir>/store.json`, since LevelDB allows only one process to open the files.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DynamoDBClient,
   ListTablesCommand,
   type ScalarAttributeType,
 } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { z } from 'zod';
 import { TABLES, type TableDefinition } from '../core/stores/tables.ts';
 
@@ -72,23 +72,56 @@ async function ensureTables(client: DynamoDBClient): Promise<void> {
             }),
       }),
     );
+    await untilActive(client, name);
   }
 }
 
-/** Starts dynalite on a random loopback port and creates the tables that are missing. */
+/** A new table is usable once ACTIVE (dynalite flips it on a timer; DynamoDB takes seconds). */
+async function untilActive(client: DynamoDBClient, name: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const t = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (t.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`table ${name} did not become ACTIVE`);
+}
+
+/** Runs dynalite in a worker thread on a random loopback port; resolves with the port and a stop function. */
+async function startDynaliteWorker(
+  dataDir: string | undefined,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const worker = new Worker(new URL('./dynalite-worker.mjs', import.meta.url), {
+    workerData: dataDir === undefined ? {} : { path: join(dataDir, 'db') },
+    // The worker is plain JavaScript: no TypeScript loader flags needed (or wanted) there.
+    execArgv: [],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`dynalite worker exited (${code})`)));
+    worker.on('message', (m: { type: string; port?: number; message?: string }) => {
+      if (m.type === 'listening' && m.port !== undefined) resolve(m.port);
+      else if (m.type === 'error') reject(new Error(`dynalite: ${m.message}`));
+    });
+  });
+  return {
+    port,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        worker.on('message', (m: { type: string }) => {
+          if (m.type === 'closed') resolve();
+        });
+        worker.postMessage('close');
+      });
+      await worker.terminate();
+    },
+  };
+}
+
+/** Starts dynalite (in a worker thread) on a random loopback port and creates the tables that are missing. */
 export async function startEmbeddedStore(dataDir: string | undefined): Promise<StoreConnection> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const server = dynalite({
-    ...(dataDir === undefined ? {} : { path: join(dataDir, 'db') }),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await startDynaliteWorker(dataDir);
+  const endpoint = `http://127.0.0.1:${server.port}`;
   const client = connectStore(endpoint);
   await ensureTables(client);
   const marker = dataDir === undefined ? undefined : join(dataDir, 'store.json');
@@ -100,7 +133,7 @@ export async function startEmbeddedStore(dataDir: string | undefined): Promise<S
     async close() {
       client.destroy();
       if (marker !== undefined) await rm(marker, { force: true });
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.stop();
     },
   };
 }

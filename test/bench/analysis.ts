@@ -3,8 +3,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { percentile, type Side } from './client.ts';
 import { monoMs } from './ipc.ts';
 
-/** 'echo: ' + 138 characters = 144 characters = 18 content frames of 8, + role + stop frames + [DONE]. */
-export const STREAM_EVENTS = 21;
+/** 'echo: ' + 138 characters = 18 content frames of 8, + role, stop and usage frames + [DONE]. */
+export const STREAM_EVENTS = 22;
 export const HOLD_LIMIT_MS = 2;
 const p = (v: readonly number[], q: number): number => percentile(v, q);
 

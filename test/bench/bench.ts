@@ -331,6 +331,10 @@ async function main(): Promise<void> {
       ],
       ['Memory run rate', `${memRps.toFixed(0)} req/s`],
       ['Requests served by the gateway / its errors', `${gwEnd.requests ?? 0} / ${gwEnd.errors ?? 0}`],
+      [
+        'Usage ledger: records written / spooled / writes pending at the end',
+        `${gwEnd.ledger?.written ?? 0} / ${gwEnd.ledger?.spooled ?? 0} / ${gwEnd.ledger?.pending ?? 0}`,
+      ],
       ['Client-side errors (non-200 or failed)', String(errors)],
       ['Gateway log', logged === undefined ? logPath : `${logged.lines} lines, ${mb(logged.bytes)}`],
     ];

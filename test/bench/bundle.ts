@@ -31,6 +31,8 @@ export async function measureBundle(): Promise<BundleReport> {
     const env = {
       ...process.env,
       SWITCHYARD_CONFIG_TABLE: 'bench',
+      SWITCHYARD_KEYS_TABLE: 'bench-keys',
+      SWITCHYARD_USAGE_TABLE: 'bench-usage',
       SWITCHYARD_SECRET_ID: 'bench',
       AWS_REGION: 'us-east-1',
     };

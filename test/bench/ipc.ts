@@ -27,6 +27,8 @@ export type FromChild =
       /** Gateway only: requests it has finished, and how many of them failed. */
       readonly requests?: number;
       readonly errors?: number;
+      /** Gateway only: ledger records written, spooled, and still queued or in flight. */
+      readonly ledger?: { readonly written: number; readonly spooled: number; readonly pending: number };
     }
   /** Request id → monotonic ms of each SSE frame the upstream wrote for it, in order. */
   | { readonly type: 'stamps'; readonly stamps: Record<string, number[]> }
@@ -59,7 +61,11 @@ export function reply(msg: FromChild): void {
 }
 
 /** Answers the parent's `rss` question with this process's memory (and the gateway's request counts). */
-export function replyRss(counts: { requests: number; errors: number } | undefined = undefined): void {
+export function replyRss(
+  counts:
+    | { requests: number; errors: number; ledger: { written: number; spooled: number; pending: number } }
+    | undefined = undefined,
+): void {
   const mem = process.memoryUsage();
   reply({
     type: 'rss',

@@ -42,8 +42,13 @@ export const CHAT_BODY = JSON.stringify({
   messages: [{ role: 'user', content: 'Hello' }],
 });
 export const STREAM_TEXT = 'streaming benchmark payload '.repeat(5).slice(0, 138);
+/**
+ * The client asks for the usage chunk, so every side sees the same events (a gateway asks the upstream for it
+ * anyway, for its ledger, and drops it for a client that did not ask: the events would not line up).
+ */
 export const STREAM_BODY = JSON.stringify({
   model: BENCH_MODEL,
   stream: true,
+  stream_options: { include_usage: true },
   messages: [{ role: 'user', content: STREAM_TEXT }],
 });

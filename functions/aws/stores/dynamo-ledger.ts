@@ -37,6 +37,7 @@ export interface LedgerOptions {
 }
 
 const round = (v: number): number => Math.round(v * 1e10) / 1e10;
+const batchKey = (batchId: string): Item => ({ pk: { S: `batch#${batchId}` }, sk: { S: '-' } });
 
 function isConditionFailure(err: unknown): boolean {
   return (
@@ -76,7 +77,9 @@ export class DynamoLedger implements LedgerStore, UsageReader {
       const existing = await this.client.send(
         new GetItemCommand({ TableName: this.tableName, Key: recordKey(record), ConsistentRead: true }),
       );
-      if (existing.Item?.aggregated?.BOOL === false) await this.aggregate(record);
+      const item = existing.Item;
+      if (item?.aggregated?.BOOL === false && !(await this.batchDone(item.batch?.S)))
+        await this.aggregate(record);
       return 'duplicate';
     }
     await this.aggregate(record);
@@ -138,14 +141,29 @@ export class DynamoLedger implements LedgerStore, UsageReader {
     }
   }
 
+  /** Whether the batch a record was written in finished its aggregation (its marker item exists). */
+  private async batchDone(batchId: string | undefined): Promise<boolean> {
+    if (batchId === undefined) return false;
+    const res = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: batchKey(batchId), ConsistentRead: true }),
+    );
+    return res.Item !== undefined;
+  }
+
   /**
-   * Fresh records in batches: put unmarked, then per aggregate one ADD of the pre-summed counters followed by
-   * re-putting that group's records marked. A failure part way leaves unmarked records, which the caller's
-   * one-by-one `write` then finishes.
+   * Fresh records in one go (any number): put unmarked with the batch's id (25 per call), one ADD of the
+   * pre-summed counters per aggregate, then one marker item for the whole batch instead of re-marking each
+   * record. A failure part way leaves records whose batch has no marker: the caller's one-by-one `write`
+   * then finishes them (an aggregate that was already added for some of them is the same window as above).
    */
   async writeBatch(records: readonly UsageRecord[]): Promise<void> {
+    const first = records[0];
+    if (first === undefined) return;
     const { shards, retentionDays } = this.opts;
-    await this.batchPut(records.map((r) => recordItem(r, shards, retentionDays, false)));
+    const batchId = first.recordId;
+    await this.batchPut(
+      records.map((r) => ({ ...recordItem(r, shards, retentionDays, false), batch: { S: batchId } })),
+    );
     const groups = new Map<string, UsageRecord[]>();
     for (const r of records) {
       const { key } = aggregateKey(r, shards);
@@ -154,10 +172,17 @@ export class DynamoLedger implements LedgerStore, UsageReader {
       if (g === undefined) groups.set(id, [r]);
       else g.push(r);
     }
-    for (const group of groups.values()) {
-      await this.add(group);
-      await this.batchPut(group.map((r) => recordItem(r, shards, retentionDays, true)));
-    }
+    for (const group of groups.values()) await this.add(group);
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: {
+          ...batchKey(batchId),
+          records: { N: String(records.length) },
+          expiresAt: { N: String(Math.floor(Date.parse(first.time) / 1000) + retentionDays * 86_400) },
+        },
+      }),
+    );
   }
 
   private async query(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Item[]> {

@@ -2,13 +2,18 @@
  * The usage sink of the gateway: each record is written to the ledger in the background with retries and
  * backoff; a record the store still refuses after the last retry goes to the spool (a local file, or a log
  * line on Lambda) for `switchyard usage replay`. Requests never wait for the ledger, and never fail with it.
+ *
+ * With a store that writes batches (the local server), records wait up to `flushDelayMs` to form batches of
+ * up to 100: a busy server makes about six store calls per 100 requests instead of three per request, and
+ * the writes stay out of the way of the requests that follow. Lambda (one request per instance) writes each
+ * record at once, before its invocation resolves.
  */
 import type { Background } from '../background.ts';
 import type { Logger, Sleep } from '../ports.ts';
 import type { LedgerStore, UsageRecord, UsageSink, UsageSpool } from './types.ts';
 
-/** DynamoDB's BatchWriteItem limit. */
-const BATCH_SIZE = 25;
+/** Records per `writeBatch`: the store splits them into 25-item calls; fewer, larger flushes cost less. */
+const BATCH_SIZE = 100;
 
 export interface LedgerWriterOptions {
   readonly store: LedgerStore;
@@ -19,19 +24,24 @@ export interface LedgerWriterOptions {
   /** Tries per record (first included). Default 4: 0.1 + 0.2 + 0.4 s of backoff, then the spool. */
   readonly attempts?: number;
   readonly initialBackoffMs?: number;
-  /** Records written at once; more wait their turn (a store that slows down is not flooded). Default 16. */
+  /** Writes at once; more records wait their turn (a store that slows down is not flooded). Default 16. */
   readonly concurrency?: number;
   /** Records waiting beyond this go straight to the spool (bounded memory while the store is down). */
   readonly maxQueued?: number;
+  /** Batching stores only: how long a record may wait for others to share its batch. Default 100 ms. */
+  readonly flushDelayMs?: number;
 }
 
 export class LedgerWriter implements UsageSink {
   private readonly queue: UsageRecord[] = [];
   private running = 0;
+  private timer: { handle: ReturnType<typeof setTimeout>; done: () => void } | undefined;
   private readonly attempts: number;
   private readonly backoffMs: number;
   private readonly concurrency: number;
   private readonly maxQueued: number;
+  private readonly flushDelayMs: number;
+  private readonly batching: boolean;
   /** Counters for tests and the bench. */
   readonly stats = { written: 0, duplicates: 0, retried: 0, spooled: 0 };
 
@@ -40,46 +50,71 @@ export class LedgerWriter implements UsageSink {
     this.backoffMs = o.initialBackoffMs ?? 100;
     this.concurrency = Math.max(1, o.concurrency ?? 16);
     this.maxQueued = o.maxQueued ?? 10_000;
+    this.flushDelayMs = o.flushDelayMs ?? 100;
+    this.batching = o.store.writeBatch !== undefined;
   }
 
   record(record: UsageRecord): void {
-    if (this.running < this.concurrency) {
-      this.running++;
-      this.o.background.add(this.run(record));
-    } else if (this.queue.length < this.maxQueued) {
-      this.queue.push(record);
-    } else {
+    if (this.queue.length >= this.maxQueued) {
       this.spool(record, new Error('ledger queue full'));
+      return;
     }
+    this.queue.push(record);
+    this.schedule();
   }
 
-  private async run(first: UsageRecord): Promise<void> {
+  private schedule(): void {
+    if (this.running >= this.concurrency || this.queue.length === 0) return;
+    if (!this.batching || this.queue.length >= BATCH_SIZE) {
+      this.start();
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.o.background.add(
+      new Promise<void>((done) => {
+        const handle = setTimeout(() => {
+          this.timer = undefined;
+          if (this.running < this.concurrency && this.queue.length > 0) this.start();
+          done();
+        }, this.flushDelayMs);
+        this.timer = { handle, done };
+      }),
+    );
+  }
+
+  private start(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer.handle);
+      this.timer.done();
+      this.timer = undefined;
+    }
+    this.running++;
+    this.o.background.add(this.run());
+  }
+
+  private async run(): Promise<void> {
     try {
-      if (this.o.store.writeBatch === undefined) {
-        for (let r: UsageRecord | undefined = first; r !== undefined; r = this.queue.shift()) {
-          await this.write(r);
-        }
-        return;
-      }
-      // Batches form by themselves under load: what queued while one batch was written is the next batch.
-      for (let batch = [first]; batch.length > 0; batch = this.queue.splice(0, BATCH_SIZE)) {
-        await this.writeMany(batch);
+      for (;;) {
+        const batch = this.queue.splice(0, this.batching ? BATCH_SIZE : 1);
+        if (batch.length === 0) return;
+        if (this.batching) await this.writeMany(batch);
+        else await this.write(batch[0] as UsageRecord);
+        // A partial batch waits for company again, unless records are piling up.
+        if (this.batching && this.queue.length < BATCH_SIZE) return;
       }
     } finally {
       this.running--;
+      this.schedule();
     }
   }
 
   private async writeMany(batch: UsageRecord[]): Promise<void> {
-    const writeBatch = this.o.store.writeBatch?.bind(this.o.store);
-    if (writeBatch !== undefined) {
-      try {
-        await writeBatch(batch);
-        this.stats.written += batch.length;
-        return;
-      } catch {
-        // One by one, with conditions: whatever part of the batch landed is not written twice.
-      }
+    try {
+      await this.o.store.writeBatch?.(batch);
+      this.stats.written += batch.length;
+      return;
+    } catch {
+      // One by one, with conditions: whatever part of the batch landed is not written twice.
     }
     for (const r of batch) await this.write(r);
   }

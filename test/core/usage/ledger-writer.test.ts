@@ -148,16 +148,27 @@ class BatchingStore extends FlakyStore {
 }
 
 describe('LedgerWriter with a batching store', () => {
-  it('groups what queued during a write into batches of at most 25', async () => {
+  it('writes full batches of 100 at once and lets the rest wait for company up to the flush delay', async () => {
     const store = new BatchingStore();
     const { w, background } = writer(store, { concurrency: 1 });
-    for (let i = 0; i < 60; i++) w.record(record(i));
+    const t0 = performance.now();
+    for (let i = 0; i < 250; i++) w.record(record(i));
     await background.idle();
-    expect(store.written.size).toBe(60);
-    expect(store.batches[0]).toBe(1);
-    expect(Math.max(...store.batches)).toBe(25);
-    expect(store.batches.reduce((a, b) => a + b, 0)).toBe(60);
-    expect(w.stats.written).toBe(60);
+    expect(store.written.size).toBe(250);
+    expect(store.batches).toEqual([100, 100, 50]);
+    expect(w.stats.written).toBe(250);
+    // The last 50 waited for the 100 ms flush delay.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
+  });
+
+  it('writes a lone record after the flush delay, not before', async () => {
+    const store = new BatchingStore();
+    const { w, background } = writer(store);
+    w.record(record(1));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(store.written.size).toBe(0);
+    await background.idle();
+    expect(store.batches).toEqual([1]);
   });
 
   it('falls back to conditional one-by-one writes when a batch fails, writing nothing twice', async () => {
