@@ -122,6 +122,25 @@ describe('DynamoLedger.write', () => {
   });
 });
 
+describe('DynamoLedger.writeBatch', () => {
+  it('marks a finished batch once, so writing one of its records again adds nothing', async () => {
+    const batch = [1, 2, 3].map(() => rec({ keyId: 'key_batch', time: '2026-10-06T00:00:00.000Z' }));
+    await ledger.writeBatch(batch);
+    expect(await ledger.write(batch[1] as UsageRecord)).toBe('duplicate');
+    const [a] = await aggOf('2026-10-06', 'key_batch');
+    expect(a?.requests).toBe(3);
+  });
+
+  it('finishes the records of a batch that crashed before its aggregate (no marker)', async () => {
+    const r = rec({ keyId: 'key_batch_crash', time: '2026-10-07T00:00:00.000Z' });
+    const item = { ...recordItem(r, SHARDS, 30, false), batch: { S: 'batch-that-never-finished' } };
+    await conn.client.send(new PutItemCommand({ TableName: conn.tableName(USAGE_TABLE), Item: item }));
+    expect(await ledger.write(r)).toBe('duplicate');
+    const [a] = await aggOf('2026-10-07', 'key_batch_crash');
+    expect(a?.requests).toBe(1);
+  });
+});
+
 describe('DynamoLedger.writeBatch and the readers', () => {
   const days = ['2026-10-10', '2026-10-11', '2026-10-12'];
   const inputs: UsageRecord[] = [];
