@@ -94,6 +94,9 @@ async function startDynaliteWorker(
     workerData: dataDir === undefined ? {} : { path: join(dataDir, 'db') },
     // The worker is plain JavaScript: no TypeScript loader flags needed (or wanted) there.
     execArgv: [],
+    // V8 lets an isolate's heap grow far before a full collection when the machine has memory; bounded, the
+    // worker collects as it goes (the bench's memory run: see docs/benchmarks.md). Its data is on disk.
+    resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 },
   });
   const port = await new Promise<number>((resolve, reject) => {
     worker.once('error', reject);
@@ -103,6 +106,9 @@ async function startDynaliteWorker(
       else if (m.type === 'error') reject(new Error(`dynalite: ${m.message}`));
     });
   });
+  // After start, a dying store must not take the gateway with it: requests keep being served (routes and
+  // keys from their caches, ledger records to the spool), and the cause is on stderr.
+  worker.on('error', (err) => process.stderr.write(`embedded store (dynalite worker) failed: ${String(err)}\n`));
   return {
     port,
     async stop() {

@@ -326,6 +326,10 @@ async function main(): Promise<void> {
       ['Gateway RSS by requests of the memory run', rss.map((s) => `${s.at}: ${mb(s.rss)}`).join(', ')],
       ['Gateway V8 heap at the end: used / total', `${mb(gwEnd.heapUsed)} / ${mb(gwEnd.heapTotal)}`],
       [
+        'Gateway RSS at the end: anonymous / file-backed (mapped files: LevelDB tables, binaries)',
+        `${mb(gwEnd.rssAnon ?? Number.NaN)} / ${mb(gwEnd.rssFile ?? Number.NaN)}`,
+      ],
+      [
         'RSS at the end: reference proxy / upstream (node + tsx + little else)',
         `${mb(refEnd.rss)} / ${mb(upEnd.rss)}`,
       ],

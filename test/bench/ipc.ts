@@ -2,6 +2,7 @@
  * What the bench's parent and its two child processes (upstream-proc.ts, gateway-proc.ts) say to each other
  * over the fork IPC channel, and the clock they share.
  */
+import { readFileSync } from 'node:fs';
 
 export const BENCH_MASTER_KEY = 'sk-sy-master-bench-0123456789abcdef';
 export const BENCH_PROVIDER_KEY = 'sk-fake-upstream-bench-key';
@@ -24,6 +25,9 @@ export type FromChild =
       readonly heapUsed: number;
       readonly heapTotal: number;
       readonly external: number;
+      /** From /proc/self/status (Linux): anonymous memory, and file-backed pages (mapped files). */
+      readonly rssAnon?: number;
+      readonly rssFile?: number;
       /** Gateway only: requests it has finished, and how many of them failed. */
       readonly requests?: number;
       readonly errors?: number;
@@ -73,6 +77,19 @@ export function replyRss(
     heapUsed: mem.heapUsed,
     heapTotal: mem.heapTotal,
     external: mem.external,
+    ...rssKinds(),
     ...counts,
   });
+}
+
+/** RssAnon / RssFile of this process in bytes, where /proc exists. */
+function rssKinds(): { rssAnon?: number; rssFile?: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+    return { rssAnon: kb('RssAnon'), rssFile: kb('RssFile') };
+  } catch {
+    return {};
+  }
 }

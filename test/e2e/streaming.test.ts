@@ -14,6 +14,7 @@ import {
   type TcpProxy,
   upstreamBody,
 } from '../support/gateway-harness.ts';
+import { recordOf } from '../support/ledger-helpers.ts';
 
 let h: Harness<'a'>;
 let proxy: TcpProxy;
@@ -294,6 +295,10 @@ describe('client disconnect', () => {
     expect(s).toMatchObject({ status: 499, stream: true, attempts: 1 });
     // Well before the 5 s idle timer: the disconnect itself ended the upstream call.
     expect(s.fields.latencyMs).toBeLessThan(2000);
+    // What was streamed before the client left is billed by estimate, and says so.
+    const r = await recordOf(h.gateway, requestId);
+    expect(r).toMatchObject({ status: 499, usageSource: 'estimated' });
+    expect(r.outputTokens).toBeGreaterThan(0);
   });
 
   it('reads the upstream to its end after the client left (drain), to log its true usage', async () => {
@@ -313,6 +318,12 @@ describe('client disconnect', () => {
     expect(proxy.open()).toBe(1);
     const s = await h.waitForSummary(requestId);
     expect(s).toMatchObject({ status: 499, stream: true, inputTokens: 33, outputTokens: 17 });
+    expect(await recordOf(h.gateway, requestId)).toMatchObject({
+      status: 499,
+      inputTokens: 33,
+      outputTokens: 17,
+      usageSource: 'provider',
+    });
   });
 
   it('aborts a pending non-stream upstream call when the client leaves and logs status 499', async () => {
