@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
 import { openStore, type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
-import { runCli } from '../support/cli-runner.ts';
+import { awsEnv, runCli } from '../support/cli-runner.ts';
 import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
 
 let dir: string;
@@ -94,11 +94,7 @@ describe('switchyard keys --stack (CloudFormation mocked by a fake endpoint)', (
   it("creates the key in the stack's keys table", async () => {
     const r = await runCli(['keys', 'create', '--name', 'prod-app', '--json', '--stack', 'Prod'], {
       SWITCHYARD_DATA_DIR: join(dir, 'unused'),
-      AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
+      ...awsEnv(cfn.url, dynamo.endpoint),
     });
     expect(r.err).toBe('');
     const { id } = JSON.parse(r.out) as { id: string };

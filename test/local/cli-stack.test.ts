@@ -2,7 +2,6 @@
  * `switchyard routes sync|list --stack`: the deployed table found through the stack output, with
  * CloudFormation mocked by a fake endpoint (a control plane that cannot run here) and DynamoDB as dynalite.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoRouteStore } from '../../functions/aws/stores/dynamo-route-store.ts';
 import { CONFIG_TABLE } from '../../functions/core/stores/tables.ts';
 import { type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
+import { awsEnv, runCli } from '../support/cli-runner.ts';
 import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
 
-const CLI = join(import.meta.dirname, '../../functions/local/cli.ts');
 let dir: string;
 let dynamo: StoreConnection;
 let cfn: FakeCloudFormation;
@@ -30,25 +29,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: {
-      ...process.env,
-      SWITCHYARD_DATA_DIR: join(dir, 'data'),
-      AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.url,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  child.stderr.on('data', (d: Buffer) => (err += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
-}
+const run = (args: string[]) =>
+  runCli(args, { SWITCHYARD_DATA_DIR: join(dir, 'data'), ...awsEnv(cfn.url, dynamo.endpoint) });
 
 describe('switchyard routes --stack (CloudFormation mocked by a fake endpoint)', () => {
   it("syncs a file into the stack's table and lists it back", async () => {

@@ -21,3 +21,14 @@ export function runCli(args: readonly string[], env: Record<string, string>): Pr
   child.stderr.on('data', (d: Buffer) => (err += d));
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
 }
+
+/** AWS endpoints of loopback fakes, as a user's environment would point the SDK at real ones. */
+export function awsEnv(cfnUrl: string, dynamoEndpoint: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_CLOUDFORMATION: cfnUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_REGION: 'us-east-1',
+  };
+}
