@@ -108,7 +108,9 @@ async function startDynaliteWorker(
   });
   // After start, a dying store must not take the gateway with it: requests keep being served (routes and
   // keys from their caches, ledger records to the spool), and the cause is on stderr.
-  worker.on('error', (err) => process.stderr.write(`embedded store (dynalite worker) failed: ${String(err)}\n`));
+  worker.on('error', (err) =>
+    process.stderr.write(`embedded store (dynalite worker) failed: ${String(err)}\n`),
+  );
   return {
     port,
     async stop() {
