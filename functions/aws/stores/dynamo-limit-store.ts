@@ -114,10 +114,10 @@ export class DynamoLimitStore implements LimitStore {
         });
       return this.tryReserve(hold);
     }
-    // Release the holds of requests that crashed without settling, then try once more.
+    // The window exists (a concurrent request may have created it since the first try): release the holds
+    // of requests that crashed without settling, then try once more — a refusal now means a full budget.
     const holds = res.Item.holds?.M ?? {};
     const expired = Object.entries(holds).filter(([, v]) => Number(v.M?.exp?.N ?? '0') < nowEpochMs);
-    if (expired.length === 0) return false;
     for (const [id, v] of expired)
       await this.release(hold.keyId, hold.window, id, Number(v.M?.amount?.N ?? '0'));
     return this.tryReserve(hold);
