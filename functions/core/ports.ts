@@ -79,6 +79,8 @@ export interface RequestSummary {
   readonly retries: number;
   readonly fallbacks: number;
   readonly attemptLog: readonly AttemptRecord[];
+  /** Request fields a provider had no equivalent for and dropped (`<provider>: <field> dropped: …`). */
+  readonly warnings?: readonly string[];
   readonly inputTokens?: number;
   readonly outputTokens?: number;
   /** USD of the request when priced. */

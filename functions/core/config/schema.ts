@@ -3,11 +3,16 @@
  * path of the bad field (`routes.gpt-4o-mini.targets.0.provider: …`).
  */
 import { z } from 'zod';
-import { PRESETS } from './presets.ts';
+import { BILLING_TYPES, PRESETS, type Preset } from './presets.ts';
 
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'bedrock', 'mock'] as const;
-/** Provider types whose adapter exists today; the others are accepted by later issues. */
-export const IMPLEMENTED_PROVIDER_TYPES: ReadonlySet<string> = new Set(['openai', 'mock']);
+export type ProviderType = (typeof PROVIDER_TYPES)[number];
+
+/** Base URLs of the native providers when the config gives none (their public API hosts). */
+const NATIVE_BASE_URLS: Readonly<Partial<Record<ProviderType, readonly string[]>>> = {
+  anthropic: PRESETS.anthropic?.baseUrls ?? [],
+  gemini: PRESETS.gemini?.baseUrls ?? [],
+};
 
 const httpUrl = z
   .string()
@@ -16,12 +21,20 @@ const httpUrl = z
   .transform((u) => u.replace(/\/+$/, ''));
 
 const provider = z.strictObject({
-  type: z.enum(PROVIDER_TYPES),
+  /** Optional with a preset, which gives it. */
+  type: z.enum(PROVIDER_TYPES).optional(),
   preset: z.string().optional(),
   baseUrls: z.array(httpUrl).min(1).optional(),
-  billing: z.looseObject({ type: z.string() }).optional(),
+  billing: z.looseObject({ type: z.enum(BILLING_TYPES) }).optional(),
   /** Extra headers sent upstream on every call (e.g. OpenRouter's HTTP-Referer). */
   headers: z.record(z.string(), z.string()).optional(),
+  /** AWS region of a `bedrock` provider (required for it). */
+  region: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as us-east-1')
+    .optional(),
+  /** `max_tokens` sent when the client sets none, to providers that require one (anthropic); default 4096. */
+  maxTokens: z.number().int().positive().optional(),
 });
 
 const timeouts = z.strictObject({
@@ -78,43 +91,73 @@ const configShape = z.strictObject({
   prices: z.record(z.string(), price).default({}),
 });
 
-export const configSchema = configShape.superRefine((cfg, ctx) => {
-  for (const [id, p] of Object.entries(cfg.providers)) {
-    if (p.preset !== undefined && !(p.preset in PRESETS)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['providers', id, 'preset'],
-        message: `unknown preset "${p.preset}" (known: ${Object.keys(PRESETS).join(', ')})`,
-      });
-    }
-    if (!IMPLEMENTED_PROVIDER_TYPES.has(p.type)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['providers', id, 'type'],
-        message: `provider type "${p.type}" is not available in this version (available: openai, mock)`,
-      });
-    }
-    const preset = p.preset === undefined ? undefined : PRESETS[p.preset];
-    if (p.type !== 'mock' && p.baseUrls === undefined && preset?.baseUrls === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['providers', id, 'baseUrls'],
-        message: 'required (no preset gives it)',
-      });
-    }
-  }
-  for (const [name, r] of Object.entries(cfg.routes)) {
-    r.targets.forEach((t, i) => {
-      if (!(t.provider in cfg.providers)) {
+const presetOf = (p: { readonly preset?: string | undefined }): Preset | undefined =>
+  p.preset === undefined ? undefined : PRESETS[p.preset];
+
+export const configSchema = configShape
+  .superRefine((cfg, ctx) => {
+    for (const [id, p] of Object.entries(cfg.providers)) {
+      const at = (field: string) => ['providers', id, field];
+      if (p.preset !== undefined && !(p.preset in PRESETS)) {
         ctx.addIssue({
           code: 'custom',
-          path: ['routes', name, 'targets', i, 'provider'],
-          message: `unknown provider "${t.provider}"`,
+          path: at('preset'),
+          message: `unknown preset "${p.preset}" (known: ${Object.keys(PRESETS).join(', ')})`,
+        });
+        continue;
+      }
+      const preset = presetOf(p);
+      const type = p.type ?? preset?.type;
+      if (type === undefined) {
+        ctx.addIssue({ code: 'custom', path: at('type'), message: 'required (or a preset, which gives it)' });
+        continue;
+      }
+      if (preset !== undefined && p.type !== undefined && p.type !== preset.type) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('type'),
+          message: `preset "${p.preset}" is of type ${preset.type}, not ${p.type}`,
         });
       }
-    });
-  }
-});
+      if (type === 'bedrock' && p.region === undefined) {
+        ctx.addIssue({ code: 'custom', path: at('region'), message: 'required for a bedrock provider' });
+      }
+      const hasUrls =
+        p.baseUrls !== undefined ||
+        preset?.baseUrls !== undefined ||
+        type === 'mock' ||
+        type === 'bedrock' ||
+        NATIVE_BASE_URLS[type] !== undefined;
+      if (!hasUrls) {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('baseUrls'),
+          message: `required (${preset?.baseUrlHint ?? 'no preset gives it'})`,
+        });
+      }
+    }
+    for (const [name, r] of Object.entries(cfg.routes)) {
+      r.targets.forEach((t, i) => {
+        if (!(t.provider in cfg.providers)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', name, 'targets', i, 'provider'],
+            message: `unknown provider "${t.provider}"`,
+          });
+        }
+      });
+    }
+  })
+  // The type a preset gives is written in, so everything after validation sees one `type`.
+  .transform((cfg) => ({
+    ...cfg,
+    providers: Object.fromEntries(
+      Object.entries(cfg.providers).map(([id, p]) => [
+        id,
+        { ...p, type: (p.type ?? presetOf(p)?.type) as ProviderType },
+      ]),
+    ),
+  }));
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type ProviderConfig = GatewayConfig['providers'][string];
@@ -148,8 +191,17 @@ export function parseConfig(input: unknown, source = 'config'): GatewayConfig {
 
 const MOCK_BASE_URLS = ['mock://in-process'];
 
-/** Base URLs of a provider: its own list, else its preset's. */
+/** Base URLs of a provider: its own list, else its preset's, else its type's public API host. */
 export function baseUrlsOf(p: ProviderConfig): readonly string[] {
   if (p.type === 'mock') return MOCK_BASE_URLS;
-  return p.baseUrls ?? (p.preset === undefined ? undefined : PRESETS[p.preset]?.baseUrls) ?? [];
+  if (p.baseUrls !== undefined) return p.baseUrls;
+  const preset = presetOf(p)?.baseUrls;
+  if (preset !== undefined) return preset;
+  if (p.type === 'bedrock') return [`https://bedrock-runtime.${p.region ?? 'us-east-1'}.amazonaws.com`];
+  return NATIVE_BASE_URLS[p.type] ?? [];
+}
+
+/** How the reconciler reads this provider's bill: its own `billing`, else its preset's, else `none`. */
+export function billingOf(p: ProviderConfig): { readonly type: (typeof BILLING_TYPES)[number] } {
+  return p.billing ?? presetOf(p)?.billing ?? { type: 'none' };
 }

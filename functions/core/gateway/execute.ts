@@ -6,7 +6,14 @@
 import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
 import type { AttemptRecord, Clock, ProviderKeySource, Sleep } from '../ports.ts';
 import { ADAPTERS } from '../providers/registry.ts';
-import type { HttpClient, Operation, ProviderAdapter } from '../providers/types.ts';
+import {
+  type HttpClient,
+  type Operation,
+  type ProviderAdapter,
+  type ResponseTranslator,
+  UnsupportedFieldError,
+  type UpstreamCall,
+} from '../providers/types.ts';
 import {
   AttemptError,
   type AttemptFailure,
@@ -21,6 +28,8 @@ import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 
 export interface ExecuteDeps {
   readonly http: HttpClient;
+  /** Wires of providers that do not speak plain HTTP from the core, by provider type (bedrock: the AWS SDK). */
+  readonly transports?: Readonly<Partial<Record<string, HttpClient>>>;
   readonly providerKeys: ProviderKeySource;
   readonly clock: Clock;
   readonly sleep: Sleep;
@@ -46,6 +55,8 @@ export class ExecStats {
   /** Time spent waiting on upstreams and backoff (not the gateway's own work). */
   upstreamMs = 0;
   readonly log: AttemptRecord[] = [];
+  /** Request fields a provider dropped (no equivalent), for the log line. */
+  readonly warnings: string[] = [];
 }
 
 export interface Executed {
@@ -54,6 +65,8 @@ export interface Executed {
   readonly target: TargetConfig;
   /** When the winning attempt started (clock ms). */
   readonly startedAt: number;
+  /** Native providers: turns the answer into OpenAI's format (undefined: the bytes are OpenAI's already). */
+  readonly translator: ResponseTranslator | undefined;
 }
 
 function hostOf(url: string | undefined): string {
@@ -100,7 +113,36 @@ export async function execute(
     if (provider === undefined || adapter === undefined) continue; // config validation makes this unreachable
     const keys = await deps.providerKeys.keys(target.provider);
     const baseUrls = baseUrlsOf(provider);
+    const transport = adapter.transport ?? deps.transports?.[adapter.type] ?? deps.http;
     for (let retry = 0; retry <= route.retry.attempts; retry++) {
+      let call: UpstreamCall;
+      try {
+        call = adapter.buildCall({
+          op: input.op,
+          body: input.body,
+          model: target.model,
+          apiKey: state.nextKey(target.provider, keys),
+          requestId: input.requestId,
+          extraHeaders: provider.headers,
+          provider,
+          epochMs: deps.clock.epochMs(),
+        });
+      } catch (err) {
+        if (!(err instanceof UnsupportedFieldError)) throw err;
+        // Nothing was sent: not an attempt. The next target (maybe another provider type) may take it.
+        failures.push({ kind: 'unsupported', message: err.message, param: err.param });
+        stats.log.push({
+          provider: target.provider,
+          model: target.model,
+          host: '',
+          outcome: 'unsupported',
+          ms: 0,
+        });
+        break;
+      }
+      if (retry === 0 && call.warnings !== undefined) {
+        for (const w of call.warnings) stats.warnings.push(`${target.provider}: ${w}`);
+      }
       if (retry > 0) stats.retries++;
       stats.attempts++;
       const startedAt = deps.clock.now();
@@ -108,17 +150,10 @@ export async function execute(
       try {
         const opened = await openAttempt({
           adapter,
-          transport: adapter.transport ?? deps.http,
+          transport,
           baseUrls,
           startIndex,
-          call: adapter.buildCall({
-            op: input.op,
-            body: input.body,
-            model: target.model,
-            apiKey: state.nextKey(target.provider, keys),
-            requestId: input.requestId,
-            extraHeaders: provider.headers,
-          }),
+          call,
           timeouts: route.timeouts,
           requestSignal: signal,
           epochMs: deps.clock.epochMs,
@@ -134,7 +169,7 @@ export async function execute(
           status: opened.response.status,
           ms,
         });
-        return { opened, adapter, target, startedAt };
+        return { opened, adapter, target, startedAt, translator: call.translator };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;

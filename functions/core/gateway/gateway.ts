@@ -13,11 +13,12 @@ import {
   type SwitchyardError,
   toErrorBody,
   toSwitchyardError,
+  UpstreamError,
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RequestSummary, RouteStore } from '../ports.ts';
 import { clientWantsUsage, upstreamIdOf, withUsageCost } from '../providers/openai/adapter.ts';
-import type { Operation } from '../providers/types.ts';
+import type { Operation, ResponseTranslator } from '../providers/types.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schemas/openai.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
@@ -86,6 +87,7 @@ class RequestScope {
         ? { upstreamMs: s.upstreamMs, overheadMs: Math.max(0, latencyMs - s.upstreamMs) }
         : {}),
       ...(error === undefined ? {} : { errorCode: error.code }),
+      ...(s.warnings.length === 0 ? {} : { warnings: s.warnings }),
       ...this.account?.metricsFields(),
     };
     this.account?.finish(summary, this.summary.route);
@@ -108,6 +110,19 @@ function json(
     headers: { 'content-type': JSON_TYPE, 'x-request-id': requestId, ...extra },
     body: encoder.encode(JSON.stringify(value)),
   };
+}
+
+/** A native provider's answer in OpenAI's format; an answer that cannot be read is the upstream's fault. */
+function translateBody(translator: ResponseTranslator, text: string): string {
+  try {
+    return translator.body(text);
+  } catch (err) {
+    throw new UpstreamError({
+      code: 'upstream_server_error',
+      message: `The upstream answer could not be read (${err instanceof Error ? err.message : String(err)}).`,
+      cause: err,
+    });
+  }
 }
 
 function errorResponse(err: SwitchyardError, requestId: string): GatewayResponse {
@@ -183,9 +198,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       );
     } catch (err) {
       cleanup();
+      // The ledger and the log line name the target that failed last, not nothing.
+      const last = scope.stats.log.at(-1);
+      if (last !== undefined) {
+        scope.summary.provider = last.provider;
+        scope.summary.model = last.model;
+      }
       throw err;
     }
-    const { opened, adapter, target, startedAt } = executed;
+    const { opened, adapter, target, startedAt, translator } = executed;
     scope.summary.provider = target.provider;
     scope.summary.model = target.model;
     account.target(config, target.provider, target.model);
@@ -197,7 +218,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       opened.release();
       scope.stats.upstreamMs += deps.clock.now() - startedAt;
       let bytes = opened.first ?? new Uint8Array();
-      const text = utf8.decode(bytes);
+      let text = utf8.decode(bytes);
+      if (translator !== undefined && opened.response.status < 300) {
+        text = translateBody(translator, text);
+        bytes = encoder.encode(text);
+      }
       const usage = adapter.usageOfBody(text);
       const ok = opened.response.status < 300;
       if (usage !== undefined) account.use(usage, 'provider');
@@ -226,6 +251,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     const relayed = relay({
       opened,
       adapter,
+      translator,
       idleMs: route.timeouts.idleMs,
       now: deps.clock.now,
       forwardUsage: clientWantsUsage(body),

@@ -7,8 +7,8 @@
 
 import { redactSecrets } from '../bytes.ts';
 import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
-import { upstreamIdOf } from '../providers/openai/adapter.ts';
-import type { ProviderAdapter, Usage } from '../providers/types.ts';
+import { parseOpenAIError, upstreamIdOf } from '../providers/openai/adapter.ts';
+import type { ProviderAdapter, ResponseTranslator, Usage } from '../providers/types.ts';
 import { parseEvents, SseSplitter } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from '../upstream/reasons.ts';
@@ -37,6 +37,8 @@ export const KEEP_LIMIT = 4 * 1024 * 1024;
 export interface RelayInput {
   readonly opened: OpenedAttempt;
   readonly adapter: ProviderAdapter;
+  /** Native providers: their events → OpenAI events (whole ones); undefined: the upstream speaks OpenAI SSE. */
+  readonly translator?: ResponseTranslator | undefined;
   readonly idleMs: number;
   readonly now: () => number;
   readonly onEnd: (outcome: StreamOutcome) => void;
@@ -114,7 +116,8 @@ class StreamWatch {
           }
         }
         if (typeof json === 'object' && json !== null && 'error' in json) {
-          const info = this.adapter.parseError(200, data);
+          // OpenAI's shape: the upstream's own, or what a native provider's translator made of its error event.
+          const info = parseOpenAIError(200, data);
           this.upstreamError = new UpstreamError({
             code: 'upstream_server_error',
             message: `Upstream failed mid-stream: ${redactSecrets(info.message)}`,
@@ -128,10 +131,31 @@ class StreamWatch {
   }
 }
 
+/** Upstream bytes → whole OpenAI SSE events: split as they are, or through a native provider's translator. */
+class EventReader {
+  private readonly decoder = new TextDecoder();
+  private readonly splitter = new SseSplitter();
+  constructor(private readonly translator: ResponseTranslator | undefined) {}
+
+  push(chunk: Uint8Array): string {
+    if (this.translator !== undefined) return this.translator.push(chunk);
+    return this.splitter.push(this.decoder.decode(chunk, { stream: true }));
+  }
+
+  /** The events the end of the body completes. */
+  end(): string {
+    if (this.translator !== undefined) return this.translator.end();
+    const rest = this.decoder.decode();
+    const tail = this.splitter.pending + rest;
+    if (tail.trim() === '') return '';
+    // Some relays end the last event with a single newline: close it rather than drop it.
+    return this.splitter.push(`${rest}${tail.endsWith('\n') ? '\n' : '\n\n'}`);
+  }
+}
+
 export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, undefined> {
   const { opened } = r;
-  const decoder = new TextDecoder();
-  const splitter = new SseSplitter();
+  const reader = new EventReader(r.translator);
   const watch = new StreamWatch(r.adapter, r);
   const idle = new IdleTimer(opened.controller, r.idleMs);
   let firstChunkAt: number | undefined;
@@ -142,7 +166,7 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
     try {
       let chunk = opened.first;
       while (chunk !== undefined) {
-        const text = watch.inspect(splitter.push(decoder.decode(chunk, { stream: true })));
+        const text = watch.inspect(reader.push(chunk));
         if (text !== '') {
           firstChunkAt ??= r.now();
           watch.keep(text);
@@ -156,12 +180,10 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
         chunk = next.done ? undefined : next.value;
       }
       idle.stop();
-      const rest = decoder.decode();
-      const tail = splitter.pending + rest;
-      if (watch.upstreamError === undefined && tail.trim() !== '') {
-        // Some relays end the last event with a single newline: close it rather than drop it.
-        const text = watch.inspect(splitter.push(`${rest}${tail.endsWith('\n') ? '\n' : '\n\n'}`));
+      if (watch.upstreamError === undefined) {
+        const text = watch.inspect(reader.end());
         if (text !== '') {
+          firstChunkAt ??= r.now();
           watch.keep(text);
           yield text;
         }
@@ -194,7 +216,7 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
   } finally {
     idle.stop();
     if (!finished && r.drainOnClientGone && !opened.controller.signal.aborted) {
-      await drainRest(opened, watch, splitter, decoder, idle);
+      await drainRest(opened, watch, reader, idle);
     }
     if (!finished) opened.controller.abort(new ClientGoneReason());
     opened.response.dispose();
@@ -228,8 +250,7 @@ function outcomeOf(
 async function drainRest(
   opened: OpenedAttempt,
   watch: StreamWatch,
-  splitter: SseSplitter,
-  decoder: { decode(input: Uint8Array, options: { stream: boolean }): string },
+  reader: EventReader,
   idle: IdleTimer,
 ): Promise<void> {
   try {
@@ -237,8 +258,12 @@ async function drainRest(
       idle.arm();
       const next = await opened.iterator.next();
       idle.stop();
-      if (next.done) break;
-      const text = watch.inspect(splitter.push(decoder.decode(next.value, { stream: true })));
+      if (next.done) {
+        const text = watch.inspect(reader.end());
+        if (text !== '') watch.keep(text);
+        break;
+      }
+      const text = watch.inspect(reader.push(next.value));
       if (text !== '') watch.keep(text);
       if (watch.done || watch.upstreamError !== undefined) break;
     }

@@ -3,7 +3,9 @@
  * OpenAI-shaped request, how to read the provider's error bodies and usage. Native adapters (Anthropic,
  * Gemini, Bedrock) add request/response translation behind the same interface; the router never changes.
  */
+import type { ProviderConfig } from '../config/schema.ts';
 import type { HeaderMap } from '../http.ts';
+import type { FailureKind } from '../routing/failure.ts';
 
 export type Operation = 'chat' | 'embeddings' | 'models';
 
@@ -13,10 +15,41 @@ export interface UpstreamCall {
   readonly path: string;
   readonly headers: Record<string, string>;
   readonly body?: string;
+  /**
+   * Native providers: turns the provider's answer into OpenAI's wire format (made per call, it may keep
+   * state such as a forced JSON tool's name). Undefined for OpenAI-compatible upstreams: their bytes go to
+   * the client as they came.
+   */
+  readonly translator?: ResponseTranslator;
+  /** Request fields dropped because the provider has no equivalent (one line each, for the log line). */
+  readonly warnings?: readonly string[];
+}
+
+/**
+ * Provider answer → OpenAI answer, for one call. Error bodies (status ≥ 400) never reach it: they go to
+ * {@link ProviderAdapter.parseError}.
+ */
+export interface ResponseTranslator {
+  /** A whole non-stream answer (provider JSON text) → an OpenAI `chat.completion` / embeddings list. */
+  body(text: string): string;
+  /**
+   * One chunk of a streamed answer → OpenAI SSE text made only of whole events (`data: {…}\n\n`), '' when
+   * the chunk completed none. A provider error event becomes `data: {"error":{…}}\n\n`.
+   */
+  push(chunk: Uint8Array): string;
+  /**
+   * The upstream body ended: the last events. Emits the usage chunk (`choices: []`) and `data: [DONE]` only
+   * when the provider signalled a complete answer, so a cut stream still ends as an error.
+   */
+  end(): string;
 }
 
 export interface CallInput {
   readonly op: Operation;
+  /** The provider's config entry (native adapters read options such as `region`). */
+  readonly provider?: ProviderConfig;
+  /** Wall clock at the call, epoch ms (for `created` in translated answers). */
+  readonly epochMs?: number;
   /** The client's body, already validated; unknown fields are kept. */
   readonly body: Readonly<Record<string, unknown>>;
   /** The upstream model name of the target. */
@@ -31,6 +64,11 @@ export interface ProviderErrorInfo {
   readonly code?: string;
   readonly type?: string;
   readonly param?: string | null;
+  /**
+   * What the error means when its status says otherwise (Gemini answers a bad key with 400 API_KEY_INVALID:
+   * `auth`; Anthropic a spent balance with 400 "credit balance is too low": `balance`).
+   */
+  readonly kind?: FailureKind;
 }
 
 export interface Usage {
@@ -69,8 +107,23 @@ export class ConnectionError extends Error {
   }
 }
 
+/**
+ * Thrown by {@link ProviderAdapter.buildCall} when the target cannot honour a request field (Anthropic has no
+ * `n`). The attempt loop moves on to the next target; when no target can, the client gets a 400 naming it.
+ */
+export class UnsupportedFieldError extends Error {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnsupportedFieldError';
+  }
+}
+
 export interface ProviderAdapter {
   readonly type: string;
+  /** May throw {@link UnsupportedFieldError}. */
   buildCall(input: CallInput): UpstreamCall;
   parseError(status: number, text: string): ProviderErrorInfo;
   /** Usage of a non-stream answer or of one stream chunk (parsed JSON), when present. */

@@ -24,7 +24,12 @@ export type FailureKind =
   /** 402, or 429 insufficient_quota: the provider account has no money. */
   | 'balance'
   /** The provider says the request itself is bad: repeating it anywhere gives the same answer. */
-  | 'bad_request';
+  | 'bad_request'
+  /**
+   * This target's provider cannot honour a field of the request (Anthropic has no `n`): nothing was sent; the
+   * next target (perhaps another provider type) may. A 400 naming the field when no target can.
+   */
+  | 'unsupported';
 
 export interface AttemptFailure {
   readonly kind: FailureKind;
@@ -71,7 +76,10 @@ export function kindOfStatus(
   return 'bad_request';
 }
 
-const FINAL_CODES: Record<Exclude<FailureKind, 'bad_request' | 'rate_limited' | 'timeout'>, string> = {
+const FINAL_CODES: Record<
+  Exclude<FailureKind, 'bad_request' | 'rate_limited' | 'timeout' | 'unsupported'>,
+  string
+> = {
   unreachable: 'upstream_unreachable',
   server: 'upstream_server_error',
   auth: 'upstream_auth',
@@ -82,7 +90,18 @@ const FINAL_CODES: Record<Exclude<FailureKind, 'bad_request' | 'rate_limited' | 
  * The error the client sees once no attempt is left. 429 only when every attempt was rate limited;
  * otherwise the last failure that was not a rate limit decides.
  */
-export function finalError(failures: readonly AttemptFailure[], deadlinePassed: boolean): SwitchyardError {
+export function finalError(all: readonly AttemptFailure[], deadlinePassed: boolean): SwitchyardError {
+  // Targets that could not take the request say nothing about the ones that tried: they decide only alone.
+  const tried = all.filter((f) => f.kind !== 'unsupported');
+  const unsupported = all.find((f) => f.kind === 'unsupported');
+  if (tried.length === 0 && unsupported !== undefined && !deadlinePassed) {
+    return new InvalidRequestError({
+      code: 'unsupported_parameter',
+      message: `${unsupported.message} No target of this route supports it.`,
+      param: unsupported.param ?? null,
+    });
+  }
+  const failures = tried;
   const last = failures.at(-1);
   if (deadlinePassed || last === undefined) {
     return new UpstreamTimeoutError({

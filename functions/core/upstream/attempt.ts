@@ -126,7 +126,7 @@ export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
       const info = a.adapter.parseError(response.status, await readText(response.body));
       const retryAfterMs = parseRetryAfter((n) => header(response?.headers ?? {}, n), a.epochMs());
       throw new AttemptError({
-        kind: kindOfStatus(response.status, info.code, info.type),
+        kind: info.kind ?? kindOfStatus(response.status, info.code, info.type),
         status: response.status,
         message: redactSecrets(info.message),
         ...(info.code === undefined ? {} : { code: info.code }),

@@ -84,10 +84,33 @@ describe('parseConfig', () => {
     );
   });
 
-  it('rejects provider types whose adapter has not landed yet, by path', () => {
+  it('needs a type or a preset, a region for bedrock, and a type that matches the preset', () => {
+    expect(issuesOf({ providers: { p: { baseUrls: ['https://x.example'] } }, routes: {} })).toContain(
+      'providers.p.type: required (or a preset, which gives it)',
+    );
+    expect(issuesOf({ providers: { p: { type: 'bedrock' } }, routes: {} })).toContain(
+      'providers.p.region: required for a bedrock provider',
+    );
+    expect(issuesOf({ providers: { p: { type: 'gemini', preset: 'openrouter' } }, routes: {} })).toContain(
+      'providers.p.type: preset "openrouter" is of type openai, not gemini',
+    );
     expect(
-      issuesOf({ providers: { p: { type: 'anthropic', baseUrls: ['https://x.example'] } }, routes: {} })[0],
-    ).toMatch(/^providers\.p\.type: provider type "anthropic" is not available/);
+      issuesOf({ providers: { p: { preset: 'openai', billing: { type: 'invoice' } } }, routes: {} })[0],
+    ).toMatch(/^providers\.p\.billing\.type: /);
+  });
+
+  it('gives native providers their public API host when the config names none', () => {
+    const cfg = parseConfig({
+      providers: {
+        a: { type: 'anthropic' },
+        g: { type: 'gemini' },
+        b: { type: 'bedrock', region: 'eu-west-1' },
+      },
+      routes: {},
+    });
+    expect(baseUrlsOf(cfg.providers.a!)).toEqual(['https://api.anthropic.com/v1']);
+    expect(baseUrlsOf(cfg.providers.g!)).toEqual(['https://generativelanguage.googleapis.com/v1beta']);
+    expect(baseUrlsOf(cfg.providers.b!)).toEqual(['https://bedrock-runtime.eu-west-1.amazonaws.com']);
   });
 
   it('rejects an empty target list and an unknown strategy', () => {

@@ -41,7 +41,8 @@ export function parseOpenAIError(status: number, text: string): ProviderErrorInf
   return info;
 }
 
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const num = (v: unknown): number => (isCount(v) ? v : 0);
 
 /**
  * OpenAI's `usage` (chat: prompt/completion tokens with their details; embeddings: prompt tokens only).
@@ -50,6 +51,9 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 export function openAIUsage(json: unknown): Usage | undefined {
   if (!isRecord(json) || !isRecord(json.usage)) return undefined;
   const u = json.usage;
+  // `"usage": {}` or only `total_tokens` (some relays): no counts to bill by, so none — the gateway estimates
+  // and flags it rather than record a provider-reported 0.
+  if (!isCount(u.prompt_tokens) && !isCount(u.completion_tokens)) return undefined;
   const inDetails = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
   const outDetails = isRecord(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
   return {

@@ -42,6 +42,12 @@ describe('openAIUsageOfBody', () => {
     expect(openAIUsageOfBody('{"choices":[],"usage":null}')).toBeUndefined();
     expect(openAIUsageOfBody('not json')).toBeUndefined();
   });
+
+  it('gives undefined for a usage object without token counts, so the gateway estimates instead of a silent 0', () => {
+    expect(openAIUsageOfBody('{"choices":[],"usage":{}}')).toBeUndefined();
+    expect(openAIUsageOfBody('{"choices":[],"usage":{"total_tokens":50}}')).toBeUndefined();
+    expect(openAIUsageOfBody('{"choices":[],"usage":{"prompt_tokens":"7"}}')).toBeUndefined();
+  });
 });
 
 describe('parseOpenAIError', () => {
