@@ -1,9 +1,13 @@
-/** Provider type → adapter. Native adapters (anthropic, gemini, bedrock) register here when they land. */
+/** Provider type → adapter. OpenAI-compatible relays are presets of `openai` (config/presets.ts), not entries. */
+import { anthropicAdapter } from './anthropic/adapter.ts';
+import { geminiAdapter } from './gemini/adapter.ts';
 import { mockAdapter } from './mock/adapter.ts';
 import { openaiAdapter } from './openai/adapter.ts';
 import type { ProviderAdapter } from './types.ts';
 
 export const ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiAdapter,
+  anthropic: anthropicAdapter,
+  gemini: geminiAdapter,
   mock: mockAdapter,
 };

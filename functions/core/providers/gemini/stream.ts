@@ -1,0 +1,114 @@
+/**
+ * `streamGenerateContent?alt=sse` → OpenAI chunks. Each SSE event is a whole `GenerateContentResponse`
+ * holding the new parts only and the usage so far; the last one carries `finishReason`. The stream has no
+ * terminating event (no [DONE]): a finish reason is the only sign the answer is complete.
+ */
+
+import { parseEvents, SseSplitter } from '../../sse/splitter.ts';
+import { isRecord, type Json } from '../messages.ts';
+import { ChunkWriter, DONE_EVENT, errorEvent } from '../openai/wire.ts';
+import type { ResponseTranslator, Usage } from '../types.ts';
+import {
+  type AnswerContext,
+  answerId,
+  answerModel,
+  finishOf,
+  geminiUsage,
+  promptBlocked,
+  readParts,
+} from './response.ts';
+
+/** Gemini `status` (e.g. INTERNAL) → the OpenAI error type the relay sees in the error event. */
+function errorType(status: unknown): string {
+  if (status === 'RESOURCE_EXHAUSTED') return 'rate_limit_error';
+  if (status === 'INVALID_ARGUMENT' || status === 'FAILED_PRECONDITION') return 'invalid_request_error';
+  return 'server_error';
+}
+
+/**
+ * One streamed answer's translator: keeps the unfinished SSE tail, the tool-call count (for indexes and ids),
+ * the latest usage and whether a finish reason (complete) or an error event (failed) was seen.
+ */
+export class GeminiStreamTranslator implements Pick<ResponseTranslator, 'push' | 'end'> {
+  private readonly decoder = new TextDecoder();
+  private readonly splitter = new SseSplitter();
+  private writer: ChunkWriter | undefined;
+  private calls = 0;
+  private finished = false;
+  private failed = false;
+  private usage: Usage | undefined;
+
+  constructor(private readonly ctx: AnswerContext) {}
+
+  push(chunk: Uint8Array): string {
+    if (this.failed) return '';
+    return this.events(this.splitter.push(this.decoder.decode(chunk, { stream: true })));
+  }
+
+  end(): string {
+    if (this.failed) return '';
+    // An event the body ended in without its blank line is still a whole event if its JSON is whole.
+    let out = this.events(`${this.splitter.push(this.decoder.decode())}${this.splitter.pending}\n\n`);
+    if (this.failed || !this.finished) return out;
+    if (this.usage !== undefined && this.writer !== undefined) out += this.writer.usage(this.usage);
+    return out + DONE_EVENT;
+  }
+
+  private events(complete: string): string {
+    if (complete === '' || complete === '\n\n') return '';
+    let out = '';
+    for (const e of parseEvents(complete)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(e.data);
+      } catch {
+        continue; // an event cut by the end of the body: the missing finish reason reports it
+      }
+      if (!isRecord(json)) continue;
+      out += this.event(json);
+      if (this.failed) break;
+    }
+    return out;
+  }
+
+  private event(json: Json): string {
+    if (isRecord(json.error)) {
+      this.failed = true;
+      const err = json.error;
+      const message = typeof err.message === 'string' ? err.message : 'Gemini stream failed';
+      const status = typeof err.status === 'string' ? err.status : undefined;
+      return errorEvent(message, errorType(status), status);
+    }
+    const usage = geminiUsage(json.usageMetadata);
+    if (usage !== undefined) this.usage = usage; // cumulative: the latest is the answer
+    let out = '';
+    if (this.writer === undefined) {
+      this.writer = new ChunkWriter(answerId(json, this.ctx), answerModel(json, this.ctx), this.ctx.created);
+      out += this.writer.delta({ role: 'assistant', content: '' });
+    }
+    const w = this.writer;
+    if (this.finished) return out;
+    if (promptBlocked(json)) {
+      this.finished = true;
+      return out + w.delta({}, 'content_filter');
+    }
+    const candidate: unknown = Array.isArray(json.candidates) ? json.candidates[0] : undefined;
+    if (!isRecord(candidate)) return out;
+    const { text, calls } = readParts(candidate.content, this.ctx, this.calls);
+    if (text !== '') out += w.delta({ content: text });
+    for (const c of calls) {
+      const call = {
+        index: this.calls++,
+        id: c.id,
+        type: 'function',
+        function: { name: c.name, arguments: c.arguments },
+      };
+      out += w.delta({ tool_calls: [call] });
+    }
+    if (typeof candidate.finishReason === 'string') {
+      this.finished = true;
+      out += w.delta({}, finishOf(candidate.finishReason, this.calls > 0));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { geminiAdapter } from '../../../../functions/core/providers/gemini/adapter.ts';
+import { parseGeminiError } from '../../../../functions/core/providers/gemini/errors.ts';
+import { errorEvent } from '../../../../functions/core/providers/openai/wire.ts';
+import { kindOfStatus } from '../../../../functions/core/routing/failure.ts';
+
+const body = (code: number, status: string, message: string, details?: unknown[]) =>
+  JSON.stringify(
+    { error: { code, message, status, ...(details === undefined ? {} : { details }) } },
+    null,
+    2,
+  );
+
+/** The failure kind the attempt loop derives (adapter's kind first, else the status). */
+function kindOf(status: number, text: string) {
+  const info = geminiAdapter.parseError(status, text);
+  return info.kind ?? kindOfStatus(status, info.code, info.type);
+}
+
+const BAD_KEY = body(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+  {
+    '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+    reason: 'API_KEY_INVALID',
+    domain: 'googleapis.com',
+    metadata: { service: 'generativelanguage.googleapis.com' },
+  },
+]);
+
+describe('parseGeminiError', () => {
+  it('reads message and status from Google error bodies, the status as the code', () => {
+    expect(
+      parseGeminiError(400, body(400, 'INVALID_ARGUMENT', '* contents: contents is not specified')),
+    ).toEqual({
+      message: '* contents: contents is not specified',
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('classifies a bad key as auth although Gemini answers it with 400', () => {
+    expect(parseGeminiError(400, BAD_KEY)).toMatchObject({ code: 'INVALID_ARGUMENT', kind: 'auth' });
+    expect(kindOf(400, BAD_KEY)).toBe('auth');
+    // The reason alone, or the message alone, is enough.
+    expect(
+      kindOf(400, body(400, 'INVALID_ARGUMENT', 'API Key not found. Please pass a valid API key.')),
+    ).toBe('auth');
+    expect(kindOf(400, body(400, 'INVALID_ARGUMENT', 'x', [{ reason: 'API_KEY_INVALID' }]))).toBe('auth');
+  });
+
+  it.each([
+    [400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'bad_request'],
+    [403, 'PERMISSION_DENIED', 'The caller does not have permission', 'auth'],
+    [404, 'NOT_FOUND', 'models/nope is not found for API version v1beta', 'bad_request'],
+    [429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota', 'rate_limited'],
+    [500, 'INTERNAL', 'An internal error has occurred.', 'server'],
+    [503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.', 'server'],
+    [504, 'DEADLINE_EXCEEDED', 'Deadline expired before operation could complete.', 'server'],
+  ] as const)('%i %s is a %s failure', (status, name, message, kind) => {
+    const text = body(status, name, message);
+    expect(kindOf(status, text)).toBe(kind);
+    expect(parseGeminiError(status, text)).toEqual({ message, code: name });
+  });
+
+  it('reads the array form of the non-SSE stream endpoint and plain-text bodies', () => {
+    expect(parseGeminiError(500, `[${body(500, 'INTERNAL', 'boom')}]`)).toEqual({
+      message: 'boom',
+      code: 'INTERNAL',
+    });
+    expect(parseGeminiError(502, '<html>Bad Gateway</html>')).toEqual({
+      message: '<html>Bad Gateway</html>',
+    });
+    expect(parseGeminiError(502, '')).toEqual({ message: 'HTTP 502' });
+  });
+
+  it('reads the error event its own stream translator writes (the relay parses it again)', () => {
+    const data = errorEvent('The model is overloaded.', 'server_error', 'UNAVAILABLE')
+      .slice('data: '.length)
+      .trim();
+    expect(parseGeminiError(200, data)).toEqual({
+      message: 'The model is overloaded.',
+      code: 'UNAVAILABLE',
+      type: 'server_error',
+    });
+  });
+});
