@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
-import { type Harness, route, startHarness } from '../support/gateway-harness.ts';
+import { type Harness, route, startHarness, upstreamBody } from '../support/gateway-harness.ts';
 import { recordOf } from '../support/ledger-helpers.ts';
 
 let claude: FakeAnthropic;
@@ -70,7 +70,7 @@ describe('a route from Anthropic to an OpenAI-compatible relay', () => {
       ['claude', 'server', 529],
       ['relay', 'ok', 200],
     ]);
-    expect((relay.requests[0]?.body as { model: string }).model).toBe('openai/gpt-4o');
+    expect(upstreamBody(relay).model).toBe('openai/gpt-4o');
   });
 
   it('falls back when streaming too, and the ledger names the relay with its tokens', async () => {
