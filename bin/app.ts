@@ -4,6 +4,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { z } from 'zod';
+import { bedrockModelsContext } from '../lib/bedrock-access.ts';
 import { SwitchyardStack } from '../lib/switchyard-stack.ts';
 
 const app = new App();
@@ -20,6 +21,7 @@ const context = z
     memorySize: z.coerce.number().int().min(128).max(10_240).optional(),
     reservedConcurrency: z.coerce.number().int().min(1).optional(),
     driftTolerancePercent: z.coerce.number().positive().max(100).optional(),
+    bedrockModels: bedrockModelsContext,
   })
   .parse({
     stackName: app.node.tryGetContext('stackName') ?? undefined,
@@ -28,6 +30,7 @@ const context = z
     memorySize: app.node.tryGetContext('memorySize') ?? undefined,
     reservedConcurrency: app.node.tryGetContext('reservedConcurrency') ?? undefined,
     driftTolerancePercent: app.node.tryGetContext('driftTolerancePercent') ?? undefined,
+    bedrockModels: app.node.tryGetContext('bedrockModels') ?? undefined,
   });
 
 new SwitchyardStack(app, context.stackName, {
@@ -38,4 +41,5 @@ new SwitchyardStack(app, context.stackName, {
   ...(context.driftTolerancePercent === undefined
     ? {}
     : { driftTolerancePercent: context.driftTolerancePercent }),
+  bedrockModels: context.bedrockModels,
 });

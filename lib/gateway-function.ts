@@ -9,6 +9,7 @@ import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/a
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { grantBedrockInvoke } from './bedrock-access.ts';
 import { GATEWAY_HANDLER_ENTRY } from './handler-bundling.ts';
 import { acknowledgeTableIndexes } from './nag.ts';
 import { SwitchyardFunction } from './switchyard-function.ts';
@@ -24,6 +25,8 @@ export interface GatewayFunctionProps {
   readonly reservedConcurrency?: number;
   readonly logRetention?: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Bedrock model ids the gateway may invoke (Converse / ConverseStream); none: no Bedrock access. */
+  readonly bedrockModels?: readonly string[];
 }
 
 export class GatewayFunction extends Construct {
@@ -55,6 +58,7 @@ export class GatewayFunction extends Construct {
     props.usageTable.grantReadWriteData(this.fn);
     acknowledgeTableIndexes(this.fn, props.usageTable);
     props.secret.grantRead(this.fn);
+    grantBedrockInvoke(this.fn, props.bedrockModels ?? []);
     this.url = this.fn.addFunctionUrl({
       authType: FunctionUrlAuthType.NONE,
       invokeMode: InvokeMode.RESPONSE_STREAM,

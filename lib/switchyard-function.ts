@@ -8,7 +8,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { copySideFiles, ESM_REQUIRE_BANNER } from './handler-bundling.ts';
+import { copySideFiles, ESM_REQUIRE_BANNER, NODEJS_FUNCTION_SIDE_IMPORTS } from './handler-bundling.ts';
 import { acknowledgeLambdaDefaults } from './nag.ts';
 
 export interface SwitchyardFunctionProps {
@@ -46,8 +46,10 @@ export class SwitchyardFunction extends NodejsFunction {
         sourceMap: true,
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
-        // The AWS SDK is bundled (a pinned, tested version), not taken from the runtime.
-        externalModules: [],
+        // The AWS SDK is bundled (a pinned, tested version), not taken from the runtime; only the Bedrock
+        // client's import stays external, resolved to its side file (lib/handler-bundling.ts).
+        externalModules: [...NODEJS_FUNCTION_SIDE_IMPORTS.externalModules],
+        esbuildArgs: { ...NODEJS_FUNCTION_SIDE_IMPORTS.esbuildArgs },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -15,6 +15,8 @@ export interface SwitchyardStackProps extends StackProps {
   readonly alarmEmail?: string;
   /** Billing drift (percent) past which the reconciler's alarm fires. Default 2. */
   readonly driftTolerancePercent?: number;
+  /** Bedrock model ids (or cross-Region inference profile ids) the gateway may invoke; none by default. */
+  readonly bedrockModels?: readonly string[];
 }
 
 export class SwitchyardStack extends Stack {
@@ -34,6 +36,7 @@ export class SwitchyardStack extends Stack {
       removalPolicy,
       ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
+      ...(props.bedrockModels === undefined ? {} : { bedrockModels: props.bedrockModels }),
     });
     const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
     new Reconciler(this, 'Reconciler', {

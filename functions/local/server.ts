@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type BedrockTransportOptions, createBedrockTransport } from '../aws/bedrock-transport.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
@@ -52,6 +53,8 @@ export interface LocalGatewayOptions {
   readonly spool?: UsageSpool;
   /** Client-key cache TTL (default 5 s). */
   readonly keyCacheTtlMs?: number;
+  /** Options of the Bedrock wire (tests: fake credentials); default the AWS SDK's credential chain. */
+  readonly bedrock?: BedrockTransportOptions;
 }
 
 export interface RunningGateway {
@@ -84,6 +87,8 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
   const routes = new DynamoRouteStore(store.client, store.tableName(CONFIG_TABLE));
   await routes.sync(opts.config);
   const http = createUndiciClient();
+  // Loads the AWS SDK only on the first Bedrock call.
+  const bedrock = createBedrockTransport(opts.bedrock);
   const background = new Background();
   const ledger = new DynamoLedger(store.client, store.tableName(USAGE_TABLE), {
     shards: opts.usageShards ?? LOCAL_USAGE_SHARDS,
@@ -112,6 +117,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     background,
     providerKeys: staticProviderKeys(opts.providerKeys ?? {}),
     http,
+    transports: { bedrock },
     clock: systemClock,
     sleep: abortableSleep,
     random: Math.random,
@@ -150,6 +156,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
         clearInterval(sweep);
         clearTimeout(timer);
         await http.close();
+        bedrock.close();
         // Ledger writes and settlements of the last requests land before the store closes.
         await background.idle();
         await store.close();

@@ -39,6 +39,7 @@ describe.each(Object.keys(DRIVERS))('provider type %s, through the openai SDK', 
         },
       }),
       providerKeys: { up: 'provider-key-1' },
+      ...(d.gateway === undefined ? {} : { gateway: d.gateway }),
     });
   });
   afterAll(async () => {

@@ -5,7 +5,9 @@
  * ThrottlingException…).
  */
 
+import type { LocalGatewayOptions } from '../../functions/local/server.ts';
 import { startAnthropicFake } from './fake-anthropic.ts';
+import { startBedrockFake } from './fake-bedrock.ts';
 import { startGeminiFake } from './fake-gemini.ts';
 import type { RecordedRequest } from './fake-openai.ts';
 import { startFakeOpenAI } from './fake-openai.ts';
@@ -24,6 +26,8 @@ export interface Driver {
   readonly type: string;
   /** The provider entry of the config (without id). */
   provider(): Record<string, unknown>;
+  /** Options the local gateway needs to reach this fake (Bedrock: the credentials it signs with). */
+  readonly gateway?: Partial<LocalGatewayOptions>;
   /** The upstream model name routes use. */
   readonly model: string;
   /** Embeddings model, when the provider type serves embeddings. */
@@ -35,7 +39,7 @@ export interface Driver {
   usage(input: number, output: number): void;
   /** Drops the next stream after `events` events, before the provider's end-of-answer event. */
   cut(events: number): void;
-  readonly requests: readonly RecordedRequest[];
+  readonly requests: readonly Pick<RecordedRequest, 'body' | 'headers' | 'path'>[];
   reset(): void;
   close(): Promise<void>;
 }
@@ -118,8 +122,36 @@ export async function geminiDriver(): Promise<Driver> {
   };
 }
 
+export async function bedrockDriver(): Promise<Driver> {
+  const accessKeyId = 'AKIDFAKEBEDROCK01';
+  const fake = await startBedrockFake({ accessKeyId });
+  return {
+    type: 'bedrock',
+    // The real AWS SDK signs with these and talks to the fake's event-stream endpoint on loopback.
+    gateway: { bedrock: { credentials: { accessKeyId, secretAccessKey: 'fake-secret' } } },
+    provider: () => ({ type: 'bedrock', region: 'us-east-1', baseUrls: [fake.url] }),
+    model: 'anthropic.claude-3-5-haiku-20241022-v1:0',
+    badRequestCode: 'ValidationException',
+    fail(fault) {
+      const b = {
+        rate_limited: { status: 429 },
+        server: { status: 503 },
+        auth: { status: 403 },
+        bad_request: { status: 400 },
+      }[fault];
+      fake.enqueue(b);
+    },
+    usage: (inputTokens, outputTokens) => fake.enqueue({ usage: { inputTokens, outputTokens } }),
+    cut: (events) => fake.enqueue({ cutAfterEvents: events }),
+    requests: fake.requests,
+    reset: () => fake.reset(),
+    close: () => fake.close(),
+  };
+}
+
 export const DRIVERS: Readonly<Record<string, () => Promise<Driver>>> = {
   openai: openaiDriver,
   anthropic: anthropicDriver,
   gemini: geminiDriver,
+  bedrock: bedrockDriver,
 };

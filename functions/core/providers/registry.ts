@@ -1,5 +1,6 @@
 /** Provider type → adapter. OpenAI-compatible relays are presets of `openai` (config/presets.ts), not entries. */
 import { anthropicAdapter } from './anthropic/adapter.ts';
+import { bedrockAdapter } from './bedrock/adapter.ts';
 import { geminiAdapter } from './gemini/adapter.ts';
 import { mockAdapter } from './mock/adapter.ts';
 import { openaiAdapter } from './openai/adapter.ts';
@@ -9,5 +10,6 @@ export const ADAPTERS: Readonly<Record<string, ProviderAdapter>> = {
   openai: openaiAdapter,
   anthropic: anthropicAdapter,
   gemini: geminiAdapter,
+  bedrock: bedrockAdapter,
   mock: mockAdapter,
 };

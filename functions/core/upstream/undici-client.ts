@@ -3,7 +3,10 @@
  * showed several times cheaper per hop than global `fetch`. undici's own header/body timeouts are off: the
  * gateway's first-byte, idle and total timers abort the call through its signal.
  */
-import { Agent, request } from 'undici';
+// Deep imports: undici's index also loads fetch, WebSocket, EventSource, mocks and caches (~300 KB of the
+// Lambda bundle and of its cold start) that the gateway never uses. Types in undici-deep.d.ts.
+import Agent from 'undici/lib/dispatcher/agent.js';
+import request from 'undici/lib/api/api-request.js';
 import { ConnectionError, type HttpClient } from '../providers/types.ts';
 
 export interface UndiciClientOptions {
@@ -23,7 +26,15 @@ export function createUndiciClient(opts: UndiciClientOptions = {}): HttpClient &
     async send({ url, method, headers, body, signal }) {
       let res: Awaited<ReturnType<typeof request>>;
       try {
-        res = await request(url, { method, headers, body: body ?? null, signal, dispatcher: agent });
+        const u = new URL(url);
+        res = await request.call(agent, {
+          origin: u.origin,
+          path: u.pathname + u.search,
+          method,
+          headers,
+          body: body ?? null,
+          signal,
+        });
       } catch (err) {
         if (signal.aborted) throw signal.reason;
         throw new ConnectionError(

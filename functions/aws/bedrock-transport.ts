@@ -1,0 +1,239 @@
+/**
+ * The wire to Amazon Bedrock: the core's {@link HttpClient} over `@aws-sdk/client-bedrock-runtime`
+ * (Converse / ConverseStream, SigV4 with the role's credentials, no key). The core adapter
+ * (core/providers/bedrock) builds the call as if it were HTTP — `<baseUrl>/model/<id>/converse[-stream]`,
+ * the Converse input as JSON, the region in `x-switchyard-region` — and reads the answer as JSON text:
+ * the ConverseCommand output (without `$metadata`), or one NDJSON line per ConverseStream event as the SDK
+ * yields it. SDK errors with an HTTP status become a response with that status and the body
+ * `{"__type": "<ExceptionName>", "message": "…"}`; errors without one (refused, DNS) a ConnectionError.
+ *
+ * The SDK is loaded with a dynamic `import()` on the first call, so it costs nothing at module init and stays
+ * out of the main Lambda bundle (lib/handler-bundling.ts puts it in a side file next to it).
+ */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import type * as BedrockSdk from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { REGION_HEADER } from '../core/providers/bedrock/adapter.ts';
+import { ConnectionError, type HttpClient, type UpstreamHttpResponse } from '../core/providers/types.ts';
+
+export type BedrockSdkModule = typeof BedrockSdk;
+
+export interface BedrockTransportOptions {
+  /** Default: the SDK's provider chain (in Lambda, the function role's credentials). */
+  readonly credentials?: BedrockSdk.BedrockRuntimeClientConfig['credentials'];
+  /** SDK attempts per call; default 1 (no SDK retries): the gateway owns retries, backoff and fallback. */
+  readonly maxAttempts?: number;
+  /** How the SDK module is loaded; default the dynamic import (a side file of the Lambda bundle). */
+  readonly loadSdk?: () => Promise<BedrockSdkModule>;
+}
+
+/** The one place the SDK is imported: the Lambda bundle resolves this specifier to its side file. */
+const importSdk = (): Promise<BedrockSdkModule> => import('@aws-sdk/client-bedrock-runtime');
+
+const encoder = new TextEncoder();
+
+/** Headers that are the SDK's business (signing, framing) or the adapter's message to this transport. */
+const NOT_FORWARDED = new Set(['content-type', 'content-length', 'host', 'authorization', REGION_HEADER]);
+
+/**
+ * Status of a ConverseStream exception that arrived as the first event (the SDK throws it from `send`,
+ * without an HTTP status): the statuses the ConverseStream API reference gives these exceptions, so a
+ * failure before the first byte reached the client is retried or failed over like any other.
+ */
+const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = {
+  ThrottlingException: 429,
+  ValidationException: 400,
+  ModelStreamErrorException: 424,
+  InternalServerException: 500,
+  ServiceUnavailableException: 503,
+};
+
+interface Target {
+  readonly endpoint: string;
+  readonly modelId: string;
+  readonly stream: boolean;
+}
+
+function targetOf(url: string): Target {
+  const u = new URL(url);
+  const m = /^(.*)\/model\/([^/]+)\/(converse|converse-stream)$/.exec(u.pathname);
+  if (m === null) throw new Error(`bedrock transport: not a Converse URL: ${u.pathname}`);
+  return {
+    endpoint: `${u.origin}${m[1] ?? ''}`,
+    modelId: decodeURIComponent(m[2] ?? ''),
+    stream: m[3] === 'converse-stream',
+  };
+}
+
+function headerValue(headers: Record<string, string>, name: string): string | undefined {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The adapter sends image bytes as base64 text (JSON has no bytes); the SDK wants a Uint8Array. */
+function withImageBytes(blocks: unknown): void {
+  if (!Array.isArray(blocks)) return;
+  for (const b of blocks) {
+    if (!isRecord(b)) continue;
+    const source = isRecord(b.image) && isRecord(b.image.source) ? b.image.source : undefined;
+    if (source !== undefined && typeof source.bytes === 'string') {
+      source.bytes = new Uint8Array(Buffer.from(source.bytes, 'base64'));
+    }
+    if (isRecord(b.toolResult)) withImageBytes(b.toolResult.content);
+  }
+}
+
+function converseInput(body: string | undefined, modelId: string): Json {
+  const input: unknown = body === undefined ? {} : JSON.parse(body);
+  if (!isRecord(input)) throw new Error('bedrock transport: the call body is not a JSON object');
+  if (Array.isArray(input.messages))
+    for (const m of input.messages) if (isRecord(m)) withImageBytes(m.content);
+  return { ...input, modelId };
+}
+
+const oneChunk = (text: string): AsyncIterable<Uint8Array> =>
+  (async function* () {
+    yield encoder.encode(text);
+  })();
+
+/** `ThrottlingException` → `throttlingException`: the member name of ConverseStream's exception events. */
+const memberName = (name: string): string => name.charAt(0).toLowerCase() + name.slice(1);
+
+/** A modelled Bedrock exception (it has a `$fault`), as opposed to a socket or abort error. */
+function isServiceError(
+  err: unknown,
+): err is Error & { $fault?: string; $metadata?: { httpStatusCode?: number } } {
+  return err instanceof Error && ('$fault' in err || '$metadata' in err);
+}
+
+function statusOf(err: unknown): number | undefined {
+  if (!isServiceError(err)) return undefined;
+  const status = err.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && status >= 400) return status;
+  if (err.$fault === undefined) return undefined;
+  return STREAM_EXCEPTION_STATUS[err.name] ?? (err.$fault === 'client' ? 400 : 500);
+}
+
+/** ConverseStream events → NDJSON lines, each as soon as the SDK yields it; an exception → its event line. */
+async function* ndjson(events: AsyncIterable<unknown> | undefined, signal: AbortSignal, done: () => void) {
+  try {
+    if (events === undefined) return;
+    for await (const event of events) yield encoder.encode(`${JSON.stringify(event)}\n`);
+  } catch (err) {
+    if (signal.aborted || !isServiceError(err)) throw err;
+    yield encoder.encode(`${JSON.stringify({ [memberName(err.name)]: { message: err.message } })}\n`);
+  } finally {
+    done();
+  }
+}
+
+/** Creates the transport; SDK clients are made on first use, one per (endpoint, region), and kept. */
+export function createBedrockTransport(opts: BedrockTransportOptions = {}): HttpClient & { close(): void } {
+  const load = opts.loadSdk ?? importSdk;
+  let sdk: Promise<BedrockSdkModule> | undefined;
+  const clients = new Map<string, BedrockSdk.BedrockRuntimeClient>();
+  // HTTP/1.1 with keep-alive (the client's default is an HTTP/2 handler, needed only for the bidirectional
+  // stream this gateway does not use). NodeHttpHandler is in the main bundle already: DynamoDB uses it.
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 50 });
+  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 50 });
+  const requestHandler = new NodeHttpHandler({ httpAgent, httpsAgent, connectionTimeout: 10_000 });
+
+  const clientFor = (mod: BedrockSdkModule, endpoint: string, region: string) => {
+    const key = `${endpoint} ${region}`;
+    let client = clients.get(key);
+    if (client === undefined) {
+      client = new mod.BedrockRuntimeClient({
+        region,
+        endpoint,
+        maxAttempts: opts.maxAttempts ?? 1,
+        requestHandler,
+        ...(opts.credentials === undefined ? {} : { credentials: opts.credentials }),
+      });
+      clients.set(key, client);
+    }
+    return client;
+  };
+
+  return {
+    async send({ url, headers, body, signal }): Promise<UpstreamHttpResponse> {
+      const target = targetOf(url);
+      const region = headerValue(headers, REGION_HEADER);
+      if (region === undefined) throw new Error(`bedrock transport: no ${REGION_HEADER} header`);
+      sdk ??= load().catch((err: unknown) => {
+        sdk = undefined; // a failed load is tried again by the next call
+        throw err;
+      });
+      const mod = await sdk;
+      const client = clientFor(mod, target.endpoint, region);
+      const input = converseInput(body, target.modelId);
+      const forwarded = Object.entries(headers).filter(
+        ([k]) => !NOT_FORWARDED.has(k.toLowerCase()) && !k.toLowerCase().startsWith('x-amz-'),
+      );
+      // The call's own controller: the caller's signal aborts it, and so does dispose() of a stream.
+      const controller = new AbortController();
+      const onAbort = () => controller.abort(signal.reason);
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      const unlink = () => signal.removeEventListener('abort', onAbort);
+      /** Adds the call's headers (x-request-id, the provider's own) to the request the SDK signs. */
+      const setHeaders = <A extends { request: unknown }>(args: A): A => {
+        const req = args.request;
+        if (isRecord(req) && isRecord(req.headers)) for (const [k, v] of forwarded) req.headers[k] = v;
+        return args;
+      };
+      const headerStep = { step: 'build', name: 'switchyardHeaders' } as const;
+      // The input is the adapter's Converse JSON (core/providers/bedrock/request.ts), typed by its tests.
+      try {
+        if (!target.stream) {
+          const command = new mod.ConverseCommand(input as unknown as BedrockSdk.ConverseCommandInput);
+          command.middlewareStack.add((next) => (args) => next(setHeaders(args)), headerStep);
+          const { $metadata: _, ...answer } = await client.send(command, { abortSignal: controller.signal });
+          unlink();
+          return {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+            body: oneChunk(JSON.stringify(answer)),
+            dispose() {},
+          };
+        }
+        const command = new mod.ConverseStreamCommand(
+          input as unknown as BedrockSdk.ConverseStreamCommandInput,
+        );
+        command.middlewareStack.add((next) => (args) => next(setHeaders(args)), headerStep);
+        const out = await client.send(command, { abortSignal: controller.signal });
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/x-ndjson' },
+          body: ndjson(out.stream, controller.signal, unlink),
+          dispose: () => {
+            unlink();
+            controller.abort();
+          },
+        };
+      } catch (err) {
+        unlink();
+        if (signal.aborted) throw signal.reason;
+        const status = statusOf(err);
+        const e = err instanceof Error ? err : new Error(String(err));
+        if (status !== undefined) {
+          return {
+            status,
+            headers: { 'content-type': 'application/json' },
+            body: oneChunk(JSON.stringify({ __type: e.name, message: e.message })),
+            dispose() {},
+          };
+        }
+        throw new ConnectionError(`cannot reach ${new URL(url).host}: ${e.message}`, err);
+      }
+    },
+    close() {
+      for (const c of clients.values()) c.destroy();
+      clients.clear();
+      requestHandler.destroy();
+    },
+  };
+}

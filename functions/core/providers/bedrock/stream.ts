@@ -1,0 +1,138 @@
+/**
+ * ConverseStream → OpenAI SSE. The transport writes the SDK's events as newline-delimited JSON, one line per
+ * event exactly as the SDK yields it (`{"contentBlockDelta":{…}}`); this reads the lines across arbitrary
+ * chunk boundaries. `messageStop` is Bedrock's completion signal and the usage arrives after it, in
+ * `metadata`: the usage chunk and [DONE] go out there — or at the end of the body when messageStop was seen,
+ * so an answer whose metadata went missing still completes, and a cut one (no messageStop) does not.
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
+ */
+import { isRecord, type Json } from '../messages.ts';
+import { ChunkWriter, DONE_EVENT, errorEvent, type FinishReason } from '../openai/wire.ts';
+import type { Usage } from '../types.ts';
+import { type AnswerContext, bedrockUsage, finishReasonOf } from './response.ts';
+
+/** ConverseStream's exception events (ConverseStreamOutput members); any other `…Exception` member too. */
+const isException = (key: string): boolean => key.endsWith('Exception');
+
+type Block = { kind: 'json' } | { kind: 'tool'; index: number };
+
+export class ConverseStreamTranslator {
+  private readonly writer: ChunkWriter;
+  private readonly decoder = new TextDecoder();
+  private pending = '';
+  /** contentBlockIndex → what its toolUse deltas are: the JSON answer, or the n-th OpenAI tool call. */
+  private readonly blocks = new Map<number, Block>();
+  private toolCalls = 0;
+  private finish: FinishReason | undefined;
+  private usage: Usage | undefined;
+  private metadataSeen = false;
+  /** [DONE] or an error event went out: nothing more is written. */
+  private over = false;
+
+  constructor(private readonly ctx: AnswerContext) {
+    this.writer = new ChunkWriter(ctx.id, ctx.model, ctx.created);
+  }
+
+  push(chunk: Uint8Array): string {
+    if (this.over) return '';
+    this.pending += this.decoder.decode(chunk, { stream: true });
+    const cut = this.pending.lastIndexOf('\n');
+    if (cut === -1) return '';
+    const lines = this.pending.slice(0, cut);
+    this.pending = this.pending.slice(cut + 1);
+    return this.lines(lines);
+  }
+
+  end(): string {
+    if (this.over) return '';
+    this.pending += this.decoder.decode();
+    let out = this.lines(this.pending);
+    this.pending = '';
+    if (!this.over && this.finish !== undefined) out += this.done();
+    return out;
+  }
+
+  private lines(text: string): string {
+    let out = '';
+    for (const line of text.split('\n')) {
+      if (this.over) break;
+      if (line.trim() === '') continue;
+      let event: unknown;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        this.over = true;
+        out += errorEvent('Bedrock stream: an event the transport wrote is not JSON', 'bedrock_stream_error');
+        break;
+      }
+      if (isRecord(event)) out += this.event(event);
+    }
+    return out;
+  }
+
+  private event(e: Json): string {
+    for (const [key, value] of Object.entries(e)) {
+      if (!isRecord(value)) continue;
+      if (key === 'messageStart') return this.writer.delta({ role: 'assistant', content: '' });
+      if (key === 'contentBlockStart') return this.blockStart(value);
+      if (key === 'contentBlockDelta') return this.blockDelta(value);
+      if (key === 'messageStop') return this.messageStop(value);
+      if (key === 'metadata') return this.metadata(value);
+      if (isException(key)) {
+        this.over = true;
+        const message = typeof value.message === 'string' ? value.message : key;
+        return errorEvent(message, key);
+      }
+    }
+    return ''; // contentBlockStop, and events this adapter does not know
+  }
+
+  private blockStart(v: Json): string {
+    const start = isRecord(v.start) ? v.start : {};
+    const use = isRecord(start.toolUse) ? start.toolUse : undefined;
+    if (use === undefined || typeof v.contentBlockIndex !== 'number') return '';
+    if (this.ctx.jsonTool !== undefined && use.name === this.ctx.jsonTool) {
+      this.blocks.set(v.contentBlockIndex, { kind: 'json' });
+      return '';
+    }
+    const index = this.toolCalls++;
+    this.blocks.set(v.contentBlockIndex, { kind: 'tool', index });
+    const call = {
+      index,
+      id: typeof use.toolUseId === 'string' ? use.toolUseId : `call_${index}`,
+      type: 'function',
+      function: { name: typeof use.name === 'string' ? use.name : '', arguments: '' },
+    };
+    return this.writer.delta({ tool_calls: [call] });
+  }
+
+  private blockDelta(v: Json): string {
+    const delta = isRecord(v.delta) ? v.delta : {};
+    if (typeof delta.text === 'string')
+      return delta.text === '' ? '' : this.writer.delta({ content: delta.text });
+    const use = isRecord(delta.toolUse) ? delta.toolUse : undefined;
+    if (use === undefined || typeof use.input !== 'string' || use.input === '') return ''; // reasoning, …
+    const block = typeof v.contentBlockIndex === 'number' ? this.blocks.get(v.contentBlockIndex) : undefined;
+    if (block === undefined) return '';
+    if (block.kind === 'json') return this.writer.delta({ content: use.input });
+    return this.writer.delta({ tool_calls: [{ index: block.index, function: { arguments: use.input } }] });
+  }
+
+  private messageStop(v: Json): string {
+    this.finish = finishReasonOf(v.stopReason, this.toolCalls > 0);
+    const out = this.writer.delta({}, this.finish);
+    return this.metadataSeen ? out + this.done() : out;
+  }
+
+  private metadata(v: Json): string {
+    this.metadataSeen = true;
+    this.usage = bedrockUsage(v.usage) ?? this.usage;
+    return this.finish === undefined ? '' : this.done();
+  }
+
+  /** The usage chunk (only when Bedrock counted) and [DONE]. */
+  private done(): string {
+    this.over = true;
+    return (this.usage === undefined ? '' : this.writer.usage(this.usage)) + DONE_EVENT;
+  }
+}
