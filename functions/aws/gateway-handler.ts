@@ -21,6 +21,7 @@ import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
+import { createBedrockTransport } from './bedrock-transport.ts';
 import { parseLambdaEnv } from './env.ts';
 import { toGatewayRequest } from './event.ts';
 import { powertoolsLogger, powertoolsMetrics } from './observability.ts';
@@ -68,11 +69,15 @@ const gateway = createGateway({
     background,
     sleep: abortableSleep,
     logger: coreLogger,
+    // One request per instance, and requestEnd waits for the write: no flush delay to bill.
+    batch: false,
   }),
   tokens: lambdaTokenCounter(),
   background,
   providerKeys: secret,
   http: createUndiciClient(),
+  // The role's credentials; the SDK itself is a side file of the bundle, loaded on the first Bedrock call.
+  transports: { bedrock: createBedrockTransport() },
   clock: systemClock,
   sleep: abortableSleep,
   random: Math.random,

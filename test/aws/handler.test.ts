@@ -400,6 +400,19 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     });
   });
 
+  it('resolves the invocation without waiting for a ledger batch to fill (no billed flush delay)', async () => {
+    // The local server lets records wait up to 100 ms for company; on Lambda that wait would be billed.
+    const front = frontOf('function-url');
+    const tails: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await chat(sdk(front));
+      const answered = performance.now();
+      await front.invocations.at(-1)?.done;
+      tails.push(performance.now() - answered);
+    }
+    expect(Math.min(...tails)).toBeLessThan(90);
+  });
+
   it('logs each request with its own request id as the correlation id', async () => {
     const client = sdk(frontOf('rest-api'));
     await streamText(client);

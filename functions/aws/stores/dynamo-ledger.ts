@@ -3,10 +3,19 @@
  * aggregates by key, provider and model added atomically, sharded over N partitions. Item layouts are in
  * functions/core/stores/tables.ts and ./ledger-items.ts.
  *
- * Exactly once, nearly: a record is put with `aggregated = false`, added into its aggregate, then marked.
- * Writing it again (a retry, a replay) finds it and only finishes a missing aggregation. The one window
- * left: a crash after the `ADD` and before the mark, after which a replay adds the record twice. DynamoDB
- * transactions would close it, but dynalite (the local store) has none, and one code path matters more.
+ * Exactly once, whatever call fails: a record is put with `aggregated = false`, added into its aggregate,
+ * then marked. The record and its aggregate are two items and dynalite has no transactions, so the
+ * aggregate itself remembers what it took: the UpdateItem that ADDs the counters also SETs an attribute
+ * named after the record (`applied#r#<recordId>`; a batch: `applied#b#<batchId>`), on condition that the
+ * attribute does not exist yet. Adding again — a writer's retry, an SDK retry of a call that landed, a
+ * replay after a crash before the mark — fails that condition and adds nothing. Once the record is marked
+ * (a batch: its marker item written), the mark is the lasting proof and the attribute is removed again, so
+ * an aggregate only carries the ids in flight and stays small (DynamoDB bills a write by the item's size).
+ * The guard has to live in the counters' item; one attribute per id (not one string set) lets a batch's
+ * id be removed by the next batch's ADD into the same aggregate (an UpdateItem cannot both add to and
+ * delete from one set), so a flush costs no extra call. What stays behind — the last batch id of each
+ * aggregate a process wrote, an id whose removal failed or whose process died after the mark — is a few
+ * bytes, never a wrong count.
  */
 import {
   type AttributeValue,
@@ -38,6 +47,13 @@ export interface LedgerOptions {
 
 const round = (v: number): number => Math.round(v * 1e10) / 1e10;
 const batchKey = (batchId: string): Item => ({ pk: { S: `batch#${batchId}` }, sk: { S: '-' } });
+/** The attribute that shows an aggregate took a record or a batch (a batch's id is its first record's id). */
+const recordMark = (recordId: string): string => `applied#r#${recordId}`;
+const batchMark = (batchId: string): string => `applied#b#${batchId}`;
+/** Finished batches' marks removed per ADD, and aggregates whose finished marks are remembered. */
+const TIDY_PER_ADD = 20;
+const TRACKED_AGGREGATES = 1_000;
+const aggregateId = (key: Item): string => `${key.pk?.S}|${key.sk?.S}`;
 
 function isConditionFailure(err: unknown): boolean {
   return (
@@ -57,6 +73,9 @@ export function daysBetween(from: string, to: string): string[] {
 }
 
 export class DynamoLedger implements LedgerStore, UsageReader {
+  /** Per aggregate, the marks of batches this process finished: the next ADD into it removes them. */
+  private readonly finished = new Map<string, string[]>();
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
@@ -78,17 +97,25 @@ export class DynamoLedger implements LedgerStore, UsageReader {
         new GetItemCommand({ TableName: this.tableName, Key: recordKey(record), ConsistentRead: true }),
       );
       const item = existing.Item;
-      if (item?.aggregated?.BOOL === false && !(await this.batchDone(item.batch?.S)))
-        await this.aggregate(record);
+      const batchId = item?.batch?.S;
+      if (item?.aggregated?.BOOL === false && !(await this.batchDone(batchId)))
+        await this.aggregate(record, batchId);
       return 'duplicate';
     }
-    await this.aggregate(record);
+    await this.aggregate(record, undefined);
     return 'written';
   }
 
-  /** Adds the record into its aggregate, then marks it, on condition it was not marked yet. */
-  private async aggregate(record: UsageRecord): Promise<void> {
-    await this.add([record]);
+  /**
+   * Adds the record into its aggregate unless the aggregate already took it (by its id, or by the id of the
+   * batch it was written in), marks it, then lets the aggregate forget its id.
+   */
+  private async aggregate(record: UsageRecord, batchId: string | undefined): Promise<void> {
+    await this.add(
+      [record],
+      recordMark(record.recordId),
+      batchId === undefined ? undefined : batchMark(batchId),
+    );
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -102,27 +129,88 @@ export class DynamoLedger implements LedgerStore, UsageReader {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
+    await this.forget(record, recordMark(record.recordId));
   }
 
-  /** One atomic ADD of the records' summed counters (all records share one aggregate key). */
-  private async add(records: readonly UsageRecord[]): Promise<void> {
+  /**
+   * One atomic ADD of the records' summed counters (all records share one aggregate key) that SETs `mark`
+   * on the aggregate; nothing when `mark` (or `alsoUnless`) is there already. It also removes the marks of
+   * batches finished since the last ADD into this aggregate.
+   */
+  private async add(records: readonly UsageRecord[], mark: string, alsoUnless?: string): Promise<void> {
     const first = records[0];
     if (first === undefined) return;
     const { key, dims } = aggregateKey(first, this.opts.shards);
     const sums: Record<string, number> = {};
     for (const r of records) for (const [k, v] of Object.entries(countersOf(r))) sums[k] = (sums[k] ?? 0) + v;
-    const values: Record<string, AttributeValue> = {};
+    const values: Record<string, AttributeValue> = { ':t': { BOOL: true } };
     for (const c of COUNTERS) values[`:${c}`] = { N: String(round(sums[c] ?? 0)) };
     for (const [k, v] of Object.entries(dims)) values[`:${k}`] = v;
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: `SET #day = :day, keyId = :keyId, provider = :provider, model = :model ADD ${COUNTERS.map((c) => `${c} :${c}`).join(', ')}`,
-        ExpressionAttributeNames: { '#day': 'day' },
-        ExpressionAttributeValues: values,
-      }),
-    );
+    const names: Record<string, string> = { '#day': 'day', '#m': mark };
+    let condition = 'attribute_not_exists(#m)';
+    if (alsoUnless !== undefined) {
+      names['#u'] = alsoUnless;
+      condition += ' AND attribute_not_exists(#u)';
+    }
+    const id = aggregateId(key);
+    const tidy = (this.finished.get(id) ?? []).slice(0, TIDY_PER_ADD);
+    tidy.forEach((t, i) => {
+      names[`#t${i}`] = t;
+    });
+    const remove = tidy.length === 0 ? '' : ` REMOVE ${tidy.map((_, i) => `#t${i}`).join(', ')}`;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET #day = :day, keyId = :keyId, provider = :provider, model = :model, #m = :t ADD ${COUNTERS.map((c) => `${c} :${c}`).join(', ')}${remove}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      // Already added: by an earlier try of this write, or by the batch the record was written in.
+      if (!isConditionFailure(err)) throw err;
+      return;
+    }
+    if (tidy.length > 0) {
+      const left = (this.finished.get(id) ?? []).filter((t) => !tidy.includes(t));
+      if (left.length === 0) this.finished.delete(id);
+      else this.finished.set(id, left);
+    }
+  }
+
+  /** Remembers a finished batch's mark on an aggregate, for the next ADD into it to remove. */
+  private track(id: string, mark: string): void {
+    const marks = this.finished.get(id);
+    if (marks !== undefined) {
+      marks.push(mark);
+      return;
+    }
+    // An aggregate not written for long (an earlier day) keeps its last mark: a few bytes, and bounded memory.
+    if (this.finished.size >= TRACKED_AGGREGATES) {
+      const oldest = this.finished.keys().next().value;
+      if (oldest !== undefined) this.finished.delete(oldest);
+    }
+    this.finished.set(id, [mark]);
+  }
+
+  /**
+   * Removes a marked record's `mark` from its aggregate. Best effort: a failure leaves a few bytes behind,
+   * never a wrong count, so it does not fail the write.
+   */
+  private async forget(record: UsageRecord, mark: string): Promise<void> {
+    await this.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: aggregateKey(record, this.opts.shards).key,
+          UpdateExpression: 'REMOVE #m',
+          ExpressionAttributeNames: { '#m': mark },
+        }),
+      )
+      .catch(() => undefined);
   }
 
   private async batchPut(items: Item[]): Promise<void> {
@@ -152,9 +240,11 @@ export class DynamoLedger implements LedgerStore, UsageReader {
 
   /**
    * Fresh records in one go (any number): put unmarked with the batch's id (25 per call), one ADD of the
-   * pre-summed counters per aggregate, then one marker item for the whole batch instead of re-marking each
-   * record. A failure part way leaves records whose batch has no marker: the caller's one-by-one `write`
-   * then finishes them (an aggregate that was already added for some of them is the same window as above).
+   * pre-summed counters per aggregate guarded by the batch's mark, then one marker item for the whole batch
+   * instead of re-marking each record; the next ADD into each aggregate removes the batch's mark. Calling
+   * it again with the same records after it threw finishes the batch without adding anything twice (the
+   * puts are the same items, the ADDs that landed refuse, the marker is the same item); so does `write`
+   * of each record. It never throws once the marker is written, so a finished batch is not written again.
    */
   async writeBatch(records: readonly UsageRecord[]): Promise<void> {
     const first = records[0];
@@ -166,13 +256,12 @@ export class DynamoLedger implements LedgerStore, UsageReader {
     );
     const groups = new Map<string, UsageRecord[]>();
     for (const r of records) {
-      const { key } = aggregateKey(r, shards);
-      const id = `${key.pk?.S}|${key.sk?.S}`;
+      const id = aggregateId(aggregateKey(r, shards).key);
       const g = groups.get(id);
       if (g === undefined) groups.set(id, [r]);
       else g.push(r);
     }
-    for (const group of groups.values()) await this.add(group);
+    for (const group of groups.values()) await this.add(group, batchMark(batchId));
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
@@ -183,6 +272,7 @@ export class DynamoLedger implements LedgerStore, UsageReader {
         },
       }),
     );
+    for (const id of groups.keys()) this.track(id, batchMark(batchId));
   }
 
   private async query(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Item[]> {

@@ -3,9 +3,17 @@
  * every gateway instance shares the same counters:
  * - `rate#<keyId>#<epoch minute>`: `n` requests counted in that minute (`ADD` if `n < rpm`);
  * - `budget#<keyId>#<window>`: `committed` = spent + held USD, `spent`, and `holds` (hold id → amount,
- *   expiry). DynamoDB conditions cannot add, so the sum the limit applies to is kept as one attribute:
- *   a reservation is `ADD committed :amount` on condition `committed <= limit - amount`.
+ *   expiry, and `released` once an expired hold was given back). DynamoDB conditions cannot add, so the sum
+ *   the limit applies to is kept as one attribute: a reservation is `ADD committed :amount` on condition
+ *   `committed <= limit - amount`.
  * Amounts are DynamoDB numbers (decimal, exact), and USD values are rounded to 1e-10 before they are sent.
+ *
+ * Every write is idempotent by hold id, because the SDK sends a write again when its answer was lost even
+ * if the first one landed: a reservation requires the hold to be absent (and a refusal checks whether the
+ * hold is there after all), a settlement and a release each require the hold in the state they move it
+ * from. That is why a release marks the hold `released` instead of removing it: a late settlement then
+ * still tells "released, not yet settled" (add the cost) from "settled already" (add nothing). Released
+ * holds are dropped a day after their expiry, when a reservation next reads the window.
  */
 import {
   type AttributeValue,
@@ -18,6 +26,8 @@ import {
 import type { BudgetHold, LimitStore, RateDecision } from '../../core/keys/types.ts';
 
 const MINUTE_MS = 60_000;
+/** How long past its expiry a released hold is kept for a late settlement (see the file comment). */
+const RELEASED_KEPT_MS = 86_400_000;
 const usd = (v: number): string => String(Math.round(v * 1e10) / 1e10);
 
 function conditionFailed(err: unknown): boolean {
@@ -68,7 +78,8 @@ export class DynamoLimitStore implements LimitStore {
           TableName: this.tableName,
           Key: this.key(hold.keyId, hold.window),
           UpdateExpression: 'SET holds.#h = :hold ADD committed :amt',
-          ConditionExpression: 'attribute_exists(holds) AND committed <= :max',
+          ConditionExpression:
+            'attribute_exists(holds) AND attribute_not_exists(holds.#h) AND committed <= :max',
           ExpressionAttributeNames: { '#h': hold.holdId },
           ExpressionAttributeValues: {
             ':hold': { M: { amount: { N: usd(hold.amountUsd) }, exp: { N: String(hold.expiresAtEpochMs) } } },
@@ -84,17 +95,24 @@ export class DynamoLimitStore implements LimitStore {
     }
   }
 
+  private async window(keyId: string, window: string): Promise<Record<string, AttributeValue> | undefined> {
+    const res = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: this.key(keyId, window), ConsistentRead: true }),
+    );
+    return res.Item;
+  }
+
+  /** Whether the hold is in the window: a refused try may be the SDK's copy of one that landed. */
+  private async placed(hold: BudgetHold): Promise<boolean> {
+    return (await this.window(hold.keyId, hold.window))?.holds?.M?.[hold.holdId] !== undefined;
+  }
+
   async reserve(hold: BudgetHold, nowEpochMs: number): Promise<boolean> {
     if (hold.amountUsd > hold.limitUsd) return false;
     if (await this.tryReserve(hold)) return true;
-    const res = await this.client.send(
-      new GetItemCommand({
-        TableName: this.tableName,
-        Key: this.key(hold.keyId, hold.window),
-        ConsistentRead: true,
-      }),
-    );
-    if (res.Item === undefined) {
+    const item = await this.window(hold.keyId, hold.window);
+    if (item?.holds?.M?.[hold.holdId] !== undefined) return true;
+    if (item === undefined) {
       // First use of this window: create it (another request may do so at the same time; either wins).
       await this.client
         .send(
@@ -112,28 +130,31 @@ export class DynamoLimitStore implements LimitStore {
         .catch((err: unknown) => {
           if (!conditionFailed(err)) throw err;
         });
-      return this.tryReserve(hold);
+      return (await this.tryReserve(hold)) || this.placed(hold);
     }
     // The window exists (a concurrent request may have created it since the first try): release the holds
     // of requests that crashed without settling, then try once more — a refusal now means a full budget.
-    const holds = res.Item.holds?.M ?? {};
-    const expired = Object.entries(holds).filter(([, v]) => Number(v.M?.exp?.N ?? '0') < nowEpochMs);
-    for (const [id, v] of expired)
-      await this.release(hold.keyId, hold.window, id, Number(v.M?.amount?.N ?? '0'));
-    return this.tryReserve(hold);
+    for (const [id, v] of Object.entries(item.holds?.M ?? {})) {
+      const exp = Number(v.M?.exp?.N ?? '0');
+      if (v.M?.released === undefined && exp < nowEpochMs)
+        await this.release(hold.keyId, hold.window, id, Number(v.M?.amount?.N ?? '0'));
+      else if (v.M?.released !== undefined && exp + RELEASED_KEPT_MS < nowEpochMs)
+        await this.forget(hold.keyId, hold.window, id);
+    }
+    return (await this.tryReserve(hold)) || this.placed(hold);
   }
 
-  /** Removes a hold and its amount; the condition makes two releasers of the same hold subtract once. */
+  /** Gives back an expired hold's amount and marks it released, once however many releasers race. */
   private async release(keyId: string, window: string, holdId: string, amount: number): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: this.key(keyId, window),
-          UpdateExpression: 'REMOVE holds.#h ADD committed :neg',
-          ConditionExpression: 'attribute_exists(holds.#h)',
+          UpdateExpression: 'SET holds.#h.released = :t ADD committed :neg',
+          ConditionExpression: 'attribute_exists(holds.#h) AND attribute_not_exists(holds.#h.released)',
           ExpressionAttributeNames: { '#h': holdId },
-          ExpressionAttributeValues: { ':neg': { N: usd(-amount) } },
+          ExpressionAttributeValues: { ':neg': { N: usd(-amount) }, ':t': { BOOL: true } },
         }),
       );
     } catch (err) {
@@ -141,33 +162,63 @@ export class DynamoLimitStore implements LimitStore {
     }
   }
 
+  /** Drops a released hold that nobody settled in time. */
+  private async forget(keyId: string, window: string, holdId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(keyId, window),
+          UpdateExpression: 'REMOVE holds.#h',
+          ConditionExpression: 'holds.#h.released = :t',
+          ExpressionAttributeNames: { '#h': holdId },
+          ExpressionAttributeValues: { ':t': { BOOL: true } },
+        }),
+      );
+    } catch (err) {
+      if (!conditionFailed(err)) throw err;
+    }
+  }
+
+  /**
+   * Moves the hold to `spent`: a held hold is replaced by the actual cost; a released one (its request
+   * outlived the expiry) adds the actual cost, since the money was still spent; a hold that is gone was
+   * settled already — this is the SDK's or the caller's retry of a settlement that landed — and adds nothing.
+   */
   async settle(hold: BudgetHold, actualUsd: number): Promise<void> {
     const key = this.key(hold.keyId, hold.window);
+    const names = { '#h': hold.holdId };
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key,
           UpdateExpression: 'REMOVE holds.#h ADD committed :delta, spent :actual',
-          ConditionExpression: 'attribute_exists(holds.#h)',
-          ExpressionAttributeNames: { '#h': hold.holdId },
+          ConditionExpression: 'attribute_exists(holds.#h) AND attribute_not_exists(holds.#h.released)',
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: {
             ':delta': { N: usd(actualUsd - hold.amountUsd) },
             ':actual': { N: usd(actualUsd) },
           },
         }),
       );
+      return;
     } catch (err) {
       if (!conditionFailed(err)) throw err;
-      // The hold expired and was released: the money was still spent.
+    }
+    try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: key,
-          UpdateExpression: 'ADD committed :actual, spent :actual',
-          ExpressionAttributeValues: { ':actual': { N: usd(actualUsd) } },
+          UpdateExpression: 'REMOVE holds.#h ADD committed :actual, spent :actual',
+          ConditionExpression: 'holds.#h.released = :t',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':actual': { N: usd(actualUsd) }, ':t': { BOOL: true } },
         }),
       );
+    } catch (err) {
+      if (!conditionFailed(err)) throw err;
     }
   }
 

@@ -1,14 +1,16 @@
 /**
  * The money side of one request: the key's rate limit and budget reservation before the upstream call, then
  * the usage (provider-reported, else estimated), its cost and the ledger record when the request ends, and
- * the settlement of the reservation. Ledger writes and settlements run in the background.
+ * the settlement of the reservation. Ledger writes and settlements run in the background; a settlement the
+ * limit store refuses is retried and, failing that, kept (./keys/budget-settler.ts), never dropped.
  */
 import type { Background } from '../background.ts';
 import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
 import { BudgetExceededError, RateLimitError } from '../errors.ts';
+import { BudgetSettler } from '../keys/budget-settler.ts';
 import { budgetWindow } from '../keys/client-keys.ts';
 import type { BudgetHold, LimitStore } from '../keys/types.ts';
-import type { Logger, Principal, RequestSummary } from '../ports.ts';
+import type { Logger, Principal, RequestSummary, Sleep } from '../ports.ts';
 import type { Usage } from '../providers/types.ts';
 import { estimateInputTokens } from '../usage/estimate.ts';
 import { costOf, maxCostOf, type Priced, priceOf } from '../usage/pricing.ts';
@@ -22,10 +24,26 @@ export interface AccountingDeps {
   readonly tokens?: TokenCounter;
   readonly background?: Background;
   readonly logger: Logger;
+  /** Backoff between settlement retries. */
+  readonly sleep: Sleep;
 }
 
 /** A reservation outlives its request's deadline by this much before anyone may release it. */
 const HOLD_GRACE_MS = 60_000;
+
+/**
+ * One settler per limit store, so that a settlement kept while the store was down is made after the next
+ * request's: keyed by the store because the hosts build one store per gateway and pass nothing else shared.
+ */
+const settlers = new WeakMap<LimitStore, BudgetSettler>();
+function settlerOf(limits: LimitStore, deps: AccountingDeps): BudgetSettler {
+  let settler = settlers.get(limits);
+  if (settler === undefined) {
+    settler = new BudgetSettler({ limits, sleep: deps.sleep, logger: deps.logger });
+    settlers.set(limits, settler);
+  }
+  return settler;
+}
 
 export class RequestAccount {
   private usage: Usage | undefined;
@@ -165,13 +183,7 @@ export class RequestAccount {
     const { hold } = this;
     const limits = this.deps.limits;
     if (hold !== undefined && limits !== undefined) {
-      const settle = limits.settle(hold, cost ?? 0).catch((err: unknown) => {
-        this.deps.logger.log('error', 'budget settlement failed', {
-          requestId: s.requestId,
-          keyId: hold.keyId,
-          error: String(err),
-        });
-      });
+      const settle = settlerOf(limits, this.deps).settle(hold, cost ?? 0, s.requestId);
       if (this.deps.background === undefined) void settle;
       else this.deps.background.add(settle);
     }

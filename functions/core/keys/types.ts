@@ -57,9 +57,13 @@ export interface LimitStore {
   /**
    * Adds the hold to the window's committed amount if committed + amount ≤ limit (atomically); when that
    * fails, releases the window's expired holds and tries once more. False: the budget is exhausted.
+   * Idempotent by hold id: sent again (an SDK retry of a write that landed), it adds nothing and says true.
    */
   reserve(hold: BudgetHold, nowEpochMs: number): Promise<boolean>;
-  /** Replaces the hold by the actual cost (spent += actual); a no-op when the hold is gone (expired). */
+  /**
+   * Replaces the hold by the actual cost (spent += actual). A hold released by expiry still adds the actual
+   * cost to spent and committed (the money was spent). Idempotent by hold id: settling again adds nothing.
+   */
   settle(hold: BudgetHold, actualUsd: number): Promise<void>;
   /** Spent and committed USD of a window (for `keys list`). */
   spent(keyId: string, window: string): Promise<{ spentUsd: number; committedUsd: number }>;

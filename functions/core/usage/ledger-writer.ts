@@ -4,9 +4,10 @@
  * line on Lambda) for `switchyard usage replay`. Requests never wait for the ledger, and never fail with it.
  *
  * With a store that writes batches (the local server), records wait up to `flushDelayMs` to form batches of
- * up to 100: a busy server makes about six store calls per 100 requests instead of three per request, and
- * the writes stay out of the way of the requests that follow. Lambda (one request per instance) writes each
- * record at once, before its invocation resolves.
+ * up to 100: a busy server makes about six store calls per 100 requests instead of four per request, and
+ * the writes stay out of the way of the requests that follow. Lambda (one request per instance) turns that
+ * off (`batch: false`) and writes each record at once: its invocation waits for the write, and a flush
+ * delay there would only add billed time.
  */
 import type { Background } from '../background.ts';
 import type { Logger, Sleep } from '../ports.ts';
@@ -28,7 +29,12 @@ export interface LedgerWriterOptions {
   readonly concurrency?: number;
   /** Records waiting beyond this go straight to the spool (bounded memory while the store is down). */
   readonly maxQueued?: number;
-  /** Batching stores only: how long a record may wait for others to share its batch. Default 100 ms. */
+  /**
+   * Whether to write batches (`store.writeBatch`) rather than one record per write. Default: whenever the
+   * store can. Lambda sets false: one request per instance, so a batch would be one record, late.
+   */
+  readonly batch?: boolean;
+  /** Batching only: how long a record may wait for others to share its batch. Default 100 ms. */
   readonly flushDelayMs?: number;
 }
 
@@ -51,7 +57,7 @@ export class LedgerWriter implements UsageSink {
     this.concurrency = Math.max(1, o.concurrency ?? 16);
     this.maxQueued = o.maxQueued ?? 10_000;
     this.flushDelayMs = o.flushDelayMs ?? 100;
-    this.batching = o.store.writeBatch !== undefined;
+    this.batching = o.batch !== false && o.store.writeBatch !== undefined;
   }
 
   record(record: UsageRecord): void {
@@ -108,14 +114,23 @@ export class LedgerWriter implements UsageSink {
     }
   }
 
+  /**
+   * The batch, tried like a record (the store finishes a batch written again without adding twice), then
+   * one record at a time: a record the store keeps refusing is then spooled alone, not its whole batch.
+   */
   private async writeMany(batch: UsageRecord[]): Promise<void> {
-    try {
-      await this.o.store.writeBatch?.(batch);
-      this.stats.written += batch.length;
-      return;
-    } catch {
-      // One by one, with conditions: whatever part of the batch landed is not written twice.
+    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+      try {
+        await this.o.store.writeBatch?.(batch);
+        this.stats.written += batch.length;
+        return;
+      } catch {
+        if (attempt === this.attempts) break;
+        this.stats.retried++;
+        await this.o.sleep(this.backoffMs * 2 ** (attempt - 1));
+      }
     }
+    // One by one, with conditions: whatever part of the batch landed is not written twice.
     for (const r of batch) await this.write(r);
   }
 

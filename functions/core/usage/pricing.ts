@@ -49,7 +49,8 @@ export function costOf(usage: Usage, price: PriceConfig): number {
 /**
  * The most a request can cost, for a budget reservation: the input estimate at the route's highest input
  * price plus its output cap (`max_completion_tokens`/`max_tokens`, else the route's `reserveOutputTokens`)
- * at the highest output price. Targets without a price add nothing (their requests are recorded unpriced).
+ * times `n` (each of the n choices may use the whole cap; the prompt is billed once) at the highest output
+ * price. Targets without a price add nothing (their requests are recorded unpriced).
  */
 export function maxCostOf(
   config: GatewayConfig,
@@ -58,7 +59,9 @@ export function maxCostOf(
   body: Readonly<Record<string, unknown>>,
 ): number {
   const cap = body.max_completion_tokens ?? body.max_tokens;
-  const outputTokens = typeof cap === 'number' && cap > 0 ? cap : route.reserveOutputTokens;
+  const perChoice = typeof cap === 'number' && cap > 0 ? cap : route.reserveOutputTokens;
+  const choices = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
+  const outputTokens = perChoice * choices;
   let most = 0;
   for (const t of route.targets) {
     const p = config.prices[`${t.provider}/${t.model}`];

@@ -46,13 +46,15 @@ export interface LedgerStore {
   /**
    * Writes the record once (conditional put), then adds it into its day's aggregate (atomic ADD) and marks
    * it aggregated. Writing a record that is already there does nothing but finish a missing aggregation, so
-   * a replay is idempotent. Throws when the store fails; the caller retries or spools.
+   * a retry or a replay — after any failed call, or a crash — counts it once. Throws when the store fails;
+   * the caller retries or spools.
    */
   write(record: UsageRecord): Promise<'written' | 'duplicate'>;
   /**
-   * Writes up to 25 fresh records (record ids never written before) in one batch and adds them to their
-   * aggregates, pre-summed: two or three calls instead of three per record, for a busy local server. Not
-   * conditional, so never used for a replay. Throws when the store fails; the caller falls back to `write`.
+   * Writes fresh records (record ids never written before) in batches and adds them to their aggregates,
+   * pre-summed: a handful of calls instead of four per record, for a busy local server. Its puts are not
+   * conditional, so it is never used for a replay; after it threw, calling it again with the same records,
+   * or `write` on each, finishes the batch without counting a record twice. Throws when the store fails.
    */
   writeBatch?(records: readonly UsageRecord[]): Promise<void>;
 }

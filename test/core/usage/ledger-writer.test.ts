@@ -66,7 +66,10 @@ class ListSpool implements UsageSpool {
 const logs: string[] = [];
 const logger: Logger = { log: (_l, m) => logs.push(m) };
 
-function writer(store: LedgerStore, opts: { concurrency?: number; maxQueued?: number } = {}) {
+function writer(
+  store: LedgerStore,
+  opts: { concurrency?: number; maxQueued?: number; batch?: boolean } = {},
+) {
   const background = new Background();
   const sleeps: number[] = [];
   const spool = new ListSpool();
@@ -171,14 +174,39 @@ describe('LedgerWriter with a batching store', () => {
     expect(store.batches).toEqual([1]);
   });
 
-  it('falls back to conditional one-by-one writes when a batch fails, writing nothing twice', async () => {
+  it('writes a failed batch again, with backoff, before anything else', async () => {
     const store = new BatchingStore(1);
-    const { w, background } = writer(store, { concurrency: 1 });
+    const { w, background, sleeps } = writer(store, { concurrency: 1 });
     for (let i = 0; i < 10; i++) w.record(record(i));
     await background.idle();
+    expect(store.batches).toEqual([10]);
+    expect(sleeps).toEqual([100]);
+    expect(store.calls).toBe(0);
+    expect(w.stats).toMatchObject({ written: 10, retried: 1, spooled: 0 });
+  });
+
+  it('falls back to conditional one-by-one writes when a batch keeps failing, writing nothing twice', async () => {
+    const store = new BatchingStore(4);
+    const { w, background, sleeps } = writer(store, { concurrency: 1 });
+    for (let i = 0; i < 10; i++) w.record(record(i));
+    await background.idle();
+    expect(sleeps).toEqual([100, 200, 400]);
+    expect(store.batches).toEqual([]);
     expect(store.written.size).toBe(10);
     expect(w.stats.written + w.stats.duplicates).toBe(10);
     expect(w.stats.spooled).toBe(0);
+  });
+
+  it('writes each record at once, one by one, when batching is off (Lambda: nothing waits)', async () => {
+    const store = new BatchingStore();
+    const { w, background } = writer(store, { batch: false });
+    w.record(record(1));
+    w.record(record(2));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(store.written.size).toBe(2);
+    await background.idle();
+    expect(store.batches).toEqual([]);
+    expect(store.calls).toBe(2);
   });
 });
 

@@ -71,6 +71,13 @@ describe('maxCostOf', () => {
     expect(maxCostOf(config, route, 0, {})).toBeCloseTo(0.01, 12);
   });
 
+  it('reserves the output cap once per choice when the client asks for n choices', () => {
+    // 100 input × $3 (the prompt is billed once) + 3 × 50 output × $10, per 1M
+    expect(maxCostOf(config, route, 100, { max_tokens: 50, n: 3 })).toBeCloseTo(0.0018, 12);
+    expect(maxCostOf(config, route, 0, { n: 2 })).toBeCloseTo(0.02, 12);
+    expect(maxCostOf(config, route, 100, { max_tokens: 50, n: null })).toBeCloseTo(0.0008, 12);
+  });
+
   it('reserves nothing for a route without prices', () => {
     expect(maxCostOf(config, config.routes.free!, 1000, {})).toBe(0);
   });

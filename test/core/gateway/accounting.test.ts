@@ -1,0 +1,108 @@
+/** A request's money: its budget reservation is settled even when the limit store fails for a while. */
+import { describe, expect, it } from 'vitest';
+import { Background } from '../../../functions/core/background.ts';
+import { parseConfig } from '../../../functions/core/config/schema.ts';
+import { RequestAccount } from '../../../functions/core/gateway/accounting.ts';
+import type { BudgetHold, LimitStore } from '../../../functions/core/keys/types.ts';
+import type { Principal, RequestSummary } from '../../../functions/core/ports.ts';
+
+const config = parseConfig({
+  providers: { a: { type: 'mock' } },
+  routes: { r: { targets: [{ provider: 'a', model: 'm' }], reserveOutputTokens: 1000 } },
+  prices: { 'a/m': { input: 1, output: 2 } },
+});
+const route = config.routes.r!;
+const principal: Principal = { keyId: 'key_budget', budget: { usd: 10, period: 'month' } };
+const T0 = Date.UTC(2026, 10, 24, 10);
+
+/** Holds every reservation; its settlements fail while `failures` lasts. */
+class FailingLimits implements LimitStore {
+  readonly settled: { holdId: string; actualUsd: number }[] = [];
+  constructor(public failures: number) {}
+  async takeRate() {
+    return { ok: true } as const;
+  }
+  async reserve() {
+    return true;
+  }
+  async settle(hold: BudgetHold, actualUsd: number) {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('ProvisionedThroughputExceededException');
+    }
+    this.settled.push({ holdId: hold.holdId, actualUsd });
+  }
+  async spent() {
+    return { spentUsd: 0, committedUsd: 0 };
+  }
+}
+
+function deps(limits: LimitStore) {
+  const sleeps: number[] = [];
+  const logs: { message: string; fields: Record<string, unknown> }[] = [];
+  return {
+    limits,
+    background: new Background(),
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+    },
+    logger: {
+      log: (_l: string, message: string, fields: Record<string, unknown>) => logs.push({ message, fields }),
+    },
+    sleeps,
+    logs,
+  };
+}
+
+const summary = (requestId: string): RequestSummary => ({
+  requestId,
+  method: 'POST',
+  path: '/v1/chat/completions',
+  status: 200,
+  stream: false,
+  latencyMs: 5,
+  attempts: 1,
+  retries: 0,
+  fallbacks: 0,
+  attemptLog: [],
+});
+
+/** One request with a budget: admitted (reserved), answered with usage, finished (settled). */
+async function request(d: ReturnType<typeof deps>, id: string) {
+  const account = new RequestAccount(d, principal, `rec-${id}`, T0);
+  await account.admit(config, route, 'chat', { model: 'r', messages: [] });
+  account.target(config, 'a', 'm');
+  account.use({ inputTokens: 1000, outputTokens: 500 }, 'provider');
+  account.finish(summary(id), 'r');
+  return account;
+}
+
+describe('RequestAccount settlement', () => {
+  it('retries a settlement the limit store refused, with backoff, off the request path', async () => {
+    const limits = new FailingLimits(2);
+    const d = deps(limits);
+    await request(d, 'a');
+    expect(limits.settled).toEqual([]);
+    await d.background.idle();
+    expect(limits.settled).toEqual([{ holdId: 'rec-a', actualUsd: 0.002 }]);
+    expect(d.sleeps).toEqual([100, 200]);
+  });
+
+  it('keeps a settlement the store refuses every time, and makes it with the next one that succeeds', async () => {
+    const limits = new FailingLimits(4);
+    const d = deps(limits);
+    await request(d, 'b');
+    await d.background.idle();
+    expect(limits.settled).toEqual([]);
+    expect(d.logs.find((l) => l.message.startsWith('budget settlement failed'))?.fields).toMatchObject({
+      requestId: 'b',
+      keyId: 'key_budget',
+      window: '2026-11',
+      holdId: 'rec-b',
+      actualUsd: 0.002,
+    });
+    await request(d, 'c');
+    await d.background.idle();
+    expect(limits.settled.map((s) => s.holdId).sort()).toEqual(['rec-b', 'rec-c']);
+  });
+});
