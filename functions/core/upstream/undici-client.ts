@@ -5,8 +5,8 @@
  */
 // Deep imports: undici's index also loads fetch, WebSocket, EventSource, mocks and caches (~300 KB of the
 // Lambda bundle and of its cold start) that the gateway never uses. Types in undici-deep.d.ts.
-import Agent from 'undici/lib/dispatcher/agent.js';
 import request from 'undici/lib/api/api-request.js';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import { ConnectionError, type HttpClient } from '../providers/types.ts';
 
 export interface UndiciClientOptions {
