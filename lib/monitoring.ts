@@ -106,6 +106,13 @@ export class Monitoring extends Construct {
               period: Duration.hours(1),
             }),
           ]),
+          graph("Provider balance (in the bill's currency)", [
+            new MathExpression({
+              expression: `SEARCH('{Switchyard,service,Provider} MetricName="ProviderBalance"', 'Minimum', 3600)`,
+              label: 'balance',
+              period: Duration.hours(1),
+            }),
+          ]),
         ],
         [
           graph(
@@ -189,5 +196,21 @@ export class Monitoring extends Construct {
       alarmDescription: `The reconciler found the usage ledger and a provider's bill more than ${drift}% apart.`,
     });
     driftAlarm.addAlarmAction(new SnsAction(this.topic));
+    const lowBalance = new Alarm(this, 'LowProviderBalance', {
+      metric: new Metric({
+        namespace: 'Switchyard',
+        metricName: 'LowBalanceProviders',
+        dimensionsMap: { service: 'switchyard' },
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription:
+        "A provider's balance is below its billing.lowBalance: top it up before requests start failing.",
+    });
+    lowBalance.addAlarmAction(new SnsAction(this.topic));
   }
 }

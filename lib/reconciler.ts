@@ -1,11 +1,13 @@
 /**
  * The reconciler function and its schedule: hourly incremental runs and a daily full run for the previous UTC
- * day. It has its own role, allowed to read the config table and the usage ledger.
+ * day. It has its own role, allowed to read the config table, the usage ledger and the secret (billing keys),
+ * and to write the reports table.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { RECONCILER_HANDLER_ENTRY } from './handler-bundling.ts';
 import { acknowledgeTableIndexes } from './nag.ts';
@@ -14,7 +16,12 @@ import { SwitchyardFunction } from './switchyard-function.ts';
 export interface ReconcilerProps {
   readonly configTable: Table;
   readonly usageTable: Table;
+  readonly reportsTable: Table;
+  /** Provider keys and the `_billing` admin keys. */
+  readonly secret: Secret;
   readonly removalPolicy: RemovalPolicy;
+  /** Default drift tolerance of the verdicts (the drift alarm's threshold too). */
+  readonly driftTolerancePercent?: number;
 }
 
 export class Reconciler extends Construct {
@@ -30,10 +37,15 @@ export class Reconciler extends Construct {
       environment: {
         SWITCHYARD_CONFIG_TABLE: props.configTable.tableName,
         SWITCHYARD_USAGE_TABLE: props.usageTable.tableName,
+        SWITCHYARD_REPORTS_TABLE: props.reportsTable.tableName,
+        SWITCHYARD_SECRET_ID: props.secret.secretArn,
+        SWITCHYARD_DRIFT_TOLERANCE_PERCENT: String(props.driftTolerancePercent ?? 2),
       },
     });
     props.configTable.grantReadData(this.fn);
     props.usageTable.grantReadData(this.fn);
+    props.reportsTable.grantReadWriteData(this.fn);
+    props.secret.grantRead(this.fn);
     acknowledgeTableIndexes(this.fn, props.usageTable);
     new Rule(this, 'Hourly', {
       description: 'Switchyard reconciler: incremental run',

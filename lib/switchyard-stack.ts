@@ -42,7 +42,12 @@ export class SwitchyardStack extends Stack {
     new Reconciler(this, 'Reconciler', {
       configTable: this.tables.config,
       usageTable: this.tables.usage,
+      reportsTable: this.tables.reports,
+      secret: secret.secret,
       removalPolicy,
+      ...(props.driftTolerancePercent === undefined
+        ? {}
+        : { driftTolerancePercent: props.driftTolerancePercent }),
     });
     const monitoring = new Monitoring(this, 'Monitoring', {
       gateway: this.gateway.fn,
@@ -58,6 +63,7 @@ export class SwitchyardStack extends Stack {
     new CfnOutput(this, 'ConfigTableName', { value: this.tables.config.tableName });
     new CfnOutput(this, 'KeysTableName', { value: this.tables.keys.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.tables.usage.tableName });
+    new CfnOutput(this, 'ReportsTableName', { value: this.tables.reports.tableName });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
     new CfnOutput(this, 'FunctionUrl', {
       value: this.gateway.url.url,

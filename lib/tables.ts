@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import {
   CONFIG_TABLE,
   KEYS_TABLE,
+  REPORTS_TABLE,
   type TableDefinition,
   USAGE_TABLE,
 } from '../functions/core/stores/tables.ts';
@@ -43,6 +44,8 @@ export class SwitchyardTables extends Construct {
   public readonly keys: Table;
   /** The usage ledger: request records (TTL) and per-day aggregates. */
   public readonly usage: Table;
+  /** Reconciliation reports (per provider per day) and bill snapshots. */
+  public readonly reports: Table;
 
   constructor(scope: Construct, id: string, props: SwitchyardTablesProps) {
     super(scope, id);
@@ -50,5 +53,6 @@ export class SwitchyardTables extends Construct {
     this.config = tableFrom(this, CONFIG_TABLE, removal);
     this.keys = tableFrom(this, KEYS_TABLE, removal);
     this.usage = tableFrom(this, USAGE_TABLE, removal);
+    this.reports = tableFrom(this, REPORTS_TABLE, removal);
   }
 }

@@ -24,3 +24,25 @@ export function parseLambdaEnv(env: NodeJS.ProcessEnv): LambdaEnv {
     `Invalid environment: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
   );
 }
+
+const reconcilerEnvSchema = z.object({
+  SWITCHYARD_CONFIG_TABLE: z.string().min(1),
+  SWITCHYARD_USAGE_TABLE: z.string().min(1),
+  SWITCHYARD_REPORTS_TABLE: z.string().min(1),
+  SWITCHYARD_SECRET_ID: z.string().min(1),
+  SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
+  /** Per billing API call. */
+  SWITCHYARD_BILLING_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** The stack's drift tolerance: a provider's `billing.tolerancePercent` overrides it for its verdicts. */
+  SWITCHYARD_DRIFT_TOLERANCE_PERCENT: z.coerce.number().min(0).default(2),
+});
+export type ReconcilerEnv = z.infer<typeof reconcilerEnvSchema>;
+
+/** The reconciler function's environment, parsed once at cold start. */
+export function parseReconcilerEnv(env: NodeJS.ProcessEnv): ReconcilerEnv {
+  const r = reconcilerEnvSchema.safeParse(env);
+  if (r.success) return r.data;
+  throw new Error(
+    `Invalid environment: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+  );
+}

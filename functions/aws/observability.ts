@@ -5,6 +5,8 @@
  */
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
+import type { ReconcileMetrics } from '../core/billing/reconcile.ts';
+import type { Report } from '../core/billing/report.ts';
 import type { Logger, Metrics, RequestSummary } from '../core/ports.ts';
 
 export function powertoolsLogger(logger: PowertoolsLogger): Logger {
@@ -41,6 +43,49 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
         errors.addDimensions({ ...dims, ErrorCode: s.errorCode });
         errors.addMetric('Errors', MetricUnit.Count, 1);
       }
+    },
+  };
+}
+
+/**
+ * The reconciler's metrics: per provider `BillingDriftPercent` (full days only: a running day's bill is still
+ * growing) and `ProviderBalance`; per run, with only the service dimension (what the alarms watch, since the
+ * provider set is config, not stack), `BillingDriftPercent` as the largest absolute drift of the run,
+ * `BillingDrifts` (reports whose verdict is drift) and `LowBalanceProviders`.
+ */
+export function powertoolsReconcileMetrics(metrics: PowertoolsMetrics): ReconcileMetrics & { flush(): void } {
+  let largest = 0;
+  let drifts = 0;
+  let low = 0;
+  let full = 0;
+  const perProvider = (provider: string, name: string, value: number) => {
+    const m = metrics.singleMetric();
+    m.addDimensions({ Provider: provider });
+    m.addMetric(name, MetricUnit.NoUnit, value);
+  };
+  return {
+    report(r: Report) {
+      // Only comparisons that could be judged (ok / drift) feed the drift series and its alarm.
+      if (r.partial || r.driftPercent === undefined) return;
+      if (r.verdict !== 'ok' && r.verdict !== 'drift') return;
+      full++;
+      perProvider(r.provider, 'BillingDriftPercent', r.driftPercent);
+      largest = Math.max(largest, Math.abs(r.driftPercent));
+      if (r.verdict === 'drift') drifts++;
+    },
+    balance(provider, balance, isLow) {
+      perProvider(provider, 'ProviderBalance', balance.amount);
+      if (isLow) low++;
+    },
+    flush() {
+      if (full > 0) metrics.addMetric('BillingDriftPercent', MetricUnit.NoUnit, largest);
+      metrics.addMetric('BillingDrifts', MetricUnit.Count, drifts);
+      metrics.addMetric('LowBalanceProviders', MetricUnit.Count, low);
+      metrics.publishStoredMetrics();
+      largest = 0;
+      drifts = 0;
+      low = 0;
+      full = 0;
     },
   };
 }

@@ -1,23 +1,29 @@
 /**
  * Provider keys and the master key from one Secrets Manager secret:
- * `{"_master": "<master key>", "<provider id>": "key" | ["key1", "key2"]}`. Provider ids cannot start with
- * `_`, so the master key's field never collides with one. Read through powertools' parameters utility, which
+ * `{"_master": "<master key>", "<provider id>": "key" | ["key1", "key2"], "_billing": {"<provider id>": "admin
+ * key"}}` (`_billing`: the admin / management keys the reconciler reads bills with, optional). Provider ids
+ * cannot start with `_`, so these fields never collide with one. Read through powertools' parameters utility, which
  * caches the value for `maxAge` seconds: a rotated secret is picked up within that TTL.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
+import type { BillingKeySource } from '../core/billing/reconcile.ts';
 import type { KeyStore, Principal, ProviderKeySource } from '../core/ports.ts';
 
 export const MASTER_FIELD = '_master';
+export const BILLING_FIELD = '_billing';
 
 const secretSchema = z
-  .record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]))
-  .refine((s) => typeof s[MASTER_FIELD] === 'string', `the secret needs a "${MASTER_FIELD}" string field`);
+  .object({
+    [MASTER_FIELD]: z.string({ error: `the secret needs a "${MASTER_FIELD}" string field` }).min(1),
+    [BILLING_FIELD]: z.record(z.string(), z.string().min(1)).optional(),
+  })
+  .catchall(z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]));
 
 const MASTER: Principal = { keyId: 'master' };
 
-export class SecretKeys implements ProviderKeySource, KeyStore {
+export class SecretKeys implements ProviderKeySource, KeyStore, BillingKeySource {
   constructor(
     private readonly secretId: string,
     private readonly maxAgeSeconds: number,
@@ -38,8 +44,18 @@ export class SecretKeys implements ProviderKeySource, KeyStore {
   }
 
   async keys(providerId: string): Promise<readonly string[]> {
+    if (providerId.startsWith('_')) return [];
     const v = (await this.read())[providerId];
-    return v === undefined ? [] : typeof v === 'string' ? [v] : v;
+    return v === undefined || (typeof v !== 'string' && !Array.isArray(v))
+      ? []
+      : typeof v === 'string'
+        ? [v]
+        : v;
+  }
+
+  /** The reconciler's key for a provider's billing API (`_billing.<provider id>`), if one is set. */
+  async key(providerId: string): Promise<string | undefined> {
+    return (await this.read())[BILLING_FIELD]?.[providerId];
   }
 
   async authenticate(bearer: string): Promise<Principal | undefined> {

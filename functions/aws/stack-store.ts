@@ -1,6 +1,6 @@
 /**
  * The tables of a deployed stack, found through its outputs (`ConfigTableName`, `KeysTableName`,
- * `UsageTableName`), so the CLI changes routing, keys and reads usage without a redeploy. Uses the caller's
+ * `UsageTableName`, `ReportsTableName`), so the CLI changes routing, keys and reads usage without a redeploy. Uses the caller's
  * usual AWS credentials and region (env, profile, SSO).
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -10,6 +10,7 @@ export const TABLE_OUTPUTS = {
   config: 'ConfigTableName',
   keys: 'KeysTableName',
   usage: 'UsageTableName',
+  reports: 'ReportsTableName',
 } as const;
 export type StackTable = keyof typeof TABLE_OUTPUTS;
 
@@ -19,13 +20,12 @@ export interface StackTables {
   close(): Promise<void>;
 }
 
-/** The stack's table outputs; a missing output fails only when that table is asked for. */
-export async function openStackTables(stackName: string, region?: string): Promise<StackTables> {
+/** A deployed stack's outputs by key (table names, SecretArn, URLs). */
+export async function openStackOutputs(stackName: string, region?: string): Promise<Map<string, string>> {
   const cfn = new CloudFormationClient(region === undefined ? {} : { region });
-  let outputs: Map<string, string>;
   try {
     const res = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-    outputs = new Map(
+    return new Map(
       (res.Stacks?.[0]?.Outputs ?? []).flatMap((o) =>
         o.OutputKey === undefined || o.OutputValue === undefined
           ? []
@@ -35,6 +35,11 @@ export async function openStackTables(stackName: string, region?: string): Promi
   } finally {
     cfn.destroy();
   }
+}
+
+/** The stack's table outputs; a missing output fails only when that table is asked for. */
+export async function openStackTables(stackName: string, region?: string): Promise<StackTables> {
+  const outputs = await openStackOutputs(stackName, region);
   const client = new DynamoDBClient(region === undefined ? {} : { region });
   return {
     client,

@@ -3,13 +3,20 @@
  * with `--stack`, a deployed stack's tables. Both are DynamoDB, so the commands do not care which.
  */
 import { openStackTables, type StackTable, type StackTables } from '../aws/stack-store.ts';
-import { CONFIG_TABLE, KEYS_TABLE, type TableDefinition, USAGE_TABLE } from '../core/stores/tables.ts';
+import {
+  CONFIG_TABLE,
+  KEYS_TABLE,
+  REPORTS_TABLE,
+  type TableDefinition,
+  USAGE_TABLE,
+} from '../core/stores/tables.ts';
 import { openStore } from './embedded-store.ts';
 
 const LOCAL: Readonly<Record<StackTable, TableDefinition>> = {
   config: CONFIG_TABLE,
   keys: KEYS_TABLE,
   usage: USAGE_TABLE,
+  reports: REPORTS_TABLE,
 };
 
 export interface StoreFlags {

@@ -1,6 +1,7 @@
 /**
  * The `switchyard` command. `serve` runs the local gateway; `routes list|sync` read and write the routes table
- * (the embedded store, or a deployed stack's table with `--stack`). Later issues add keys, usage, reconcile, validate.
+ * (the embedded store, or a deployed stack's table with `--stack`); keys, usage and reconcile read and write the
+ * other tables the same way.
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -8,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { ConfigError, parseConfig } from '../core/config/schema.ts';
 import { keys } from './cli-keys.ts';
+import { reconcileCommand } from './cli-reconcile.ts';
 import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
 import { usage } from './cli-usage.ts';
 import { startGateway } from './server.ts';
@@ -30,7 +32,11 @@ const USAGE = `Usage: switchyard <command>
   usage [--since D] [--until D] [--by key|model|provider] [--requests] [--json]
                            requests, tokens, cost and errors from the ledger (default: this UTC month)
   usage replay <file>      re-ingest spooled records (local spool or exported Lambda logs), idempotently
-  (keys and usage take --stack <name> [--region <r>] too)
+  reconcile [--date YYYY-MM-DD] [--provider id]… [--json | --csv]
+                           the ledger against each provider's bill for a UTC day (default: yesterday);
+                           exit code 3 when a provider drifted or its billing API failed
+                           (env: SWITCHYARD_PROVIDER_KEYS, SWITCHYARD_BILLING_KEYS)
+  (keys, usage and reconcile take --stack <name> [--region <r>] too)
 `;
 
 async function serve(): Promise<void> {
@@ -130,6 +136,7 @@ export async function main(argv: string[]): Promise<void> {
   if (cmd === 'routes') return routes(rest);
   if (cmd === 'keys') return keys(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
   if (cmd === 'usage') return usage(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
+  if (cmd === 'reconcile') return reconcileCommand(rest);
   process.stdout.write(USAGE);
   if (cmd !== undefined && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
 }

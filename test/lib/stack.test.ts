@@ -96,7 +96,7 @@ describe('SwitchyardStack', () => {
   });
 
   it('holds the keys and usage tables with TTL, PITR, the byTime index, and outputs their names', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 3);
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       GlobalSecondaryIndexes: [
@@ -117,6 +117,32 @@ describe('SwitchyardStack', () => {
           SWITCHYARD_USAGE_TABLE: Match.anyValue(),
         }),
       },
+    });
+  });
+
+  it('gives the reconciler the reports table to write, the secret to read, and their names', () => {
+    template.hasOutput('ReportsTableName', {});
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          SWITCHYARD_REPORTS_TABLE: Match.anyValue(),
+          SWITCHYARD_SECRET_ID: Match.anyValue(),
+          SWITCHYARD_USAGE_TABLE: Match.anyValue(),
+        }),
+      },
+    });
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toMatch(/ReconcilerFunction[^"]*Role/);
+    expect(policies).toContain('dynamodb:PutItem');
+    expect(policies).toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('alarms on a provider balance below its threshold', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'LowBalanceProviders',
+      Namespace: 'Switchyard',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
 

@@ -25,7 +25,28 @@ const provider = z.strictObject({
   type: z.enum(PROVIDER_TYPES).optional(),
   preset: z.string().optional(),
   baseUrls: z.array(httpUrl).min(1).optional(),
-  billing: z.looseObject({ type: z.enum(BILLING_TYPES) }).optional(),
+  billing: z
+    .strictObject({
+      type: z.enum(BILLING_TYPES),
+      /** Where the billing API lives, when not under the provider's first base URL. */
+      baseUrl: httpUrl.optional(),
+      /** The currency the bill is in when the API does not say (default per adapter: USD, SiliconFlow CNY). */
+      currency: z
+        .string()
+        .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as USD or CNY')
+        .optional(),
+      /** USD per unit of `currency`, to compare a non-USD bill with the ledger (which is in USD). */
+      usdRate: z.number().positive().optional(),
+      /** Drift (percent of the ledger) still called `ok`; default 2. */
+      tolerancePercent: z.number().min(0).optional(),
+      /** `ProviderBalance` below this (in the bill's currency) fires the low-balance alarm. */
+      lowBalance: z.number().min(0).optional(),
+      /** one-api relays: the unit of `total_usage` (new-api documents cents; some forks send dollars). */
+      usageUnit: z.enum(['cents', 'dollars']).optional(),
+      /** OpenRouter: how many of the day's requests to check one by one against `/generation` (default 5). */
+      sample: z.number().int().min(0).max(100).optional(),
+    })
+    .optional(),
   /** Extra headers sent upstream on every call (e.g. OpenRouter's HTTP-Referer). */
   headers: z.record(z.string(), z.string()).optional(),
   /** AWS region of a `bedrock` provider (required for it). */
@@ -202,6 +223,8 @@ export function baseUrlsOf(p: ProviderConfig): readonly string[] {
 }
 
 /** How the reconciler reads this provider's bill: its own `billing`, else its preset's, else `none`. */
-export function billingOf(p: ProviderConfig): { readonly type: (typeof BILLING_TYPES)[number] } {
+export type BillingConfig = NonNullable<ProviderConfig['billing']>;
+
+export function billingOf(p: ProviderConfig): BillingConfig {
   return p.billing ?? presetOf(p)?.billing ?? { type: 'none' };
 }

@@ -29,7 +29,8 @@ export const CONFIG_TABLE = {
  * - `key#<sha256 hex of the key>`: the key's record (id, name, models, rpm, budget, revoked) — never the key;
  * - `rate#<keyId>#<epoch minute>`: requests counted in that minute (expires after two minutes);
  * - `budget#<keyId>#<window>`: `committed` (spent + held) and `spent` USD, and `holds` (reservation id →
- *   amount and expiry) for the budget window (`2026-11`, `2026-11-24` or `total`).
+ *   amount, expiry, and `released` once an expired hold was given back) for the budget window (`2026-11`,
+ *   `2026-11-24` or `total`).
  */
 export const KEYS_TABLE = {
   id: 'Keys',
@@ -44,7 +45,10 @@ export const KEYS_TABLE = {
  *   the retention; listed by time through the `byTime` index (`gsi1pk` = `<day>#<shard>`, `gsi1sk` =
  *   `<ISO time>#<recordId>`);
  * - per-day aggregates: `pk` = `agg#<day>#<shard>`, `sk` = `<keyId>#<provider>#<model>`, counters added
- *   atomically. The shard (a hash of the record id, 0…N-1) spreads one busy day over N partitions.
+ *   atomically, plus an `applied#r#<recordId>` / `applied#b#<batchId>` attribute per write in flight (so
+ *   an add is never repeated). The shard (a hash of the record id, 0…N-1) spreads one busy day over N
+ *   partitions;
+ * - batch markers: `pk` = `batch#<batch id>`, `sk` = `-`: every record of that batch is in its aggregate.
  */
 export const USAGE_TABLE = {
   id: 'Usage',
@@ -60,4 +64,16 @@ export const USAGE_TABLE = {
   ],
 } as const satisfies TableDefinition;
 
-export const TABLES: readonly TableDefinition[] = [CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE];
+/**
+ * Billing reconciliation:
+ * - reports: `pk` = `report#<day>`, `sk` = `<provider id>`, `doc` = the report as JSON (one per provider and
+ *   UTC day, rewritten only when a run finds something different);
+ * - snapshots of snapshot-kind bills: `pk` = `snap#<provider id>`, `sk` = `<ISO time>`, `doc` = the reading.
+ */
+export const REPORTS_TABLE = {
+  id: 'Reports',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+} as const satisfies TableDefinition;
+
+export const TABLES: readonly TableDefinition[] = [CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE, REPORTS_TABLE];

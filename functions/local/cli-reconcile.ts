@@ -1,0 +1,137 @@
+/**
+ * `switchyard reconcile [--date YYYY-MM-DD] [--provider id] [--json | --csv] [--stack name]`: the scheduled
+ * reconciler's own function (core/billing/reconcile.ts) run by hand, locally against the embedded store or
+ * against a deployed stack's tables and secret. A progress line per provider goes to stderr while the
+ * billing APIs are called; the report goes to stdout. Exit code 3 when a provider drifted or its API failed.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { SecretKeys } from '../aws/secret-keys.ts';
+import { openStackOutputs } from '../aws/stack-store.ts';
+import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
+import { DynamoReportStore } from '../aws/stores/dynamo-report-store.ts';
+import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
+import { type BillingKeySource, reconcile, shiftDay } from '../core/billing/reconcile.ts';
+import type { Report } from '../core/billing/report.ts';
+import { abortableSleep, systemClock } from '../core/system.ts';
+import { createUndiciClient } from '../core/upstream/undici-client.ts';
+import { DEFAULT_USAGE_RETENTION_DAYS, DEFAULT_USAGE_SHARDS } from '../core/usage/types.ts';
+import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
+import { parseEnv, staticProviderKeys } from './settings.ts';
+import { textTable } from './text-table.ts';
+
+const envSchema = z.object({
+  SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
+  /** JSON `{"<provider id>": "<admin / management key>"}`: keys of billing APIs (locally). */
+  SWITCHYARD_BILLING_KEYS: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined || text.trim() === '') return {};
+      const r = z.record(z.string(), z.string().min(1)).safeParse(JSON.parse(text));
+      if (r.success) return r.data;
+      ctx.addIssue({ code: 'custom', message: 'must be JSON {"<provider id>": "key"}' });
+      return z.NEVER;
+    }),
+});
+
+const money = (usd: number | undefined): string => (usd === undefined ? '-' : `$${usd.toFixed(4)}`);
+
+function providerCell(r: Report): string {
+  const f = r.providerFigures;
+  if (f === undefined) return '-';
+  if (f.cost.currency === 'USD') return money(f.cost.amount);
+  return `${f.cost.amount.toFixed(2)} ${f.cost.currency}${f.costUsd === undefined ? '' : ` (${money(f.costUsd)})`}`;
+}
+
+function driftCell(r: Report): string {
+  if (r.driftPercent === undefined || r.driftUsd === undefined) return '-';
+  return `${r.driftPercent > 0 ? '+' : ''}${r.driftPercent}% (${money(r.driftUsd)})`;
+}
+
+const COLUMNS = ['provider', 'day', 'ledger', 'provider bill', 'drift', 'verdict', 'reason'] as const;
+
+function rowOf(r: Report): string[] {
+  return [r.provider, r.day, money(r.ledger.costUsd), providerCell(r), driftCell(r), r.verdict, r.reason];
+}
+
+/** RFC 4180: fields with a comma, quote or newline are quoted, quotes doubled. */
+function csv(rows: readonly (readonly string[])[]): string {
+  const field = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;
+}
+
+export async function reconcileCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      date: { type: 'string' },
+      provider: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      csv: { type: 'boolean' },
+      ...STORE_OPTIONS,
+    },
+  });
+  const today = new Date().toISOString().slice(0, 10);
+  const day = values.date ?? shiftDay(today, -1);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) {
+    throw new Error(`reconcile: --date must be YYYY-MM-DD, got "${day}"`);
+  }
+  const local = parseEnv(process.env);
+  const env = envSchema.parse(process.env);
+  const conn = await openCliStore(values, local.SWITCHYARD_DATA_DIR);
+  const http = createUndiciClient();
+  try {
+    const config = await new DynamoRouteStore(conn.client, conn.tableName('config')).load();
+    let keys: { billing: BillingKeySource; provider: { keys(id: string): Promise<readonly string[]> } };
+    if (values.stack !== undefined) {
+      const secretArn = (await openStackOutputs(values.stack, values.region)).get('SecretArn');
+      if (secretArn === undefined) throw new Error(`stack ${values.stack} has no SecretArn output`);
+      const secret = new SecretKeys(secretArn, 0);
+      keys = { billing: secret, provider: secret };
+    } else {
+      const billing = new Map(Object.entries(env.SWITCHYARD_BILLING_KEYS));
+      keys = {
+        billing: { key: async (id) => billing.get(id) },
+        provider: staticProviderKeys(local.SWITCHYARD_PROVIDER_KEYS),
+      };
+    }
+    const providers = values.provider?.flatMap((p) => p.split(',')).filter((p) => p !== '');
+    const total = providers?.length ?? Object.keys(config.providers).length;
+    let done = 0;
+    const tty = process.stderr.isTTY === true;
+    const reports = await reconcile(
+      {
+        config,
+        usage: new DynamoLedger(conn.client, conn.tableName('usage'), {
+          shards: env.SWITCHYARD_USAGE_SHARDS,
+          retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
+        }),
+        reports: new DynamoReportStore(conn.client, conn.tableName('reports')),
+        billingKeys: keys.billing,
+        providerKeys: keys.provider,
+        http,
+        clock: systemClock,
+        sleep: abortableSleep,
+        progress: (e) => {
+          if (e.phase === 'start') {
+            const line = `[${done + 1}/${total}] ${e.provider}: calling its billing API…`;
+            process.stderr.write(tty ? `\r\x1b[2K${line}` : `${line}\n`);
+            return;
+          }
+          done++;
+          const line = `[${done}/${total}] ${e.provider}: ${e.report?.verdict ?? '?'}`;
+          process.stderr.write(tty ? `\r\x1b[2K${line}${done === total ? '\n' : ''}` : `${line}\n`);
+        },
+      },
+      { day, takeSnapshots: true, ...(providers === undefined ? {} : { providers }) },
+    );
+    if (values.json === true) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
+    else if (values.csv === true) process.stdout.write(csv([[...COLUMNS], ...reports.map(rowOf)]));
+    else process.stdout.write(textTable([...COLUMNS], reports.map(rowOf)));
+    if (reports.some((r) => r.verdict === 'drift' || r.verdict === 'provider-error')) process.exitCode = 3;
+  } finally {
+    await http.close();
+    await conn.close();
+  }
+}
