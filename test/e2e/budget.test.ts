@@ -23,7 +23,12 @@ beforeAll(async () => {
     fakes: { a: {} },
     config: (f) => ({
       providers: { a: openaiProvider(f.a.url) },
-      routes: { metered: route([{ provider: 'a', model: 'up' }]) },
+      // Patient timeouts: a loaded CI machine must not turn the slow answers into 504s.
+      routes: {
+        metered: route([{ provider: 'a', model: 'up' }], {
+          timeouts: { firstByteMs: 10_000, idleMs: 10_000, totalMs: 30_000 },
+        }),
+      },
       prices: { 'a/up': { input: 1, output: 1 } },
     }),
   });

@@ -18,6 +18,7 @@ import { FileUsageSpool } from '../../functions/local/usage-spool.ts';
 import { type Harness, openaiProvider, route, startHarness } from '../support/gateway-harness.ts';
 import { ledgerRecords, today } from '../support/ledger-helpers.ts';
 
+const PATIENT = { firstByteMs: 10_000, idleMs: 10_000, totalMs: 30_000 };
 const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
   { role: 'user', content: 'count me' },
 ];
@@ -29,9 +30,10 @@ describe('1,000 requests over 50 concurrent clients', () => {
       fakes: { a: {} },
       config: (f) => ({
         providers: { a: openaiProvider(f.a.url) },
+        // Patient timeouts: 50 concurrent clients on a loaded CI machine must not turn into 504s.
         routes: {
-          small: route([{ provider: 'a', model: 'up-small' }]),
-          large: route([{ provider: 'a', model: 'up-large' }]),
+          small: route([{ provider: 'a', model: 'up-small' }], { timeouts: PATIENT }),
+          large: route([{ provider: 'a', model: 'up-large' }], { timeouts: PATIENT }),
         },
         prices: { 'a/up-small': { input: 0.15, output: 0.6 }, 'a/up-large': { input: 2.5, output: 10 } },
       }),
