@@ -28,7 +28,10 @@ beforeAll(async () => {
           { provider: 'claude', model: 'claude-sonnet-4-5' },
           { provider: 'relay', model: 'openai/gpt-4o' },
         ]),
+        direct: route([{ provider: 'claude', model: 'claude-opus' }]),
       },
+      // Anthropic-like list prices in USD per 1M tokens: cache reads 0.1×, 5-minute cache writes 1.25× input.
+      prices: { 'claude/claude-opus': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 } },
     }),
     providerKeys: { claude: 'ak-1', relay: 'rk-1' },
   });
@@ -111,6 +114,27 @@ describe('a route from Anthropic to an OpenAI-compatible relay', () => {
       'claude: presence_penalty dropped: Anthropic has no equivalent',
       'claude: seed dropped: Anthropic has no equivalent',
     ]);
+  });
+});
+
+describe('prompt-cache tokens of a native provider', () => {
+  it('are priced as the provider bills them: reads, writes and the rest of the input apart', async () => {
+    claude.enqueue({
+      usage: {
+        input_tokens: 1000,
+        cache_read_input_tokens: 3000,
+        cache_creation_input_tokens: 2000,
+        output_tokens: 100,
+      },
+    });
+    const { data, response } = await h.client.chat.completions
+      .create({ model: 'direct', messages })
+      .withResponse();
+    // 1000 × $3 + 3000 × $0.30 + 2000 × $3.75 + 100 × $15, per 1M
+    expect(response.headers.get('x-switchyard-cost-usd')).toBe('0.0129');
+    expect(data.usage).toMatchObject({ prompt_tokens: 6000, prompt_tokens_details: { cached_tokens: 3000 } });
+    const rec = await recordOf(h.gateway, response.headers.get('x-request-id') ?? '');
+    expect(rec).toMatchObject({ inputTokens: 6000, cachedInputTokens: 3000, costUsd: 0.0129 });
   });
 });
 

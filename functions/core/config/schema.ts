@@ -94,6 +94,8 @@ const price = z.strictObject({
   input: z.number().min(0),
   output: z.number().min(0),
   cachedInput: z.number().min(0).optional(),
+  /** Input tokens written to a prompt cache (Anthropic: 1.25× input for 5-minute writes); default `input`. */
+  cacheWriteInput: z.number().min(0).optional(),
   /** Recorded with each priced request (`priceVersion`); default: a digest of the three prices. */
   version: z.string().min(1).max(64).optional(),
 });

@@ -76,6 +76,11 @@ export interface Usage {
   readonly outputTokens: number;
   /** Input tokens served from the provider's prompt cache (part of inputTokens). */
   readonly cachedInputTokens?: number;
+  /**
+   * Input tokens written into the provider's prompt cache (part of inputTokens; Anthropic and Bedrock bill
+   * them above the input price), priced at `cacheWriteInput`.
+   */
+  readonly cacheWriteTokens?: number;
   /** Reasoning tokens (part of outputTokens). */
   readonly reasoningTokens?: number;
 }

@@ -18,7 +18,7 @@ function versionOf(price: PriceConfig): string {
   if (price.version !== undefined) return price.version;
   let v = versions.get(price);
   if (v === undefined) {
-    const text = `${price.input}/${price.output}/${price.cachedInput ?? ''}`;
+    const text = `${price.input}/${price.output}/${price.cachedInput ?? ''}/${price.cacheWriteInput ?? ''}`;
     v = createHash('sha256').update(text).digest('hex').slice(0, 12);
     versions.set(price, v);
   }
@@ -31,16 +31,18 @@ export function priceOf(config: GatewayConfig, provider: string, model: string):
 }
 
 /**
- * USD of a usage: cached input tokens at the cached price (the input price when none is set), the rest of
- * the input at the input price, output at the output price. Reasoning tokens are part of the output count
+ * USD of a usage: cached input tokens at the cached price and cache writes at the cache-write price (each the
+ * input price when none is set), the rest of the input at the input price, output at the output price. Reasoning tokens are part of the output count
  * (OpenAI reports them inside completion_tokens), so they are not added again. Rounded to 1e-10 USD so that
  * sums of many records stay exact enough to compare with a bill.
  */
 export function costOf(usage: Usage, price: PriceConfig): number {
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  const writes = Math.min(usage.cacheWriteTokens ?? 0, usage.inputTokens - cached);
   const usd =
-    ((usage.inputTokens - cached) * price.input +
+    ((usage.inputTokens - cached - writes) * price.input +
       cached * (price.cachedInput ?? price.input) +
+      writes * (price.cacheWriteInput ?? price.input) +
       usage.outputTokens * price.output) /
     1e6;
   return Math.round(usd * 1e10) / 1e10;

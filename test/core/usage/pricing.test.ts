@@ -29,6 +29,12 @@ describe('costOf', () => {
     expect(costOf({ inputTokens: 1000, outputTokens: 500, cachedInputTokens: 400 }, p!.price)).toBe(0.0018);
   });
 
+  it('prices cache writes at their own price, and at the input price when none is set', () => {
+    const usage = { inputTokens: 6000, cachedInputTokens: 3000, cacheWriteTokens: 2000, outputTokens: 100 };
+    expect(costOf(usage, { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 })).toBe(0.0129);
+    expect(costOf(usage, { input: 3, output: 15, cachedInput: 0.3 })).toBe(0.0114);
+  });
+
   it('charges cached tokens at the input price when no cached price is set', () => {
     const p = priceOf(config, 'b', 'big');
     expect(costOf({ inputTokens: 1000, outputTokens: 0, cachedInputTokens: 1000 }, p!.price)).toBe(0.003);

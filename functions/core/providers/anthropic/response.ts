@@ -61,10 +61,12 @@ export function readUsage(into: AnthropicUsage, usage: unknown): void {
 export function openAIUsageOf(u: AnthropicUsage): Usage | undefined {
   if (u.input === undefined && u.output === undefined) return undefined;
   const cached = u.cacheRead ?? 0;
+  const writes = u.cacheCreation ?? 0;
   return {
-    inputTokens: (u.input ?? 0) + cached + (u.cacheCreation ?? 0),
+    inputTokens: (u.input ?? 0) + cached + writes,
     outputTokens: u.output ?? 0,
     cachedInputTokens: cached,
+    ...(writes > 0 ? { cacheWriteTokens: writes } : {}),
   };
 }
 

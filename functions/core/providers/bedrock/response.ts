@@ -85,10 +85,12 @@ export function bedrockUsage(u: unknown): Usage | undefined {
   if (!isRecord(u) || typeof u.inputTokens !== 'number' || typeof u.outputTokens !== 'number')
     return undefined;
   const read = count(u.cacheReadInputTokens);
+  const writes = count(u.cacheWriteInputTokens);
   return {
-    inputTokens: count(u.inputTokens) + read + count(u.cacheWriteInputTokens),
+    inputTokens: count(u.inputTokens) + read + writes,
     outputTokens: count(u.outputTokens),
     cachedInputTokens: read,
+    ...(writes > 0 ? { cacheWriteTokens: writes } : {}),
   };
 }
 

@@ -56,11 +56,13 @@ export function openAIUsage(json: unknown): Usage | undefined {
   if (!isCount(u.prompt_tokens) && !isCount(u.completion_tokens)) return undefined;
   const inDetails = isRecord(u.prompt_tokens_details) ? u.prompt_tokens_details : undefined;
   const outDetails = isRecord(u.completion_tokens_details) ? u.completion_tokens_details : undefined;
+  const writes = num(inDetails?.cache_write_tokens);
   return {
     inputTokens: num(u.prompt_tokens),
     outputTokens: num(u.completion_tokens),
     cachedInputTokens: num(inDetails?.cached_tokens),
     reasoningTokens: num(outDetails?.reasoning_tokens),
+    ...(writes > 0 ? { cacheWriteTokens: writes } : {}),
   };
 }
 

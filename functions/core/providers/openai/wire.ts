@@ -20,7 +20,11 @@ export function usageObject(u: Usage): Record<string, unknown> {
     prompt_tokens: u.inputTokens,
     completion_tokens: u.outputTokens,
     total_tokens: u.inputTokens + u.outputTokens,
-    prompt_tokens_details: { cached_tokens: u.cachedInputTokens ?? 0 },
+    // cache_write_tokens is not OpenAI's (it has no paid cache writes); OpenRouter reports it the same way.
+    prompt_tokens_details: {
+      cached_tokens: u.cachedInputTokens ?? 0,
+      ...(u.cacheWriteTokens ? { cache_write_tokens: u.cacheWriteTokens } : {}),
+    },
     completion_tokens_details: { reasoning_tokens: u.reasoningTokens ?? 0 },
   };
 }

@@ -113,7 +113,7 @@ describe('completionFromMessage', () => {
     expect(choice.finish_reason).toBe('stop');
   });
 
-  it('counts cache reads and writes into prompt tokens, cache reads as cached tokens', () => {
+  it('counts cache reads and writes into prompt tokens, cache reads as cached tokens, writes apart', () => {
     const usage = {
       input_tokens: 10,
       output_tokens: 7,
@@ -125,7 +125,7 @@ describe('completionFromMessage', () => {
       prompt_tokens: 130,
       completion_tokens: 7,
       total_tokens: 137,
-      prompt_tokens_details: { cached_tokens: 100 },
+      prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 },
       completion_tokens_details: { reasoning_tokens: 0 },
     });
     // and the gateway reads it back from the translated text
@@ -134,6 +134,7 @@ describe('completionFromMessage', () => {
       outputTokens: 7,
       cachedInputTokens: 100,
       reasoningTokens: 0,
+      cacheWriteTokens: 20,
     });
   });
 

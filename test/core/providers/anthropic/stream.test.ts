@@ -250,7 +250,7 @@ describe('AnthropicStreamTranslator: usage', () => {
       prompt_tokens: 116,
       completion_tokens: 9,
       total_tokens: 125,
-      prompt_tokens_details: { cached_tokens: 100 },
+      prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 4 },
       completion_tokens_details: { reasoning_tokens: 0 },
     });
     expect(anthropicAdapter.usage(chunks(out).at(-1))).toEqual({
@@ -258,6 +258,7 @@ describe('AnthropicStreamTranslator: usage', () => {
       outputTokens: 9,
       cachedInputTokens: 100,
       reasoningTokens: 0,
+      cacheWriteTokens: 4,
     });
   });
 

@@ -139,6 +139,7 @@ describe('bedrockUsage', () => {
       inputTokens: 1210,
       outputTokens: 5,
       cachedInputTokens: 1000,
+      cacheWriteTokens: 200,
     });
   });
 

@@ -115,7 +115,7 @@ describe('ConverseStream → OpenAI SSE', () => {
       prompt_tokens: 503,
       completion_tokens: 2,
       total_tokens: 505,
-      prompt_tokens_details: { cached_tokens: 400 },
+      prompt_tokens_details: { cached_tokens: 400, cache_write_tokens: 100 },
       completion_tokens_details: { reasoning_tokens: 0 },
     });
   });
