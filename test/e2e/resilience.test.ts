@@ -73,6 +73,19 @@ async function chat(model: string, extra: { stream?: false } = {}) {
 }
 
 describe('fallback across targets', () => {
+  it("answers 400 with the provider's code when the only target lacks the model (404)", async () => {
+    h.fakes.a.enqueue({
+      status: 404,
+      errorCode: 'model_not_found',
+      errorMessage: 'The model `model-a` does not exist',
+    });
+    const err = await h.client.chat.completions
+      .create({ model: 'single', messages })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('model_not_found');
+  });
+
   it('falls back to the next target when the first answers 503', async () => {
     h.fakes.a.enqueue({ status: 503 });
     const { data, response, summary } = await chat('fallback');
@@ -92,6 +105,11 @@ describe('fallback across targets', () => {
     ['an upstream 401 (bad provider key)', { status: 401 }, 'auth'],
     ['a 429 insufficient_quota', { status: 429, errorCode: 'insufficient_quota' }, 'balance'],
     ['a dropped connection', { cutBeforeResponse: true }, 'unreachable'],
+    [
+      'a 404 (that provider lacks the model)',
+      { status: 404, errorCode: 'model_not_found' },
+      'target_refused',
+    ],
   ] as const)('falls back to the next target after %s', async (_, behaviour, outcome) => {
     h.fakes.a.enqueue(behaviour);
     const { response, summary } = await chat('fallback');

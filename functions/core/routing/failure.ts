@@ -26,6 +26,11 @@ export type FailureKind =
   /** The provider says the request itself is bad: repeating it anywhere gives the same answer. */
   | 'bad_request'
   /**
+   * This target cannot serve it though the request is fine (404: the provider lacks the model; Gemini's
+   * FAILED_PRECONDITION: not offered in the region): the next target may. A 400 with the code when last.
+   */
+  | 'target_refused'
+  /**
    * This target's provider cannot honour a field of the request (Anthropic has no `n`): nothing was sent; the
    * next target (perhaps another provider type) may. A 400 naming the field when no target can.
    */
@@ -52,6 +57,15 @@ export class AttemptError extends Error {
   }
 }
 
+/** The provider's own 4xx, its code kept (context_length_exceeded, model_not_found…). */
+function refusal(f: AttemptFailure): SwitchyardError {
+  return new InvalidRequestError({
+    code: f.code ?? 'upstream_invalid_request',
+    message: f.message,
+    param: f.param ?? null,
+  });
+}
+
 /** May the same target be tried again (after a backoff)? Auth and balance failures go to the next target. */
 export function retryableOnSameTarget(kind: FailureKind): boolean {
   return kind === 'unreachable' || kind === 'timeout' || kind === 'server' || kind === 'rate_limited';
@@ -72,12 +86,13 @@ export function kindOfStatus(
     return code === 'insufficient_quota' || type === 'insufficient_quota' ? 'balance' : 'rate_limited';
   if (status === 402) return 'balance';
   if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'target_refused';
   if (status === 408 || status === 409 || status >= 500) return 'server';
   return 'bad_request';
 }
 
 const FINAL_CODES: Record<
-  Exclude<FailureKind, 'bad_request' | 'rate_limited' | 'timeout' | 'unsupported'>,
+  Exclude<FailureKind, 'bad_request' | 'rate_limited' | 'timeout' | 'unsupported' | 'target_refused'>,
   string
 > = {
   unreachable: 'upstream_unreachable',
@@ -109,13 +124,7 @@ export function finalError(all: readonly AttemptFailure[], deadlinePassed: boole
       message: 'The request deadline passed before any upstream answered.',
     });
   }
-  if (last.kind === 'bad_request') {
-    return new InvalidRequestError({
-      code: last.code ?? 'upstream_invalid_request',
-      message: last.message,
-      param: last.param ?? null,
-    });
-  }
+  if (last.kind === 'bad_request') return refusal(last);
   if (failures.every((f) => f.kind === 'rate_limited')) {
     const waits = failures.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
     return new RateLimitError({
@@ -125,6 +134,7 @@ export function finalError(all: readonly AttemptFailure[], deadlinePassed: boole
     });
   }
   const decisive = failures.findLast((f) => f.kind !== 'rate_limited') ?? last;
+  if (decisive.kind === 'target_refused') return refusal(decisive);
   if (decisive.kind === 'timeout') {
     return new UpstreamTimeoutError({ code: 'upstream_timeout', message: decisive.message });
   }

@@ -20,7 +20,7 @@ describe('kindOfStatus', () => {
     [500, undefined, undefined, 'server'],
     [529, undefined, undefined, 'server'],
     [400, 'context_length_exceeded', undefined, 'bad_request'],
-    [404, 'model_not_found', undefined, 'bad_request'],
+    [404, 'model_not_found', undefined, 'target_refused'],
   ] as const)('maps %i (code %s, type %s) to %s', (status, code, type, kind) => {
     expect(kindOfStatus(status, code, type)).toBe(kind);
   });

@@ -33,11 +33,16 @@ export function parseGeminiError(status: number, text: string): ProviderErrorInf
   if (typeof err === 'string') return { message: err };
   if (!isRecord(err)) return { message: `HTTP ${status}` };
   const message = typeof err.message === 'string' && err.message !== '' ? err.message : `HTTP ${status}`;
-  const info: { message: string; code?: string; type?: string; kind?: 'auth' } = { message };
+  const info: { message: string; code?: string; type?: string; kind?: 'auth' | 'target_refused' } = {
+    message,
+  };
   const code =
     typeof err.status === 'string' ? err.status : typeof err.code === 'string' ? err.code : undefined;
   if (code !== undefined) info.code = code;
   if (typeof err.type === 'string') info.type = err.type;
   if (badKey(err, message)) info.kind = 'auth';
+  // "User location is not supported", "free tier not available in your country": this target cannot serve
+  // it, another provider may. https://ai.google.dev/gemini-api/docs/troubleshooting#error-codes
+  else if (code === 'FAILED_PRECONDITION') info.kind = 'target_refused';
   return info;
 }

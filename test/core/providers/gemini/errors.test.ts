@@ -36,6 +36,13 @@ describe('parseGeminiError', () => {
     });
   });
 
+  it('lets a FAILED_PRECONDITION (not offered where the key is) fail over, and keeps other 400s bad requests', () => {
+    expect(
+      kindOf(400, body(400, 'FAILED_PRECONDITION', 'User location is not supported for the API use.')),
+    ).toBe('target_refused');
+    expect(kindOf(400, body(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'))).toBe('bad_request');
+  });
+
   it('classifies a bad key as auth although Gemini answers it with 400', () => {
     expect(parseGeminiError(400, BAD_KEY)).toMatchObject({ code: 'INVALID_ARGUMENT', kind: 'auth' });
     expect(kindOf(400, BAD_KEY)).toBe('auth');
@@ -49,7 +56,7 @@ describe('parseGeminiError', () => {
   it.each([
     [400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'bad_request'],
     [403, 'PERMISSION_DENIED', 'The caller does not have permission', 'auth'],
-    [404, 'NOT_FOUND', 'models/nope is not found for API version v1beta', 'bad_request'],
+    [404, 'NOT_FOUND', 'models/nope is not found for API version v1beta', 'target_refused'],
     [429, 'RESOURCE_EXHAUSTED', 'You exceeded your current quota', 'rate_limited'],
     [500, 'INTERNAL', 'An internal error has occurred.', 'server'],
     [503, 'UNAVAILABLE', 'The model is overloaded. Please try again later.', 'server'],
