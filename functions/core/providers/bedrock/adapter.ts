@@ -41,7 +41,8 @@ const ERROR_KINDS: ReadonlyMap<string, { kind: FailureKind; type: string }> = ne
   // 400: the request itself (also "Input is too long", a guardrail, an unsupported field for this model).
   ['ValidationException', { kind: 'bad_request', type: 'invalid_request_error' }],
   // 404: no such model (or not in this region).
-  ['ResourceNotFoundException', { kind: 'bad_request', type: 'invalid_request_error' }],
+  // The model id is not offered in that region / account: another target may have it.
+  ['ResourceNotFoundException', { kind: 'target_refused', type: 'invalid_request_error' }],
   // 429 on Bedrock, but the model is loading: retry, it is not the account's rate limit.
   ['ModelNotReadyException', { kind: 'server', type: 'server_error' }],
   // 408: the model took too long.

@@ -29,7 +29,7 @@ describe('anthropicAdapter.parseError', () => {
     [401, 'authentication_error', 'invalid x-api-key', 'auth'],
     [402, 'billing_error', 'Billing error', 'balance'],
     [403, 'permission_error', 'Your API key does not have permission to use the specified resource.', 'auth'],
-    [404, 'not_found_error', 'model: claude-nope', 'bad_request'],
+    [404, 'not_found_error', 'model: claude-nope', 'target_refused'],
     [413, 'request_too_large', 'Request exceeds the maximum allowed number of bytes.', 'bad_request'],
     [
       429,

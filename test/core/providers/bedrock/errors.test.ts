@@ -26,7 +26,7 @@ describe('parseBedrockError', () => {
     [403, 'AccessDeniedException', 'auth'],
     [403, 'UnrecognizedClientException', 'auth'],
     [400, 'ValidationException', 'bad_request'],
-    [404, 'ResourceNotFoundException', 'bad_request'],
+    [404, 'ResourceNotFoundException', 'target_refused'],
     [429, 'ModelNotReadyException', 'server'],
     [408, 'ModelTimeoutException', 'server'],
     [424, 'ModelErrorException', 'server'],
