@@ -95,6 +95,42 @@ describe('a route from Anthropic to an OpenAI-compatible relay', () => {
     expect(rec.attempts).toBe(2);
   });
 
+  it.each([
+    ['as its first event', 0],
+    ['after message_start, before any content', 1],
+  ])(
+    'falls back when a stream sends overloaded_error %s (nothing reached the client yet)',
+    async (_, after) => {
+      claude.enqueue({ errorAfterEvents: after });
+      const { data, response } = await h.client.chat.completions
+        .create({ model: 'smart', messages, stream: true })
+        .withResponse();
+      let text = '';
+      for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+      expect(text).toBe('echo: hi there');
+      expect(response.headers.get('x-switchyard-provider')).toBe('relay');
+      const s = await h.waitForSummary(response.headers.get('x-request-id') ?? '');
+      expect(s.attemptLog.map((a) => [a.provider, a.outcome])).toEqual([
+        ['claude', 'server'],
+        ['relay', 'ok'],
+      ]);
+    },
+  );
+
+  it('sends an error event (no fallback) when the stream fails after content reached the client', async () => {
+    claude.enqueue({ errorAfterEvents: 4 });
+    const { data } = await h.client.chat.completions
+      .create({ model: 'smart', messages, stream: true })
+      .withResponse();
+    let text = '';
+    const err = await (async () => {
+      for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(text.length).toBeGreaterThan(0);
+    expect(relay.requests).toHaveLength(0);
+  });
+
   it('skips Anthropic for a field it cannot honour (n: 2) and serves it from the relay', async () => {
     const { data, response } = await h.client.chat.completions
       .create({ model: 'smart', messages, n: 2 })

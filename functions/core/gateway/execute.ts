@@ -23,8 +23,9 @@ import {
 } from '../routing/failure.ts';
 import { backoffMs } from '../routing/retry.ts';
 import { orderTargets } from '../routing/router.ts';
-import { type OpenedAttempt, openAttempt } from '../upstream/attempt.ts';
+import { failureOf, type OpenedAttempt, openAttempt } from '../upstream/attempt.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
+import { readHead, type StreamHead } from './stream-head.ts';
 
 export interface ExecuteDeps {
   readonly http: HttpClient;
@@ -67,6 +68,8 @@ export interface Executed {
   readonly startedAt: number;
   /** Native providers: turns the answer into OpenAI's format (undefined: the bytes are OpenAI's already). */
   readonly translator: ResponseTranslator | undefined;
+  /** Streams: the events read before the answer was accepted (an error among them failed the attempt). */
+  readonly head: StreamHead | undefined;
 }
 
 function hostOf(url: string | undefined): string {
@@ -94,6 +97,34 @@ export class ProviderState {
   worked(provider: string, index: number): void {
     if (index !== 0 || this.urlIndex.has(provider)) this.urlIndex.set(provider, index);
   }
+}
+
+/**
+ * A stream is accepted once its head holds part of the answer; an error event before that is this attempt's
+ * failure (retried or failed over like an error status), since nothing has reached the client yet.
+ */
+async function acceptHead(
+  opened: OpenedAttempt,
+  translator: ResponseTranslator | undefined,
+  idleMs: number,
+): Promise<StreamHead> {
+  let head: Awaited<ReturnType<typeof readHead>>;
+  try {
+    head = await readHead(opened, translator, idleMs);
+  } catch (err) {
+    const failure = failureOf(err, opened.controller.signal);
+    discard(opened);
+    throw failure;
+  }
+  if (head.failure === undefined) return head;
+  discard(opened);
+  throw new AttemptError(head.failure);
+}
+
+function discard(opened: OpenedAttempt): void {
+  opened.controller.abort();
+  opened.response.dispose();
+  opened.release();
 }
 
 export async function execute(
@@ -159,6 +190,9 @@ export async function execute(
           epochMs: deps.clock.epochMs,
           readAll: !input.stream,
         });
+        const head = input.stream
+          ? await acceptHead(opened, call.translator, route.timeouts.idleMs)
+          : undefined;
         state.worked(target.provider, opened.baseUrlIndex);
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.log.push({
@@ -169,7 +203,7 @@ export async function execute(
           status: opened.response.status,
           ms,
         });
-        return { opened, adapter, target, startedAt, translator: call.translator };
+        return { opened, adapter, target, startedAt, translator: call.translator, head };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;

@@ -206,7 +206,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       throw err;
     }
-    const { opened, adapter, target, startedAt, translator } = executed;
+    const { opened, adapter, target, startedAt, translator, head } = executed;
     scope.summary.provider = target.provider;
     scope.summary.model = target.model;
     account.target(config, target.provider, target.model);
@@ -252,6 +252,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       opened,
       adapter,
       translator,
+      head,
       idleMs: route.timeouts.idleMs,
       now: deps.clock.now,
       forwardUsage: clientWantsUsage(body),

@@ -12,6 +12,7 @@ import type { ProviderAdapter, ResponseTranslator, Usage } from '../providers/ty
 import { parseEvents, SseSplitter } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from '../upstream/reasons.ts';
+import type { StreamHead } from './stream-head.ts';
 
 export interface StreamOutcome {
   /** Set when the stream did not finish cleanly. */
@@ -48,6 +49,8 @@ export interface RelayInput {
   readonly costOf: (usage: Usage) => number | undefined;
   /** Keep reading the upstream after the client left, to learn the true usage (bounded by the deadline). */
   readonly drainOnClientGone: boolean;
+  /** The events read before the answer was accepted (stream-head.ts), and the reader that read them. */
+  readonly head?: StreamHead | undefined;
 }
 
 export function sseError(err: SwitchyardError): string {
@@ -132,7 +135,7 @@ class StreamWatch {
 }
 
 /** Upstream bytes → whole OpenAI SSE events: split as they are, or through a native provider's translator. */
-class EventReader {
+export class EventReader {
   private readonly decoder = new TextDecoder();
   private readonly splitter = new SseSplitter();
   constructor(private readonly translator: ResponseTranslator | undefined) {}
@@ -155,7 +158,7 @@ class EventReader {
 
 export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, undefined> {
   const { opened } = r;
-  const reader = new EventReader(r.translator);
+  const reader = r.head?.reader ?? new EventReader(r.translator);
   const watch = new StreamWatch(r.adapter, r);
   const idle = new IdleTimer(opened.controller, r.idleMs);
   let firstChunkAt: number | undefined;
@@ -164,9 +167,11 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
   let finished = false;
   try {
     try {
-      let chunk = opened.first;
-      while (chunk !== undefined) {
-        const text = watch.inspect(reader.push(chunk));
+      // The head (whole events read while the attempt could still fail over) goes first, then the body.
+      const first = opened.first;
+      let text = watch.inspect(r.head?.text ?? (first === undefined ? '' : reader.push(first)));
+      const more = r.head === undefined ? first !== undefined : !r.head.ended;
+      for (;;) {
         if (text !== '') {
           firstChunkAt ??= r.now();
           watch.keep(text);
@@ -174,10 +179,11 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
           idle.stop();
           yield text;
         }
-        if (watch.upstreamError !== undefined) break;
+        if (watch.upstreamError !== undefined || !more) break;
         idle.arm();
         const next = await opened.iterator.next();
-        chunk = next.done ? undefined : next.value;
+        if (next.done) break;
+        text = watch.inspect(reader.push(next.value));
       }
       idle.stop();
       if (watch.upstreamError === undefined) {

@@ -1,0 +1,132 @@
+/**
+ * A stream's head: the whole events before the first one that carries part of the answer. Until that event,
+ * nothing has reached the client, so an error there — Anthropic's `event: error` overloaded_error after its
+ * HTTP 200, a relay's `data: {"error": …}` as its first event — is an attempt failure like an error status:
+ * retried or failed over, never sent down the stream (DESIGN.md: nothing may be retried after the first
+ * byte reached the client, everything before it may).
+ */
+import { redactSecrets } from '../bytes.ts';
+import type { ResponseTranslator } from '../providers/types.ts';
+import type { AttemptFailure, FailureKind } from '../routing/failure.ts';
+import { parseEvents } from '../sse/splitter.ts';
+import type { OpenedAttempt } from '../upstream/attempt.ts';
+import { IdleTimer } from '../upstream/reasons.ts';
+import { EventReader } from './stream.ts';
+
+export interface StreamHead {
+  /** Whole OpenAI events (translated for native providers), forwarded first by the relay. */
+  readonly text: string;
+  /** The body ended within the head. */
+  readonly ended: boolean;
+  /** Reads the rest of the body (its decoder and translator state continue). */
+  readonly reader: EventReader;
+}
+
+/** Beyond this, the head is whatever it is: a stream that says nothing for this long is forwarded. */
+const HEAD_LIMIT = 64 * 1024;
+
+/**
+ * Error types and codes of stream error events, by provider, → what they mean for the attempt. Anything else
+ * is a server-side failure (retried, then failed over).
+ * Anthropic https://docs.anthropic.com/en/api/errors; Gemini https://ai.google.dev/gemini-api/docs/troubleshooting;
+ * Bedrock https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html
+ */
+const STREAM_ERROR_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind>([
+  ['rate_limit_error', 'rate_limited'],
+  ['rate_limit_exceeded', 'rate_limited'],
+  ['RESOURCE_EXHAUSTED', 'rate_limited'],
+  ['throttlingException', 'rate_limited'],
+  ['authentication_error', 'auth'],
+  ['invalid_api_key', 'auth'],
+  ['permission_error', 'auth'],
+  ['PERMISSION_DENIED', 'auth'],
+  ['billing_error', 'balance'],
+  ['insufficient_quota', 'balance'],
+  ['invalid_request_error', 'bad_request'],
+  ['INVALID_ARGUMENT', 'bad_request'],
+  ['validationException', 'bad_request'],
+]);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+type Scan =
+  | { readonly kind: 'answer' }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'error'; readonly failure: AttemptFailure };
+
+/** Whether the events so far start the answer, fail it, or neither yet (a role chunk, a ping). */
+function scan(text: string): Scan {
+  for (const { data } of parseEvents(text)) {
+    if (data === '[DONE]') return { kind: 'answer' };
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return { kind: 'answer' }; // not ours to judge: forward it as it came
+    }
+    if (!isRecord(json)) return { kind: 'answer' };
+    if (isRecord(json.error) || typeof json.error === 'string')
+      return { kind: 'error', failure: failureOf(json.error) };
+    if (json.usage !== undefined && json.usage !== null) return { kind: 'answer' };
+    const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
+    if (!isRecord(choice)) continue;
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) return { kind: 'answer' };
+    const delta = isRecord(choice.delta) ? choice.delta : {};
+    if ((typeof delta.content === 'string' && delta.content !== '') || delta.tool_calls !== undefined) {
+      return { kind: 'answer' };
+    }
+    if (typeof delta.refusal === 'string' && delta.refusal !== '') return { kind: 'answer' };
+  }
+  return { kind: 'none' };
+}
+
+function failureOf(error: unknown): AttemptFailure {
+  const e = isRecord(error) ? error : { message: String(error) };
+  const type = typeof e.type === 'string' ? e.type : undefined;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const kind = STREAM_ERROR_KINDS.get(code ?? '') ?? STREAM_ERROR_KINDS.get(type ?? '') ?? 'server';
+  const message = typeof e.message === 'string' ? redactSecrets(e.message) : 'stream error';
+  return {
+    kind,
+    status: 200,
+    message: `Upstream failed before the answer started: ${message}`,
+    ...(kind === 'bad_request' && (code ?? type) !== undefined ? { code: (code ?? type) as string } : {}),
+  };
+}
+
+/**
+ * Reads the head of an opened stream. Throws nothing of its own: a read that fails (idle timeout, reset)
+ * rejects with the transport's error, which the attempt loop classifies as for any attempt.
+ */
+export async function readHead(
+  opened: OpenedAttempt,
+  translator: ResponseTranslator | undefined,
+  idleMs: number,
+): Promise<StreamHead & { readonly failure?: AttemptFailure }> {
+  const reader = new EventReader(translator);
+  const idle = new IdleTimer(opened.controller, idleMs);
+  let text = '';
+  let chunk = opened.first;
+  let ended = chunk === undefined;
+  try {
+    while (chunk !== undefined) {
+      text += reader.push(chunk);
+      const s = scan(text);
+      if (s.kind === 'error') return { text, ended, reader, failure: s.failure };
+      if (s.kind === 'answer' || text.length > HEAD_LIMIT) break;
+      idle.arm();
+      const next = await opened.iterator.next();
+      idle.stop();
+      if (next.done) {
+        ended = true;
+        break;
+      }
+      chunk = next.value;
+    }
+  } finally {
+    idle.stop();
+  }
+  return { text, ended, reader };
+}
