@@ -181,17 +181,19 @@ export class Monitoring extends Construct {
       `More than ${ratePct}% of function URL requests answered 5xx.`,
     );
     const drift = props.driftTolerancePercent ?? 2;
+    // On the verdicts, not on a percent: a day is drift when its provider's tolerance (billing.tolerancePercent,
+    // else this one, which the reconciler gets too) says so — half a cent of rounding never fires it.
     const driftAlarm = new Alarm(this, 'BillingDrift', {
       metric: new Metric({
         namespace: 'Switchyard',
-        metricName: 'BillingDriftPercent',
+        metricName: 'BillingDrifts',
         dimensionsMap: { service: 'switchyard' },
         statistic: 'Maximum',
         period: Duration.hours(1),
       }),
-      threshold: drift,
+      threshold: 1,
       evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
       alarmDescription: `The reconciler found the usage ledger and a provider's bill more than ${drift}% apart.`,
     });

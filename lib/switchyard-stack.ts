@@ -64,6 +64,8 @@ export class SwitchyardStack extends Stack {
     new CfnOutput(this, 'KeysTableName', { value: this.tables.keys.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.tables.usage.tableName });
     new CfnOutput(this, 'ReportsTableName', { value: this.tables.reports.tableName });
+    // `switchyard reconcile --stack` judges with the same default tolerance as the scheduled run.
+    new CfnOutput(this, 'DriftTolerancePercent', { value: String(props.driftTolerancePercent ?? 2) });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
     new CfnOutput(this, 'FunctionUrl', {
       value: this.gateway.url.url,

@@ -22,6 +22,8 @@ import { textTable } from './text-table.ts';
 
 const envSchema = z.object({
   SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
+  /** The default tolerance of the verdicts locally (with --stack: the stack's DriftTolerancePercent). */
+  SWITCHYARD_DRIFT_TOLERANCE_PERCENT: z.coerce.number().min(0).default(2),
   /** JSON `{"<provider id>": "<admin / management key>"}`: keys of billing APIs (locally). */
   SWITCHYARD_BILLING_KEYS: z
     .string()
@@ -84,11 +86,15 @@ export async function reconcileCommand(args: string[]): Promise<void> {
   try {
     const config = await new DynamoRouteStore(conn.client, conn.tableName('config')).load();
     let keys: { billing: BillingKeySource; provider: { keys(id: string): Promise<readonly string[]> } };
+    let tolerancePercent = env.SWITCHYARD_DRIFT_TOLERANCE_PERCENT;
     if (values.stack !== undefined) {
-      const secretArn = (await openStackOutputs(values.stack, values.region)).get('SecretArn');
+      const outputs = await openStackOutputs(values.stack, values.region);
+      const secretArn = outputs.get('SecretArn');
       if (secretArn === undefined) throw new Error(`stack ${values.stack} has no SecretArn output`);
       const secret = new SecretKeys(secretArn, 0);
       keys = { billing: secret, provider: secret };
+      const stackTolerance = Number(outputs.get('DriftTolerancePercent'));
+      if (Number.isFinite(stackTolerance)) tolerancePercent = stackTolerance;
     } else {
       const billing = new Map(Object.entries(env.SWITCHYARD_BILLING_KEYS));
       keys = {
@@ -97,6 +103,12 @@ export async function reconcileCommand(args: string[]): Promise<void> {
       };
     }
     const providers = values.provider?.flatMap((p) => p.split(',')).filter((p) => p !== '');
+    const unknown = providers?.filter((p) => !(p in config.providers)) ?? [];
+    if (unknown.length > 0) {
+      throw new Error(
+        `reconcile: no provider ${unknown.join(', ')} in the config (known: ${Object.keys(config.providers).join(', ')})`,
+      );
+    }
     const total = providers?.length ?? Object.keys(config.providers).length;
     let done = 0;
     const tty = process.stderr.isTTY === true;
@@ -113,6 +125,7 @@ export async function reconcileCommand(args: string[]): Promise<void> {
         http,
         clock: systemClock,
         sleep: abortableSleep,
+        tolerancePercent,
         progress: (e) => {
           if (e.phase === 'start') {
             const line = `[${done + 1}/${total}] ${e.provider}: calling its billing API…`;

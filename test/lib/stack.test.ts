@@ -196,9 +196,10 @@ describe('SwitchyardStack', () => {
     expect(byMetric.get('Throttles')?.Threshold).toBe(0);
     expect(byMetric.get('ConcurrentExecutions')?.Threshold).toBe(800);
     expect(byMetric.has('Duration')).toBe(true);
-    const drift = byMetric.get('BillingDriftPercent');
+    // The drift alarm follows the reconciler's verdicts (each provider's own tolerance), not a raw percent.
+    const drift = byMetric.get('BillingDrifts');
     expect(drift?.Namespace).toBe('Switchyard');
-    expect(drift?.Threshold).toBe(2);
+    expect(drift?.Threshold).toBe(1);
     // 5xx alarms are rates over a minimum volume, for the REST API and the function URL.
     const rates = alarms
       .map((a) => a.Properties)
@@ -219,10 +220,13 @@ describe('SwitchyardStack', () => {
     template.resourceCountIs('AWS::SNS::Topic', 1);
   });
 
-  it('takes the drift tolerance as a prop', () => {
+  it('takes the drift tolerance as a prop: the reconciler judges by it unless a provider sets its own', () => {
     const t = Template.fromStack(
       new SwitchyardStack(new App(), 'Drift', { removalPolicy: 'destroy', driftTolerancePercent: 0.5 }),
     );
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'BillingDriftPercent', Threshold: 0.5 });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ SWITCHYARD_DRIFT_TOLERANCE_PERCENT: '0.5' }) },
+    });
+    t.hasOutput('DriftTolerancePercent', { Value: '0.5' });
   });
 });

@@ -135,6 +135,12 @@ describe('switchyard reconcile', () => {
     expect(rows[1]).toMatch(/^oai,2026-11-20,\$1\.0000,\$1\.1000,\+10% \(\$0\.1000\),drift,/);
   });
 
+  it('names an unknown --provider instead of skipping it', async () => {
+    const r = await run(['reconcile', '--date', day, '--provider', 'nope']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('no provider nope in the config (known: oai, relay)');
+  });
+
   it('rejects a malformed --date with a clear message', async () => {
     const r = await run(['reconcile', '--date', '20-11-2026']);
     expect(r.code).toBe(1);

@@ -174,12 +174,14 @@ async function reconcileOne(
     if (money !== undefined) {
       const low = billing.lowBalance !== undefined && money.amount < billing.lowBalance;
       deps.metrics?.balance(id, money, low);
-      balance = { balance: money, lowBalance: low };
+      // The balance is now's, not the day's: only a running day's report carries it, so the report of a day
+      // that is over stays the same however often it is run again.
+      if (partial) balance = { balance: money, lowBalance: low };
     }
     const compared =
       adapter.kind === 'daily'
         ? await daily(deps, ctx, adapter, req.day, base.tolerancePercent)
-        : await snapshots(deps, id, req.day, nowIso, base.tolerancePercent);
+        : await snapshots(deps, id, req.day, base.tolerancePercent);
     return { ...base, ...compared, ...balance };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
@@ -286,18 +288,12 @@ async function sampleChecks(
 }
 
 /** Snapshot-kind bills: the ledger between the two readings around the day, against their difference. */
-async function snapshots(
-  deps: ReconcileDeps,
-  id: string,
-  day: string,
-  nowIso: string,
-  tolerance: number,
-): Promise<Compared> {
+async function snapshots(deps: ReconcileDeps, id: string, day: string, tolerance: number): Promise<Compared> {
   const p = deps.config.providers[id] as ProviderConfig;
   const billing = billingOf(p);
   // Readings from a day before to a day after: the ones nearest the day's edges bound the window.
   const around = await deps.reports.snapshots(id, dayStart(shiftDay(day, -1)), dayStart(shiftDay(day, 2)));
-  const w = snapshotWindow(around, dayStart(day), dayStart(nextDay(day)), nowIso);
+  const w = snapshotWindow(around, dayStart(day), dayStart(nextDay(day)));
   if ('reason' in w) {
     return { verdict: 'unverifiable', reason: w.reason, ledger: await ledgerOfDay(deps.usage, id, day) };
   }

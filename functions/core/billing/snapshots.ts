@@ -1,8 +1,9 @@
 /**
  * Snapshot-kind bills (a cumulative counter or a balance, no per-day figures): the spend of a day is the
- * difference between the reading nearest before the day starts and the reading nearest after it ends, and
- * the ledger is summed over exactly the same window — so the comparison is like for like even when the
- * readings are an hour off the day's edges.
+ * difference between the last reading at or before the day starts and the last reading at or before it ends,
+ * and the ledger is summed over exactly the same window — so the comparison is like for like even when the
+ * readings are an hour off the day's edges, and consecutive days' windows meet without overlapping (the
+ * rows of a month add up).
  */
 import type { Money, Snapshot } from './types.ts';
 
@@ -12,22 +13,20 @@ export type SnapshotWindow =
 
 /**
  * The window over [startIso, endIso) from readings sorted by time: `from` is the last reading at or before
- * the start (else the first one inside the day), `to` the first at or after the end (else the last one
- * inside the day, for a day still running).
+ * the start (else the first one inside the day), `to` the last one at or before the end.
  */
 export function snapshotWindow(
   readings: readonly Snapshot[],
   startIso: string,
   endIso: string,
-  nowIso: string,
 ): SnapshotWindow {
   const sorted = [...readings].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
   const from = sorted.filter((s) => s.at <= startIso).at(-1) ?? sorted.find((s) => s.at < endIso);
-  const to = sorted.find((s) => s.at >= endIso) ?? sorted.filter((s) => s.at < endIso).at(-1);
+  const to = sorted.filter((s) => s.at <= endIso).at(-1);
   if (from === undefined || to === undefined || to.at <= from.at) {
     const have = sorted.filter((s) => s.at >= startIso && s.at < endIso).length;
     return {
-      reason: `two readings of the bill around the day are needed and there are not (${have} inside it; now ${nowIso}); the scheduled run takes one every hour`,
+      reason: `two readings of the bill around the day are needed (${have} inside it); the scheduled run takes one every hour`,
     };
   }
   if (from.spent !== undefined && to.spent !== undefined) {

@@ -21,7 +21,8 @@ export interface Preset {
   readonly type: 'openai' | 'anthropic' | 'gemini';
   /** In order: the next one is tried on a connection failure. Absent: the config must set `baseUrls`. */
   readonly baseUrls?: readonly string[];
-  readonly billing: { readonly type: BillingType };
+  /** The billing adapter, and the currency the bill is in when it is not USD (the API does not say). */
+  readonly billing: { readonly type: BillingType; readonly currency?: string };
   /** Why a preset has no base URL: shown in the config error. */
   readonly baseUrlHint?: string;
   /** The public page the row was checked against. */
@@ -73,10 +74,11 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     billing: { type: 'siliconflow' },
     doc: 'https://docs.siliconflow.cn/cn/api-reference/userinfo/get-user-info',
   },
+  // The international site bills in USD (the .cn site in CNY, the adapter's default).
   'siliconflow-intl': {
     type: 'openai',
     baseUrls: ['https://api.siliconflow.com/v1'],
-    billing: { type: 'siliconflow' },
+    billing: { type: 'siliconflow', currency: 'USD' },
     doc: 'https://docs.siliconflow.com/cn/api-reference/userinfo/get-user-info',
   },
   // DMXAPI documents three sites (www.dmxapi.cn in CNY, www.dmxapi.com and ssvip.dmxapi.com in USD) whose keys
@@ -84,7 +86,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
   dmxapi: {
     type: 'openai',
     baseUrls: ['https://www.dmxapi.cn/v1'],
-    billing: { type: 'oneapi' },
+    billing: { type: 'oneapi', currency: 'CNY' },
     doc: 'https://github.com/YeSongYun/dmxapi.doc/blob/main/baseurl.md',
   },
   'dmxapi-com': {

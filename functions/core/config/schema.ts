@@ -228,5 +228,10 @@ export function baseUrlsOf(p: ProviderConfig): readonly string[] {
 export type BillingConfig = NonNullable<ProviderConfig['billing']>;
 
 export function billingOf(p: ProviderConfig): BillingConfig {
-  return p.billing ?? presetOf(p)?.billing ?? { type: 'none' };
+  const preset = presetOf(p)?.billing;
+  if (p.billing === undefined) return preset ?? { type: 'none' };
+  // The preset's currency still holds when the config only adds options to the same billing type.
+  return preset !== undefined && preset.type === p.billing.type && preset.currency !== undefined
+    ? { currency: preset.currency, ...p.billing }
+    : p.billing;
 }

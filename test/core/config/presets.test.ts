@@ -138,6 +138,16 @@ describe('presets', () => {
     expect(billingOf(cfg.providers.o!).type).toBe('none');
   });
 
+  it('carries the currency of bills that are not in USD, kept when the config adds billing options', () => {
+    expect(billingOf(onlyPreset('dmxapi'))).toEqual({ type: 'oneapi', currency: 'CNY' });
+    expect(billingOf(onlyPreset('siliconflow-intl'))).toEqual({ type: 'siliconflow', currency: 'USD' });
+    const cfg = parseConfig({
+      providers: { d: { preset: 'dmxapi', billing: { type: 'oneapi', usdRate: 0.14 } } },
+      routes: {},
+    });
+    expect(billingOf(cfg.providers.d!)).toEqual({ type: 'oneapi', currency: 'CNY', usdRate: 0.14 });
+  });
+
   it('every preset names the public page it was checked against', () => {
     for (const p of Object.values(PRESETS)) expect(p.doc).toMatch(/^https:\/\//);
   });
