@@ -44,7 +44,9 @@ export const bedrockModelsContext = z.preprocess(
 /** The resource ARNs one model id needs (CloudFormation pseudo parameters for partition, Region, account). */
 export function bedrockModelArns(id: string): string[] {
   const profile = PROFILE_PREFIX.exec(id);
-  if (profile === null) return [`arn:${Aws.PARTITION}:bedrock:${Aws.REGION}::foundation-model/${id}`];
+  // Any Region: a bedrock provider's `region` is config (routes sync), not stack, and may differ from the
+  // stack's; the grant still names the one model.
+  if (profile === null) return [`arn:${Aws.PARTITION}:bedrock:*::foundation-model/${id}`];
   return [
     `arn:${Aws.PARTITION}:bedrock:${Aws.REGION}:${Aws.ACCOUNT_ID}:inference-profile/${id}`,
     // Any Region: the profile routes to Regions of its geography, a global one to any (an empty Region too).
@@ -54,7 +56,7 @@ export function bedrockModelArns(id: string): string[] {
 
 /**
  * Lets `grantee` call Converse and ConverseStream on these models; adds nothing for an empty list. The
- * any-Region foundation-model ARNs of inference profiles are acknowledged to cdk-nag one by one.
+ * any-Region foundation-model ARNs are acknowledged to cdk-nag one by one.
  */
 export function grantBedrockInvoke(grantee: IGrantable & IConstruct, models: readonly string[]): void {
   const ids = [...new Set(models)];
@@ -69,13 +71,14 @@ export function grantBedrockInvoke(grantee: IGrantable & IConstruct, models: rea
   );
   for (const id of ids) {
     const profile = PROFILE_PREFIX.exec(id);
-    if (profile === null) continue;
-    const model = id.slice(profile[0].length);
+    const model = profile === null ? id : id.slice(profile[0].length);
     Validations.of(grantee).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/${model}]`,
       reason:
-        `The cross-Region inference profile ${id} sends each call to a Region Bedrock picks among its ` +
-        'destinations: the grant names this one model, in any of them.',
+        profile === null
+          ? `The bedrock providers of the routes name their own region: the grant names this one model, ${id}, in any of them.`
+          : `The cross-Region inference profile ${id} sends each call to a Region Bedrock picks among its ` +
+            'destinations: the grant names this one model, in any of them.',
     });
   }
 }

@@ -26,6 +26,9 @@ export class ConverseStreamTranslator {
   private finish: FinishReason | undefined;
   private usage: Usage | undefined;
   private metadataSeen = false;
+  /** JSON mode: text before the answer tool (a preamble), and whether that tool started. */
+  private held = '';
+  private jsonStarted = false;
   /** [DONE] or an error event went out: nothing more is written. */
   private over = false;
 
@@ -93,6 +96,10 @@ export class ConverseStreamTranslator {
     if (use === undefined || typeof v.contentBlockIndex !== 'number') return '';
     if (this.ctx.jsonTool !== undefined && use.name === this.ctx.jsonTool) {
       this.blocks.set(v.contentBlockIndex, { kind: 'json' });
+      // The model's preamble ("Here is the JSON:") would make the content invalid JSON: dropped, as in the
+      // non-stream answer.
+      this.held = '';
+      this.jsonStarted = true;
       return '';
     }
     const index = this.toolCalls++;
@@ -108,8 +115,15 @@ export class ConverseStreamTranslator {
 
   private blockDelta(v: Json): string {
     const delta = isRecord(v.delta) ? v.delta : {};
-    if (typeof delta.text === 'string')
-      return delta.text === '' ? '' : this.writer.delta({ content: delta.text });
+    if (typeof delta.text === 'string') {
+      if (delta.text === '') return '';
+      // JSON mode: text is held until the answer tool starts (then dropped) or the message ends (then sent).
+      if (this.ctx.jsonTool !== undefined) {
+        if (!this.jsonStarted) this.held += delta.text;
+        return '';
+      }
+      return this.writer.delta({ content: delta.text });
+    }
     const use = isRecord(delta.toolUse) ? delta.toolUse : undefined;
     if (use === undefined || typeof use.input !== 'string' || use.input === '') return ''; // reasoning, …
     const block = typeof v.contentBlockIndex === 'number' ? this.blocks.get(v.contentBlockIndex) : undefined;
@@ -120,7 +134,9 @@ export class ConverseStreamTranslator {
 
   private messageStop(v: Json): string {
     this.finish = finishReasonOf(v.stopReason, this.toolCalls > 0);
-    const out = this.writer.delta({}, this.finish);
+    const held = this.held === '' ? '' : this.writer.delta({ content: this.held });
+    this.held = '';
+    const out = held + this.writer.delta({}, this.finish);
     return this.metadataSeen ? out + this.done() : out;
   }
 

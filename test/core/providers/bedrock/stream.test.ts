@@ -233,4 +233,39 @@ describe('ConverseStream tool use → OpenAI tool_calls deltas', () => {
     expect(finishOf(sse)).toBe('stop');
     expect(dataOf(sse).at(-1)).toBe('[DONE]');
   });
+
+  it('in JSON mode drops a text preamble before the answer tool, so the content stays valid JSON', () => {
+    const events = [
+      { messageStart: { role: 'assistant' } },
+      { contentBlockDelta: { delta: { text: 'Here is the JSON:' }, contentBlockIndex: 0 } },
+      { contentBlockStop: { contentBlockIndex: 0 } },
+      { contentBlockStart: { start: { toolUse: { toolUseId: 't', name: 'reply' } }, contentBlockIndex: 1 } },
+      { contentBlockDelta: { delta: { toolUse: { input: '{"a":1}' } }, contentBlockIndex: 1 } },
+      { contentBlockStop: { contentBlockIndex: 1 } },
+      { messageStop: { stopReason: 'tool_use' } },
+      { metadata: { usage, metrics: { latencyMs: 1 } } },
+    ];
+    const t = translator({
+      response_format: { type: 'json_schema', json_schema: { name: 'reply', schema: {} } },
+    });
+    const content = deltas(feed(t, ndjson(events), 7))
+      .map((d) => (typeof d.content === 'string' ? d.content : ''))
+      .join('');
+    expect(JSON.parse(content)).toEqual({ a: 1 });
+  });
+
+  it('in JSON mode sends the held text when no answer tool came', () => {
+    const events = [
+      { messageStart: { role: 'assistant' } },
+      { contentBlockDelta: { delta: { text: '{"a":' }, contentBlockIndex: 0 } },
+      { contentBlockDelta: { delta: { text: '2}' }, contentBlockIndex: 0 } },
+      { messageStop: { stopReason: 'end_turn' } },
+      { metadata: { usage, metrics: { latencyMs: 1 } } },
+    ];
+    const t = translator({ response_format: { type: 'json_object' } });
+    const content = deltas(feed(t, ndjson(events), 5))
+      .map((d) => (typeof d.content === 'string' ? d.content : ''))
+      .join('');
+    expect(content).toBe('{"a":2}');
+  });
 });
