@@ -12,6 +12,7 @@ import { keys } from './cli-keys.ts';
 import { reconcileCommand } from './cli-reconcile.ts';
 import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
 import { usage } from './cli-usage.ts';
+import { validateCommand } from './cli-validate.ts';
 import { startGateway } from './server.ts';
 import { loadConfigFile, parseEnv, resolveMasterKey } from './settings.ts';
 import { textTable } from './text-table.ts';
@@ -37,6 +38,10 @@ const USAGE = `Usage: switchyard <command>
                            exit code 3 when a provider drifted or its billing API failed
                            (env: SWITCHYARD_PROVIDER_KEYS, SWITCHYARD_BILLING_KEYS)
   (keys, usage and reconcile take --stack <name> [--region <r>] too)
+  validate --base-url URL --key KEY --model M [--model M2] [--concurrency 16] [--report out.html] [--json]
+  validate --target name=URL,KEY,MODEL [--target …]
+                           the pre-launch checklist against any OpenAI-compatible API (switchyard validate
+                           --help for every option); exit code 1 when a required check fails
 `;
 
 async function serve(): Promise<void> {
@@ -137,6 +142,7 @@ export async function main(argv: string[]): Promise<void> {
   if (cmd === 'keys') return keys(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
   if (cmd === 'usage') return usage(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
   if (cmd === 'reconcile') return reconcileCommand(rest);
+  if (cmd === 'validate') return validateCommand(rest);
   process.stdout.write(USAGE);
   if (cmd !== undefined && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
 }

@@ -1,0 +1,321 @@
+/**
+ * The validator's client of an OpenAI-compatible API: raw HTTP (the core's undici wire), so it sees what the
+ * official SDK hides — every status and header, each network read of a stream with its arrival time, the
+ * usage a relay reports — and it enforces the run's caps: a call that would pass the request or spend cap
+ * throws {@link BudgetExhausted} before anything is sent.
+ */
+import { performance } from 'node:perf_hooks';
+import { concat, utf8 } from '../../core/bytes.ts';
+import type { HttpClient } from '../../core/providers/types.ts';
+import { parseEvents, SseSplitter } from '../../core/sse/splitter.ts';
+import type { TokenCounter } from '../../core/usage/types.ts';
+import type { Limits, Subject } from './types.ts';
+
+export type Json = Record<string, unknown>;
+
+export class BudgetExhausted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BudgetExhausted';
+  }
+}
+
+export interface CallOptions {
+  /** Another key than the subject's (null: no Authorization header at all). */
+  readonly key?: string | null;
+  readonly timeoutMs?: number;
+}
+
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+export interface HttpOutcome {
+  /** null: no answer (refused, reset, DNS, or the client's timeout). */
+  readonly status: number | null;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly text: string;
+  /** The body parsed as JSON, when it is JSON. */
+  readonly json: unknown;
+  readonly latencyMs: number;
+  readonly timedOut: boolean;
+  readonly networkError?: string;
+  /** `usage` of the answer (the final usage chunk of a stream). */
+  readonly usage: Usage | undefined;
+}
+
+export interface StreamRead {
+  /** ms since the request was sent. */
+  readonly atMs: number;
+  readonly bytes: number;
+  /** Content (or tool-argument) deltas this read completed. */
+  readonly deltas: number;
+}
+
+export interface StreamOutcome extends HttpOutcome {
+  /** Every network read of the body. */
+  readonly reads: readonly StreamRead[];
+  /** `data:` payloads in order (without `[DONE]`). */
+  readonly events: readonly string[];
+  /** ms from sending to the first content delta; null when none came. */
+  readonly ttftMs: number | null;
+  readonly content: string;
+  readonly toolArguments: string;
+  /** `data: [DONE]` arrived. */
+  readonly done: boolean;
+  /** A `data: {"error": …}` event. */
+  readonly streamError: unknown;
+}
+
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function usageOf(json: unknown): Usage | undefined {
+  if (!isRecord(json) || !isRecord(json.usage)) return undefined;
+  const u = json.usage;
+  if (typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
+  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Text of a message list, for a token estimate of the prompt. */
+function promptText(body: Json): string {
+  return Array.isArray(body.messages) ? JSON.stringify(body.messages) : '';
+}
+
+export class ValidateClient {
+  /** What this subject's run has used so far. */
+  readonly used = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+
+  constructor(
+    private readonly subject: Subject,
+    private readonly limits: Limits,
+    private readonly http: HttpClient,
+    private readonly tokens: TokenCounter,
+  ) {}
+
+  get model(): string {
+    return this.subject.model;
+  }
+
+  /** USD of tokens at the subject's prices (0 without prices: the request cap is then the only bound). */
+  costOf(input: number, output: number): number {
+    const p = this.subject.prices;
+    return p === undefined ? 0 : (input * p.input + output * p.output) / 1e6;
+  }
+
+  /** Whether `n` more calls of `body` fit the caps. */
+  canAfford(n: number, body: Json = {}): boolean {
+    if (this.used.requests + n > this.limits.maxRequests) return false;
+    const each = this.costOf(this.tokens.count(promptText(body)) + 20, this.limits.maxTokens);
+    return this.used.costUsd + n * each <= this.limits.maxSpendUsd;
+  }
+
+  private admit(body: Json): void {
+    if (this.used.requests + 1 > this.limits.maxRequests) {
+      throw new BudgetExhausted(`the run's cap of ${this.limits.maxRequests} requests is reached`);
+    }
+    if (!this.canAfford(1, body)) {
+      throw new BudgetExhausted(`the run's spend cap of $${this.limits.maxSpendUsd} is reached`);
+    }
+    this.used.requests++;
+  }
+
+  private account(usage: Usage | undefined, body: Json): void {
+    const input = usage?.promptTokens ?? this.tokens.count(promptText(body));
+    const output = usage?.completionTokens ?? this.limits.maxTokens;
+    this.used.inputTokens += usage?.promptTokens ?? 0;
+    this.used.outputTokens += usage?.completionTokens ?? 0;
+    this.used.costUsd += this.costOf(input, output);
+  }
+
+  private request(body: Json, opts: CallOptions) {
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: '*/*' };
+    const key = opts.key === undefined ? this.subject.key : opts.key;
+    if (key !== null) headers.authorization = `Bearer ${key}`;
+    const full = { model: this.subject.model, max_tokens: this.limits.maxTokens, ...body };
+    return { headers, full, timeoutMs: opts.timeoutMs ?? this.limits.timeoutMs };
+  }
+
+  /** A non-stream chat completion (`model` and `max_tokens` filled in unless the body sets them). */
+  async chat(body: Json, opts: CallOptions = {}): Promise<HttpOutcome> {
+    this.admit(body);
+    const { headers, full, timeoutMs } = this.request(body, opts);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const t0 = performance.now();
+    try {
+      const res = await this.http.send({
+        url: `${this.subject.baseUrl}/chat/completions`,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(full),
+        signal: controller.signal,
+      });
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const c of res.body) {
+        chunks.push(c);
+        size += c.byteLength;
+      }
+      const text = utf8.decode(concat(chunks, size));
+      const json = parseJson(text);
+      const usage = res.status < 300 ? usageOf(json) : undefined;
+      if (res.status < 300) this.account(usage, full);
+      return {
+        status: res.status,
+        headers: flatHeaders(res.headers),
+        text,
+        json,
+        latencyMs: performance.now() - t0,
+        timedOut: false,
+        usage,
+      };
+    } catch (err) {
+      return failed(t0, controller.signal.aborted, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A streamed chat completion, every read timed. `stream_options.include_usage` is asked for. */
+  async stream(body: Json, opts: CallOptions = {}): Promise<StreamOutcome> {
+    this.admit(body);
+    const { headers, full, timeoutMs } = this.request(
+      { stream: true, stream_options: { include_usage: true }, ...body },
+      opts,
+    );
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const t0 = performance.now();
+    const reads: StreamRead[] = [];
+    const events: string[] = [];
+    const st = {
+      ttft: null as number | null,
+      content: '',
+      args: '',
+      done: false,
+      error: undefined as unknown,
+    };
+    let usage: Usage | undefined;
+    let status: number | null = null;
+    let resHeaders: Record<string, string> = {};
+    let raw = '';
+    try {
+      const res = await this.http.send({
+        url: `${this.subject.baseUrl}/chat/completions`,
+        method: 'POST',
+        headers,
+        body: JSON.stringify(full),
+        signal: controller.signal,
+      });
+      status = res.status;
+      resHeaders = flatHeaders(res.headers);
+      const decoder = new TextDecoder();
+      const splitter = new SseSplitter();
+      for await (const chunk of res.body) {
+        const at = performance.now() - t0;
+        const text = decoder.decode(chunk, { stream: true });
+        if (res.status >= 300) {
+          raw += text;
+          continue;
+        }
+        let deltas = 0;
+        for (const ev of parseEvents(splitter.push(text))) {
+          if (ev.data === '[DONE]') {
+            st.done = true;
+            continue;
+          }
+          events.push(ev.data);
+          const json = parseJson(ev.data);
+          if (isRecord(json) && 'error' in json) st.error = json.error;
+          usage = usageOf(json) ?? usage;
+          const delta = deltaOf(json);
+          if (delta.content !== '' || delta.args !== '') {
+            deltas++;
+            st.ttft ??= at;
+            st.content += delta.content;
+            st.args += delta.args;
+          }
+        }
+        reads.push({ atMs: at, bytes: chunk.byteLength, deltas });
+      }
+      raw += decoder.decode();
+      if (res.status < 300) this.account(usage, full);
+      return {
+        status,
+        headers: resHeaders,
+        text: raw,
+        json: res.status >= 300 ? parseJson(raw) : undefined,
+        latencyMs: performance.now() - t0,
+        timedOut: false,
+        usage,
+        reads,
+        events,
+        ttftMs: st.ttft,
+        content: st.content,
+        toolArguments: st.args,
+        done: st.done,
+        streamError: st.error,
+      };
+    } catch (err) {
+      const f = failed(t0, controller.signal.aborted, err);
+      return {
+        ...f,
+        status,
+        headers: resHeaders,
+        reads,
+        events,
+        ttftMs: st.ttft,
+        content: st.content,
+        toolArguments: st.args,
+        done: st.done,
+        streamError: st.error,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function deltaOf(json: unknown): { content: string; args: string } {
+  if (!isRecord(json) || !Array.isArray(json.choices)) return { content: '', args: '' };
+  const c = json.choices[0];
+  const delta = isRecord(c) && isRecord(c.delta) ? c.delta : {};
+  const content = typeof delta.content === 'string' ? delta.content : '';
+  let args = '';
+  if (Array.isArray(delta.tool_calls)) {
+    for (const t of delta.tool_calls) {
+      if (isRecord(t) && isRecord(t.function) && typeof t.function.arguments === 'string')
+        args += t.function.arguments;
+    }
+  }
+  return { content, args };
+}
+
+function flatHeaders(h: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h))
+    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+function failed(t0: number, timedOut: boolean, err: unknown): HttpOutcome {
+  return {
+    status: null,
+    headers: {},
+    text: '',
+    json: undefined,
+    latencyMs: performance.now() - t0,
+    timedOut,
+    networkError: timedOut ? 'timed out' : err instanceof Error ? err.message : String(err),
+    usage: undefined,
+  };
+}
