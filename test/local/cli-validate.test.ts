@@ -21,7 +21,10 @@ const price = `${FAKE_RELAY_PRICES.input},${FAKE_RELAY_PRICES.output}`;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'switchyard-validate-'));
-  [good, buffered] = await Promise.all([startFakeRelay(), startFakeRelay({ faults: { bufferStream: true } })]);
+  [good, buffered] = await Promise.all([
+    startFakeRelay(),
+    startFakeRelay({ faults: { bufferStream: true } }),
+  ]);
   h = await startHarness({
     config: () => ({
       providers: { relay: { type: 'openai', baseUrls: [good.url] } },
@@ -84,7 +87,11 @@ describe('switchyard validate', () => {
     const report = JSON.parse(r.out) as ValidateReport;
     expect(report.passed).toBe(true);
     expect(report.subjects).toHaveLength(1);
-    expect(report.subjects[0]?.subject).toMatchObject({ name: 'default', model: 'fake-gpt', baseUrl: good.url });
+    expect(report.subjects[0]?.subject).toMatchObject({
+      name: 'default',
+      model: 'fake-gpt',
+      baseUrl: good.url,
+    });
     expect(report.subjects[0]?.checks.filter((c) => c.required).every((c) => c.status === 'pass')).toBe(true);
     expect(r.out).not.toContain(good.key);
     expect(r.err).not.toContain(good.key);
@@ -96,7 +103,9 @@ describe('switchyard validate', () => {
       {},
     );
     const report = JSON.parse(r.out) as ValidateReport;
-    const failed = report.subjects[0]?.checks.filter((c) => c.status === 'fail').map((c) => `${c.id}: ${c.summary}`);
+    const failed = report.subjects[0]?.checks
+      .filter((c) => c.status === 'fail')
+      .map((c) => `${c.id}: ${c.summary}`);
     expect(failed).toEqual([]);
     expect(r.code).toBe(0);
   }, 120_000);
