@@ -41,8 +41,9 @@ describe('budgets', () => {
     const table = localTableName(KEYS_TABLE);
     const k = newClientKey({ name: 'capped', budgetUsd: BUDGET, period: 'month' });
     await new DynamoKeyRepo(client, table).put(k.record);
-    // Each answer is slow, so all 20 reservations happen while none has settled.
-    h.fakes.a.setDefault({ firstByteDelayMs: 150, usage: { prompt_tokens: 100, completion_tokens: 100 } });
+    // Each answer is slow (1.5 s), so all 20 reservations happen while none has settled, even on a loaded
+    // machine: a request that settled first would free its unused reservation for a sixth (legitimately).
+    h.fakes.a.setDefault({ firstByteDelayMs: 1500, usage: { prompt_tokens: 100, completion_tokens: 100 } });
     const sdk = new OpenAI({ baseURL: h.baseURL, apiKey: k.key, maxRetries: 0 });
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, () =>

@@ -51,6 +51,21 @@ const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
   { role: 'user', content: 'hi there' },
 ];
 
+/** Streams the `smart` route: the text that reached the client, the response, and what ended the stream. */
+async function streamSmart(): Promise<{ text: string; response: Response; error: unknown }> {
+  const { data, response } = await h.client.chat.completions
+    .create({ model: 'smart', messages, stream: true })
+    .withResponse();
+  let text = '';
+  const error = await (async () => {
+    for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+  })().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return { text, response, error };
+}
+
 describe('a route from Anthropic to an OpenAI-compatible relay', () => {
   it('is served by Anthropic when it answers', async () => {
     const { data, response } = await h.client.chat.completions
@@ -79,11 +94,8 @@ describe('a route from Anthropic to an OpenAI-compatible relay', () => {
   it('falls back when streaming too, and the ledger names the relay with its tokens', async () => {
     claude.enqueue({ status: 529 });
     relay.enqueue({ usage: { prompt_tokens: 11, completion_tokens: 7 } });
-    const { data, response } = await h.client.chat.completions
-      .create({ model: 'smart', messages, stream: true })
-      .withResponse();
-    let text = '';
-    for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+    const { text, response, error } = await streamSmart();
+    expect(error).toBeUndefined();
     expect(text).toBe('echo: hi there');
     const rec = await recordOf(h.gateway, response.headers.get('x-request-id') ?? '');
     expect(rec).toMatchObject({
@@ -102,11 +114,8 @@ describe('a route from Anthropic to an OpenAI-compatible relay', () => {
     'falls back when a stream sends overloaded_error %s (nothing reached the client yet)',
     async (_, after) => {
       claude.enqueue({ errorAfterEvents: after });
-      const { data, response } = await h.client.chat.completions
-        .create({ model: 'smart', messages, stream: true })
-        .withResponse();
-      let text = '';
-      for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+      const { text, response, error } = await streamSmart();
+      expect(error).toBeUndefined();
       expect(text).toBe('echo: hi there');
       expect(response.headers.get('x-switchyard-provider')).toBe('relay');
       const s = await h.waitForSummary(response.headers.get('x-request-id') ?? '');
@@ -119,14 +128,8 @@ describe('a route from Anthropic to an OpenAI-compatible relay', () => {
 
   it('sends an error event (no fallback) when the stream fails after content reached the client', async () => {
     claude.enqueue({ errorAfterEvents: 4 });
-    const { data } = await h.client.chat.completions
-      .create({ model: 'smart', messages, stream: true })
-      .withResponse();
-    let text = '';
-    const err = await (async () => {
-      for await (const c of data) text += c.choices[0]?.delta.content ?? '';
-    })().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const { text, error } = await streamSmart();
+    expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(text.length).toBeGreaterThan(0);
     expect(relay.requests).toHaveLength(0);
   });

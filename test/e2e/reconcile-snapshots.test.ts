@@ -153,7 +153,7 @@ describe('reconciling snapshot-kind bills', () => {
   });
 
   it('reports provider-error when the billing API is down, and reconciles the others', async () => {
-    oneapi.failNext({ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+    oneapi.fail({ status: 500, times: 4 });
     const r = await run(false);
     expect(r.get('relay')?.verdict).toBe('provider-error');
     expect(r.get('relay')?.reason).toMatch(/billing API failed: .*HTTP 500/);

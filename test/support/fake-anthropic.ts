@@ -3,26 +3,31 @@
 // same answers and per-request fault injection as fake-openai.ts so one e2e suite runs over both.
 // Formats: https://docs.anthropic.com/en/api/messages, …/en/docs/build-with-claude/streaming, …/en/api/errors
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { FakeOpenAI, RecordedRequest } from './fake-openai.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Json, ReqState } from './fake-openai-stream.ts';
-import { countWords, cutConnection, hexId, isRecord, split } from './fake-openai-stream.ts';
-import { listenOnLoopback } from './loopback.ts';
+import { countWords, hexId, isRecord, split } from './fake-openai-stream.ts';
+import {
+  type FakeServer,
+  type RecordedRequest,
+  recordOf,
+  type ServerBehaviour,
+  sendBody,
+  startFakeServer,
+  writeFrames,
+} from './fake-server-kit.ts';
 
-export interface AnthropicBehaviour {
+export interface AnthropicBehaviour extends ServerBehaviour {
   /** Answer this status with Anthropic's error body for it (errorType / errorMessage override). */
   status?: number;
   errorType?: string;
   errorMessage?: string;
   /** retry-after seconds; a 429 carries '1' unless this says otherwise (null: no header). */
   retryAfter?: string | null;
-  firstByteDelayMs?: number;
   chunkDelayMs?: number;
   /** Stream: the connection drops after this many SSE events (pings included), before message_stop. */
   cutAfterEvents?: number;
   /** Stream: after this many events an `event: error` (default overloaded_error "Overloaded") ends it. */
   errorAfterEvents?: number;
-  cutBeforeResponse?: boolean;
   /** A text answer with this content, even when tools are offered. */
   content?: string;
   /** The tool input (JSON text) of a tool answer. */
@@ -41,10 +46,9 @@ type UsageField = `${'input' | 'output' | 'cache_read_input' | 'cache_creation_i
 
 export type { RecordedRequest };
 
-/** Like {@link FakeOpenAI}: `url` is the base URL a gateway config uses (`…/v1`). */
-export interface FakeAnthropic extends Omit<FakeOpenAI, 'enqueue' | 'setDefault'> {
-  enqueue(...b: AnthropicBehaviour[]): void;
-  setDefault(b: AnthropicBehaviour): void;
+export interface FakeAnthropic extends FakeServer<AnthropicBehaviour> {
+  /** The base URL a gateway config uses (`…/v1`). */
+  url: string;
 }
 
 /** The 400 Anthropic answers an account without credit (invalid_request_error). */
@@ -73,11 +77,8 @@ const ERRORS: Readonly<Record<number, Err>> = {
 const errorFor = (status: number) =>
   ERRORS[status] ?? ERRORS[status >= 500 ? 500 : 400] ?? ['api_error', `HTTP ${status}`];
 
-function send(res: ServerResponse, status: number, h: Headers, body: string): void {
-  const length = String(Buffer.byteLength(body));
-  res.writeHead(status, { ...h, 'content-type': 'application/json', 'content-length': length });
-  res.end(body);
-}
+const send = (res: ServerResponse, status: number, h: Headers, body: string): void =>
+  sendBody(res, status, { ...h, 'content-type': 'application/json' }, body);
 
 function sendError(res: ServerResponse, status: number, h: Headers, [type, message]: Err): void {
   const body = { type: 'error', error: { type, message }, request_id: h['request-id'] };
@@ -214,41 +215,18 @@ function answer(body: Json, b: AnthropicBehaviour): { message: Json; events: str
   return { message, events };
 }
 
-/** Writes the events with the behaviour's faults; every timer lives in `st.timer` (cleared on close). */
+/** The events with the behaviour's faults; an injected error is Anthropic's `event: error`. */
 function writeEvents(res: ServerResponse, st: ReqState, h: Headers, events: string[], b: AnthropicBehaviour) {
-  res.writeHead(200, {
-    ...h,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-  });
-  res.flushHeaders();
-  const gap = b.chunkDelayMs ?? 0;
-  let i = 0;
-  const step = (): void => {
-    st.timer = undefined;
-    while (!st.closed) {
-      if (i === b.cutAfterEvents) {
-        cutConnection(res);
-        return;
-      }
-      if (i === b.errorAfterEvents) {
-        const error = { type: b.errorType ?? 'overloaded_error', message: b.errorMessage ?? 'Overloaded' };
-        res.end(`event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n`);
-        return;
-      }
-      const e = events[i++];
-      if (e === undefined) {
-        res.end();
-        return;
-      }
-      res.write(e);
-      if (gap > 0) {
-        st.timer = setTimeout(step, gap);
-        return;
-      }
-    }
+  const headers = { ...h, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+  const error = () => {
+    const error = { type: b.errorType ?? 'overloaded_error', message: b.errorMessage ?? 'Overloaded' };
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', error })}\n\n`;
   };
-  step();
+  writeFrames(res, st, headers, events, {
+    gapMs: b.chunkDelayMs,
+    cutAfter: b.cutAfterEvents,
+    fail: b.errorAfterEvents === undefined ? undefined : { after: b.errorAfterEvents, frame: error },
+  });
 }
 
 /** Anthropic's answer to a request: auth, injected faults, the checks the real API makes, then the answer. */
@@ -289,65 +267,10 @@ function respond(
 }
 
 export async function startAnthropicFake(opts: { apiKey?: string } = {}): Promise<FakeAnthropic> {
-  const queue: AnthropicBehaviour[] = [];
-  let fallback: AnthropicBehaviour = {};
-  const requests: RecordedRequest[] = [];
-
-  const server = createServer((req, res) => {
-    const b = queue.shift() ?? fallback;
-    const rec: RecordedRequest = {
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      headers: req.headers,
-      body: undefined,
-    };
-    requests.push(rec);
-    if (b.cutBeforeResponse === true) {
-      req.socket.destroy();
-      return;
-    }
-    const st: ReqState = { closed: false, timer: undefined };
-    res.on('close', () => {
-      st.closed = true;
-      if (st.timer !== undefined) clearTimeout(st.timer);
-    });
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString();
-      try {
-        rec.body = raw === '' ? undefined : JSON.parse(raw);
-      } catch {
-        rec.body = raw;
-      }
-      const go = (): void => {
-        st.timer = undefined;
-        if (!st.closed) respond(req, res, st, b, rec.body, opts.apiKey);
-      };
-      const delay = b.firstByteDelayMs ?? 0;
-      if (delay > 0) st.timer = setTimeout(go, delay);
-      else go();
-    });
+  const fake = await startFakeServer({
+    respond: (req, res, st, b: AnthropicBehaviour, body) => respond(req, res, st, b, body, opts.apiKey),
+    recordOf,
+    keepAliveTimeout: 60_000,
   });
-  server.keepAliveTimeout = 60_000;
-
-  const listening = await listenOnLoopback(server);
-  return {
-    url: `${listening.origin}/v1`,
-    origin: listening.origin,
-    port: listening.port,
-    requests,
-    enqueue: (...b) => {
-      queue.push(...b);
-    },
-    setDefault: (b) => {
-      fallback = b;
-    },
-    reset: () => {
-      queue.length = 0;
-      fallback = {};
-      requests.length = 0;
-    },
-    close: listening.close,
-  };
+  return { ...fake, url: `${fake.origin}/v1` };
 }

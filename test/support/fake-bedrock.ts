@@ -7,11 +7,19 @@
 // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
 
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EventStreamCodec } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/core/serde';
-import { countWords, cutConnection, isRecord, type Json, split } from './fake-openai-stream.ts';
-import { listenOnLoopback } from './loopback.ts';
+import { countWords, isRecord, type Json, type ReqState, split } from './fake-openai-stream.ts';
+import {
+  type FakeServer,
+  jsonOrText,
+  type ServerBehaviour,
+  sendBody,
+  sendHalf,
+  startFakeServer,
+  writeFrames,
+} from './fake-server-kit.ts';
 
 export interface BedrockUsageNumbers {
   inputTokens: number;
@@ -20,18 +28,15 @@ export interface BedrockUsageNumbers {
   cacheWriteInputTokens?: number;
 }
 
-export interface FakeBedrockBehaviour {
+export interface FakeBedrockBehaviour extends ServerBehaviour {
   /** Answer this status with `errorType` (default by status) and `errorMessage`. */
   status?: number;
   errorType?: string;
   errorMessage?: string;
-  firstByteDelayMs?: number;
   /** Pause between stream events. */
   chunkDelayMs?: number;
   /** Stream: drop the connection after this many events (no messageStop); non-stream: after half the body. */
   cutAfterEvents?: number;
-  /** Destroy the socket without answering. */
-  cutBeforeResponse?: boolean;
   /** Stream: an exception event (e.g. throttlingException, modelStreamErrorException) after N events. */
   streamException?: { afterEvents: number; type: string; message?: string };
   /** Text answer instead of the echo (also when tools are offered). */
@@ -56,16 +61,9 @@ export interface RecordedBedrockRequest {
   clientClosed?: boolean;
 }
 
-export interface FakeBedrock {
+export interface FakeBedrock extends FakeServer<FakeBedrockBehaviour, RecordedBedrockRequest> {
   /** The base URL a bedrock provider's config uses (the endpoint's origin). */
   url: string;
-  origin: string;
-  port: number;
-  requests: RecordedBedrockRequest[];
-  enqueue(...b: FakeBedrockBehaviour[]): void;
-  setDefault(b: FakeBedrockBehaviour): void;
-  reset(): void;
-  close(): Promise<void>;
 }
 
 const codec = new EventStreamCodec(toUtf8, fromUtf8);
@@ -85,15 +83,11 @@ const ERRORS: Readonly<Record<number, [string, string]>> = {
   503: ['ServiceUnavailableException', 'Bedrock is unable to process your request.'],
 };
 
+const jsonHeaders = () => ({ 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
+
 function sendError(res: ServerResponse, status: number, type: string, message: string, ns = NAMESPACE): void {
-  const body = JSON.stringify({ message });
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-    'x-amzn-requestid': randomUUID(),
-    'x-amzn-errortype': `${type}:${ns}`,
-  });
-  res.end(body);
+  const headers = { ...jsonHeaders(), 'x-amzn-errortype': `${type}:${ns}` };
+  sendBody(res, status, headers, JSON.stringify({ message }));
 }
 
 /** Text of Converse content blocks (text, and the text inside toolResult blocks). */
@@ -207,49 +201,25 @@ function frame(messageType: 'event' | 'exception', type: string, payload: Json):
   });
 }
 
-interface ReqState {
-  closed: boolean;
-  timer: NodeJS.Timeout | undefined;
+type StreamException = NonNullable<FakeBedrockBehaviour['streamException']>;
+
+function exceptionFrame(ex: StreamException): Uint8Array {
+  const payload: Json = { message: ex.message ?? `${ex.type} from the fake` };
+  if (ex.type === 'modelStreamErrorException') {
+    Object.assign(payload, { originalStatusCode: 500, originalMessage: 'model failed' });
+  }
+  return frame('exception', ex.type, payload);
 }
 
 function writeStream(res: ServerResponse, st: ReqState, a: Answer, b: FakeBedrockBehaviour): void {
-  res.writeHead(200, {
-    'content-type': 'application/vnd.amazon.eventstream',
-    'x-amzn-requestid': randomUUID(),
+  const headers = { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': randomUUID() };
+  const events = streamEvents(a, Math.max(1, b.chunkSize ?? 8)).map(([type, p]) => frame('event', type, p));
+  const ex = b.streamException;
+  writeFrames(res, st, headers, events, {
+    gapMs: b.chunkDelayMs,
+    cutAfter: b.cutAfterEvents,
+    fail: ex === undefined ? undefined : { after: ex.afterEvents, frame: () => exceptionFrame(ex) },
   });
-  res.flushHeaders();
-  const events = streamEvents(a, Math.max(1, b.chunkSize ?? 8));
-  const gap = b.chunkDelayMs ?? 0;
-  let i = 0;
-  const step = (): void => {
-    st.timer = undefined;
-    while (!st.closed) {
-      if (i === b.cutAfterEvents) {
-        cutConnection(res);
-        return;
-      }
-      const ex = b.streamException;
-      if (ex !== undefined && i === ex.afterEvents) {
-        const payload: Json = { message: ex.message ?? `${ex.type} from the fake` };
-        if (ex.type === 'modelStreamErrorException') {
-          Object.assign(payload, { originalStatusCode: 500, originalMessage: 'model failed' });
-        }
-        res.end(frame('exception', ex.type, payload));
-        return;
-      }
-      const e = events[i++];
-      if (e === undefined) {
-        res.end();
-        return;
-      }
-      res.write(frame('event', e[0], e[1]));
-      if (gap > 0) {
-        st.timer = setTimeout(step, gap);
-        return;
-      }
-    }
-  };
-  step();
 }
 
 function respond(
@@ -260,8 +230,6 @@ function respond(
   /** The parsed JSON body, or the raw text when it is not JSON. */
   body: unknown,
 ) {
-  st.timer = undefined;
-  if (st.closed) return;
   const m = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? '');
   if (req.method !== 'POST' || m === null) {
     sendError(res, 404, 'UnknownOperationException', `No route for ${req.method} ${req.url}`);
@@ -286,16 +254,8 @@ function respond(
     return;
   }
   const text = converseBody(answer);
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    'x-amzn-requestid': randomUUID(),
-  });
-  if (b.cutAfterEvents === undefined) res.end(text);
-  else {
-    res.write(text.slice(0, text.length >> 1));
-    cutConnection(res);
-  }
+  if (b.cutAfterEvents === undefined) sendBody(res, 200, jsonHeaders(), text);
+  else sendHalf(res, jsonHeaders(), text);
 }
 
 /**
@@ -303,68 +263,25 @@ function respond(
  * key (403 UnrecognizedClientException), as a wrong IAM key would.
  */
 export async function startBedrockFake(opts: { accessKeyId?: string } = {}): Promise<FakeBedrock> {
-  const queue: FakeBedrockBehaviour[] = [];
-  let fallback: FakeBedrockBehaviour = {};
-  const requests: RecordedBedrockRequest[] = [];
-  const server = createServer((req, res) => {
-    const b = queue.shift() ?? fallback;
-    const path = req.url ?? '/';
-    const modelId = decodeURIComponent(/^\/model\/([^/]+)\//.exec(path)?.[1] ?? '');
-    const rec: RecordedBedrockRequest = {
-      method: req.method ?? '',
-      path,
-      modelId,
-      headers: req.headers,
-      body: '',
-    };
-    requests.push(rec);
-    if (b.cutBeforeResponse === true) {
-      req.socket.destroy();
-      return;
-    }
-    const st: ReqState = { closed: false, timer: undefined };
-    res.on('close', () => {
-      st.closed = true;
-      if (st.timer !== undefined) clearTimeout(st.timer);
-      if (!res.writableFinished) rec.clientClosed = true;
-    });
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString();
-      try {
-        rec.body = JSON.parse(raw);
-      } catch {
-        rec.body = raw; // answered with a SerializationException
-      }
+  const fake = await startFakeServer({
+    respond,
+    recordOf: (req): RecordedBedrockRequest => {
+      const path = req.url ?? '/';
+      const modelId = decodeURIComponent(/^\/model\/([^/]+)\//.exec(path)?.[1] ?? '');
+      return { method: req.method ?? '', path, modelId, headers: req.headers, body: '' };
+    },
+    // Not JSON (an empty body too) is answered with a SerializationException.
+    parseBody: (raw) => (raw === '' ? raw : jsonOrText(raw)),
+    refuse: (req, res) => {
       const auth = String(req.headers.authorization ?? '');
-      if (opts.accessKeyId !== undefined && !auth.includes(`Credential=${opts.accessKeyId}/`)) {
-        sendError(res, 403, 'UnrecognizedClientException', BAD_KEY, CORAL);
-        return;
-      }
-      const delay = b.firstByteDelayMs ?? 0;
-      if (delay > 0) st.timer = setTimeout(respond, delay, req, res, st, b, rec.body);
-      else respond(req, res, st, b, rec.body);
-    });
+      if (opts.accessKeyId === undefined || auth.includes(`Credential=${opts.accessKeyId}/`)) return false;
+      sendError(res, 403, 'UnrecognizedClientException', BAD_KEY, CORAL);
+      return true;
+    },
+    onClose: (rec, res) => {
+      if (!res.writableFinished) rec.clientClosed = true;
+    },
+    keepAliveTimeout: 60_000,
   });
-  server.keepAliveTimeout = 60_000;
-  const listening = await listenOnLoopback(server);
-  return {
-    url: listening.origin,
-    origin: listening.origin,
-    port: listening.port,
-    requests,
-    enqueue: (...b) => {
-      queue.push(...b);
-    },
-    setDefault: (b) => {
-      fallback = b;
-    },
-    reset: () => {
-      queue.length = 0;
-      fallback = {};
-      requests.length = 0;
-    },
-    close: listening.close,
-  };
+  return { ...fake, url: fake.origin };
 }

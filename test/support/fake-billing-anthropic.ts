@@ -7,10 +7,10 @@
 
 import {
   type Answer,
-  type BillingFakeBase,
-  bucketPage,
+  type BillingDay,
   type Days,
-  grouped,
+  type ReportFake,
+  reportDays,
   startBillingServer,
 } from './fake-billing-server.ts';
 
@@ -31,19 +31,10 @@ export interface AnthropicUsageRow {
   readonly output: number;
 }
 
-/** A day of the bill: `costs` absent → no cost bucket for the day; `usage` absent → no usage bucket. */
-export interface AnthropicBillingDay {
-  readonly costs?: readonly AnthropicCostRow[];
-  readonly usage?: readonly AnthropicUsageRow[];
-}
+export type AnthropicBillingDay = BillingDay<AnthropicCostRow, AnthropicUsageRow>;
 
-export interface FakeAnthropicBilling extends BillingFakeBase {
+export interface FakeAnthropicBilling extends ReportFake<AnthropicCostRow, AnthropicUsageRow> {
   readonly adminKey: string;
-  setDay(day: string, figures: AnthropicBillingDay): void;
-  /** Result rows per page (default 100); see bucketPage in fake-billing-server.ts. */
-  setPageSize(n: number): void;
-  /** Also forgets the days and the page size. */
-  reset(): void;
 }
 
 /** Error type and message per status, as https://platform.claude.com/docs/en/api/errors lists them. */
@@ -81,14 +72,12 @@ export async function startAnthropicBillingFake(
   opts: { adminKey?: string; pageSize?: number } = {},
 ): Promise<FakeAnthropicBilling> {
   const adminKey = opts.adminKey ?? 'sk-ant-admin01-fake0123456789';
-  let pageSize = opts.pageSize ?? 100;
-  const costs: Days<AnthropicCostRow> = new Map();
-  const usage: Days<AnthropicUsageRow> = new Map();
+  const days = reportDays<AnthropicCostRow, AnthropicUsageRow>(opts, sumUsage);
 
-  const page = <R, J>(q: URLSearchParams, days: Days<R>, toJson: (r: R) => J): Answer => {
+  const page = <R, J>(q: URLSearchParams, rows: Days<R>, toJson: (r: R) => J): Answer => {
     const w = windowOf(q);
     if ('status' in w) return w;
-    const p = bucketPage(days, w.from, w.to, q.get('page'), pageSize);
+    const p = days.page(rows, w.from, w.to, q.get('page'));
     if (p === undefined) return bad('page: invalid page token');
     const data = p.buckets.map((b) => ({
       starting_at: iso(b.startMs),
@@ -111,8 +100,8 @@ export async function startAnthropicBillingFake(
       return undefined;
     },
     routes: {
-      '/organizations/cost_report': (q) =>
-        page(q, costs, (r) => ({
+      '/v1/organizations/cost_report': (q) =>
+        page(q, days.costs, (r) => ({
           currency: r.currency ?? 'USD',
           amount: String(r.cents),
           workspace_id: null,
@@ -123,13 +112,10 @@ export async function startAnthropicBillingFake(
           service_tier: null,
           token_type: null,
         })),
-      '/organizations/usage_report/messages': (q) => {
+      '/v1/organizations/usage_report/messages': (q) => {
         // Without group_by[]=model the results of a bucket are one sum, with `model: null`.
         const byModel = q.getAll('group_by[]').includes('model');
-        const days: Days<AnthropicUsageRow> = new Map(
-          [...usage].map(([day, rows]) => [day, byModel ? rows : grouped(rows, () => '', sumUsage)]),
-        );
-        return page(q, days, (r) => ({
+        return page(q, days.usage(byModel), (r) => ({
           api_key_id: null,
           workspace_id: null,
           model: byModel ? r.model : null,
@@ -148,25 +134,7 @@ export async function startAnthropicBillingFake(
     },
   });
 
-  return {
-    ...base,
-    adminKey,
-    setDay(day, figures) {
-      if (figures.costs === undefined) costs.delete(day);
-      else costs.set(day, figures.costs);
-      if (figures.usage === undefined) usage.delete(day);
-      else usage.set(day, figures.usage);
-    },
-    setPageSize(n) {
-      pageSize = n;
-    },
-    reset() {
-      base.reset();
-      costs.clear();
-      usage.clear();
-      pageSize = opts.pageSize ?? 100;
-    },
-  };
+  return { ...days.fake(base), adminKey };
 }
 
 const sumUsage = (a: AnthropicUsageRow, b: AnthropicUsageRow): AnthropicUsageRow => ({

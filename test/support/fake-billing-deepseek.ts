@@ -2,9 +2,13 @@
 // uses — with a Bearer API key, answering `{is_available, balance_infos:[{currency, total_balance,
 // granted_balance, topped_up_balance}]}` (amounts as decimal strings).
 // Docs: https://api-docs.deepseek.com/api/get-user-balance
-import { type Answer, json, type SnapshotFake, startSnapshotFake } from './fake-billing-snapshot.ts';
-
-export { brokenJson, rateLimited, stall } from './fake-billing-snapshot.ts';
+import {
+  type Answer,
+  type BillingFakeBase,
+  bearerAuth,
+  json,
+  startBillingServer,
+} from './fake-billing-server.ts';
 
 export interface BalanceInfo {
   readonly currency: string;
@@ -13,7 +17,7 @@ export interface BalanceInfo {
   readonly topped_up_balance: string;
 }
 
-export interface DeepseekBillingFake extends SnapshotFake {
+export interface DeepseekBillingFake extends BillingFakeBase {
   /** One entry per currency the account holds. */
   setBalances(infos: readonly BalanceInfo[]): void;
   setAvailable(available: boolean): void;
@@ -37,11 +41,10 @@ const unauthorized = (auth: string | undefined): Answer => {
 export async function startDeepseekBillingFake(opts: { key?: string } = {}): Promise<DeepseekBillingFake> {
   let infos = DEFAULT_INFOS;
   let available = true;
-  const core = await startSnapshotFake({
+  const core = await startBillingServer({
     basePath: '/v1',
     routes: { '/user/balance': () => json({ is_available: available, balance_infos: infos }) },
-    authorization: `Bearer ${opts.key ?? 'sk-deepseek-test'}`,
-    unauthorized,
+    authorize: bearerAuth(opts.key ?? 'sk-deepseek-test', unauthorized),
   });
   return {
     ...core,

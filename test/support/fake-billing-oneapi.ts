@@ -2,14 +2,18 @@
 // same without /v1, as new-api serves both), Bearer relay key, the bodies new-api's controller/billing.go
 // writes. Like new-api, it ignores the usage date range (the adapter's request is recorded for the tests).
 // Docs: https://github.com/QuantumNous/new-api-docs/blob/main/docs/en/api/fei-account-billing-panel.md
-import { type Answer, json, type SnapshotFake, startSnapshotFake } from './fake-billing-snapshot.ts';
-
-export { brokenJson, rateLimited, stall } from './fake-billing-snapshot.ts';
+import {
+  type Answer,
+  type BillingFakeBase,
+  bearerAuth,
+  json,
+  startBillingServer,
+} from './fake-billing-server.ts';
 
 /** What new-api sends as the quota of a key with unlimited quota. */
 export const UNLIMITED_USD = 100_000_000;
 
-export interface OneapiBillingFake extends SnapshotFake {
+export interface OneapiBillingFake extends BillingFakeBase {
   /** Dollars used so far; `total_usage` carries it in the relay's unit (new-api: cents). */
   setUsedUsd(usd: number): void;
   /** The whole quota in dollars (`hard_limit_usd`: what is left plus what was used, as new-api reports it). */
@@ -56,11 +60,10 @@ export async function startOneapiBillingFake(
     routes[`${prefix}/dashboard/billing/usage`] = usage;
   }
 
-  const core = await startSnapshotFake({
+  const core = await startBillingServer({
     basePath: '/v1',
     routes,
-    authorization: `Bearer ${opts.key ?? 'sk-relay-test'}`,
-    unauthorized,
+    authorize: bearerAuth(opts.key ?? 'sk-relay-test', unauthorized),
   });
   return {
     ...core,

@@ -6,11 +6,11 @@
 
 import {
   type Answer,
-  type BillingFakeBase,
+  type BillingDay,
   bearerOf,
-  bucketPage,
   type Days,
-  grouped,
+  type ReportFake,
+  reportDays,
   startBillingServer,
 } from './fake-billing-server.ts';
 
@@ -31,19 +31,10 @@ export interface OpenAIUsageRow {
   readonly requests: number;
 }
 
-/** A day of the bill: `costs` absent → no costs bucket for the day; `usage` absent → no usage bucket. */
-export interface OpenAIBillingDay {
-  readonly costs?: readonly OpenAICostRow[];
-  readonly usage?: readonly OpenAIUsageRow[];
-}
+export type OpenAIBillingDay = BillingDay<OpenAICostRow, OpenAIUsageRow>;
 
-export interface FakeOpenAIBilling extends BillingFakeBase {
+export interface FakeOpenAIBilling extends ReportFake<OpenAICostRow, OpenAIUsageRow> {
   readonly adminKey: string;
-  setDay(day: string, figures: OpenAIBillingDay): void;
-  /** Result rows per page (default 100); see bucketPage in fake-billing-server.ts. */
-  setPageSize(n: number): void;
-  /** Also forgets the days and the page size. */
-  reset(): void;
 }
 
 const NO_KEY_MESSAGE =
@@ -92,14 +83,12 @@ export async function startOpenAIBillingFake(
   opts: { adminKey?: string; pageSize?: number } = {},
 ): Promise<FakeOpenAIBilling> {
   const adminKey = opts.adminKey ?? 'sk-admin-fake-0123456789';
-  let pageSize = opts.pageSize ?? 100;
-  const costs: Days<OpenAICostRow> = new Map();
-  const usage: Days<OpenAIUsageRow> = new Map();
+  const days = reportDays<OpenAICostRow, OpenAIUsageRow>(opts, sumUsage);
 
-  const page = <R, J>(q: URLSearchParams, days: Days<R>, maxLimit: number, toJson: (r: R) => J): Answer => {
+  const page = <R, J>(q: URLSearchParams, rows: Days<R>, maxLimit: number, toJson: (r: R) => J): Answer => {
     const w = windowOf(q, maxLimit);
     if ('status' in w) return w;
-    const p = bucketPage(days, w.from, w.to, q.get('page'), pageSize);
+    const p = days.page(rows, w.from, w.to, q.get('page'));
     if (p === undefined) return bad('Invalid page cursor', 'page');
     const data = p.buckets.map((b) => ({
       object: 'bucket',
@@ -123,20 +112,17 @@ export async function startOpenAIBillingFake(
       return { status: 401, body: error('invalid_request_error', 'invalid_api_key', message) };
     },
     routes: {
-      '/organization/costs': (q) =>
-        page(q, costs, 180, (r) => ({
+      '/v1/organization/costs': (q) =>
+        page(q, days.costs, 180, (r) => ({
           object: 'organization.costs.result',
           amount: { value: r.value, currency: r.currency ?? 'usd' },
           line_item: r.lineItem ?? null,
           project_id: r.projectId ?? null,
         })),
-      '/organization/usage/completions': (q) => {
+      '/v1/organization/usage/completions': (q) => {
         // Without group_by=model the results of a bucket are one sum, with `model: null`.
         const byModel = q.getAll('group_by').includes('model');
-        const days: Days<OpenAIUsageRow> = new Map(
-          [...usage].map(([day, rows]) => [day, byModel ? rows : grouped(rows, () => '', sumUsage)]),
-        );
-        return page(q, days, 31, (r) => ({
+        return page(q, days.usage(byModel), 31, (r) => ({
           object: 'organization.usage.completions.result',
           input_tokens: r.inputTokens,
           output_tokens: r.outputTokens,
@@ -154,25 +140,7 @@ export async function startOpenAIBillingFake(
     },
   });
 
-  return {
-    ...base,
-    adminKey,
-    setDay(day, figures) {
-      if (figures.costs === undefined) costs.delete(day);
-      else costs.set(day, figures.costs);
-      if (figures.usage === undefined) usage.delete(day);
-      else usage.set(day, figures.usage);
-    },
-    setPageSize(n) {
-      pageSize = n;
-    },
-    reset() {
-      base.reset();
-      costs.clear();
-      usage.clear();
-      pageSize = opts.pageSize ?? 100;
-    },
-  };
+  return { ...days.fake(base), adminKey };
 }
 
 const sumUsage = (a: OpenAIUsageRow, b: OpenAIUsageRow): OpenAIUsageRow => ({

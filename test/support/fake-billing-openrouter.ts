@@ -71,7 +71,7 @@ export async function startOpenRouterBillingFake(
       return token === key ? undefined : answer(401, errorBody(401));
     },
     routes: {
-      '/activity': (q) => {
+      '/api/v1/activity': (q) => {
         const date = q.get('date');
         if (date !== null && !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
           return answer(400, errorBody(400, 'Invalid date format. Use YYYY-MM-DD'));
@@ -94,8 +94,8 @@ export async function startOpenRouterBillingFake(
         );
         return answer(200, { data });
       },
-      '/credits': () => answer(200, { data: credits }),
-      '/generation': (q) => {
+      '/api/v1/credits': () => answer(200, { data: credits }),
+      '/api/v1/generation': (q) => {
         const id = q.get('id');
         if (id === null) return answer(400, errorBody(400, 'id is required'));
         const g = generations.get(id);

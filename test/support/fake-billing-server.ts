@@ -1,7 +1,9 @@
-// What the billing fakes share: a real node:http server on 127.0.0.1 that records every request, answers a
-// provider's routes (GET only), checks its auth first, and injects faults (a status with the provider's error
-// body, a 429 with retry-after, a delay past the client's timeout, a cut JSON body). Also the cursor
-// pagination (`has_more` / `next_page`) and day buckets of the admin report APIs.
+// What every billing fake shares — the daily ones (admin cost reports: OpenAI, Anthropic, OpenRouter) and
+// the snapshot ones (balances: one-api/new-api relays, SiliconFlow, DeepSeek): a real node:http server on
+// 127.0.0.1 that records every request, answers a provider's GET routes, checks its auth first, and injects
+// faults ahead of that (a status with the provider's error body, a raw body, a 429 with retry-after, a delay
+// past the client's timeout, a cut JSON body). Also the cursor pagination (`has_more` / `next_page`) and
+// day buckets of the admin report APIs.
 
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import { listenOnLoopback } from './loopback.ts';
@@ -24,7 +26,7 @@ export interface BillingFault {
   readonly body?: string;
   /** The retry-after header (seconds) of the answer. */
   readonly retryAfter?: string;
-  /** Wait this long before answering as usual (past the client's timeout: a timeout). */
+  /** Wait this long before answering (past the client's timeout: a timeout); then the fault or as usual. */
   readonly delayMs?: number;
   /** Answer 200 with a JSON body cut in the middle. */
   readonly brokenJson?: boolean;
@@ -32,19 +34,24 @@ export interface BillingFault {
   readonly times?: number;
 }
 
-export interface Answer {
-  readonly status: number;
-  readonly body: unknown;
-}
+/** A route's answer: `body` sent as JSON, or `text` as it is (e.g. a provider's plain-text 401). */
+export type Answer =
+  | { readonly status: number; readonly body: unknown }
+  | { readonly status: number; readonly text: string; readonly contentType: string };
+
+export const json = (body: unknown, status = 200): Answer => ({ status, body });
 
 export interface BillingRoutes {
   /** The base URL's path, e.g. /v1 or /api/v1. */
   readonly basePath: string;
   /** undefined: the request may go on; else the provider's 401 answer. */
-  authorize(headers: IncomingHttpHeaders, path: string): Answer | undefined;
-  /** The provider's error body for a status. */
-  errorBody(status: number, message?: string): unknown;
-  /** Path under basePath → the answer to a GET of it. */
+  authorize(headers: IncomingHttpHeaders): Answer | undefined;
+  /** The provider's error body for a status (default `{"error":{"message":"fake fault"}}`). */
+  errorBody?(status: number, message?: string): unknown;
+  /**
+   * Path (the whole path: a balance may live outside basePath) → the answer to a GET of it, read when the
+   * request comes, so a test's setters take effect at once.
+   */
   readonly routes: Readonly<Record<string, (query: URLSearchParams) => Answer>>;
 }
 
@@ -60,16 +67,27 @@ export interface BillingFakeBase {
   close(): Promise<void>;
 }
 
+const defaultErrorBody = (status: number, message?: string): unknown => ({
+  error: { message: message ?? (status === 404 ? 'no route' : 'fake fault') },
+});
+
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  if (res.destroyed) return;
   res.writeHead(status, {
-    ...headers,
     'content-type': 'application/json',
+    ...headers,
     'content-length': String(Buffer.byteLength(body)),
   });
   res.end(body);
 }
 
+function sendAnswer(res: ServerResponse, a: Answer): void {
+  if ('text' in a) send(res, a.status, a.text, { 'content-type': a.contentType });
+  else send(res, a.status, JSON.stringify(a.body));
+}
+
 export async function startBillingServer(spec: BillingRoutes): Promise<BillingFakeBase> {
+  const errorBody = spec.errorBody ?? defaultErrorBody;
   const requests: RecordedBillingRequest[] = [];
   let faults: { fault: BillingFault; left: number }[] = [];
 
@@ -82,18 +100,12 @@ export async function startBillingServer(spec: BillingRoutes): Promise<BillingFa
     return hit.fault;
   };
 
-  const answer = (
-    res: ServerResponse,
-    path: string,
-    query: URLSearchParams,
-    headers: IncomingHttpHeaders,
-  ) => {
-    const denied = spec.authorize(headers, path);
-    if (denied !== undefined) return send(res, denied.status, JSON.stringify(denied.body));
-    const route = path.startsWith(spec.basePath) ? spec.routes[path.slice(spec.basePath.length)] : undefined;
-    if (route === undefined) return send(res, 404, JSON.stringify(spec.errorBody(404)));
-    const a = route(query);
-    send(res, a.status, JSON.stringify(a.body));
+  const answer = (res: ServerResponse, rec: RecordedBillingRequest) => {
+    const denied = spec.authorize(rec.headers);
+    if (denied !== undefined) return sendAnswer(res, denied);
+    const route = spec.routes[rec.path];
+    if (route === undefined) return send(res, 404, JSON.stringify(errorBody(404)));
+    sendAnswer(res, route(rec.query));
   };
 
   const server = createServer((req, res) => {
@@ -106,20 +118,20 @@ export async function startBillingServer(spec: BillingRoutes): Promise<BillingFa
     };
     requests.push(rec);
     req.resume();
-    if (rec.method !== 'GET') return send(res, 405, JSON.stringify(spec.errorBody(405)));
+    if (rec.method !== 'GET') return send(res, 405, JSON.stringify(errorBody(405)));
     const fault = takeFault(u.pathname);
-    const retry = fault?.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
-    if (fault?.brokenJson === true) return send(res, 200, '{"data":[{"start', retry);
-    if (fault?.body !== undefined) return send(res, fault.status ?? 200, fault.body, retry);
-    if (fault?.status !== undefined) {
-      return send(res, fault.status, JSON.stringify(spec.errorBody(fault.status)), retry);
-    }
-    if (fault?.delayMs !== undefined) {
-      const timer = setTimeout(() => answer(res, u.pathname, u.searchParams, req.headers), fault.delayMs);
-      res.on('close', () => clearTimeout(timer));
-      return;
-    }
-    answer(res, u.pathname, u.searchParams, req.headers);
+    const reply = () => {
+      const retry = fault?.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter };
+      if (fault?.brokenJson === true) return send(res, 200, '{"data":[{"start', retry);
+      if (fault?.body !== undefined) return send(res, fault.status ?? 200, fault.body, retry);
+      if (fault?.status !== undefined) {
+        return send(res, fault.status, JSON.stringify(errorBody(fault.status)), retry);
+      }
+      answer(res, rec);
+    };
+    if (fault?.delayMs === undefined) return reply();
+    const timer = setTimeout(reply, fault.delayMs);
+    res.on('close', () => clearTimeout(timer));
   });
   const listening = await listenOnLoopback(server);
   return {
@@ -136,6 +148,12 @@ export async function startBillingServer(spec: BillingRoutes): Promise<BillingFa
     close: () => listening.close(),
   };
 }
+
+/** Auth by exactly `authorization: Bearer <key>`; any other header (or none) gets `refused(header)`. */
+export const bearerAuth =
+  (key: string, refused: (authorization: string | undefined) => Answer) =>
+  (headers: IncomingHttpHeaders): Answer | undefined =>
+    headers.authorization === `Bearer ${key}` ? undefined : refused(headers.authorization);
 
 /** A bearer token, or undefined. */
 export function bearerOf(headers: IncomingHttpHeaders): string | undefined {
@@ -195,6 +213,59 @@ export function bucketPage<R>(
     buckets,
     hasMore,
     nextPage: hasMore ? `page_${Buffer.from(String(next)).toString('base64')}` : null,
+  };
+}
+
+/** A day of an admin report's bill: `costs` absent → no cost bucket; `usage` absent → no usage bucket. */
+export interface BillingDay<C, U> {
+  readonly costs?: readonly C[];
+  readonly usage?: readonly U[];
+}
+
+/** An admin-report fake (OpenAI costs, Anthropic cost report): the base with the test's figures per day. */
+export interface ReportFake<C, U> extends BillingFakeBase {
+  setDay(day: string, figures: BillingDay<C, U>): void;
+  /** Result rows per page (default 100); see {@link bucketPage}. */
+  setPageSize(n: number): void;
+  /** Also forgets the days and the page size. */
+  reset(): void;
+}
+
+/**
+ * The figures an admin-report fake answers from: cost and usage rows per day, and the page size.
+ * `sumUsage` adds two usage rows up, as a report not grouped by model does.
+ */
+export function reportDays<C, U>(opts: { readonly pageSize?: number }, sumUsage: (a: U, b: U) => U) {
+  const costs: Days<C> = new Map();
+  const usage: Days<U> = new Map();
+  let pageSize = opts.pageSize ?? 100;
+  return {
+    costs,
+    /** The usage days as the API answers them: per model, or one row a day (model '') when not grouped. */
+    usage: (byModel: boolean): Days<U> =>
+      byModel ? usage : new Map([...usage].map(([day, rows]) => [day, grouped(rows, () => '', sumUsage)])),
+    /** A page of `days` in [fromMs, toMs) at the page size; undefined for a cursor this fake did not give. */
+    page: <R>(days: Days<R>, fromMs: number, toMs: number, cursor: string | null) =>
+      bucketPage(days, fromMs, toMs, cursor, pageSize),
+    /** `base` with the setters of these figures. */
+    fake: (base: BillingFakeBase): ReportFake<C, U> => ({
+      ...base,
+      setDay(day, figures) {
+        if (figures.costs === undefined) costs.delete(day);
+        else costs.set(day, figures.costs);
+        if (figures.usage === undefined) usage.delete(day);
+        else usage.set(day, figures.usage);
+      },
+      setPageSize(n) {
+        pageSize = n;
+      },
+      reset() {
+        base.reset();
+        costs.clear();
+        usage.clear();
+        pageSize = opts.pageSize ?? 100;
+      },
+    }),
   };
 }
 

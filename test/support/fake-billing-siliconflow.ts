@@ -1,11 +1,15 @@
 // A fake SiliconFlow user API: GET /v1/user/info with a Bearer API key, answering the documented body
 // (`{code:20000, message:'OK', status:true, data:{…, balance, chargeBalance, totalBalance}}`, amounts as
 // decimal strings). Docs: https://docs.siliconflow.cn/cn/api-reference/userinfo/get-user-info
-import { type Answer, json, type SnapshotFake, startSnapshotFake } from './fake-billing-snapshot.ts';
+import {
+  type Answer,
+  type BillingFakeBase,
+  bearerAuth,
+  json,
+  startBillingServer,
+} from './fake-billing-server.ts';
 
-export { brokenJson, rateLimited, stall } from './fake-billing-snapshot.ts';
-
-export interface SiliconflowBillingFake extends SnapshotFake {
+export interface SiliconflowBillingFake extends BillingFakeBase {
   /** `totalBalance` (and optionally its parts: granted `balance`, topped-up `chargeBalance`), as strings. */
   setBalance(total: string, parts?: { balance?: string; chargeBalance?: string }): void;
 }
@@ -15,7 +19,7 @@ export const siliconflowError = (code: number, message: string): string =>
   JSON.stringify({ code, message, data: null });
 
 /** SiliconFlow's 401 to a missing or wrong key: a plain-text body. */
-const unauthorized = (): Answer => ({ status: 401, body: 'Invalid token', contentType: 'text/plain' });
+const unauthorized = (): Answer => ({ status: 401, text: 'Invalid token', contentType: 'text/plain' });
 
 const DEFAULTS = { balance: '0.88', chargeBalance: '88.00', totalBalance: '88.88' };
 
@@ -42,11 +46,10 @@ export async function startSiliconflowBillingFake(
         totalBalance: balances.totalBalance,
       },
     });
-  const core = await startSnapshotFake({
+  const core = await startBillingServer({
     basePath: '/v1',
     routes: { '/v1/user/info': info },
-    authorization: `Bearer ${opts.key ?? 'sk-siliconflow-test'}`,
-    unauthorized,
+    authorize: bearerAuth(opts.key ?? 'sk-siliconflow-test', unauthorized),
   });
   return {
     ...core,

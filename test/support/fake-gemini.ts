@@ -3,7 +3,7 @@
 // batchEmbedContents, Google's error bodies (a bad key is 400 API_KEY_INVALID). It answers
 // like fake-openai.ts so one end-to-end suite runs over every provider, with a behaviour queue for faults.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   badKeyError,
   behaviourError,
@@ -11,10 +11,21 @@ import {
   invalid,
   NO_KEY_MESSAGE,
 } from './fake-gemini-errors.ts';
-import { countWords, cutConnection, isRecord, type Json, split } from './fake-openai-stream.ts';
-import { listenOnLoopback } from './loopback.ts';
+import { countWords, isRecord, type Json, type ReqState, split } from './fake-openai-stream.ts';
+import {
+  type FakeServer,
+  type RecordedRequest,
+  recordOf,
+  type ServerBehaviour,
+  sendBody,
+  sendHalf,
+  startFakeServer,
+  writeFrames,
+} from './fake-server-kit.ts';
 
-export interface GeminiBehaviour {
+export type { RecordedRequest };
+
+export interface GeminiBehaviour extends ServerBehaviour {
   /** Answer this HTTP status with Google's error body for it. */
   status?: number;
   /** Overrides the error's `status` string / message (e.g. FAILED_PRECONDITION). */
@@ -22,13 +33,11 @@ export interface GeminiBehaviour {
   errorMessage?: string;
   /** `RetryInfo.retryDelay` of a 429 (Gemini sends no Retry-After header). */
   retryDelay?: string;
-  firstByteDelayMs?: number;
   chunkDelayMs?: number;
   /** Stream: deliver N events, then drop the connection. Non-stream: half the body, then drop. */
   cutAfterEvents?: number;
   /** Stream: deliver N events, then an `{"error":…}` event (500 INTERNAL unless errorStatus/Message say). */
   errorAfterEvents?: number;
-  cutBeforeResponse?: boolean;
   content?: string;
   /** Characters of text per stream event (default 8). */
   chunkSize?: number;
@@ -54,33 +63,14 @@ export interface GeminiBehaviour {
   /** Answer 400 like Gemini 3 when a model turn's first function call comes back without its signature. */
   requireThoughtSignatures?: boolean;
 }
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-}
-export interface FakeGemini {
+export interface FakeGemini extends FakeServer<GeminiBehaviour> {
   /** Base URL the gateway config uses (`…/v1beta`). */
   url: string;
-  origin: string;
-  port: number;
-  requests: RecordedRequest[];
-  enqueue(...b: GeminiBehaviour[]): void;
-  setDefault(b: GeminiBehaviour): void;
-  reset(): void;
-  close(): Promise<void>;
 }
 
+const JSON_HEADERS = { 'content-type': 'application/json; charset=UTF-8' };
 // Google's JSON answers are pretty-printed.
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, null, 2);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': String(Buffer.byteLength(text)),
-  });
-  res.end(text);
-}
+const pretty = (body: unknown): string => JSON.stringify(body, null, 2);
 
 const partsOf = (c: unknown): Json[] =>
   isRecord(c) && Array.isArray(c.parts) ? c.parts.filter(isRecord) : [];
@@ -239,36 +229,16 @@ function embeddings(body: Json, model: string): Json | GoogleError {
   return { embeddings: out };
 }
 
-interface ReqState {
-  closed: boolean;
-  timer: NodeJS.Timeout | undefined;
-}
-
 /** SSE events as Gemini writes them (CRLF, no terminating event), with the behaviour's faults. */
 function writeEvents(res: ServerResponse, st: ReqState, events: Json[], b: GeminiBehaviour): void {
-  res.writeHead(200, { 'content-type': 'text/event-stream', 'x-content-type-options': 'nosniff' });
-  res.flushHeaders();
-  let i = 0;
-  const step = (): void => {
-    st.timer = undefined;
-    while (!st.closed) {
-      if (i === b.cutAfterEvents) {
-        cutConnection(res);
-        return;
-      }
-      const ev = i === b.errorAfterEvents ? { error: behaviourError(b, b.status ?? 500, '') } : events[i++];
-      if (ev === undefined || isRecord(ev.error)) {
-        res.end(ev === undefined ? undefined : `data: ${JSON.stringify(ev)}\r\n\r\n`);
-        return;
-      }
-      res.write(`data: ${JSON.stringify(ev)}\r\n\r\n`);
-      if ((b.chunkDelayMs ?? 0) > 0) {
-        st.timer = setTimeout(step, b.chunkDelayMs);
-        return;
-      }
-    }
-  };
-  step();
+  const data = (ev: Json): string => `data: ${JSON.stringify(ev)}\r\n\r\n`;
+  const error = () => data({ error: behaviourError(b, b.status ?? 500, '') });
+  const headers = { 'content-type': 'text/event-stream', 'x-content-type-options': 'nosniff' };
+  writeFrames(res, st, headers, events.map(data), {
+    gapMs: b.chunkDelayMs,
+    cutAfter: b.cutAfterEvents,
+    fail: b.errorAfterEvents === undefined ? undefined : { after: b.errorAfterEvents, frame: error },
+  });
 }
 
 const ROUTE = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/;
@@ -318,76 +288,16 @@ function respond(
   body: unknown,
   apiKey?: string,
 ): void {
-  st.timer = undefined;
-  if (st.closed) return;
   const r = reply(req, b, body, apiKey);
   if ('events' in r) writeEvents(res, st, r.events, b);
-  else if ('json' in r) sendJson(res, r.status, r.json);
-  else {
-    // Non-stream cut: the headers promise the whole body, half of it arrives.
-    const text = JSON.stringify(r.cut, null, 2);
-    res.writeHead(200, {
-      'content-type': 'application/json; charset=UTF-8',
-      'content-length': String(Buffer.byteLength(text)),
-    });
-    res.write(text.slice(0, text.length >> 1));
-    cutConnection(res);
-  }
+  else if ('json' in r) sendBody(res, r.status, JSON_HEADERS, pretty(r.json));
+  else sendHalf(res, JSON_HEADERS, pretty(r.cut));
 }
 
 export async function startGeminiFake(opts: { apiKey?: string } = {}): Promise<FakeGemini> {
-  const queue: GeminiBehaviour[] = [];
-  let fallback: GeminiBehaviour = {};
-  const requests: RecordedRequest[] = [];
-  const server = createServer((req, res) => {
-    const b = queue.shift() ?? fallback;
-    const rec: RecordedRequest = {
-      method: req.method ?? 'GET',
-      path: req.url ?? '/',
-      headers: req.headers,
-      body: undefined,
-    };
-    requests.push(rec);
-    if (b.cutBeforeResponse === true) {
-      req.socket.destroy();
-      return;
-    }
-    const st: ReqState = { closed: false, timer: undefined };
-    res.on('close', () => {
-      st.closed = true;
-      if (st.timer !== undefined) clearTimeout(st.timer);
-    });
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString();
-      try {
-        rec.body = raw === '' ? undefined : JSON.parse(raw);
-      } catch {
-        rec.body = raw;
-      }
-      const delay = b.firstByteDelayMs ?? 0;
-      if (delay > 0) st.timer = setTimeout(respond, delay, req, res, st, b, rec.body, opts.apiKey);
-      else respond(req, res, st, b, rec.body, opts.apiKey);
-    });
+  const fake = await startFakeServer({
+    respond: (req, res, st, b: GeminiBehaviour, body) => respond(req, res, st, b, body, opts.apiKey),
+    recordOf,
   });
-  const listening = await listenOnLoopback(server);
-  return {
-    url: `${listening.origin}/v1beta`,
-    origin: listening.origin,
-    port: listening.port,
-    requests,
-    enqueue: (...b) => {
-      queue.push(...b);
-    },
-    setDefault: (b) => {
-      fallback = b;
-    },
-    reset: () => {
-      queue.length = 0;
-      fallback = {};
-      requests.length = 0;
-    },
-    close: listening.close,
-  };
+  return { ...fake, url: `${fake.origin}/v1beta` };
 }

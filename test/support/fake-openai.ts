@@ -2,7 +2,7 @@
 // OpenAI wire format, with per-request fault injection. Used by e2e tests and the bench,
 // so the default path does no logging and no work beyond JSON parse/stringify.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type ApiError,
   apiError,
@@ -15,7 +15,6 @@ import {
   chatChunkFrames,
   chatCompletionBody,
   countWords,
-  cutConnection,
   hexId,
   isRecord,
   type Json,
@@ -24,23 +23,31 @@ import {
   usageObject,
   writeStream,
 } from './fake-openai-stream.ts';
-import { listenOnLoopback } from './loopback.ts';
+import {
+  type FakeServer,
+  type RecordedRequest,
+  recordOf,
+  type ServerBehaviour,
+  sendBody,
+  sendHalf,
+  startFakeServer,
+} from './fake-server-kit.ts';
 
-export interface FakeBehaviour {
+export type { RecordedRequest };
+
+export interface FakeBehaviour extends ServerBehaviour {
   status?: number;
   errorType?: string;
   errorCode?: string | null;
   errorMessage?: string;
   retryAfter?: string;
   retryAfterMs?: string;
-  firstByteDelayMs?: number;
   chunkDelayMs?: number;
   /** Chunk 1 is the first (role) chunk; see writeStream in fake-openai-stream.ts. */
   stallAfterChunks?: number;
   stallMs?: number;
   /** Chunk 1 is the first (role) chunk; see writeStream in fake-openai-stream.ts. */
   cutAfterChunks?: number;
-  cutBeforeResponse?: boolean;
   content?: string;
   chunkSize?: number;
   toolArguments?: string;
@@ -53,21 +60,9 @@ export interface FakeBehaviour {
   } | null;
   model?: string;
 }
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: unknown;
-}
-export interface FakeOpenAI {
+export interface FakeOpenAI extends FakeServer<FakeBehaviour> {
+  /** The base URL a gateway config uses (`…/v1`). */
   url: string;
-  origin: string;
-  port: number;
-  requests: RecordedRequest[];
-  enqueue(...b: FakeBehaviour[]): void;
-  setDefault(b: FakeBehaviour): void;
-  reset(): void;
-  close(): Promise<void>;
 }
 
 const MODELS_BODY = JSON.stringify({
@@ -76,12 +71,8 @@ const MODELS_BODY = JSON.stringify({
     (id) => ({ id, object: 'model', created: 1715367049, owned_by: 'fake' }),
   ),
 });
-function sendJson(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
-  headers['content-type'] = 'application/json';
-  headers['content-length'] = String(Buffer.byteLength(body));
-  res.writeHead(status, headers);
-  res.end(body);
-}
+const sendJson = (res: ServerResponse, status: number, h: Record<string, string>, body: string): void =>
+  sendBody(res, status, { ...h, 'content-type': 'application/json' }, body);
 const sendError = (res: ServerResponse, status: number, h: Record<string, string>, e: ApiError): void =>
   sendJson(res, status, h, JSON.stringify({ error: e }));
 
@@ -171,14 +162,12 @@ function chat(
   }
   // Non-stream faults: headers (with the full content-length) go out, then the body is
   // truncated halfway (cutAfterChunks) or held back for stallMs / forever (stallAfterChunks).
-  h['content-type'] = 'application/json';
-  h['content-length'] = String(Buffer.byteLength(text));
-  res.writeHead(200, h);
+  const jsonHeaders = { ...h, 'content-type': 'application/json' };
   if (b.cutAfterChunks !== undefined) {
-    res.write(text.slice(0, text.length >> 1));
-    cutConnection(res);
+    sendHalf(res, jsonHeaders, text);
     return;
   }
+  res.writeHead(200, { ...jsonHeaders, 'content-length': String(Buffer.byteLength(text)) });
   res.flushHeaders();
   if (b.stallMs !== undefined) st.timer = setTimeout(() => res.end(text), b.stallMs);
 }
@@ -240,11 +229,7 @@ function embeddings(res: ServerResponse, h: Record<string, string>, b: FakeBehav
 
 export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean } = {}): Promise<FakeOpenAI> {
   const { apiKey } = opts;
-  const record = opts.record ?? true;
   const expectedAuth = apiKey === undefined ? undefined : `Bearer ${apiKey}`;
-  const queue: FakeBehaviour[] = [];
-  let fallback: FakeBehaviour = {};
-  const requests: RecordedRequest[] = [];
 
   const respond = (
     req: IncomingMessage,
@@ -253,8 +238,6 @@ export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean 
     b: FakeBehaviour,
     body: unknown,
   ): void => {
-    st.timer = undefined;
-    if (st.closed) return;
     const h: Record<string, string> = { 'x-request-id': `req_${hexId()}` };
     const echo = req.headers['x-request-id'];
     if (typeof echo === 'string') h['x-echo-request-id'] = echo;
@@ -281,62 +264,12 @@ export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean 
     }
   };
 
-  const server = createServer((req, res) => {
-    const b = queue.shift() ?? fallback;
-    let rec: RecordedRequest | undefined;
-    if (record) {
-      rec = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: undefined };
-      requests.push(rec);
-    }
-    if (b.cutBeforeResponse === true) {
-      req.socket.destroy();
-      return;
-    }
-    const st: ReqState = { closed: false, timer: undefined };
-    res.on('close', () => {
-      st.closed = true;
-      if (st.timer !== undefined) clearTimeout(st.timer);
-    });
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = chunks.length === 1 ? String(chunks[0]) : Buffer.concat(chunks).toString();
-      // Body as JSON; the raw string when it is not JSON (answered with 400 on the API paths).
-      let body: unknown;
-      if (raw !== '') {
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          body = raw;
-        }
-      }
-      if (rec !== undefined) rec.body = body;
-      const delay = b.firstByteDelayMs ?? 0;
-      if (delay > 0) st.timer = setTimeout(respond, delay, req, res, st, b, body);
-      else respond(req, res, st, b, body);
-    });
+  const fake = await startFakeServer({
+    respond,
+    recordOf,
+    record: opts.record ?? true,
+    keepAliveTimeout: 60_000,
+    headersTimeout: 65_000,
   });
-  server.keepAliveTimeout = 60_000;
-  server.headersTimeout = 65_000;
-
-  const listening = await listenOnLoopback(server);
-  const { port, origin } = listening;
-  return {
-    url: `${origin}/v1`,
-    origin,
-    port,
-    requests,
-    enqueue: (...b) => {
-      queue.push(...b);
-    },
-    setDefault: (b) => {
-      fallback = b;
-    },
-    reset: () => {
-      queue.length = 0;
-      fallback = {};
-      requests.length = 0;
-    },
-    close: listening.close,
-  };
+  return { ...fake, url: `${fake.origin}/v1` };
 }

@@ -5,20 +5,9 @@
  * Docs: https://platform.claude.com/docs/en/api/admin-api/usage-cost/get-cost-report
  *       https://platform.claude.com/docs/en/api/admin-api/usage-cost/get-messages-usage-report
  */
-import { allPages, numberOf } from '../http.ts';
+import { numberOf } from '../http.ts';
 import { type BillingAdapter, BillingApiError, type BillingContext, type DayFigures } from '../types.ts';
-import {
-  bucketPage,
-  type FieldTable,
-  figuresOf,
-  keyOf,
-  ModelTotals,
-  moneyOf,
-  type Row,
-  resultsOf,
-  utcDay,
-  withKeyHint,
-} from './daily.ts';
+import { type FieldTable, keyOf, moneyOf, type Row, reportReader, usageFigures, utcDay } from './daily.ts';
 
 const COST_REPORT = '/organizations/cost_report';
 const MESSAGES = '/organizations/usage_report/messages';
@@ -39,13 +28,11 @@ const USAGE: FieldTable<'inputTokens' | 'outputTokens'> = {
   outputTokens: ['output_tokens'],
 };
 
-const startOf =
-  (path: string) =>
-  (b: Row): number => {
-    const s = typeof b.starting_at === 'string' ? Date.parse(b.starting_at) : Number.NaN;
-    if (Number.isNaN(s)) throw new BillingApiError(`${path}: a bucket has no RFC 3339 starting_at`);
-    return s;
-  };
+function startOf(path: string, b: Row): number {
+  const s = typeof b.starting_at === 'string' ? Date.parse(b.starting_at) : Number.NaN;
+  if (Number.isNaN(s)) throw new BillingApiError(`${path}: a bucket has no RFC 3339 starting_at`);
+  return s;
+}
 
 /** `amount` is in cents ("123.45" is $1.2345). */
 function amountOf(r: Row): { amount: number; currency: string } {
@@ -64,22 +51,14 @@ async function day(ctx: BillingContext, date: string): Promise<DayFigures | unde
     ending_at: new Date(endMs).toISOString(),
     bucket_width: '1d',
   };
-  const read = (path: string, query: Record<string, string | readonly string[]>) =>
-    withKeyHint(
-      allPages(ctx, path, { query, headers, cursorParam: 'page' }, bucketPage(path)).then((buckets) =>
-        resultsOf(path, buckets, startOf(path), startMs),
-      ),
-      KEY_HINT,
-    );
+  const read = reportReader(ctx, { headers, startMs, startOf, keyHint: KEY_HINT });
 
   const costs = await read(COST_REPORT, window);
   if (costs === undefined) return undefined;
   const cost = moneyOf(COST_REPORT, costs.map(amountOf), ctx.options.currency);
 
   const usage = await read(MESSAGES, { ...window, 'group_by[]': ['model'] });
-  const totals = new ModelTotals();
-  for (const r of usage ?? []) totals.add(r.model, figuresOf(MESSAGES, r, USAGE));
-  return { cost, ...(usage === undefined ? {} : totals.figures(['inputTokens', 'outputTokens'])) };
+  return { cost, ...usageFigures(MESSAGES, usage, USAGE) };
 }
 
 /**

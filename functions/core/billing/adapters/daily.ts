@@ -1,9 +1,9 @@
 /**
  * What the daily-kind adapters share: the UTC day's window, the page envelope of OpenAI's and Anthropic's
- * admin reports (`{data: [bucket], has_more, next_page}`), and rows read through a field table (each figure
- * the sum of named fields, every one required) and added up per model.
+ * admin reports (`{data: [bucket], has_more, next_page}`) and the reading of a day from them, and rows read
+ * through a field table (each figure the sum of named fields, every one required) and added up per model.
  */
-import { isRecord, numberOf, type Page } from '../http.ts';
+import { allPages, type GetOptions, isRecord, numberOf, type Page } from '../http.ts';
 import { BillingApiError, type BillingContext, type DayFigures, type Money } from '../types.ts';
 
 export type Row = Readonly<Record<string, unknown>>;
@@ -41,7 +41,7 @@ export async function withKeyHint<T>(p: Promise<T>, hint: string): Promise<T> {
 }
 
 /** Reads one page of an admin report: its buckets and the cursor of the next page. */
-export function bucketPage(path: string): (json: unknown) => Page<Row> {
+function bucketPage(path: string): (json: unknown) => Page<Row> {
   return (json) => {
     if (!isRecord(json) || !Array.isArray(json.data)) {
       throw new BillingApiError(`${path}: the answer has no \`data\` list of buckets`);
@@ -64,7 +64,7 @@ export function bucketPage(path: string): (json: unknown) => Page<Row> {
  * The results of every bucket that starts at `dayStartMs`, or undefined when no bucket does (the provider
  * has no figures for the day). Such buckets are merged: an API that pages inside a bucket repeats it.
  */
-export function resultsOf(
+function resultsOf(
   path: string,
   buckets: readonly Row[],
   startOf: (b: Row) => number,
@@ -80,6 +80,33 @@ function rowsOf(path: string, results: unknown): Row[] {
     if (!isRecord(r)) throw new BillingApiError(`${path}: results[${i}] is not an object`);
     return r;
   });
+}
+
+/** How an adapter reads its admin reports for one UTC day. */
+export interface ReportDay {
+  /** The auth headers (and API version) of every request. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The day's start, epoch ms (see {@link utcDay}). */
+  readonly startMs: number;
+  /** A bucket's start, epoch ms; throws naming `path` when the bucket has none. */
+  startOf(path: string, bucket: Row): number;
+  /** What key a refused key should have been (see {@link withKeyHint}). */
+  readonly keyHint: string;
+}
+
+/**
+ * A reader of one report for the day: every page (the `page` cursor), then the results of the day's
+ * bucket(s), undefined when there is none.
+ */
+export function reportReader(
+  ctx: BillingContext,
+  day: ReportDay,
+): (path: string, query: NonNullable<GetOptions['query']>) => Promise<Row[] | undefined> {
+  return async (path, query) => {
+    const opts = { query, headers: day.headers, cursorParam: 'page' };
+    const buckets = await withKeyHint(allPages(ctx, path, opts, bucketPage(path)), day.keyHint);
+    return resultsOf(path, buckets, (b) => day.startOf(path, b), day.startMs);
+  };
 }
 
 /** Each figure: the sum of these fields of a row (dotted paths into nested objects). */
@@ -148,4 +175,19 @@ export class ModelTotals {
     if (Object.keys(this.byModel).length > 0) out.byModel = this.byModel;
     return out;
   }
+}
+
+/**
+ * A usage report's results added up per model through `table`, as `DayFigures` fields (its figures, and
+ * `byModel`); none when the report had no bucket for the day.
+ */
+export function usageFigures<K extends 'inputTokens' | 'outputTokens' | 'requests'>(
+  path: string,
+  results: readonly Row[] | undefined,
+  table: FieldTable<K>,
+): Omit<DayFigures, 'cost'> {
+  if (results === undefined) return {};
+  const totals = new ModelTotals();
+  for (const r of results) totals.add(r.model, figuresOf(path, r, table));
+  return totals.figures(Object.keys(table) as K[]);
 }

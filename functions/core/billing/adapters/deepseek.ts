@@ -6,7 +6,8 @@
  * Docs: https://api-docs.deepseek.com/api/get-user-balance
  */
 import { getJson, isRecord, numberOf } from '../http.ts';
-import { type BillingAdapter, BillingApiError, type BillingContext, type Money } from '../types.ts';
+import { BillingApiError, type BillingContext, type Money } from '../types.ts';
+import { balanceOnlyBilling } from './balance-only.ts';
 
 const PATH = '/user/balance';
 
@@ -36,11 +37,4 @@ async function balanceOf(ctx: BillingContext): Promise<Money> {
   return { amount, currency };
 }
 
-export const deepseekBilling = {
-  type: 'deepseek',
-  kind: 'snapshot',
-  async snapshot(ctx, nowIso) {
-    return { at: nowIso, balance: await balanceOf(ctx) };
-  },
-  balance: balanceOf,
-} satisfies BillingAdapter;
+export const deepseekBilling = balanceOnlyBilling('deepseek', balanceOf);

@@ -5,20 +5,9 @@
  * Docs: https://platform.openai.com/docs/api-reference/usage/costs
  *       https://platform.openai.com/docs/api-reference/usage/completions
  */
-import { allPages, isRecord, numberOf } from '../http.ts';
+import { isRecord, numberOf } from '../http.ts';
 import { type BillingAdapter, BillingApiError, type BillingContext, type DayFigures } from '../types.ts';
-import {
-  bucketPage,
-  type FieldTable,
-  figuresOf,
-  keyOf,
-  ModelTotals,
-  moneyOf,
-  type Row,
-  resultsOf,
-  utcDay,
-  withKeyHint,
-} from './daily.ts';
+import { type FieldTable, keyOf, moneyOf, type Row, reportReader, usageFigures, utcDay } from './daily.ts';
 
 const COSTS = '/organization/costs';
 const COMPLETIONS = '/organization/usage/completions';
@@ -37,13 +26,11 @@ const USAGE: FieldTable<'inputTokens' | 'outputTokens' | 'requests'> = {
   requests: ['num_model_requests'],
 };
 
-const startOf =
-  (path: string) =>
-  (b: Row): number => {
-    const s = numberOf(b.start_time);
-    if (s === undefined) throw new BillingApiError(`${path}: a bucket has no numeric start_time`);
-    return s * 1000;
-  };
+function startOf(path: string, b: Row): number {
+  const s = numberOf(b.start_time);
+  if (s === undefined) throw new BillingApiError(`${path}: a bucket has no numeric start_time`);
+  return s * 1000;
+}
 
 function amountOf(r: Row): { amount: number; currency: string } {
   const a = r.amount;
@@ -58,25 +45,14 @@ async function day(ctx: BillingContext, date: string): Promise<DayFigures | unde
   const { startMs, endMs } = utcDay(date);
   const headers = { authorization: `Bearer ${keyOf(ctx, 'an OpenAI Admin key')}` };
   const window = { start_time: startMs / 1000, end_time: endMs / 1000, bucket_width: '1d' };
-  const read = (path: string, query: Record<string, string | number>) =>
-    withKeyHint(
-      allPages(ctx, path, { query, headers, cursorParam: 'page' }, bucketPage(path)).then((buckets) =>
-        resultsOf(path, buckets, startOf(path), startMs),
-      ),
-      KEY_HINT,
-    );
+  const read = reportReader(ctx, { headers, startMs, startOf, keyHint: KEY_HINT });
 
   const costs = await read(COSTS, { ...window, limit: BUCKETS_PER_PAGE });
   if (costs === undefined) return undefined;
   const cost = moneyOf(COSTS, costs.map(amountOf), ctx.options.currency);
 
   const usage = await read(COMPLETIONS, { ...window, group_by: 'model', limit: BUCKETS_PER_PAGE });
-  const totals = new ModelTotals();
-  for (const r of usage ?? []) totals.add(r.model, figuresOf(COMPLETIONS, r, USAGE));
-  return {
-    cost,
-    ...(usage === undefined ? {} : totals.figures(['inputTokens', 'outputTokens', 'requests'])),
-  };
+  return { cost, ...usageFigures(COMPLETIONS, usage, USAGE) };
 }
 
 /**

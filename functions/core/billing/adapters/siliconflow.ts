@@ -5,7 +5,8 @@
  * Docs: https://docs.siliconflow.cn/cn/api-reference/userinfo/get-user-info
  */
 import { getJson, isRecord, numberOf } from '../http.ts';
-import { type BillingAdapter, BillingApiError, type BillingContext, type Money } from '../types.ts';
+import { BillingApiError, type BillingContext, type Money } from '../types.ts';
+import { balanceOnlyBilling } from './balance-only.ts';
 
 const PATH = '/user/info';
 /** The `code` of a successful answer; errors carry others (`{"code":20012,"message":…,"data":null}`). */
@@ -24,11 +25,4 @@ async function totalBalance(ctx: BillingContext): Promise<Money> {
   return { amount, currency: typeof ctx.options.currency === 'string' ? ctx.options.currency : 'CNY' };
 }
 
-export const siliconflowBilling = {
-  type: 'siliconflow',
-  kind: 'snapshot',
-  async snapshot(ctx, nowIso) {
-    return { at: nowIso, balance: await totalBalance(ctx) };
-  },
-  balance: totalBalance,
-} satisfies BillingAdapter;
+export const siliconflowBilling = balanceOnlyBilling('siliconflow', totalBalance);

@@ -6,7 +6,8 @@ import {
   type FakeAnthropicBilling,
   startAnthropicBillingFake,
 } from '../../../support/fake-billing-anthropic.ts';
-import { dailyTestContext, describeDailyFaults, failure } from './daily-faults.ts';
+import { billingTestContext, failure } from './billing-context.ts';
+import { describeDailyFaults } from './daily-faults.ts';
 
 const KEY = 'sk-ant-admin01-test-0123456789';
 const DAY = '2025-08-24';
@@ -41,9 +42,9 @@ const EXPECTED = {
 };
 
 describe('anthropicCostReportBilling', () => {
-  const c = dailyTestContext();
+  const c = billingTestContext(KEY);
   let fake: FakeAnthropicBilling;
-  const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, KEY, over);
+  const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, over);
   const day = (d = DAY) => anthropicCostReportBilling.day(ctx(), d);
 
   beforeAll(async () => {

@@ -3,48 +3,9 @@
 // that lasts ends as a BillingApiError naming the cause, a refused key says which key the API wants, and no
 // message ever carries the key.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BillingApiError, type BillingContext } from '../../../../functions/core/billing/types.ts';
-import { createUndiciClient } from '../../../../functions/core/upstream/undici-client.ts';
+import type { BillingContext } from '../../../../functions/core/billing/types.ts';
 import type { BillingFakeBase } from '../../../support/fake-billing-server.ts';
-
-export interface DailyTestContext {
-  readonly http: ReturnType<typeof createUndiciClient>;
-  /** Every wait the adapter asked for (ms); fake time: the wait returns at once. */
-  readonly slept: number[];
-  ctx(baseUrl: string, key: string | undefined, over?: Partial<BillingContext>): BillingContext;
-}
-
-/** A real HTTP client and fake time; close `http` after the suite. */
-export function dailyTestContext(): DailyTestContext {
-  const http = createUndiciClient();
-  const slept: number[] = [];
-  return {
-    http,
-    slept,
-    ctx: (baseUrl, key, over = {}) => ({
-      http,
-      baseUrl,
-      key,
-      providerId: 'test-provider',
-      options: {},
-      timeoutMs: 2_000,
-      sleep: async (ms) => {
-        slept.push(ms);
-      },
-      ...over,
-    }),
-  };
-}
-
-/** Runs `read` and returns the BillingApiError it throws. */
-export async function failure(read: () => Promise<unknown>): Promise<BillingApiError> {
-  const err = await read().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BillingApiError);
-  return err as BillingApiError;
-}
+import { billingTestContext, failure } from './billing-context.ts';
 
 export interface DailyFaultTarget<F extends BillingFakeBase> {
   /** Starts the fake with figures for a day `read` asks for. */
@@ -62,10 +23,10 @@ export interface DailyFaultTarget<F extends BillingFakeBase> {
 export function describeDailyFaults<F extends BillingFakeBase>(name: string, t: DailyFaultTarget<F>): void {
   describe(`${name} when the billing API misbehaves`, () => {
     const key = 'sk-fault-suite-secret-0000';
-    const c = dailyTestContext();
+    const c = billingTestContext(key);
     let fake: F;
     let requestsPerRead = 0;
-    const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, key, over);
+    const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, over);
 
     beforeAll(async () => {
       fake = await t.start(key);
@@ -114,7 +75,7 @@ export function describeDailyFaults<F extends BillingFakeBase>(name: string, t: 
     });
 
     it('fails at once on a refused key, saying which key it needs, without the key', async () => {
-      const err = await failure(() => t.read(c.ctx(fake.url, `${key}-wrong`)));
+      const err = await failure(() => t.read(c.ctx(fake.url, { key: `${key}-wrong` })));
       expect(err.status).toBe(401);
       expect(err.message).toMatch(t.keyHint);
       expect(err.message).not.toContain(key);
@@ -122,7 +83,7 @@ export function describeDailyFaults<F extends BillingFakeBase>(name: string, t: 
     });
 
     it('fails before any request when no billing key is configured', async () => {
-      const err = await failure(() => t.read(c.ctx(fake.url, undefined)));
+      const err = await failure(() => t.read(c.ctx(fake.url, { key: undefined })));
       expect(err.message).toMatch(/^test-provider: no billing key configured \(/);
       expect(fake.requests).toHaveLength(0);
     });

@@ -5,7 +5,8 @@ import {
   type DeepseekBillingFake,
   startDeepseekBillingFake,
 } from '../../../support/fake-billing-deepseek.ts';
-import { describeSnapshotFaults, NOW, testBilling } from './snapshot-faults.ts';
+import { billingTestContext } from './billing-context.ts';
+import { describeSnapshotFaults, NOW } from './snapshot-faults.ts';
 
 const KEY = 'sk-deepseek-test';
 const CNY = {
@@ -17,7 +18,7 @@ const CNY = {
 const USD = { currency: 'USD', total_balance: '15.50', granted_balance: '0.00', topped_up_balance: '15.50' };
 
 describe('deepseekBilling', () => {
-  const t = testBilling(KEY);
+  const t = billingTestContext(KEY);
   let fake: DeepseekBillingFake;
   const ctx = (over: Partial<BillingContext> = {}) => t.ctx(fake.url, over);
 
@@ -82,7 +83,7 @@ describe('deepseekBilling', () => {
   });
 
   it('turns an answer without balance_infos into a BillingApiError', async () => {
-    fake.failNext({ status: 200, body: '{"is_available":true}' });
+    fake.fail({ status: 200, body: '{"is_available":true}' });
     await expect(deepseekBilling.snapshot(ctx(), NOW)).rejects.toThrow(BillingApiError);
   });
 

@@ -2,12 +2,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { oneapiBilling } from '../../../../functions/core/billing/adapters/oneapi.ts';
 import { BillingApiError, type BillingContext } from '../../../../functions/core/billing/types.ts';
 import { type OneapiBillingFake, startOneapiBillingFake } from '../../../support/fake-billing-oneapi.ts';
-import { describeSnapshotFaults, NOW, testBilling } from './snapshot-faults.ts';
+import { billingTestContext } from './billing-context.ts';
+import { describeSnapshotFaults, NOW } from './snapshot-faults.ts';
 
 const KEY = 'sk-relay-test';
 
 describe('oneapiBilling', () => {
-  const t = testBilling(KEY);
+  const t = billingTestContext(KEY);
   let relay: OneapiBillingFake;
   let dollarsFork: OneapiBillingFake;
   const ctx = (over: Partial<BillingContext> = {}) => t.ctx(relay.url, over);
@@ -53,7 +54,10 @@ describe('oneapiBilling', () => {
   it('asks for the usage since 2023-01-01 up to the UTC day after the reading', async () => {
     await oneapiBilling.snapshot(ctx(), '2025-12-31T23:59:59.000Z');
     const usage = relay.requests.find((r) => r.path.endsWith('/usage'));
-    expect(usage?.query).toEqual({ start_date: '2023-01-01', end_date: '2026-01-01' });
+    expect(Object.fromEntries(usage?.query ?? [])).toEqual({
+      start_date: '2023-01-01',
+      end_date: '2026-01-01',
+    });
   });
 
   it('reads total_usage as dollars when billing.usageUnit is dollars', async () => {
@@ -108,20 +112,20 @@ describe('oneapiBilling', () => {
 
   it("turns new-api's HTTP 200 error body into a BillingApiError with its message", async () => {
     const body = JSON.stringify({ error: { message: 'Failed to retrieve quota', type: 'upstream_error' } });
-    relay.failNext({ status: 200, body });
+    relay.fail({ status: 200, body });
     const err = await oneapiBilling.snapshot(ctx(), NOW).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BillingApiError);
     expect((err as Error).message).toContain('Failed to retrieve quota');
   });
 
   it('turns an answer without total_usage into a BillingApiError naming the field', async () => {
-    relay.failNext({ status: 200, body: '{"object":"billing_subscription","hard_limit_usd":5}' });
-    relay.failNext({ status: 200, body: '{"object":"list"}' });
+    relay.fail({ status: 200, body: '{"object":"billing_subscription","hard_limit_usd":5}' });
+    relay.fail({ status: 200, body: '{"object":"list"}' });
     await expect(oneapiBilling.snapshot(ctx(), NOW)).rejects.toThrow(/total_usage/);
   });
 
   it('turns an answer without hard_limit_usd into a BillingApiError naming the field', async () => {
-    relay.failNext({ status: 200, body: '{"object":"billing_subscription"}' });
+    relay.fail({ status: 200, body: '{"object":"billing_subscription"}' });
     await expect(oneapiBilling.snapshot(ctx(), NOW)).rejects.toThrow(/hard_limit_usd/);
   });
 

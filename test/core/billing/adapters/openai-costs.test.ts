@@ -6,7 +6,8 @@ import {
   type OpenAIBillingDay,
   startOpenAIBillingFake,
 } from '../../../support/fake-billing-openai.ts';
-import { dailyTestContext, describeDailyFaults, failure } from './daily-faults.ts';
+import { billingTestContext, failure } from './billing-context.ts';
+import { describeDailyFaults } from './daily-faults.ts';
 
 const KEY = 'sk-admin-test-0123456789';
 const DAY = '2025-08-24';
@@ -48,9 +49,9 @@ const costsPage = (
   });
 
 describe('openaiCostsBilling', () => {
-  const c = dailyTestContext();
+  const c = billingTestContext(KEY);
   let fake: FakeOpenAIBilling;
-  const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, KEY, over);
+  const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, over);
   const day = (d = DAY, over: Partial<BillingContext> = {}) => openaiCostsBilling.day(ctx(over), d);
 
   beforeAll(async () => {
@@ -142,7 +143,7 @@ describe('openaiCostsBilling', () => {
 
   it('reads under a relay base URL the same way (paths appended to it)', async () => {
     fake.setDay(DAY, FIGURES);
-    expect(await openaiCostsBilling.day(c.ctx(`${fake.origin}/v1`, KEY), DAY)).toEqual(EXPECTED);
+    expect(await openaiCostsBilling.day(c.ctx(`${fake.origin}/v1`), DAY)).toEqual(EXPECTED);
   });
 
   it('refuses a malformed day before asking anything', async () => {

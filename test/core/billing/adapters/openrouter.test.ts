@@ -6,7 +6,8 @@ import {
   type OpenRouterActivityRow,
   startOpenRouterBillingFake,
 } from '../../../support/fake-billing-openrouter.ts';
-import { dailyTestContext, describeDailyFaults, failure } from './daily-faults.ts';
+import { billingTestContext, failure } from './billing-context.ts';
+import { describeDailyFaults } from './daily-faults.ts';
 
 const KEY = 'sk-or-v1-management-test-0123456789';
 const DAY = '2025-08-24';
@@ -50,9 +51,9 @@ const EXPECTED = {
 };
 
 describe('openrouterBilling', () => {
-  const c = dailyTestContext();
+  const c = billingTestContext(KEY);
   let fake: FakeOpenRouterBilling;
-  const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, KEY, over);
+  const ctx = (over: Partial<BillingContext> = {}) => c.ctx(fake.url, over);
 
   beforeAll(async () => {
     fake = await startOpenRouterBillingFake({ key: KEY });

@@ -6,12 +6,13 @@ import {
   siliconflowError,
   startSiliconflowBillingFake,
 } from '../../../support/fake-billing-siliconflow.ts';
-import { describeSnapshotFaults, NOW, testBilling } from './snapshot-faults.ts';
+import { billingTestContext } from './billing-context.ts';
+import { describeSnapshotFaults, NOW } from './snapshot-faults.ts';
 
 const KEY = 'sk-siliconflow-test';
 
 describe('siliconflowBilling', () => {
-  const t = testBilling(KEY);
+  const t = billingTestContext(KEY);
   let fake: SiliconflowBillingFake;
   const ctx = (over: Partial<BillingContext> = {}) => t.ctx(fake.url, over);
 
@@ -74,7 +75,7 @@ describe('siliconflowBilling', () => {
       JSON.stringify({ code: 20000, message: 'account suspended', status: false, data: null }),
     ],
   ])('turns %s into a BillingApiError with the message', async (_, body) => {
-    fake.failNext({ status: 200, body });
+    fake.fail({ status: 200, body });
     const err = await siliconflowBilling.snapshot(ctx(), NOW).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BillingApiError);
     expect((err as Error).message).toContain(JSON.parse(body).message);

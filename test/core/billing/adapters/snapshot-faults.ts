@@ -2,64 +2,21 @@
 // adapter's fake): a 429 is waited out (fake time) and retried, a 500 that lasts, a timeout that lasts and
 // a broken body each end as a BillingApiError naming the cause, never the key.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  type BillingAdapter,
-  BillingApiError,
-  type BillingContext,
-} from '../../../../functions/core/billing/types.ts';
-import { createUndiciClient } from '../../../../functions/core/upstream/undici-client.ts';
-import { brokenJson, rateLimited, type SnapshotFake, stall } from '../../../support/fake-billing-snapshot.ts';
+import type { BillingAdapter, BillingContext } from '../../../../functions/core/billing/types.ts';
+import type { BillingFakeBase } from '../../../support/fake-billing-server.ts';
+import { billingTestContext, failure } from './billing-context.ts';
 
 export const NOW = '2025-06-15T10:00:00.000Z';
-
-export interface TestBilling {
-  readonly http: ReturnType<typeof createUndiciClient>;
-  /** Every wait the adapter asked for (ms); fake time: the wait returns at once. */
-  readonly slept: number[];
-  ctx(baseUrl: string, over?: Partial<BillingContext>): BillingContext;
-}
-
-/** A real HTTP client and fake time; close `http` after the suite. */
-export function testBilling(defaultKey: string): TestBilling {
-  const http = createUndiciClient();
-  const slept: number[] = [];
-  return {
-    http,
-    slept,
-    ctx: (baseUrl, over = {}) => ({
-      http,
-      baseUrl,
-      key: defaultKey,
-      providerId: 'test-provider',
-      options: {},
-      timeoutMs: 2_000,
-      sleep: async (ms) => {
-        slept.push(ms);
-      },
-      ...over,
-    }),
-  };
-}
-
-/** Runs `read` (the adapter's snapshot) and returns the error it throws. */
-async function failure(read: () => Promise<unknown>): Promise<BillingApiError> {
-  const err = await read().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BillingApiError);
-  return err as BillingApiError;
-}
 
 export function describeSnapshotFaults(
   name: string,
   adapter: BillingAdapter,
-  start: (key: string) => Promise<SnapshotFake>,
+  start: (key: string) => Promise<BillingFakeBase>,
 ): void {
   describe(`${name} when the billing API misbehaves`, () => {
     const key = 'sk-fault-suite-secret-0000';
-    const t = testBilling(key);
-    let fake: SnapshotFake;
+    const t = billingTestContext(key);
+    let fake: BillingFakeBase;
     const snapshot = (over: Partial<BillingContext> = {}) => adapter.snapshot!(t.ctx(fake.url, over), NOW);
 
     beforeAll(async () => {
@@ -75,14 +32,14 @@ export function describeSnapshotFaults(
     });
 
     it('waits out a 429 for its retry-after and then reads the bill', async () => {
-      fake.failNext(rateLimited('2'));
+      fake.fail({ status: 429, retryAfter: '2' });
       const s = await snapshot();
       expect(s.at).toBe(NOW);
       expect(t.slept).toEqual([2_000]);
     });
 
     it('gives up on a 500 that lasts after three tries, as a BillingApiError with the status', async () => {
-      fake.failNext({ status: 500 }, { status: 500 }, { status: 500 });
+      fake.fail({ status: 500, times: 3 });
       const err = await failure(() => snapshot());
       expect(err.status).toBe(500);
       expect(err.message).toContain('HTTP 500');
@@ -91,13 +48,13 @@ export function describeSnapshotFaults(
     });
 
     it('gives up on an API slower than the call timeout, as a BillingApiError saying so', async () => {
-      fake.failNext(stall(1_500), stall(1_500), stall(1_500));
+      fake.fail({ delayMs: 1_500, times: 3 });
       const err = await failure(() => snapshot({ timeoutMs: 100 }));
       expect(err.message).toMatch(/timed out after 100 ms/);
     });
 
     it('turns a broken JSON body into a BillingApiError', async () => {
-      fake.failNext(brokenJson());
+      fake.fail({ brokenJson: true });
       const err = await failure(() => snapshot());
       expect(err.message).toMatch(/not JSON/);
     });

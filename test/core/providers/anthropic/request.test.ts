@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../../../functions/core/providers/anthropic/adapter.ts';
 import type { CallInput, UpstreamCall } from '../../../../functions/core/providers/types.ts';
-import { UnsupportedFieldError } from '../../../../functions/core/providers/types.ts';
+import { unsupportedFieldError } from '../unsupported.ts';
 
 type Json = Record<string, unknown>;
 
@@ -29,15 +29,7 @@ function call(body: Json, more: Partial<CallInput> = {}): UpstreamCall {
 
 const sent = (body: Json, more: Partial<CallInput> = {}): Json => JSON.parse(call(body, more).body ?? '{}');
 
-function rejected(body: Json): UnsupportedFieldError {
-  try {
-    call(body);
-  } catch (err) {
-    if (err instanceof UnsupportedFieldError) return err;
-    throw err;
-  }
-  throw new Error('expected an UnsupportedFieldError');
-}
+const rejected = (body: Json) => unsupportedFieldError(() => call(body));
 
 describe('anthropicAdapter.buildCall: the call', () => {
   it('posts to /messages with the key, the API version, the request id and the provider headers', () => {
@@ -65,12 +57,7 @@ describe('anthropicAdapter.buildCall: the call', () => {
 
   it('refuses embeddings and the model list: Anthropic has no such API', () => {
     for (const op of ['embeddings', 'models'] as const) {
-      expect(() => call({}, { op })).toThrow(UnsupportedFieldError);
-      try {
-        call({}, { op });
-      } catch (err) {
-        expect((err as UnsupportedFieldError).param).toBe('model');
-      }
+      expect(unsupportedFieldError(() => call({}, { op })).param).toBe('model');
     }
   });
 });

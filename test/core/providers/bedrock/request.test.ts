@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../../../../functions/core/config/schema.ts';
 import { bedrockAdapter, bedrockBaseUrl } from '../../../../functions/core/providers/bedrock/adapter.ts';
 import { BEDROCK_FIELDS, JSON_TOOL } from '../../../../functions/core/providers/bedrock/request.ts';
-import { type Operation, UnsupportedFieldError } from '../../../../functions/core/providers/types.ts';
+import type { Operation } from '../../../../functions/core/providers/types.ts';
+import { unsupportedFieldError } from '../unsupported.ts';
 
 type Json = Record<string, unknown>;
 const MODEL = 'anthropic.claude-3-5-haiku-20241022-v1:0';
@@ -48,16 +49,6 @@ const toolTurns = [
   { role: 'tool', tool_call_id: 'call_1', content: 'sunny, 21°C' },
 ];
 
-function rejected(fn: () => unknown): UnsupportedFieldError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UnsupportedFieldError) return err;
-    throw err;
-  }
-  throw new Error('expected an UnsupportedFieldError');
-}
-
 describe('bedrockAdapter.buildCall', () => {
   it('posts to /model/<id>/converse, or /converse-stream for a stream, with the model id URL-encoded', () => {
     expect(call({ messages: [user('hi')] }).path).toBe(`/model/${encodeURIComponent(MODEL)}/converse`);
@@ -79,7 +70,7 @@ describe('bedrockAdapter.buildCall', () => {
 
   it('refuses embeddings and model listing: not in this adapter', () => {
     for (const op of ['embeddings', 'models'] as const) {
-      const err = rejected(() => call({ input: 'x' }, { op }));
+      const err = unsupportedFieldError(() => call({ input: 'x' }, { op }));
       expect(err.param).toBe('model');
       expect(err.message).toMatch(/not supported by the bedrock adapter/);
     }
@@ -121,24 +112,25 @@ describe('Bedrock request: messages', () => {
   });
 
   it('rejects an http image URL (Converse needs bytes) and an unknown image type, naming the part', () => {
-    const url = rejected(() =>
+    const url = unsupportedFieldError(() =>
       call({ messages: [user([{ type: 'image_url', image_url: { url: 'https://x.example/a.png' } }])] }),
     );
     expect(url.param).toBe('messages[0].content[0]');
     expect(url.message).toMatch(/bytes, not URLs/);
-    const tiff = rejected(() =>
+    const tiff = unsupportedFieldError(() =>
       call({ messages: [user([{ type: 'image_url', image_url: { url: 'data:image/tiff;base64,AA' } }])] }),
     );
     expect(tiff.message).toMatch(/png, jpeg, gif or webp/);
   });
 
   it('rejects audio parts and the legacy function role', () => {
-    expect(rejected(() => call({ messages: [user([{ type: 'input_audio', input_audio: {} }])] })).param).toBe(
-      'messages[0].content[0]',
-    );
-    expect(rejected(() => call({ messages: [{ role: 'function', name: 'f', content: 'x' }] })).param).toBe(
-      'messages[0].role',
-    );
+    expect(
+      unsupportedFieldError(() => call({ messages: [user([{ type: 'input_audio', input_audio: {} }])] }))
+        .param,
+    ).toBe('messages[0].content[0]');
+    expect(
+      unsupportedFieldError(() => call({ messages: [{ role: 'function', name: 'f', content: 'x' }] })).param,
+    ).toBe('messages[0].role');
   });
 
   it('writes tool calls as toolUse and tool results as a user turn of toolResult blocks', () => {
@@ -193,7 +185,9 @@ describe('Bedrock request: messages', () => {
         tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '[1]' } }],
       },
     ];
-    expect(rejected(() => call({ messages })).param).toBe('messages[1].tool_calls[0].function.arguments');
+    expect(unsupportedFieldError(() => call({ messages })).param).toBe(
+      'messages[1].tool_calls[0].function.arguments',
+    );
   });
 });
 
@@ -245,12 +239,14 @@ describe('Bedrock request: inference parameters', () => {
 
   it('takes n = 1 and rejects n > 1, logprobs, audio output and web search', () => {
     expect(input({ messages: [user('hi')], n: 1, logprobs: false }).n).toBeUndefined();
-    expect(rejected(() => call({ messages: [user('hi')], n: 2 })).param).toBe('n');
-    expect(rejected(() => call({ messages: [user('hi')], logprobs: true })).param).toBe('logprobs');
-    expect(rejected(() => call({ messages: [user('hi')], modalities: ['text', 'audio'] })).param).toBe(
-      'modalities',
+    expect(unsupportedFieldError(() => call({ messages: [user('hi')], n: 2 })).param).toBe('n');
+    expect(unsupportedFieldError(() => call({ messages: [user('hi')], logprobs: true })).param).toBe(
+      'logprobs',
     );
-    expect(rejected(() => call({ messages: [user('hi')], web_search_options: {} })).param).toBe(
+    expect(
+      unsupportedFieldError(() => call({ messages: [user('hi')], modalities: ['text', 'audio'] })).param,
+    ).toBe('modalities');
+    expect(unsupportedFieldError(() => call({ messages: [user('hi')], web_search_options: {} })).param).toBe(
       'web_search_options',
     );
   });
@@ -310,9 +306,9 @@ describe('Bedrock request: tools and JSON mode', () => {
   });
 
   it('rejects a tool that is not a function', () => {
-    expect(rejected(() => call({ messages: ask, tools: [{ type: 'custom', custom: {} }] })).param).toBe(
-      'tools[0]',
-    );
+    expect(
+      unsupportedFieldError(() => call({ messages: ask, tools: [{ type: 'custom', custom: {} }] })).param,
+    ).toBe('tools[0]');
   });
 
   it('forces a tool with the schema for json_schema, named after the schema', () => {

@@ -3,6 +3,7 @@ import { geminiAdapter } from '../../../../functions/core/providers/gemini/adapt
 import { FOREIGN_SIGNATURE, imageMimeOf } from '../../../../functions/core/providers/gemini/request.ts';
 import { toolCallId } from '../../../../functions/core/providers/gemini/response.ts';
 import { type CallInput, UnsupportedFieldError } from '../../../../functions/core/providers/types.ts';
+import { unsupportedFieldError } from '../unsupported.ts';
 
 type Json = Record<string, unknown>;
 
@@ -20,15 +21,7 @@ function call(body: Json, over: Partial<CallInput> = {}) {
 const sent = (body: Json, over: Partial<CallInput> = {}): Json => JSON.parse(call(body, over).body ?? '{}');
 const partsAt = (body: Json, i: number): Json[] => ((body.contents as Json[])[i]?.parts ?? []) as Json[];
 const user = (content: unknown) => ({ role: 'user', content });
-const rejected = (body: Json, over: Partial<CallInput> = {}): UnsupportedFieldError => {
-  try {
-    call(body, over);
-  } catch (err) {
-    if (err instanceof UnsupportedFieldError) return err;
-    throw err;
-  }
-  throw new Error('expected an UnsupportedFieldError');
-};
+const rejected = (body: Json, over: Partial<CallInput> = {}) => unsupportedFieldError(() => call(body, over));
 
 const WEATHER = {
   type: 'function',
