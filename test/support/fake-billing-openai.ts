@@ -1,5 +1,5 @@
 // A fake OpenAI Admin API for the `openai-costs` billing adapter: GET /v1/organization/costs and
-// /v1/organization/usage/completions with the documented query (start_time / end_time in Unix seconds,
+// /v1/organization/usage/completions and …/usage/embeddings with the documented query (start_time / end_time in Unix seconds,
 // bucket_width=1d, limit, page, group_by) and answers ({object:'page', data:[bucket], has_more, next_page}),
 // an admin key as Bearer (OpenAI's 401 body otherwise), and the per-day figures a test sets.
 // Docs: https://platform.openai.com/docs/api-reference/usage/costs , …/usage/completions
@@ -9,6 +9,7 @@ import {
   type BillingDay,
   bearerOf,
   type Days,
+  grouped,
   type ReportFake,
   reportDays,
   startBillingServer,
@@ -29,6 +30,8 @@ export interface OpenAIUsageRow {
   readonly cachedTokens?: number;
   readonly outputTokens: number;
   readonly requests: number;
+  /** An embeddings row: served by /usage/embeddings instead of /usage/completions. */
+  readonly embeddings?: boolean;
 }
 
 export type OpenAIBillingDay = BillingDay<OpenAICostRow, OpenAIUsageRow>;
@@ -99,6 +102,15 @@ export async function startOpenAIBillingFake(
     return { status: 200, body: { object: 'page', data, has_more: p.hasMore, next_page: p.nextPage } };
   };
 
+  /** The usage rows of one endpoint (completions or embeddings), per model or summed as the API does. */
+  const usageOf = (embeddings: boolean, byModel: boolean): Days<OpenAIUsageRow> =>
+    new Map(
+      [...days.usage(true)].map(([day, rows]) => {
+        const mine = rows.filter((r) => (r.embeddings === true) === embeddings);
+        return [day, byModel ? mine : grouped(mine, () => '', sumUsage)];
+      }),
+    );
+
   const base = await startBillingServer({
     basePath: '/v1',
     errorBody,
@@ -119,10 +131,22 @@ export async function startOpenAIBillingFake(
           line_item: r.lineItem ?? null,
           project_id: r.projectId ?? null,
         })),
+      '/v1/organization/usage/embeddings': (q) => {
+        const byModel = q.getAll('group_by').includes('model');
+        return page(q, usageOf(true, byModel), 31, (r) => ({
+          object: 'organization.usage.embeddings.result',
+          input_tokens: r.inputTokens,
+          num_model_requests: r.requests,
+          project_id: null,
+          user_id: null,
+          api_key_id: null,
+          model: byModel ? r.model : null,
+        }));
+      },
       '/v1/organization/usage/completions': (q) => {
         // Without group_by=model the results of a bucket are one sum, with `model: null`.
         const byModel = q.getAll('group_by').includes('model');
-        return page(q, days.usage(byModel), 31, (r) => ({
+        return page(q, usageOf(false, byModel), 31, (r) => ({
           object: 'organization.usage.completions.result',
           input_tokens: r.inputTokens,
           output_tokens: r.outputTokens,

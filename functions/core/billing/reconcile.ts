@@ -4,6 +4,7 @@
  * API down, a timeout, a bad answer) gives that provider a `provider-error` report; the others go on.
  * Re-running for the same day and snapshots gives the same reports (stored only when they change).
  */
+import { redactSecrets } from '../bytes.ts';
 import { baseUrlsOf, billingOf, type GatewayConfig, type ProviderConfig } from '../config/schema.ts';
 import type { Clock, Sleep } from '../ports.ts';
 import type { HttpClient } from '../providers/types.ts';
@@ -184,7 +185,7 @@ async function reconcileOne(
         : await snapshots(deps, id, req.day, base.tolerancePercent);
     return { ...base, ...compared, ...balance };
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = redactSecrets(err instanceof Error ? err.message : String(err));
     return {
       ...base,
       verdict: 'provider-error',

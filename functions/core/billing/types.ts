@@ -7,6 +7,7 @@
  *   SiliconFlow, DeepSeek) — the reconciler stores a snapshot per run and compares the ledger between two
  *   snapshots with the difference of the two.
  */
+import { redactSecrets } from '../bytes.ts';
 import type { BillingType } from '../config/presets.ts';
 import type { HttpClient } from '../providers/types.ts';
 
@@ -74,14 +75,17 @@ export interface BillingAdapter {
   generation?(ctx: BillingContext, upstreamId: string): Promise<GenerationFigures | undefined>;
 }
 
-/** A billing API call that failed: the provider's report becomes `provider-error` with this reason. */
+/**
+ * A billing API call that failed: the provider's report becomes `provider-error` with this reason. The message
+ * often quotes the provider (which may echo a key): it is redacted here, once, for every adapter.
+ */
 export class BillingApiError extends Error {
   constructor(
     message: string,
     readonly status?: number,
     cause?: unknown,
   ) {
-    super(message, cause === undefined ? undefined : { cause });
+    super(redactSecrets(message), cause === undefined ? undefined : { cause });
     this.name = 'BillingApiError';
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drift, judge, toUsd } from '../../../functions/core/billing/report.ts';
+import { BillingApiError } from '../../../functions/core/billing/types.ts';
 
 const ledger = (costUsd: number, over = {}) => ({
   costUsd,
@@ -59,5 +60,15 @@ describe('toUsd', () => {
     expect(toUsd({ amount: 5, currency: 'USD' }, undefined)).toBe(5);
     expect(toUsd({ amount: 100, currency: 'CNY' }, 0.14)).toBe(14);
     expect(toUsd({ amount: 100, currency: 'CNY' }, undefined)).toBeUndefined();
+  });
+});
+
+describe('BillingApiError', () => {
+  it('never carries a key the provider echoed into its message', () => {
+    const e = new BillingApiError(
+      '/dashboard/billing/usage: the relay answered an error: invalid token sk-abcdef123456',
+    );
+    expect(e.message).not.toContain('sk-abcdef123456');
+    expect(e.message).toContain('sk-[redacted]');
   });
 });

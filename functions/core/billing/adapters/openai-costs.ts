@@ -1,9 +1,11 @@
 /**
  * OpenAI's Admin API, with an admin key as Bearer: `GET /organization/costs` gives the bill (daily buckets
- * of `amount.value` in the currency it names, USD), `GET /organization/usage/completions` grouped by model
- * gives the tokens and requests behind it. Both page with `has_more` / `next_page` → `page`.
+ * of `amount.value` in the currency it names, USD), `GET /organization/usage/completions` and
+ * `/organization/usage/embeddings` grouped by model give the tokens and requests behind it (the ledger counts
+ * both kinds of request). All page with `has_more` / `next_page` → `page`.
  * Docs: https://platform.openai.com/docs/api-reference/usage/costs
  *       https://platform.openai.com/docs/api-reference/usage/completions
+ *       https://platform.openai.com/docs/api-reference/usage/embeddings
  */
 import { isRecord, numberOf } from '../http.ts';
 import { type BillingAdapter, BillingApiError, type BillingContext, type DayFigures } from '../types.ts';
@@ -11,6 +13,7 @@ import { type FieldTable, keyOf, moneyOf, type Row, reportReader, usageFigures, 
 
 const COSTS = '/organization/costs';
 const COMPLETIONS = '/organization/usage/completions';
+const EMBEDDINGS = '/organization/usage/embeddings';
 /** Buckets per page: the window holds one day; costs allow 1–180, completions with `1d` buckets 1–31. */
 const BUCKETS_PER_PAGE = 31;
 const KEY_HINT =
@@ -25,6 +28,28 @@ const USAGE: FieldTable<'inputTokens' | 'outputTokens' | 'requests'> = {
   outputTokens: ['output_tokens'],
   requests: ['num_model_requests'],
 };
+/** An embeddings result: input tokens and requests (no output). */
+const EMBEDDING_USAGE: FieldTable<'inputTokens' | 'requests'> = {
+  inputTokens: ['input_tokens'],
+  requests: ['num_model_requests'],
+};
+
+type Usage = Omit<DayFigures, 'cost'>;
+
+/** Completions and embeddings together, as the ledger has them (models differ, so byModel just merges). */
+function sum(a: Usage, b: Usage): Usage {
+  const add = (x: number | undefined, y: number | undefined) =>
+    x === undefined && y === undefined ? undefined : (x ?? 0) + (y ?? 0);
+  const out: { -readonly [K in keyof Usage]: Usage[K] } = {};
+  const input = add(a.inputTokens, b.inputTokens);
+  const output = add(a.outputTokens, b.outputTokens);
+  const requests = add(a.requests, b.requests);
+  if (input !== undefined) out.inputTokens = input;
+  if (output !== undefined) out.outputTokens = output;
+  if (requests !== undefined) out.requests = requests;
+  if (a.byModel !== undefined || b.byModel !== undefined) out.byModel = { ...a.byModel, ...b.byModel };
+  return out;
+}
 
 function startOf(path: string, b: Row): number {
   const s = numberOf(b.start_time);
@@ -51,8 +76,10 @@ async function day(ctx: BillingContext, date: string): Promise<DayFigures | unde
   if (costs === undefined) return undefined;
   const cost = moneyOf(COSTS, costs.map(amountOf), ctx.options.currency);
 
-  const usage = await read(COMPLETIONS, { ...window, group_by: 'model', limit: BUCKETS_PER_PAGE });
-  return { cost, ...usageFigures(COMPLETIONS, usage, USAGE) };
+  const byModel = { ...window, group_by: 'model', limit: BUCKETS_PER_PAGE };
+  const completions = usageFigures(COMPLETIONS, await read(COMPLETIONS, byModel), USAGE);
+  const embeddings = usageFigures(EMBEDDINGS, await read(EMBEDDINGS, byModel), EMBEDDING_USAGE);
+  return { cost, ...sum(completions, embeddings) };
 }
 
 /**

@@ -89,7 +89,29 @@ describe('openaiCostsBilling', () => {
         query: { ...window, group_by: 'model' },
         auth: `Bearer ${KEY}`,
       },
+      {
+        path: '/v1/organization/usage/embeddings',
+        query: { ...window, group_by: 'model' },
+        auth: `Bearer ${KEY}`,
+      },
     ]);
+  });
+
+  it('adds embeddings usage to the completions usage, as the ledger counts both', async () => {
+    fake.setDay(DAY, {
+      costs: [{ value: 1 }],
+      usage: [
+        { model: 'gpt-4o-mini', inputTokens: 1000, outputTokens: 200, requests: 4 },
+        {
+          model: 'text-embedding-3-small',
+          inputTokens: 5000,
+          outputTokens: 0,
+          requests: 2,
+          embeddings: true,
+        },
+      ],
+    });
+    expect(await day()).toMatchObject({ inputTokens: 6000, outputTokens: 200, requests: 6 });
   });
 
   it("follows has_more / next_page through every page, a day's bucket split over pages included", async () => {
