@@ -76,7 +76,8 @@ function parseTarget(spec: string): { name: string; baseUrl: string; key: string
     key === '' ||
     model === ''
   ) {
-    throw new UsageError(`--target must be name=URL,KEY,MODEL, got "${spec.replace(/,[^,]*,/, ',<key>,')}"`);
+    // Never echo the spec: it holds a key.
+    throw new UsageError('--target must be name=URL,KEY,MODEL (three comma-separated parts after "name=")');
   }
   if (!/^[A-Za-z0-9._-]{1,40}$/.test(name))
     throw new UsageError(`--target name "${name}": use A-Z a-z 0-9 . _ -`);

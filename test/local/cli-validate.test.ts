@@ -114,6 +114,9 @@ describe('switchyard validate', () => {
     const bad = await runCli(['validate', '--target', 'nonsense'], {});
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--target must be name=URL,KEY,MODEL');
+    const partial = await runCli(['validate', '--target', 'r=http://x.test/v1,SECRETKEY123'], {});
+    expect(partial.code).toBe(2);
+    expect(partial.err).not.toContain('SECRETKEY123');
     const help = await runCli(['validate', '--help'], {});
     expect(help.code).toBe(0);
     expect(help.out).toContain('Usage: switchyard validate');

@@ -100,7 +100,11 @@ function typeAndCode(
     if (namesModel(relay, model)) return ['invalid_request_error', 'model_not_found'];
     return ['invalid_request_error', relay.code ?? 'invalid_request'];
   }
-  // 5xx, or a 2xx carrying an error (new-api's 200 + {"error"}, a stream's error event).
+  // 5xx, or a 2xx carrying an error (new-api's 200 + {"error"}, a stream's error event). one-api / new-api
+  // answer an unknown model with 503 "当前分组 default 下对于模型 <model> 无可用渠道" (no channel for it).
+  if (model !== undefined && model !== '' && (relay.message ?? '').includes(model)) {
+    return ['invalid_request_error', 'model_not_found'];
+  }
   if (/timeout/i.test(said)) return ['timeout_error', 'upstream_timeout'];
   if (/rate_limit/i.test(said)) return ['rate_limit_error', 'rate_limit_exceeded'];
   return ['upstream_error', 'upstream_server_error'];

@@ -179,6 +179,8 @@ export class ValidateClient {
         usage,
       };
     } catch (err) {
+      // No usage to read, but the relay may bill it: charged at the worst case, so the cap holds.
+      this.account(undefined, full);
       return failed(t0, controller.signal.aborted, err);
     } finally {
       clearTimeout(timer);
@@ -266,6 +268,7 @@ export class ValidateClient {
         streamError: st.error,
       };
     } catch (err) {
+      this.account(usage, full);
       const f = failed(t0, controller.signal.aborted, err);
       return {
         ...f,

@@ -84,7 +84,12 @@ function caps(report: ValidateReport): string {
   const l = report.limits;
   const rows: [string, string][] = [
     ['Requests per subject', String(l.maxRequests)],
-    ['Spend per subject', `$${l.maxSpendUsd.toFixed(2)}`],
+    [
+      'Spend per subject',
+      report.subjects.some((s) => s.subject.prices !== undefined)
+        ? `$${l.maxSpendUsd.toFixed(2)}`
+        : 'not priced (no --price): bounded by requests × max_tokens',
+    ],
     ['max_tokens per request', String(l.maxTokens)],
     ['Concurrency ramp up to', String(l.concurrency)],
     ['Timeout per request', formatMs(l.timeoutMs)],
@@ -94,7 +99,7 @@ function caps(report: ValidateReport): string {
   return (
     '<section id="caps"><h2>Caps</h2><dl class="caps">' +
     rows.map(([k, v]) => `<div><dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd></div>`).join('') +
-    '</dl><p class="hint">A check that would pass a cap is skipped, with the cap as its reason.</p></section>'
+    '</dl><p class="hint">An optional check that would pass a cap is skipped with the cap as its reason; a required one fails (the checklist did not complete).</p></section>'
   );
 }
 

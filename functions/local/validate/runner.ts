@@ -1,8 +1,8 @@
 /**
  * Runs the checks on each subject in turn (never two subjects at once, so their timings do not disturb each
- * other), inside the run's caps. A check that throws {@link BudgetExhausted} is skipped with the cap as its
- * reason; one that throws anything else fails with the error as its evidence — a run always ends with a
- * verdict for every check.
+ * other), inside the run's caps. An optional check that throws {@link BudgetExhausted} is skipped with the
+ * cap as its reason, a required one fails (the checklist did not complete); one that throws anything else
+ * fails with the error as its evidence — a run always ends with a verdict for every check.
  */
 import { performance } from 'node:perf_hooks';
 import type { HttpClient } from '../../core/providers/types.ts';
@@ -72,13 +72,47 @@ async function runCheck(
         }),
     });
   } catch (err) {
-    if (err instanceof BudgetExhausted)
-      return { status: 'skipped', summary: `not run: ${err.message}`, evidence: {} };
+    if (err instanceof BudgetExhausted) {
+      // A required check the caps cut short is not a pass: the checklist did not complete.
+      return check.required
+        ? {
+            status: 'fail',
+            summary: `not completed: ${err.message} (raise --max-requests / --max-spend-usd)`,
+            evidence: { cap: err.message },
+          }
+        : { status: 'skipped', summary: `not run: ${err.message}`, evidence: {} };
+    }
     return {
       status: 'fail',
       summary: `the check itself failed: ${err instanceof Error ? err.message : String(err)}`,
       evidence: { error: String(err) },
     };
+  }
+}
+
+/**
+ * The outcome with the subject's own key taken out of its summary and evidence wherever a relay echoed it
+ * (the pattern-based redaction knows `sk-…` keys, not every vendor's format).
+ */
+function withoutKey(outcome: CheckOutcome, key: string): CheckOutcome {
+  if (key.length < 6) return outcome;
+  const text = JSON.stringify(outcome);
+  if (!text.includes(key)) return outcome;
+  return JSON.parse(text.split(key).join('[key]')) as CheckOutcome;
+}
+
+/** A base URL as reports show it: user info and query values (where keys hide) masked. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username !== '' || u.password !== '') {
+      u.username = '***';
+      u.password = '';
+    }
+    for (const k of [...u.searchParams.keys()]) u.searchParams.set(k, '***');
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '[unparsable URL]';
   }
 }
 
@@ -102,7 +136,7 @@ export async function runSubject(
       total: checks.length,
     });
     const started = performance.now();
-    const outcome = await runCheck(check, subject, client, samples, limits, deps);
+    const outcome = withoutKey(await runCheck(check, subject, client, samples, limits, deps), subject.key);
     const result: CheckResult = {
       ...outcome,
       id,
@@ -116,7 +150,7 @@ export async function runSubject(
   }
   const { key: _key, ...visible } = subject;
   return {
-    subject: visible,
+    subject: { ...visible, baseUrl: shownUrl(subject.baseUrl) },
     checks: results,
     samples,
     usage: {

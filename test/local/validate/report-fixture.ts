@@ -149,7 +149,13 @@ export function subjectReport(
   costUsd: number | null = 0.0123,
 ): SubjectReport {
   return {
-    subject: { name, model, baseUrl: `https://${name}.relay.example/v1` },
+    subject: {
+      name,
+      model,
+      baseUrl: `https://${name}.relay.example/v1`,
+      // A cost was measured only where prices were given.
+      ...(costUsd === null ? {} : { prices: { input: 0.15, output: 0.6 } }),
+    },
     checks,
     samples: s,
     usage: { requests: 57, inputTokens: 4120, outputTokens: 980, costUsd },

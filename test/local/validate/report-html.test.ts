@@ -128,6 +128,21 @@ describe('renderHtml', () => {
     has(html, 'a required check failed on relay-b/deepseek-chat (the command exits 1).');
   });
 
+  it('says the spend is not capped when no subject has prices', () => {
+    const r = twoSubjectReport();
+    const unpriced = renderHtml({
+      ...r,
+      subjects: r.subjects.map((s) => {
+        const { prices: _prices, ...subject } = s.subject;
+        return { ...s, subject };
+      }),
+    });
+    has(
+      unpriced,
+      '<dt>Spend per subject</dt><dd>not priced (no --price): bounded by requests × max_tokens</dd>',
+    );
+  });
+
   it('gives each subject a verdict with the required checks that failed it', () => {
     const cards = html.match(/<article class="card (pass|fail)" data-subject="([^"]*)">/g) ?? [];
     expect(cards).toEqual([

@@ -43,4 +43,10 @@ describe('bursts', () => {
     expect(bursts([read(5), read(5.1), read(5.3)])).toBe(1);
     expect(bursts([read(1, 0)])).toBe(0);
   });
+
+  it('counts a fast stream (a chunk every millisecond) as many bursts: measured from the burst start', () => {
+    const read = (atMs: number) => ({ atMs, bytes: 60, deltas: 1 });
+    const fast = Array.from({ length: 20 }, (_, i) => read(100 + i * 1.1));
+    expect(bursts(fast)).toBeGreaterThanOrEqual(10);
+  });
 });

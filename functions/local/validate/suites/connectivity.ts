@@ -29,14 +29,21 @@ const text: Check = {
   },
 };
 
-/** Groups the reads that carried content into bursts: a gap of BURST_GAP_MS or more starts a new one. */
+/**
+ * Groups the reads that carried content into bursts: a read BURST_GAP_MS or more after the *start* of the
+ * current burst starts a new one. Measured from the burst's start, not from the previous read, so a fast
+ * stream (a chunk a millisecond) counts as many bursts, while one write the network split into a few reads
+ * microseconds apart stays one.
+ */
 export function bursts(reads: readonly StreamRead[]): number {
   let count = 0;
-  let last: number | undefined;
+  let start: number | undefined;
   for (const r of reads) {
     if (r.deltas === 0) continue;
-    if (last === undefined || r.atMs - last >= BURST_GAP_MS) count++;
-    last = r.atMs;
+    if (start === undefined || r.atMs - start >= BURST_GAP_MS) {
+      count++;
+      start = r.atMs;
+    }
   }
   return count;
 }
