@@ -29,6 +29,10 @@ beforeAll(async () => {
           { provider: 'relay', model: 'openai/gpt-4o' },
         ]),
         direct: route([{ provider: 'claude', model: 'claude-opus' }]),
+        'relay-first': route([
+          { provider: 'relay', model: 'openai/gpt-4o' },
+          { provider: 'claude', model: 'claude-sonnet-4-5' },
+        ]),
       },
       // Anthropic-like list prices in USD per 1M tokens: cache reads 0.1×, 5-minute cache writes 1.25× input.
       prices: { 'claude/claude-opus': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 3.75 } },
@@ -125,6 +129,17 @@ describe('a route from Anthropic to an OpenAI-compatible relay', () => {
       ]);
     },
   );
+
+  it("falls back when an OpenAI-compatible relay's first stream event is an error", async () => {
+    relay.enqueue({ streamErrorFirst: { message: 'upstream overloaded', type: 'server_error' } });
+    const { data, response } = await h.client.chat.completions
+      .create({ model: 'relay-first', messages, stream: true })
+      .withResponse();
+    let text = '';
+    for await (const c of data) text += c.choices[0]?.delta.content ?? '';
+    expect(text).toBe('echo: hi there');
+    expect(response.headers.get('x-switchyard-provider')).toBe('claude');
+  });
 
   it('sends an error event (no fallback) when the stream fails after content reached the client', async () => {
     claude.enqueue({ errorAfterEvents: 4 });

@@ -49,6 +49,8 @@ export interface FakeBehaviour extends ServerBehaviour {
   /** Chunk 1 is the first (role) chunk; see writeStream in fake-openai-stream.ts. */
   cutAfterChunks?: number;
   content?: string;
+  /** Stream: HTTP 200, then this error as the first event, then the connection closes. */
+  streamErrorFirst?: { message: string; type?: string; code?: string };
   chunkSize?: number;
   toolArguments?: string;
   /** The usage to report (null: none at all); cached/reasoning go into the *_tokens_details. */
@@ -151,6 +153,12 @@ function chat(
   if (body.stream === true) {
     const so = body.stream_options;
     const withUsage = isRecord(so) && so.include_usage === true && answer.usage !== null;
+    if (b.streamErrorFirst !== undefined) {
+      // A relay that answers 200, then an error as its first (and only) event, then closes.
+      const frames = [`data: ${JSON.stringify({ error: b.streamErrorFirst })}\n\n`];
+      writeStream(res, st, h, frames, { ...b, cutAfterChunks: 1 });
+      return;
+    }
     const frames = chatChunkFrames(answer, Math.max(1, b.chunkSize ?? 8), withUsage);
     writeStream(res, st, h, frames, b);
     return;

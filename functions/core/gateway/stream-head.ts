@@ -99,6 +99,12 @@ function failureOf(error: unknown): AttemptFailure {
 /**
  * Reads the head of an opened stream. Throws nothing of its own: a read that fails (idle timeout, reset)
  * rejects with the transport's error, which the attempt loop classifies as for any attempt.
+ *
+ * An OpenAI-compatible upstream's head is its first whole event(s): its role chunk goes to the client as
+ * soon as it is read (holding it for the first content would hold every stream's first chunk by one token
+ * gap), so only an error as the very first event fails over. A native provider's role chunk is the
+ * translator's own (from Anthropic's message_start, say): it is held until the first part of the answer,
+ * so an error event right after message_start fails over too.
  */
 export async function readHead(
   opened: OpenedAttempt,
@@ -116,6 +122,7 @@ export async function readHead(
       const s = scan(text);
       if (s.kind === 'error') return { text, ended, reader, failure: s.failure };
       if (s.kind === 'answer' || text.length > HEAD_LIMIT) break;
+      if (translator === undefined && text !== '') break;
       idle.arm();
       const next = await opened.iterator.next();
       idle.stop();
