@@ -181,38 +181,33 @@ export class Monitoring extends Construct {
       `More than ${ratePct}% of function URL requests answered 5xx.`,
     );
     const drift = props.driftTolerancePercent ?? 2;
+    // The reconciler's per-run counts (service dimension only: the provider set is config, not stack).
+    const anyInRun = (id: string, metricName: string, alarmDescription: string) =>
+      new Alarm(this, id, {
+        metric: new Metric({
+          namespace: 'Switchyard',
+          metricName,
+          dimensionsMap: { service: 'switchyard' },
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription,
+      }).addAlarmAction(new SnsAction(this.topic));
     // On the verdicts, not on a percent: a day is drift when its provider's tolerance (billing.tolerancePercent,
     // else this one, which the reconciler gets too) says so — half a cent of rounding never fires it.
-    const driftAlarm = new Alarm(this, 'BillingDrift', {
-      metric: new Metric({
-        namespace: 'Switchyard',
-        metricName: 'BillingDrifts',
-        dimensionsMap: { service: 'switchyard' },
-        statistic: 'Maximum',
-        period: Duration.hours(1),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `The reconciler found the usage ledger and a provider's bill more than ${drift}% apart.`,
-    });
-    driftAlarm.addAlarmAction(new SnsAction(this.topic));
-    const lowBalance = new Alarm(this, 'LowProviderBalance', {
-      metric: new Metric({
-        namespace: 'Switchyard',
-        metricName: 'LowBalanceProviders',
-        dimensionsMap: { service: 'switchyard' },
-        statistic: 'Maximum',
-        period: Duration.hours(1),
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription:
-        "A provider's balance is below its billing.lowBalance: top it up before requests start failing.",
-    });
-    lowBalance.addAlarmAction(new SnsAction(this.topic));
+    anyInRun(
+      'BillingDrift',
+      'BillingDrifts',
+      `The reconciler found the usage ledger and a provider's bill more than ${drift}% apart.`,
+    );
+    anyInRun(
+      'LowProviderBalance',
+      'LowBalanceProviders',
+      "A provider's balance is below its billing.lowBalance: top it up before requests start failing.",
+    );
   }
 }

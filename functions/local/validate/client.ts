@@ -144,6 +144,16 @@ export class ValidateClient {
     return { headers, full, timeoutMs: opts.timeoutMs ?? this.limits.timeoutMs };
   }
 
+  private post(headers: Record<string, string>, body: Json, signal: AbortSignal) {
+    return this.http.send({
+      url: `${this.subject.baseUrl}/chat/completions`,
+      method: 'POST',
+      headers,
+      body: JSON.stringify(body),
+      signal,
+    });
+  }
+
   /** A non-stream chat completion (`model` and `max_tokens` filled in unless the body sets them). */
   async chat(body: Json, opts: CallOptions = {}): Promise<HttpOutcome> {
     this.admit(body);
@@ -152,13 +162,7 @@ export class ValidateClient {
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const t0 = performance.now();
     try {
-      const res = await this.http.send({
-        url: `${this.subject.baseUrl}/chat/completions`,
-        method: 'POST',
-        headers,
-        body: JSON.stringify(full),
-        signal: controller.signal,
-      });
+      const res = await this.post(headers, full, controller.signal);
       const chunks: Uint8Array[] = [];
       let size = 0;
       for await (const c of res.body) {
@@ -211,13 +215,7 @@ export class ValidateClient {
     let resHeaders: Record<string, string> = {};
     let raw = '';
     try {
-      const res = await this.http.send({
-        url: `${this.subject.baseUrl}/chat/completions`,
-        method: 'POST',
-        headers,
-        body: JSON.stringify(full),
-        signal: controller.signal,
-      });
+      const res = await this.post(headers, full, controller.signal);
       status = res.status;
       resHeaders = flatHeaders(res.headers);
       const decoder = new TextDecoder();

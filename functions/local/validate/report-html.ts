@@ -14,7 +14,7 @@ import {
   lineChart,
   noData,
 } from './report-charts.ts';
-import { subjectLabel } from './runner.ts';
+import { shownUrl, subjectLabel } from './runner.ts';
 import { type CheckResult, SUITES, type SubjectReport, type Suite, type ValidateReport } from './types.ts';
 
 export { escapeHtml } from './report-charts.ts';
@@ -53,20 +53,8 @@ export function prettyJson(value: unknown): string {
   }
 }
 
-/** A base URL without what it must not show: user-info and query values (a key can hide in either). */
-function displayUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.username !== '' || u.password !== '') {
-      u.username = '***';
-      u.password = '';
-    }
-    for (const k of [...u.searchParams.keys()]) u.searchParams.set(k, '***');
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return raw;
-  }
-}
+/** A base URL without what it must not show (the runner masks it already; a report from elsewhere too). */
+const displayUrl = shownUrl;
 
 const failedRequired = (r: SubjectReport): CheckResult[] =>
   r.checks.filter((c) => c.required && c.status === 'fail');
