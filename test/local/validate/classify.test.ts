@@ -94,7 +94,9 @@ describe('classifyError', () => {
   });
 
   it("reads one-api's 503 for an unknown model (no channel for it) as model_not_found", () => {
-    const body = { error: { message: '当前分组 default 下对于模型 no-such-model-x 无可用渠道', type: 'one_api_error' } };
+    const body = {
+      error: { message: '当前分组 default 下对于模型 no-such-model-x 无可用渠道', type: 'one_api_error' },
+    };
     expect(classifyError(outcome(503, body), { model: 'no-such-model-x' })?.code).toBe('model_not_found');
     expect(classifyError(outcome(503, body))?.code).toBe('upstream_server_error');
   });
