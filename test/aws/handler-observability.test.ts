@@ -1,0 +1,128 @@
+/**
+ * What the gateway handler bundle in the Lambda harness (support/gateway-bundle.ts) leaves behind: EMF
+ * metrics and log lines (with no key or prompt in them), and the usage ledger's records.
+ */
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
+import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
+import { newClientKey } from '../../functions/core/keys/client-keys.ts';
+import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
+import type { StoreConnection } from '../../functions/local/embedded-store.ts';
+import type { FunctionLogs } from './support/awslambda-shim.ts';
+import {
+  chat,
+  type GatewayBundle,
+  MASTER,
+  messages,
+  PROMPT,
+  PROVIDER_KEY,
+  sdk,
+  startGatewayBundle,
+  streamText,
+} from './support/gateway-bundle.ts';
+
+let conn: StoreConnection;
+let logs: FunctionLogs;
+let frontOf: GatewayBundle['frontOf'];
+let close: GatewayBundle['close'] | undefined;
+const emfCount = (): number => logs.json().filter((l) => '_aws' in l && 'Requests' in l).length;
+
+beforeAll(async () => {
+  ({ conn, logs, frontOf, close } = await startGatewayBundle());
+});
+
+afterAll(async () => close?.());
+
+describe('observability of the bundle (Lambda runtime mocked by an awslambda shim)', () => {
+  it('writes EMF metrics before the invocation resolves and logs no key or prompt', async () => {
+    const before = emfCount();
+    const front = frontOf('function-url');
+    const { response } = await chat(sdk(front)).withResponse();
+    await front.invocations.at(-1)?.done;
+    expect(emfCount()).toBe(before + 1);
+    const emf = logs.json().filter((l) => '_aws' in l && 'Requests' in l);
+    expect(JSON.stringify(emf.at(-1))).toContain('"Namespace":"Switchyard"');
+    const requestId = response.headers.get('x-request-id') ?? '';
+    expect(logs.json().some((l) => JSON.stringify(l).includes(requestId))).toBe(true);
+    const all = logs.lines.join('\n');
+    expect(all).not.toContain(MASTER);
+    expect(all).not.toContain(PROVIDER_KEY);
+    expect(all).not.toContain(PROMPT);
+  });
+
+  it("writes the request's ledger record and honours client keys from the keys table", async () => {
+    const key = newClientKey({ name: 'lambda-app', models: ['gpt-4o-mini'] });
+    await new DynamoKeyRepo(conn.client, conn.tableName(KEYS_TABLE)).put(key.record);
+    const front = frontOf('function-url');
+    const client = sdk(front, key.key);
+    const { response } = await chat(client).withResponse();
+    await front.invocations.at(-1)?.done;
+    const requestId = response.headers.get('x-request-id') ?? '';
+    const ledger = new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), {
+      shards: 8,
+      retentionDays: 1,
+    });
+    const now = Date.now();
+    const records = await ledger.records(
+      new Date(now - 60_000).toISOString(),
+      new Date(now + 1000).toISOString(),
+    );
+    const mine = records.filter((r) => r.requestId === requestId);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({
+      keyId: key.record.id,
+      route: 'gpt-4o-mini',
+      status: 200,
+      usageSource: 'provider',
+    });
+    expect(mine[0]?.inputTokens).toBeGreaterThan(0);
+    await expect(client.chat.completions.create({ model: 'patient', messages })).rejects.toMatchObject({
+      status: 403,
+      code: 'model_not_allowed',
+    });
+  });
+
+  it('resolves the invocation without waiting for a ledger batch to fill (no billed flush delay)', async () => {
+    // The local server lets records wait up to 100 ms for company; on Lambda that wait would be billed.
+    const front = frontOf('function-url');
+    const tails: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await chat(sdk(front));
+      const answered = performance.now();
+      await front.invocations.at(-1)?.done;
+      tails.push(performance.now() - answered);
+    }
+    expect(Math.min(...tails)).toBeLessThan(90);
+  });
+
+  it('logs each request with its own request id as the correlation id', async () => {
+    const client = sdk(frontOf('rest-api'));
+    await streamText(client);
+    const { response } = await chat(client).withResponse();
+    await frontOf('rest-api').invocations.at(-1)?.done;
+    const line = logs
+      .json()
+      .find((l) => 'requestId' in l && l.requestId === response.headers.get('x-request-id'));
+    expect(line?.correlation_id).toBe(line?.requestId);
+  });
+
+  it('gives every EMF metric of a request its Route and Provider dimensions', async () => {
+    const before = logs.json().length;
+    await chat(sdk(frontOf('function-url')));
+    await frontOf('function-url').invocations.at(-1)?.done;
+    const metricNames = (l: Record<string, unknown>) =>
+      Object.keys(l).filter((k) => !['_aws', 'service'].includes(k));
+    const emf = logs
+      .json()
+      .slice(before)
+      .filter((l) => '_aws' in l);
+    // One EMF line per request carries all of its metrics (Errors, with ErrorCode, would add one more).
+    expect(emf.length).toBeGreaterThanOrEqual(1);
+    expect(metricNames(emf[0] ?? {})).toEqual(
+      expect.arrayContaining(['Requests', 'Latency', 'UpstreamLatency']),
+    );
+    const undimensioned = emf.filter((l) => l.Route !== 'gpt-4o-mini' || l.Provider !== 'openai');
+    expect(undimensioned.map(metricNames)).toEqual([]);
+  });
+});
