@@ -214,13 +214,18 @@ export function parseConfig(input: unknown, source = 'config'): GatewayConfig {
 
 const MOCK_BASE_URLS = ['mock://in-process'];
 
+/** The Bedrock runtime endpoint of a region: a bedrock provider's default base URL. */
+export function bedrockBaseUrl(region: string): string {
+  return `https://bedrock-runtime.${region}.amazonaws.com`;
+}
+
 /** Base URLs of a provider: its own list, else its preset's, else its type's public API host. */
 export function baseUrlsOf(p: ProviderConfig): readonly string[] {
   if (p.type === 'mock') return MOCK_BASE_URLS;
   if (p.baseUrls !== undefined) return p.baseUrls;
   const preset = presetOf(p)?.baseUrls;
   if (preset !== undefined) return preset;
-  if (p.type === 'bedrock') return [`https://bedrock-runtime.${p.region ?? 'us-east-1'}.amazonaws.com`];
+  if (p.type === 'bedrock') return [bedrockBaseUrl(p.region ?? 'us-east-1')];
   return NATIVE_BASE_URLS[p.type] ?? [];
 }
 

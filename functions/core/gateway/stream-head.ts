@@ -26,25 +26,30 @@ export interface StreamHead {
 const HEAD_LIMIT = 64 * 1024;
 
 /**
- * Error types and codes of stream error events, by provider, → what they mean for the attempt. Anything else
- * is a server-side failure (retried, then failed over).
- * Anthropic https://docs.anthropic.com/en/api/errors; Gemini https://ai.google.dev/gemini-api/docs/troubleshooting;
- * Bedrock https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStreamOutput.html
+ * OpenAI's error types and codes (what OpenAI-compatible relays send in a `data: {"error": …}` event) → what
+ * they mean for the attempt; anything else is a server-side failure (retried, then failed over). Native
+ * providers' translators say the kind themselves (`error.kind`, read by their adapter's own error table).
+ * https://platform.openai.com/docs/guides/error-codes
  */
-const STREAM_ERROR_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind>([
-  ['rate_limit_error', 'rate_limited'],
+const OPENAI_ERROR_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind>([
   ['rate_limit_exceeded', 'rate_limited'],
-  ['RESOURCE_EXHAUSTED', 'rate_limited'],
-  ['throttlingException', 'rate_limited'],
-  ['authentication_error', 'auth'],
+  ['rate_limit_error', 'rate_limited'],
   ['invalid_api_key', 'auth'],
-  ['permission_error', 'auth'],
-  ['PERMISSION_DENIED', 'auth'],
-  ['billing_error', 'balance'],
+  ['authentication_error', 'auth'],
   ['insufficient_quota', 'balance'],
   ['invalid_request_error', 'bad_request'],
-  ['INVALID_ARGUMENT', 'bad_request'],
-  ['validationException', 'bad_request'],
+  ['model_not_found', 'target_refused'],
+]);
+
+const FAILURE_KINDS: ReadonlySet<string> = new Set<FailureKind>([
+  'unreachable',
+  'timeout',
+  'server',
+  'rate_limited',
+  'auth',
+  'balance',
+  'bad_request',
+  'target_refused',
 ]);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -86,7 +91,10 @@ function failureOf(error: unknown): AttemptFailure {
   const e = isRecord(error) ? error : { message: String(error) };
   const type = typeof e.type === 'string' ? e.type : undefined;
   const code = typeof e.code === 'string' ? e.code : undefined;
-  const kind = STREAM_ERROR_KINDS.get(code ?? '') ?? STREAM_ERROR_KINDS.get(type ?? '') ?? 'server';
+  const kind =
+    typeof e.kind === 'string' && FAILURE_KINDS.has(e.kind)
+      ? (e.kind as FailureKind)
+      : (OPENAI_ERROR_KINDS.get(code ?? '') ?? OPENAI_ERROR_KINDS.get(type ?? '') ?? 'server');
   const message = typeof e.message === 'string' ? redactSecrets(e.message) : 'stream error';
   return {
     kind,
@@ -118,8 +126,12 @@ export async function readHead(
   let ended = chunk === undefined;
   try {
     while (chunk !== undefined) {
-      text += reader.push(chunk);
-      const s = scan(text);
+      const events = reader.push(chunk);
+      text += events;
+      // The hot path: an OpenAI-compatible stream's first events are only looked into when one is an error.
+      if (translator === undefined && events !== '' && !events.includes('"error"')) break;
+      // Only the new events: the earlier ones were neither the answer nor an error.
+      const s = scan(events);
       if (s.kind === 'error') return { text, ended, reader, failure: s.failure };
       if (s.kind === 'answer' || text.length > HEAD_LIMIT) break;
       if (translator === undefined && text !== '') break;

@@ -91,6 +91,14 @@ export function kindOfStatus(
   return 'bad_request';
 }
 
+/** What a provider's error means: the adapter's own reading when it has one, else its status. */
+export function failureKindOf(
+  status: number,
+  info: { readonly kind?: FailureKind; readonly code?: string; readonly type?: string },
+): FailureKind {
+  return info.kind ?? kindOfStatus(status, info.code, info.type);
+}
+
 const FINAL_CODES: Record<
   Exclude<FailureKind, 'bad_request' | 'rate_limited' | 'timeout' | 'unsupported' | 'target_refused'>,
   string

@@ -14,7 +14,7 @@ import {
   type UpstreamCall,
   type UpstreamHttpResponse,
 } from '../providers/types.ts';
-import { AttemptError, kindOfStatus } from '../routing/failure.ts';
+import { AttemptError, failureKindOf } from '../routing/failure.ts';
 import { parseRetryAfter } from '../routing/retry.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from './reasons.ts';
 
@@ -126,7 +126,7 @@ export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
       const info = a.adapter.parseError(response.status, await readText(response.body));
       const retryAfterMs = parseRetryAfter((n) => header(response?.headers ?? {}, n), a.epochMs());
       throw new AttemptError({
-        kind: info.kind ?? kindOfStatus(response.status, info.code, info.type),
+        kind: failureKindOf(response.status, info),
         status: response.status,
         message: redactSecrets(info.message),
         ...(info.code === undefined ? {} : { code: info.code }),

@@ -1,9 +1,8 @@
 /**
  * Anthropic error bodies: `{"type":"error","error":{"type","message"},"request_id"}` (errors doc:
- * https://docs.anthropic.com/en/api/errors). The same reader takes the OpenAI-shaped `{"error":{…}}` the
- * stream translator writes for a mid-stream `event: error`, which the gateway parses again.
+ * https://docs.anthropic.com/en/api/errors), as an error status or as a mid-stream `event: error`.
  */
-import type { FailureKind } from '../../routing/failure.ts';
+import { type FailureKind, failureKindOf } from '../../routing/failure.ts';
 import { isRecord } from '../messages.ts';
 import type { ProviderErrorInfo } from '../types.ts';
 
@@ -50,4 +49,24 @@ export function parseAnthropicError(status: number, text: string): ProviderError
     ...(type === undefined ? {} : { code: type, type }),
     ...(kind === undefined ? {} : { kind }),
   };
+}
+
+/** Each error type's status, from the errors doc: a stream's `event: error` carries only the type. */
+const STATUS_OF_TYPE: Readonly<Record<string, number>> = {
+  invalid_request_error: 400,
+  authentication_error: 401,
+  billing_error: 402,
+  permission_error: 403,
+  not_found_error: 404,
+  request_too_large: 413,
+  rate_limit_error: 429,
+  api_error: 500,
+  timeout_error: 504,
+  overloaded_error: 529,
+};
+
+/** What a stream's `event: error` means for the attempt: the same reading as for that error as a status. */
+export function anthropicStreamErrorKind(error: Record<string, unknown>): FailureKind {
+  const status = (typeof error.type === 'string' ? STATUS_OF_TYPE[error.type] : undefined) ?? 500;
+  return failureKindOf(status, parseAnthropicError(status, JSON.stringify({ type: 'error', error })));
 }

@@ -7,6 +7,7 @@
 import { parseEvents, SseSplitter } from '../../sse/splitter.ts';
 import { isRecord, type Json } from '../messages.ts';
 import { ChunkWriter, DONE_EVENT, errorEvent } from '../openai/wire.ts';
+import { anthropicStreamErrorKind } from './errors.ts';
 import {
   type AnthropicUsage,
   finishReason,
@@ -112,7 +113,8 @@ export class AnthropicStreamTranslator {
         const e = isRecord(d.error) ? d.error : {};
         this.state = 'failed';
         const message = typeof e.message === 'string' ? e.message : 'Anthropic stream error';
-        return typeof e.type === 'string' ? errorEvent(message, e.type) : errorEvent(message);
+        const type = typeof e.type === 'string' ? e.type : undefined;
+        return errorEvent(message, type, undefined, anthropicStreamErrorKind(e));
       }
       default:
         return ''; // ping, content_block_stop, and event types added later

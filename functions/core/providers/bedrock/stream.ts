@@ -9,6 +9,7 @@
 import { isRecord, type Json } from '../messages.ts';
 import { ChunkWriter, DONE_EVENT, errorEvent, type FinishReason } from '../openai/wire.ts';
 import type { Usage } from '../types.ts';
+import { bedrockStreamErrorKind } from './errors.ts';
 import { type AnswerContext, bedrockUsage, finishReasonOf } from './response.ts';
 
 /** ConverseStream's exception events (ConverseStreamOutput members); any other `…Exception` member too. */
@@ -84,7 +85,7 @@ export class ConverseStreamTranslator {
       if (isException(key)) {
         this.over = true;
         const message = typeof value.message === 'string' ? value.message : key;
-        return errorEvent(message, key);
+        return errorEvent(message, key, undefined, bedrockStreamErrorKind(key, message));
       }
     }
     return ''; // contentBlockStop, and events this adapter does not know

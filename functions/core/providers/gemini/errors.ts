@@ -18,8 +18,8 @@ function badKey(err: Record<string, unknown>, message: string): boolean {
 }
 
 /**
- * Reads a Gemini error body (also the `[{"error":…}]` array the non-SSE stream endpoint answers with, and the
- * OpenAI-shaped error event the stream translator writes, which the relay parses again).
+ * Reads a Gemini error body (also the `[{"error":…}]` array the non-SSE stream endpoint answers with); the
+ * stream translator reads a mid-stream `{"error":…}` event through it too, for the same failure kind.
  */
 export function parseGeminiError(status: number, text: string): ProviderErrorInfo {
   let json: unknown;

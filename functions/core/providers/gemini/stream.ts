@@ -4,10 +4,12 @@
  * terminating event (no [DONE]): a finish reason is the only sign the answer is complete.
  */
 
+import { failureKindOf } from '../../routing/failure.ts';
 import { parseEvents, SseSplitter } from '../../sse/splitter.ts';
 import { isRecord, type Json } from '../messages.ts';
 import { ChunkWriter, DONE_EVENT, errorEvent } from '../openai/wire.ts';
 import type { ResponseTranslator, Usage } from '../types.ts';
+import { parseGeminiError } from './errors.ts';
 import {
   type AnswerContext,
   answerId,
@@ -77,7 +79,10 @@ export class GeminiStreamTranslator implements Pick<ResponseTranslator, 'push' |
       const err = json.error;
       const message = typeof err.message === 'string' ? err.message : 'Gemini stream failed';
       const status = typeof err.status === 'string' ? err.status : undefined;
-      return errorEvent(message, errorType(status), status);
+      // The same reading as for this error as a status (`code` is its HTTP status).
+      const http = typeof err.code === 'number' ? err.code : 500;
+      const kind = failureKindOf(http, parseGeminiError(http, JSON.stringify({ error: err })));
+      return errorEvent(message, errorType(status), status, kind);
     }
     const usage = geminiUsage(json.usageMetadata);
     if (usage !== undefined) this.usage = usage; // cumulative: the latest is the answer

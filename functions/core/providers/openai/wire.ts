@@ -3,6 +3,7 @@
  * shapes of `chat.completion`, `chat.completion.chunk`, the usage chunk, stream error events and embeddings
  * lists, so every provider's answer reaches the client (and the ledger's usage reader) in the same form.
  */
+import type { FailureKind } from '../../routing/failure.ts';
 import type { Usage } from '../types.ts';
 
 export interface ToolCallOut {
@@ -93,11 +94,16 @@ export class ChunkWriter {
   }
 }
 
-/** A provider's mid-stream error, in the shape the relay reads and translates into Switchyard's own. */
-export function errorEvent(message: string, type?: string, code?: string): string {
+/**
+ * A provider's mid-stream error, in the shape the relay reads and translates into Switchyard's own. `kind`
+ * is what the provider's adapter reads in it (as it would for the same error as a status): the stream head
+ * fails over by it. The event itself never reaches a client — the relay writes its own error event.
+ */
+export function errorEvent(message: string, type?: string, code?: string, kind?: FailureKind): string {
   const error: Record<string, unknown> = { message };
   if (type !== undefined) error.type = type;
   if (code !== undefined) error.code = code;
+  if (kind !== undefined) error.kind = kind;
   return `data: ${JSON.stringify({ error })}\n\n`;
 }
 

@@ -226,7 +226,9 @@ describe('Anthropic adapter over loopback: errors', () => {
   it('ends with an error event, and no [DONE], when Anthropic sends event: error mid-stream', async () => {
     fake.enqueue({ errorAfterEvents: 4 });
     const r = await exchange({ messages: ask('a longer answer to cut'), stream: true });
-    expect(datas(r.text).at(-1)).toBe('{"error":{"message":"Overloaded","type":"overloaded_error"}}');
+    expect(datas(r.text).at(-1)).toBe(
+      '{"error":{"message":"Overloaded","type":"overloaded_error","kind":"server"}}',
+    );
     expect(r.text).not.toContain('[DONE]');
   });
 

@@ -289,7 +289,9 @@ describe('AnthropicStreamTranslator: errors and ends', () => {
           messageStop,
       ),
     );
-    expect(datas(out).at(-1)).toBe('{"error":{"message":"Overloaded","type":"overloaded_error"}}');
+    expect(datas(out).at(-1)).toBe(
+      '{"error":{"message":"Overloaded","type":"overloaded_error","kind":"server"}}',
+    );
     expect(contentOf(out.slice(0, out.lastIndexOf('data: {"error"')))).toBe('par');
     expect(out).not.toContain('[DONE]');
     expect(t.push(new TextEncoder().encode(messageStop))).toBe('');

@@ -148,7 +148,11 @@ describe('ConverseStream → OpenAI SSE', () => {
     const sse = feed(t, ndjson(events), 5);
     const last = dataOf(sse).at(-1) ?? '';
     expect(JSON.parse(last)).toEqual({
-      error: { message: 'Too many tokens, please wait before trying again.', type: 'throttlingException' },
+      error: {
+        message: 'Too many tokens, please wait before trying again.',
+        type: 'throttlingException',
+        kind: 'rate_limited',
+      },
     });
     expect(sse).not.toContain('wörld');
     expect(sse).not.toContain('[DONE]');

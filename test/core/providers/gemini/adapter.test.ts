@@ -233,6 +233,7 @@ describe('the gemini adapter against the fake Gemini API', () => {
         message: 'The model is overloaded. Please try again later.',
         type: 'server_error',
         code: 'UNAVAILABLE',
+        kind: 'server',
       },
     });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { geminiAdapter } from '../../../../functions/core/providers/gemini/adapter.ts';
 import { parseGeminiError } from '../../../../functions/core/providers/gemini/errors.ts';
+import { GeminiStreamTranslator } from '../../../../functions/core/providers/gemini/stream.ts';
 import { errorEvent } from '../../../../functions/core/providers/openai/wire.ts';
 import { kindOfStatus } from '../../../../functions/core/routing/failure.ts';
 
@@ -87,5 +88,16 @@ describe('parseGeminiError', () => {
       code: 'UNAVAILABLE',
       type: 'server_error',
     });
+  });
+});
+
+describe('a mid-stream Gemini error event', () => {
+  it('carries the failure kind the same error would have as a status (FAILED_PRECONDITION fails over)', () => {
+    const t = new GeminiStreamTranslator({ requestId: 'r-1', model: 'gemini-2.5-flash', created: 0 });
+    const event = {
+      error: { code: 400, message: 'User location is not supported.', status: 'FAILED_PRECONDITION' },
+    };
+    const out = t.push(new TextEncoder().encode(`data: ${JSON.stringify(event)}\n\n`));
+    expect(JSON.parse(out.slice('data: '.length))).toMatchObject({ error: { kind: 'target_refused' } });
   });
 });

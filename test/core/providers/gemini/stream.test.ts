@@ -193,7 +193,12 @@ describe('GeminiStreamTranslator', () => {
     expect(done).toBe(false);
     expect(contentOf(chunks)).toBe('half');
     expect(chunks.at(-1)).toEqual({
-      error: { message: 'The model is overloaded.', type: 'server_error', code: 'UNAVAILABLE' },
+      error: {
+        message: 'The model is overloaded.',
+        type: 'server_error',
+        code: 'UNAVAILABLE',
+        kind: 'server',
+      },
     });
     expect(out).not.toContain('more');
   });
