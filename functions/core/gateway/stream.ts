@@ -9,7 +9,7 @@ import { redactSecrets } from '../bytes.ts';
 import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
 import { parseOpenAIError, upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { ProviderAdapter, ResponseTranslator, Usage } from '../providers/types.ts';
-import { parseEvents, SseSplitter } from '../sse/splitter.ts';
+import { parseEvents, SseDecoder } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from '../upstream/reasons.ts';
 import type { StreamHead } from './stream-head.ts';
@@ -136,23 +136,16 @@ class StreamWatch {
 
 /** Upstream bytes → whole OpenAI SSE events: split as they are, or through a native provider's translator. */
 export class EventReader {
-  private readonly decoder = new TextDecoder();
-  private readonly splitter = new SseSplitter();
+  private readonly sse = new SseDecoder();
   constructor(private readonly translator: ResponseTranslator | undefined) {}
 
   push(chunk: Uint8Array): string {
-    if (this.translator !== undefined) return this.translator.push(chunk);
-    return this.splitter.push(this.decoder.decode(chunk, { stream: true }));
+    return this.translator !== undefined ? this.translator.push(chunk) : this.sse.push(chunk);
   }
 
   /** The events the end of the body completes. */
   end(): string {
-    if (this.translator !== undefined) return this.translator.end();
-    const rest = this.decoder.decode();
-    const tail = this.splitter.pending + rest;
-    if (tail.trim() === '') return '';
-    // Some relays end the last event with a single newline: close it rather than drop it.
-    return this.splitter.push(`${rest}${tail.endsWith('\n') ? '\n' : '\n\n'}`);
+    return this.translator !== undefined ? this.translator.end() : this.sse.end();
   }
 }
 

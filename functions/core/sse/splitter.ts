@@ -52,3 +52,24 @@ export function parseEvents(complete: string): SseEvent[] {
   }
   return out;
 }
+
+/**
+ * Bytes → whole SSE events: a streaming UTF-8 decoder (characters may be split between chunks) in front of an
+ * {@link SseSplitter}. `end()` returns the last event when the body ended without its blank line (some relays
+ * end with a single newline, or none): it is closed rather than dropped.
+ */
+export class SseDecoder {
+  private readonly decoder = new TextDecoder();
+  private readonly splitter = new SseSplitter();
+
+  push(chunk: Uint8Array): string {
+    return this.splitter.push(this.decoder.decode(chunk, { stream: true }));
+  }
+
+  end(): string {
+    const rest = this.decoder.decode();
+    const tail = this.splitter.pending + rest;
+    if (tail.trim() === '') return '';
+    return this.splitter.push(`${rest}${tail.endsWith('\n') ? '\n' : '\n\n'}`);
+  }
+}

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { concat, utf8 } from '../../core/bytes.ts';
 import type { HttpClient } from '../../core/providers/types.ts';
-import { parseEvents, SseSplitter } from '../../core/sse/splitter.ts';
+import { parseEvents, SseDecoder } from '../../core/sse/splitter.ts';
 import type { TokenCounter } from '../../core/usage/types.ts';
 import type { Limits, Subject } from './types.ts';
 
@@ -218,17 +218,12 @@ export class ValidateClient {
       const res = await this.post(headers, full, controller.signal);
       status = res.status;
       resHeaders = flatHeaders(res.headers);
-      const decoder = new TextDecoder();
-      const splitter = new SseSplitter();
-      for await (const chunk of res.body) {
-        const at = performance.now() - t0;
-        const text = decoder.decode(chunk, { stream: true });
-        if (res.status >= 300) {
-          raw += text;
-          continue;
-        }
+      const errorBody = new TextDecoder();
+      const sse = new SseDecoder();
+      // Whole events in, what the checks measure out; the last one may close only at the end of the body.
+      const take = (complete: string, at: number): number => {
         let deltas = 0;
-        for (const ev of parseEvents(splitter.push(text))) {
+        for (const ev of parseEvents(complete)) {
           if (ev.data === '[DONE]') {
             st.done = true;
             continue;
@@ -245,9 +240,18 @@ export class ValidateClient {
             st.args += delta.args;
           }
         }
-        reads.push({ atMs: at, bytes: chunk.byteLength, deltas });
+        return deltas;
+      };
+      for await (const chunk of res.body) {
+        const at = performance.now() - t0;
+        if (res.status >= 300) {
+          raw += errorBody.decode(chunk, { stream: true });
+          continue;
+        }
+        reads.push({ atMs: at, bytes: chunk.byteLength, deltas: take(sse.push(chunk), at) });
       }
-      raw += decoder.decode();
+      if (res.status >= 300) raw += errorBody.decode();
+      else take(sse.end(), performance.now() - t0);
       if (res.status < 300) this.account(usage, full);
       return {
         status,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvents, SseSplitter } from '../../../functions/core/sse/splitter.ts';
+import { parseEvents, SseDecoder, SseSplitter } from '../../../functions/core/sse/splitter.ts';
 
 describe('SseSplitter', () => {
   it('forwards whole events as they complete and holds back a partial one', () => {
@@ -30,5 +30,23 @@ describe('parseEvents', () => {
       ': keep-alive\n\nevent: message_start\ndata: {"a":\ndata: 1}\n\ndata:[DONE]\n\n',
     );
     expect(events).toEqual([{ event: 'message_start', data: '{"a":\n1}' }, { data: '[DONE]' }]);
+  });
+});
+
+describe('SseDecoder', () => {
+  it('decodes characters split across chunks and returns whole events only', () => {
+    const bytes = new TextEncoder().encode('data: {"c":"é€"}\n\ndata: tail');
+    const d = new SseDecoder();
+    let out = '';
+    for (let i = 0; i < bytes.length; i += 3) out += d.push(bytes.subarray(i, i + 3));
+    expect(out).toBe('data: {"c":"é€"}\n\n');
+    expect(d.end()).toBe('data: tail\n\n');
+  });
+
+  it('closes a last event that ended with a single newline, and gives nothing for an empty tail', () => {
+    const d = new SseDecoder();
+    expect(d.push(new TextEncoder().encode('data: [DONE]\n'))).toBe('');
+    expect(parseEvents(d.end())).toEqual([{ data: '[DONE]' }]);
+    expect(new SseDecoder().end()).toBe('');
   });
 });

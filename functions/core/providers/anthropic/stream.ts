@@ -4,7 +4,7 @@
  * https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 
-import { parseEvents, SseSplitter } from '../../sse/splitter.ts';
+import { parseEvents, SseDecoder } from '../../sse/splitter.ts';
 import { isRecord, type Json } from '../messages.ts';
 import { ChunkWriter, DONE_EVENT, errorEvent } from '../openai/wire.ts';
 import { anthropicStreamErrorKind } from './errors.ts';
@@ -26,8 +26,7 @@ type Block =
   | { readonly kind: 'skip' };
 
 export class AnthropicStreamTranslator {
-  private readonly decoder = new TextDecoder();
-  private readonly splitter = new SseSplitter();
+  private readonly sse = new SseDecoder();
   private writer: ChunkWriter | undefined;
   private readonly blocks = new Map<number, Block>();
   private tools = 0;
@@ -43,16 +42,14 @@ export class AnthropicStreamTranslator {
 
   push(chunk: Uint8Array): string {
     if (this.state !== 'open') return '';
-    return this.events(this.splitter.push(this.decoder.decode(chunk, { stream: true })));
+    return this.events(this.sse.push(chunk));
   }
 
   end(): string {
     if (this.state !== 'open') return '';
-    let text = this.splitter.push(this.decoder.decode());
-    // An event the body ended in without its blank line is still whole when its data parses.
-    if (this.splitter.pending.trim() !== '') text += this.splitter.push('\n\n');
-    // Without message_stop the answer is cut: no usage chunk, no [DONE] (the gateway reports the error).
-    return this.events(text);
+    // An event the body ended in without its blank line is still whole when its data parses. Without
+    // message_stop the answer is cut: no usage chunk, no [DONE] (the gateway reports the error).
+    return this.events(this.sse.end());
   }
 
   private out(): ChunkWriter {

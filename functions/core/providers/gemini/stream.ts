@@ -5,7 +5,7 @@
  */
 
 import { failureKindOf } from '../../routing/failure.ts';
-import { parseEvents, SseSplitter } from '../../sse/splitter.ts';
+import { parseEvents, SseDecoder } from '../../sse/splitter.ts';
 import { isRecord, type Json } from '../messages.ts';
 import { ChunkWriter, DONE_EVENT, errorEvent } from '../openai/wire.ts';
 import type { ResponseTranslator, Usage } from '../types.ts';
@@ -32,8 +32,7 @@ function errorType(status: unknown): string {
  * the latest usage and whether a finish reason (complete) or an error event (failed) was seen.
  */
 export class GeminiStreamTranslator implements Pick<ResponseTranslator, 'push' | 'end'> {
-  private readonly decoder = new TextDecoder();
-  private readonly splitter = new SseSplitter();
+  private readonly sse = new SseDecoder();
   private writer: ChunkWriter | undefined;
   private calls = 0;
   private finished = false;
@@ -44,13 +43,13 @@ export class GeminiStreamTranslator implements Pick<ResponseTranslator, 'push' |
 
   push(chunk: Uint8Array): string {
     if (this.failed) return '';
-    return this.events(this.splitter.push(this.decoder.decode(chunk, { stream: true })));
+    return this.events(this.sse.push(chunk));
   }
 
   end(): string {
     if (this.failed) return '';
     // An event the body ended in without its blank line is still a whole event if its JSON is whole.
-    let out = this.events(`${this.splitter.push(this.decoder.decode())}${this.splitter.pending}\n\n`);
+    let out = this.events(this.sse.end());
     if (this.failed || !this.finished) return out;
     if (this.usage !== undefined && this.writer !== undefined) out += this.writer.usage(this.usage);
     return out + DONE_EVENT;
