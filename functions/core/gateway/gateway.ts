@@ -17,7 +17,7 @@ import {
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RequestSummary, RouteStore } from '../ports.ts';
-import { clientWantsUsage, upstreamIdOf, withUsageCost } from '../providers/openai/adapter.ts';
+import { clientWantsUsage, openAIUsageOfBody, upstreamIdOf, withUsageCost } from '../providers/openai/adapter.ts';
 import type { Operation, ResponseTranslator } from '../providers/types.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schemas/openai.ts';
@@ -206,7 +206,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       throw err;
     }
-    const { opened, adapter, target, startedAt, translator, head } = executed;
+    const { opened, target, startedAt, translator, head } = executed;
     scope.summary.provider = target.provider;
     scope.summary.model = target.model;
     account.target(config, target.provider, target.model);
@@ -223,7 +223,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         text = translateBody(translator, text);
         bytes = encoder.encode(text);
       }
-      const usage = adapter.usageOfBody(text);
+      const usage = openAIUsageOfBody(text);
       const ok = opened.response.status < 300;
       if (usage !== undefined) account.use(usage, 'provider');
       else if (ok && deps.tokens !== undefined) {
@@ -250,7 +250,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     if (drain) scope.req.signal?.removeEventListener('abort', onClientGone);
     const relayed = relay({
       opened,
-      adapter,
       translator,
       head,
       idleMs: route.timeouts.idleMs,

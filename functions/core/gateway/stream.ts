@@ -7,7 +7,7 @@
 
 import { redactSecrets } from '../bytes.ts';
 import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
-import { parseOpenAIError, upstreamIdOf } from '../providers/openai/adapter.ts';
+import { openAIUsage, parseOpenAIError, upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { ProviderAdapter, ResponseTranslator, Usage } from '../providers/types.ts';
 import { parseEvents, SseDecoder } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
@@ -37,7 +37,6 @@ export const KEEP_LIMIT = 4 * 1024 * 1024;
 
 export interface RelayInput {
   readonly opened: OpenedAttempt;
-  readonly adapter: ProviderAdapter;
   /** Native providers: their events → OpenAI events (whole ones); undefined: the upstream speaks OpenAI SSE. */
   readonly translator?: ResponseTranslator | undefined;
   readonly idleMs: number;
@@ -66,10 +65,7 @@ class StreamWatch {
   readonly kept: string[] = [];
   keptChars = 0;
   totalChars = 0;
-  constructor(
-    private readonly adapter: ProviderAdapter,
-    private readonly r: Pick<RelayInput, 'forwardUsage' | 'costOf'>,
-  ) {}
+  constructor(private readonly r: Pick<RelayInput, 'forwardUsage' | 'costOf'>) {}
 
   /** Remembers forwarded text (bounded) for an estimate, and the completion id from the first event. */
   keep(text: string): void {
@@ -104,7 +100,7 @@ class StreamWatch {
           json = undefined;
         }
         // Usage in OpenAI streams is cumulative: the latest report is the answer, never a sum.
-        const usage = this.adapter.usage(json);
+        const usage = openAIUsage(json);
         if (usage !== undefined) {
           this.usage = usage;
           const usageOnly = Array.isArray((json as { choices?: unknown }).choices)
@@ -152,7 +148,7 @@ export class EventReader {
 export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, undefined> {
   const { opened } = r;
   const reader = r.head?.reader ?? new EventReader(r.translator);
-  const watch = new StreamWatch(r.adapter, r);
+  const watch = new StreamWatch(r);
   const idle = new IdleTimer(opened.controller, r.idleMs);
   let firstChunkAt: number | undefined;
   let error: SwitchyardError | undefined;

@@ -1,6 +1,7 @@
 /**
  * A provider adapter is data plus small transforms (STYLE.md rule 2): how to build the upstream call from the
- * OpenAI-shaped request, how to read the provider's error bodies and usage. Native adapters (Anthropic,
+ * OpenAI-shaped request and how to read the provider's error bodies. Answers reach the gateway in OpenAI's
+ * format (as they came, or through the call's translator), so usage is read by one reader for every provider. Native adapters (Anthropic,
  * Gemini, Bedrock) add request/response translation behind the same interface; the router never changes.
  */
 import type { ProviderConfig } from '../config/schema.ts';
@@ -131,10 +132,6 @@ export interface ProviderAdapter {
   /** May throw {@link UnsupportedFieldError}. */
   buildCall(input: CallInput): UpstreamCall;
   parseError(status: number, text: string): ProviderErrorInfo;
-  /** Usage of a non-stream answer or of one stream chunk (parsed JSON), when present. */
-  usage(json: unknown): Usage | undefined;
-  /** Usage of a whole non-stream answer body (text), read without parsing all of it when the format allows. */
-  usageOfBody(text: string): Usage | undefined;
   /** In-process transport replacing HTTP (the mock provider). */
   readonly transport?: HttpClient;
 }

@@ -9,7 +9,6 @@ import {
   relayStream,
   type StreamOutcome,
 } from '../../../functions/core/gateway/stream.ts';
-import { openaiAdapter } from '../../../functions/core/providers/openai/adapter.ts';
 import type { OpenedAttempt } from '../../../functions/core/upstream/attempt.ts';
 
 const enc = new TextEncoder();
@@ -63,7 +62,6 @@ async function run(
   const out: string[] = [];
   for await (const text of relayStream({
     opened: { ...attempt, first: first.done ? undefined : first.value },
-    adapter: openaiAdapter,
     idleMs,
     now: () => performance.now(),
     forwardUsage: opts.forwardUsage ?? true,
@@ -191,7 +189,6 @@ describe('relay().cancel', () => {
     let outcome: StreamOutcome | undefined;
     const r = relay({
       opened: attempt,
-      adapter: openaiAdapter,
       idleMs: 1000,
       now: () => 0,
       forwardUsage: true,

@@ -4,7 +4,6 @@
  * (SSE), errors through errors.ts. Usage is read from the translated, OpenAI-shaped text.
  */
 import { applyFieldTable } from '../fields.ts';
-import { openAIUsage, openAIUsageOfBody } from '../openai/adapter.ts';
 import { type ProviderAdapter, UnsupportedFieldError } from '../types.ts';
 import { parseAnthropicError } from './errors.ts';
 import { anthropicFields, DEFAULT_MAX_TOKENS, jsonToolOf } from './request.ts';
@@ -58,7 +57,4 @@ export const anthropicAdapter = {
     };
   },
   parseError: parseAnthropicError,
-  // The gateway reads usage from the translated text, which is OpenAI's shape.
-  usage: openAIUsage,
-  usageOfBody: openAIUsageOfBody,
 } satisfies ProviderAdapter;

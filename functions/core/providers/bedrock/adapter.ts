@@ -6,7 +6,6 @@
  * Cohere via InvokeModel) are not part of this adapter.
  */
 
-import { openAIUsage, openAIUsageOfBody } from '../openai/adapter.ts';
 import { type ProviderAdapter, UnsupportedFieldError } from '../types.ts';
 import { parseBedrockError } from './errors.ts';
 import { converseInput } from './request.ts';
@@ -61,7 +60,4 @@ export const bedrockAdapter = {
     };
   },
   parseError: parseBedrockError,
-  // The gateway reads usage from the translated (OpenAI-shaped) answer.
-  usage: openAIUsage,
-  usageOfBody: openAIUsageOfBody,
 } satisfies ProviderAdapter;

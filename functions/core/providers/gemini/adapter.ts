@@ -5,7 +5,6 @@
  * write OpenAI's wire format, so usage is read from the translated text by the OpenAI readers.
  */
 import { applyFieldTable, type FieldContext, type FieldTable } from '../fields.ts';
-import { openAIUsage, openAIUsageOfBody } from '../openai/adapter.ts';
 import type { CallInput, ProviderAdapter, ResponseTranslator, UpstreamCall } from '../types.ts';
 import { UnsupportedFieldError } from '../types.ts';
 import { parseGeminiError } from './errors.ts';
@@ -92,6 +91,4 @@ export const geminiAdapter = {
     return chatCall(input, headers, { requestId: input.requestId, model: input.model, created });
   },
   parseError: parseGeminiError,
-  usage: openAIUsage,
-  usageOfBody: openAIUsageOfBody,
 } satisfies ProviderAdapter;

@@ -136,6 +136,4 @@ export const openaiAdapter = {
     return { method: 'POST', path: PATHS[op], headers, body: JSON.stringify(upstreamBody) };
   },
   parseError: parseOpenAIError,
-  usage: openAIUsage,
-  usageOfBody: openAIUsageOfBody,
 } satisfies ProviderAdapter;

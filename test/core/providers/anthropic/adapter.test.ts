@@ -3,6 +3,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../../../functions/core/providers/anthropic/adapter.ts';
+import { openAIUsageOfBody } from '../../../../functions/core/providers/openai/adapter.ts';
 import type { ProviderErrorInfo } from '../../../../functions/core/providers/types.ts';
 import {
   CREDIT_BALANCE_MESSAGE,
@@ -104,7 +105,7 @@ describe('Anthropic adapter over loopback', () => {
       message: { content: 'echo: hello there, world' },
       finish_reason: 'stop',
     });
-    expect(anthropicAdapter.usageOfBody(r.text)).toEqual({
+    expect(openAIUsageOfBody(r.text)).toEqual({
       inputTokens: 5,
       outputTokens: 4,
       cachedInputTokens: 0,
@@ -141,7 +142,7 @@ describe('Anthropic adapter over loopback', () => {
     };
     fake.enqueue({ usage }, { usage });
     const whole = await exchange({ messages: ask('hi') });
-    expect(anthropicAdapter.usageOfBody(whole.text)).toMatchObject({
+    expect(openAIUsageOfBody(whole.text)).toMatchObject({
       inputTokens: 60,
       cachedInputTokens: 50,
     });

@@ -5,6 +5,7 @@ import {
   FINISH_REASONS,
   finishReason,
 } from '../../../../functions/core/providers/anthropic/response.ts';
+import { openAIUsageOfBody } from '../../../../functions/core/providers/openai/adapter.ts';
 
 type Json = Record<string, unknown>;
 
@@ -129,7 +130,7 @@ describe('completionFromMessage', () => {
       completion_tokens_details: { reasoning_tokens: 0 },
     });
     // and the gateway reads it back from the translated text
-    expect(anthropicAdapter.usageOfBody(JSON.stringify(out))).toEqual({
+    expect(openAIUsageOfBody(JSON.stringify(out))).toEqual({
       inputTokens: 130,
       outputTokens: 7,
       cachedInputTokens: 100,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../../../functions/core/providers/anthropic/adapter.ts';
+import { openAIUsage } from '../../../../functions/core/providers/openai/adapter.ts';
 import type { ResponseTranslator } from '../../../../functions/core/providers/types.ts';
 
 type Json = Record<string, unknown>;
@@ -253,7 +254,7 @@ describe('AnthropicStreamTranslator: usage', () => {
       prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 4 },
       completion_tokens_details: { reasoning_tokens: 0 },
     });
-    expect(anthropicAdapter.usage(chunks(out).at(-1))).toEqual({
+    expect(openAIUsage(chunks(out).at(-1))).toEqual({
       inputTokens: 116,
       outputTokens: 9,
       cachedInputTokens: 100,
