@@ -8,7 +8,7 @@
 import { redactSecrets } from '../bytes.ts';
 import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
 import { openAIUsage, parseOpenAIError, upstreamIdOf } from '../providers/openai/adapter.ts';
-import type { ProviderAdapter, ResponseTranslator, Usage } from '../providers/types.ts';
+import type { ResponseTranslator, Usage } from '../providers/types.ts';
 import { parseEvents, SseDecoder } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from '../upstream/reasons.ts';

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { anthropicAdapter } from '../../../../functions/core/providers/anthropic/adapter.ts';
 import {
   completionFromMessage,
   FINISH_REASONS,
