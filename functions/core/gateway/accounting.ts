@@ -24,26 +24,28 @@ export interface AccountingDeps {
   readonly tokens?: TokenCounter;
   readonly background?: Background;
   readonly logger: Logger;
-  /** Backoff between settlement retries. */
-  readonly sleep: Sleep;
+}
+
+/** What a request's account needs beyond the gateway's ports: the one settler of its limit store. */
+export interface AccountDeps extends AccountingDeps {
+  /** Made once per gateway ({@link accountDeps}): a settlement kept while the store was down follows a later one. */
+  readonly settler: BudgetSettler | undefined;
+}
+
+/** The accounts' dependencies for one gateway: its ports plus one settler for its limit store. */
+export function accountDeps(deps: AccountingDeps & { readonly sleep: Sleep }): AccountDeps {
+  const { limits } = deps;
+  return {
+    ...deps,
+    settler:
+      limits === undefined
+        ? undefined
+        : new BudgetSettler({ limits, sleep: deps.sleep, logger: deps.logger }),
+  };
 }
 
 /** A reservation outlives its request's deadline by this much before anyone may release it. */
 const HOLD_GRACE_MS = 60_000;
-
-/**
- * One settler per limit store, so that a settlement kept while the store was down is made after the next
- * request's: keyed by the store because the hosts build one store per gateway and pass nothing else shared.
- */
-const settlers = new WeakMap<LimitStore, BudgetSettler>();
-function settlerOf(limits: LimitStore, deps: AccountingDeps): BudgetSettler {
-  let settler = settlers.get(limits);
-  if (settler === undefined) {
-    settler = new BudgetSettler({ limits, sleep: deps.sleep, logger: deps.logger });
-    settlers.set(limits, settler);
-  }
-  return settler;
-}
 
 export class RequestAccount {
   private usage: Usage | undefined;
@@ -53,7 +55,7 @@ export class RequestAccount {
   upstreamId: string | undefined;
 
   constructor(
-    private readonly deps: AccountingDeps,
+    private readonly deps: AccountDeps,
     readonly principal: Principal,
     readonly recordId: string,
     /** Epoch ms the request arrived. */
@@ -181,9 +183,9 @@ export class RequestAccount {
     };
     this.deps.usage?.record(record);
     const { hold } = this;
-    const limits = this.deps.limits;
-    if (hold !== undefined && limits !== undefined) {
-      const settle = settlerOf(limits, this.deps).settle(hold, cost ?? 0, s.requestId);
+    const { settler } = this.deps;
+    if (hold !== undefined && settler !== undefined) {
+      const settle = settler.settle(hold, cost ?? 0, s.requestId);
       if (this.deps.background === undefined) void settle;
       else this.deps.background.add(settle);
     }

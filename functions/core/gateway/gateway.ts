@@ -17,7 +17,12 @@ import {
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RequestSummary, RouteStore } from '../ports.ts';
-import { clientWantsUsage, openAIUsageOfBody, upstreamIdOf, withUsageCost } from '../providers/openai/adapter.ts';
+import {
+  clientWantsUsage,
+  openAIUsageOfBody,
+  upstreamIdOf,
+  withUsageCost,
+} from '../providers/openai/adapter.ts';
 import type { Operation, ResponseTranslator } from '../providers/types.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schemas/openai.ts';
@@ -28,7 +33,7 @@ import {
   estimateOutputOfBody,
   estimateOutputOfEvents,
 } from '../usage/estimate.ts';
-import { type AccountingDeps, RequestAccount } from './accounting.ts';
+import { type AccountingDeps, accountDeps, RequestAccount } from './accounting.ts';
 import { readJsonBody } from './body.ts';
 import { ExecStats, type ExecuteDeps, execute, ProviderState } from './execute.ts';
 import { relay, type StreamOutcome } from './stream.ts';
@@ -141,6 +146,7 @@ const ENDPOINTS: Readonly<Record<string, { method: string; op: Operation | 'heal
 export function createGateway(deps: GatewayDeps): Gateway {
   const state = new ProviderState();
   const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const accounts = accountDeps(deps);
 
   function routeFor(config: GatewayConfig, model: string, principal: Principal) {
     const route = config.routes[model];
@@ -317,7 +323,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         const principal = await authenticate(deps.keys, req.headers);
         scope.summary.keyId = principal.keyId;
         if (endpoint.op === 'models') return await models(scope, principal);
-        const account = new RequestAccount(deps, principal, uuidv7(), deps.clock.epochMs());
+        const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());
         scope.account = account;
         return await proxy(scope, endpoint.op === 'chat' ? 'chat' : 'embeddings', principal, account);
       } catch (err) {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Background } from '../../../functions/core/background.ts';
 import { parseConfig } from '../../../functions/core/config/schema.ts';
-import { RequestAccount } from '../../../functions/core/gateway/accounting.ts';
+import { accountDeps, RequestAccount } from '../../../functions/core/gateway/accounting.ts';
 import type { BudgetHold, LimitStore } from '../../../functions/core/keys/types.ts';
 import type { Principal, RequestSummary } from '../../../functions/core/ports.ts';
 
@@ -40,18 +40,18 @@ class FailingLimits implements LimitStore {
 function deps(limits: LimitStore) {
   const sleeps: number[] = [];
   const logs: { message: string; fields: Record<string, unknown> }[] = [];
-  return {
+  const background = new Background();
+  const ports = accountDeps({
     limits,
-    background: new Background(),
+    background,
     sleep: async (ms: number) => {
       sleeps.push(ms);
     },
     logger: {
       log: (_l: string, message: string, fields: Record<string, unknown>) => logs.push({ message, fields }),
     },
-    sleeps,
-    logs,
-  };
+  });
+  return { ...ports, background, sleeps, logs };
 }
 
 const summary = (requestId: string): RequestSummary => ({
