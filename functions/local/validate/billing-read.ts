@@ -11,7 +11,6 @@ import {
   type BillingContext,
   type Money,
 } from '../../core/billing/types.ts';
-import { createUndiciClient } from '../../core/upstream/undici-client.ts';
 import type { CheckContext } from './types.ts';
 
 export type Reading<T> =
@@ -41,9 +40,8 @@ async function withContext<T>(
   read: (adapter: BillingAdapter, bctx: BillingContext) => Promise<T> | undefined,
 ): Promise<Reading<T>> {
   const adapter = adapterOf(ctx);
-  const http = createUndiciClient();
   const bctx: BillingContext = {
-    http,
+    http: ctx.http,
     baseUrl: ctx.subject.baseUrl,
     key: ctx.subject.key,
     providerId: ctx.subject.name,
@@ -59,8 +57,6 @@ async function withContext<T>(
     return { ok: true, value: await pending, adapter: label(ctx) };
   } catch (err) {
     return { ok: false, reason: reasonOf(err), adapter: label(ctx) };
-  } finally {
-    await http.close();
   }
 }
 

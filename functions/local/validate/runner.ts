@@ -62,6 +62,7 @@ async function runCheck(
       limits,
       samples,
       tokens: deps.tokens,
+      http: deps.http,
       sleep: deps.sleep,
       progress: (message) =>
         deps.progress?.({

@@ -4,6 +4,7 @@
  * each check ends pass / fail / skipped with its evidence, and a failed *required* check fails the run.
  */
 import type { BillingType } from '../../core/config/presets.ts';
+import type { HttpClient } from '../../core/providers/types.ts';
 import type { TokenCounter } from '../../core/usage/types.ts';
 import type { ValidateClient } from './client.ts';
 
@@ -98,6 +99,8 @@ export interface CheckContext {
   readonly limits: Limits;
   readonly samples: Samples;
   readonly tokens: TokenCounter;
+  /** The run's HTTP wire (keep-alive pool), for what a check reads besides the API (billing endpoints). */
+  readonly http: HttpClient;
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** A progress line for the terminal (e.g. `ramp 4/16`). */
   progress(message: string): void;
