@@ -17,6 +17,7 @@
  * aggregate a process wrote, an id whose removal failed or whose process died after the mark — is a few
  * bytes, never a wrong count.
  */
+
 import {
   type AttributeValue,
   BatchWriteItemCommand,
@@ -29,6 +30,7 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { daysBetween } from '../../core/days.ts';
 import type { LedgerStore, UsageAggregate, UsageReader, UsageRecord } from '../../core/usage/types.ts';
 import {
   aggregateKey,
@@ -62,15 +64,7 @@ function isConditionFailure(err: unknown): boolean {
   );
 }
 
-/** UTC days from `from` to `to` (YYYY-MM-DD), inclusive. */
-export function daysBetween(from: string, to: string): string[] {
-  const out: string[] = [];
-  const end = Date.parse(`${to.slice(0, 10)}T00:00:00Z`);
-  for (let t = Date.parse(`${from.slice(0, 10)}T00:00:00Z`); t <= end; t += 86_400_000) {
-    out.push(new Date(t).toISOString().slice(0, 10));
-  }
-  return out;
-}
+export { daysBetween } from '../../core/days.ts';
 
 export class DynamoLedger implements LedgerStore, UsageReader {
   /** Per aggregate, the marks of batches this process finished: the next ADD into it removes them. */

@@ -1,7 +1,8 @@
 /**
  * Reconciliation reports and bill snapshots in DynamoDB (the reports table; locally the same table in the
  * embedded store). A report is rewritten only when it differs from the stored one (a conditional put on its
- * JSON), so running the job twice for the same window changes nothing.
+ * JSON), so running the job twice for the same window changes nothing. Both are parsed with zod on the way
+ * back: they are data from outside the process.
  */
 import {
   type AttributeValue,
@@ -9,11 +10,12 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
+  paginateQuery,
 } from '@aws-sdk/client-dynamodb';
 import type { ReportStore } from '../../core/billing/reconcile.ts';
-import { type Report, reportSchema } from '../../core/billing/report-schema.ts';
+import { type Report, reportSchema, snapshotSchema } from '../../core/billing/report-schema.ts';
 import type { Snapshot } from '../../core/billing/types.ts';
+import { daysBetween } from '../../core/days.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -55,14 +57,9 @@ export class DynamoReportStore implements ReportStore {
 
   async list(fromDay: string, toDay: string): Promise<Report[]> {
     const out: Report[] = [];
-    for (
-      let day = fromDay;
-      day <= toDay;
-      day = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
-    ) {
-      for (const item of await this.query('pk = :pk', { ':pk': { S: `report#${day}` } })) {
-        const doc = item.doc?.S;
-        if (doc !== undefined) out.push(reportSchema.parse(JSON.parse(doc)));
+    for (const day of daysBetween(fromDay, toDay)) {
+      for (const doc of await this.docs('pk = :pk', { ':pk': { S: `report#${day}` } })) {
+        out.push(reportSchema.parse(JSON.parse(doc)));
       }
     }
     return out;
@@ -78,30 +75,29 @@ export class DynamoReportStore implements ReportStore {
   }
 
   async snapshots(provider: string, fromIso: string, toIso: string): Promise<Snapshot[]> {
-    const items = await this.query('pk = :pk AND sk BETWEEN :a AND :b', {
+    const docs = await this.docs('pk = :pk AND sk BETWEEN :a AND :b', {
       ':pk': { S: `snap#${provider}` },
       ':a': { S: fromIso },
       ':b': { S: toIso },
     });
-    return items.flatMap((i) => (i.doc?.S === undefined ? [] : [JSON.parse(i.doc.S) as Snapshot]));
+    return docs.map((d) => snapshotSchema.parse(JSON.parse(d)));
   }
 
-  private async query(condition: string, values: Item): Promise<Item[]> {
-    const out: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: condition,
-          ExpressionAttributeValues: values,
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      out.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+  /** The `doc` attributes of every item the key condition matches, all pages. */
+  private async docs(condition: string, values: Item): Promise<string[]> {
+    const out: string[] = [];
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: condition,
+        ExpressionAttributeValues: values,
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) if (item.doc?.S !== undefined) out.push(item.doc.S);
+    }
     return out;
   }
 }

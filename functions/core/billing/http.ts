@@ -5,11 +5,12 @@
  */
 import { concat, redactSecrets, utf8 } from '../bytes.ts';
 import { header } from '../http.ts';
-import { parseRetryAfter } from '../routing/retry.ts';
+import { backoffMs, parseRetryAfter } from '../routing/retry.ts';
 import { BillingApiError, type BillingContext } from './types.ts';
 
 const MAX_TRIES = 3;
-const MAX_WAIT_MS = 60_000;
+/** Backoff between tries of a billing call: 0.5 s, then 1 s (a retry-after of at most 60 s wins). */
+const BILLING_RETRY = { attempts: MAX_TRIES - 1, initialBackoffMs: 500, maxBackoffMs: 8_000 };
 
 export interface GetOptions {
   readonly query?: Readonly<Record<string, string | number | readonly string[] | undefined>>;
@@ -54,7 +55,8 @@ async function once(
   headers: Record<string, string>,
   attempt: number,
 ): Promise<Outcome> {
-  const backoff = 500 * 2 ** (attempt - 1);
+  // The gateway's own policy (no jitter: one reader per provider, nothing to spread); a retry-after wins.
+  const wait = (retryAfterMs?: number) => backoffMs(attempt - 1, BILLING_RETRY, retryAfterMs, () => 0);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ctx.timeoutMs);
   try {
@@ -72,12 +74,13 @@ async function once(
       res.status,
     );
     if (res.status !== 429 && res.status < 500) return { error };
-    return { error, retryInMs: parseRetryAfter((n) => header(res.headers, n), Date.now()) ?? backoff };
+    const retryInMs = wait(parseRetryAfter((n) => header(res.headers, n), Date.now()));
+    return retryInMs === undefined ? { error } : { error, retryInMs };
   } catch (err) {
     const reason = controller.signal.aborted
       ? `timed out after ${ctx.timeoutMs} ms`
       : redactSecrets(err instanceof Error ? err.message : String(err));
-    return { error: new BillingApiError(`${path}: ${reason}`, undefined, err), retryInMs: backoff };
+    return { error: new BillingApiError(`${path}: ${reason}`, undefined, err), retryInMs: wait() ?? 0 };
   } finally {
     clearTimeout(timer);
   }
@@ -90,7 +93,7 @@ export async function getJson(ctx: BillingContext, path: string, opts: GetOption
   for (let attempt = 1; ; attempt++) {
     const r = await once(ctx, url, path, headers, attempt);
     if ('json' in r) return r.json;
-    if (r.retryInMs === undefined || attempt >= MAX_TRIES || r.retryInMs > MAX_WAIT_MS) throw r.error;
+    if (r.retryInMs === undefined || attempt >= MAX_TRIES) throw r.error;
     await ctx.sleep(r.retryInMs);
   }
 }

@@ -5,7 +5,14 @@
  * Re-running for the same day and snapshots gives the same reports (stored only when they change).
  */
 import { redactSecrets } from '../bytes.ts';
-import { baseUrlsOf, billingOf, type GatewayConfig, type ProviderConfig } from '../config/schema.ts';
+import {
+  type BillingConfig,
+  baseUrlsOf,
+  billingOf,
+  type GatewayConfig,
+  type ProviderConfig,
+} from '../config/schema.ts';
+import { dayStart, shiftDay } from '../days.ts';
 import type { Clock, Sleep } from '../ports.ts';
 import type { HttpClient } from '../providers/types.ts';
 import type { UsageReader, UsageRecord } from '../usage/types.ts';
@@ -72,11 +79,8 @@ export interface ReconcileRequest {
   readonly takeSnapshots: boolean;
 }
 
-const DAY_MS = 86_400_000;
-const dayStart = (day: string): string => `${day}T00:00:00.000Z`;
-/** The UTC day `n` days after (before, for negative n) `day`. */
-export const shiftDay = (day: string, n: number): string =>
-  new Date(Date.parse(dayStart(day)) + n * DAY_MS).toISOString().slice(0, 10);
+export { shiftDay } from '../days.ts';
+
 const nextDay = (day: string): string => shiftDay(day, 1);
 
 function ledgerOfRecords(records: readonly UsageRecord[], provider: string): LedgerFigures {
@@ -95,17 +99,22 @@ function ledgerOfRecords(records: readonly UsageRecord[], provider: string): Led
   return { ...f, costUsd: Math.round(f.costUsd * 1e9) / 1e9 };
 }
 
-async function ledgerOfDay(usage: UsageReader, provider: string, day: string): Promise<LedgerFigures> {
-  const f = { ...EMPTY_LEDGER };
+/** The day's ledger figures per provider, from its aggregates (read once per run, for every provider). */
+async function ledgerOfDay(usage: UsageReader, day: string): Promise<(provider: string) => LedgerFigures> {
+  const by = new Map<string, { -readonly [K in keyof LedgerFigures]: number }>();
   for (const a of await usage.aggregates(day, day)) {
-    if (a.provider !== provider) continue;
+    const f = by.get(a.provider) ?? { ...EMPTY_LEDGER };
     f.costUsd += a.costUsd;
     f.inputTokens += a.inputTokens;
     f.outputTokens += a.outputTokens;
     f.requests += a.requests;
     f.unpricedRequests += a.unpricedRequests;
+    by.set(a.provider, f);
   }
-  return { ...f, costUsd: Math.round(f.costUsd * 1e9) / 1e9 };
+  return (provider) => {
+    const f = by.get(provider) ?? EMPTY_LEDGER;
+    return { ...f, costUsd: Math.round(f.costUsd * 1e9) / 1e9 };
+  };
 }
 
 /** Runs the reconciliation of `day` for every (or the given) provider; reports in config order. */
@@ -114,10 +123,11 @@ export async function reconcile(deps: ReconcileDeps, req: ReconcileRequest): Pro
     (id) => req.providers === undefined || req.providers.includes(id),
   );
   const out: Report[] = [];
+  const ledgerOf = await ledgerOfDay(deps.usage, req.day);
   for (const id of ids) {
     const provider = deps.config.providers[id] as ProviderConfig;
     deps.progress?.({ provider: id, phase: 'start' });
-    const report = await reconcileOne(deps, req, id, provider);
+    const report = await reconcileOne(deps, req, id, provider, ledgerOf(id));
     await deps.reports.put(report);
     deps.metrics?.report(report);
     deps.progress?.({ provider: id, phase: 'done', report });
@@ -126,8 +136,12 @@ export async function reconcile(deps: ReconcileDeps, req: ReconcileRequest): Pro
   return out;
 }
 
-async function contextOf(deps: ReconcileDeps, id: string, p: ProviderConfig): Promise<BillingContext> {
-  const billing = billingOf(p);
+async function contextOf(
+  deps: ReconcileDeps,
+  id: string,
+  p: ProviderConfig,
+  billing: BillingConfig,
+): Promise<BillingContext> {
   const key = (await deps.billingKeys.key(id)) ?? (await deps.providerKeys.keys(id))[0];
   return {
     http: deps.http,
@@ -145,6 +159,7 @@ async function reconcileOne(
   req: ReconcileRequest,
   id: string,
   p: ProviderConfig,
+  dayLedger: LedgerFigures,
 ): Promise<Report> {
   const billing = billingOf(p);
   const adapter: BillingAdapter | undefined = BILLING_ADAPTERS[billing.type];
@@ -162,10 +177,10 @@ async function reconcileOne(
       ...base,
       verdict: 'unverifiable',
       reason: `no billing API to compare with (billing: ${billing.type}): ledger only`,
-      ledger: await ledgerOfDay(deps.usage, id, req.day),
+      ledger: dayLedger,
     };
   }
-  const ctx = await contextOf(deps, id, p);
+  const ctx = await contextOf(deps, id, p, billing);
   let balance: { balance?: Money; lowBalance?: boolean } = {};
   try {
     if (adapter.kind === 'snapshot' && req.takeSnapshots && adapter.snapshot !== undefined) {
@@ -181,8 +196,8 @@ async function reconcileOne(
     }
     const compared =
       adapter.kind === 'daily'
-        ? await daily(deps, ctx, adapter, req.day, base.tolerancePercent)
-        : await snapshots(deps, id, req.day, base.tolerancePercent);
+        ? await daily(deps, ctx, adapter, req.day, dayLedger, base.tolerancePercent)
+        : await snapshots(deps, ctx, req.day, dayLedger, base.tolerancePercent);
     return { ...base, ...compared, ...balance };
   } catch (err) {
     const reason = redactSecrets(err instanceof Error ? err.message : String(err));
@@ -190,7 +205,7 @@ async function reconcileOne(
       ...base,
       verdict: 'provider-error',
       reason: `the billing API failed: ${reason}`,
-      ledger: await ledgerOfDay(deps.usage, id, req.day),
+      ledger: dayLedger,
       ...balance,
     };
   }
@@ -225,9 +240,9 @@ async function daily(
   ctx: BillingContext,
   adapter: BillingAdapter,
   day: string,
+  ledger: LedgerFigures,
   tolerance: number,
 ): Promise<Compared> {
-  const ledger = await ledgerOfDay(deps.usage, ctx.providerId, day);
   const figures = await adapter.day?.(ctx, day);
   if (figures === undefined) {
     return { verdict: 'unverifiable', reason: `the provider reports nothing for ${day}`, ledger };
@@ -289,15 +304,20 @@ async function sampleChecks(
 }
 
 /** Snapshot-kind bills: the ledger between the two readings around the day, against their difference. */
-async function snapshots(deps: ReconcileDeps, id: string, day: string, tolerance: number): Promise<Compared> {
-  const p = deps.config.providers[id] as ProviderConfig;
-  const billing = billingOf(p);
+async function snapshots(
+  deps: ReconcileDeps,
+  ctx: BillingContext,
+  day: string,
+  dayLedger: LedgerFigures,
+  tolerance: number,
+): Promise<Compared> {
+  const id = ctx.providerId;
   // Readings from a day before to a day after: the ones nearest the day's edges bound the window.
   const around = await deps.reports.snapshots(id, dayStart(shiftDay(day, -1)), dayStart(shiftDay(day, 2)));
   const w = snapshotWindow(around, dayStart(day), dayStart(nextDay(day)));
   if ('reason' in w) {
-    return { verdict: 'unverifiable', reason: w.reason, ledger: await ledgerOfDay(deps.usage, id, day) };
+    return { verdict: 'unverifiable', reason: w.reason, ledger: dayLedger };
   }
   const ledger = ledgerOfRecords(await deps.usage.records(w.from.at, w.to.at), id);
-  return { ...compare(ledger, w.spent, {}, billing, tolerance), window: { from: w.from, to: w.to } };
+  return { ...compare(ledger, w.spent, {}, ctx.options, tolerance), window: { from: w.from, to: w.to } };
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 const money = z.object({ amount: z.number(), currency: z.string() });
 
-const snapshot = z.object({
+export const snapshotSchema = z.object({
   at: z.string(),
   spent: money.optional(),
   balance: money.optional(),
@@ -59,7 +59,7 @@ export const reportSchema = z.object({
   driftPercent: z.number().optional(),
   tolerancePercent: z.number(),
   /** Snapshot-kind bills: the two readings the window runs between. */
-  window: z.object({ from: snapshot, to: snapshot }).optional(),
+  window: z.object({ from: snapshotSchema, to: snapshotSchema }).optional(),
   samples: z.array(sampleCheckSchema).optional(),
   balance: money.optional(),
   lowBalance: z.boolean().optional(),
@@ -67,6 +67,8 @@ export const reportSchema = z.object({
   partial: z.boolean(),
 });
 
+/** A cumulative reading of a snapshot-kind bill: spend so far (one-api) or the balance left, at `at`. */
+export type Snapshot = z.infer<typeof snapshotSchema>;
 export type Verdict = z.infer<typeof verdictSchema>;
 export type LedgerFigures = z.infer<typeof ledgerFiguresSchema>;
 export type ProviderFigures = z.infer<typeof providerFiguresSchema>;

@@ -45,15 +45,10 @@ export interface DayFigures {
   >;
 }
 
-/** A cumulative reading of a snapshot-kind bill at one moment. */
-export interface Snapshot {
-  /** ISO time the reading was taken. */
-  readonly at: string;
-  /** Spend so far (cumulative; one-api `total_usage`). */
-  readonly spent?: Money;
-  /** What is left to spend (balances; one-api: hard limit minus usage). */
-  readonly balance?: Money;
-}
+/** A cumulative reading of a snapshot-kind bill at one moment (`at`, and its `spent` or `balance`). */
+import type { Snapshot } from './report-schema.ts';
+
+export type { Snapshot };
 
 /** One request as the provider itself billed it (OpenRouter's `/generation?id=`), for sampled checks. */
 export interface GenerationFigures {

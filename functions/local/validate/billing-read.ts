@@ -10,6 +10,7 @@ import {
   BillingApiError,
   type BillingContext,
   type Money,
+  type Snapshot,
 } from '../../core/billing/types.ts';
 import type { CheckContext } from './types.ts';
 
@@ -18,10 +19,7 @@ export type Reading<T> =
   | { readonly ok: false; readonly reason: string; readonly adapter: string };
 
 /** What the bill says now: spend so far and/or the balance left (either may be absent). */
-export interface Counter {
-  readonly spent?: Money;
-  readonly balance?: Money;
-}
+export type Counter = Partial<Pick<Snapshot, 'spent' | 'balance'>>;
 
 function adapterOf(ctx: CheckContext): BillingAdapter {
   return BILLING_ADAPTERS[ctx.subject.billing ?? 'oneapi'];

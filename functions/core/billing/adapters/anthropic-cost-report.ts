@@ -5,13 +5,13 @@
  * Docs: https://platform.claude.com/docs/en/api/admin-api/usage-cost/get-cost-report
  *       https://platform.claude.com/docs/en/api/admin-api/usage-cost/get-messages-usage-report
  */
+import { ANTHROPIC_VERSION } from '../../providers/anthropic/adapter.ts';
 import { numberOf } from '../http.ts';
 import { type BillingAdapter, BillingApiError, type BillingContext, type DayFigures } from '../types.ts';
 import { type FieldTable, keyOf, moneyOf, type Row, reportReader, usageFigures, utcDay } from './daily.ts';
 
 const COST_REPORT = '/organizations/cost_report';
 const MESSAGES = '/organizations/usage_report/messages';
-const VERSION = '2023-06-01';
 const KEY_HINT = 'the billing key must be an Anthropic Admin key (sk-ant-admin…): it reads the cost report';
 
 /**
@@ -45,7 +45,10 @@ function amountOf(r: Row): { amount: number; currency: string } {
 
 async function day(ctx: BillingContext, date: string): Promise<DayFigures | undefined> {
   const { startMs, endMs } = utcDay(date);
-  const headers = { 'x-api-key': keyOf(ctx, 'an Anthropic Admin key'), 'anthropic-version': VERSION };
+  const headers = {
+    'x-api-key': keyOf(ctx, 'an Anthropic Admin key'),
+    'anthropic-version': ANTHROPIC_VERSION,
+  };
   const window = {
     starting_at: new Date(startMs).toISOString(),
     ending_at: new Date(endMs).toISOString(),

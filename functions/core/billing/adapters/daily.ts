@@ -3,12 +3,11 @@
  * admin reports (`{data: [bucket], has_more, next_page}`) and the reading of a day from them, and rows read
  * through a field table (each figure the sum of named fields, every one required) and added up per model.
  */
+import { DAY_MS } from '../../days.ts';
 import { allPages, type GetOptions, isRecord, numberOf, type Page } from '../http.ts';
 import { BillingApiError, type BillingContext, type DayFigures, type Money } from '../types.ts';
 
 export type Row = Readonly<Record<string, unknown>>;
-
-const DAY_MS = 86_400_000;
 
 /** `YYYY-MM-DD` → the UTC day's start (inclusive) and end (exclusive), epoch ms. */
 export function utcDay(day: string): { readonly startMs: number; readonly endMs: number } {
