@@ -14,6 +14,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type * as BedrockSdk from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { isRecord } from '../core/json.ts';
 import { REGION_HEADER } from '../core/providers/bedrock/adapter.ts';
 import { ConnectionError, type HttpClient, type UpstreamHttpResponse } from '../core/providers/types.ts';
 
@@ -72,7 +73,6 @@ function headerValue(headers: Record<string, string>, name: string): string | un
 }
 
 type Json = Record<string, unknown>;
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The adapter sends image bytes as base64 text (JSON has no bytes); the SDK wants a Uint8Array. */
 function withImageBytes(blocks: unknown): void {

@@ -239,6 +239,10 @@ describe('Bedrock transport (real SDK → loopback Bedrock)', () => {
   });
 
   it('ends a stream with the exception line when Bedrock sends one mid-stream', async () => {
+    const kinds: Record<string, string> = {
+      throttlingException: 'rate_limited',
+      modelStreamErrorException: 'server',
+    };
     for (const type of ['throttlingException', 'modelStreamErrorException']) {
       fake.enqueue({ streamException: { afterEvents: 3, type, message: `${type} now` } });
       const c = callOf(hi('a longer sentence to stream', { stream: true }));
@@ -248,7 +252,7 @@ describe('Bedrock transport (real SDK → loopback Bedrock)', () => {
       fake.enqueue({ streamException: { afterEvents: 3, type, message: `${type} now` } });
       const c2 = callOf(hi('a longer sentence to stream', { stream: true }));
       const sse = await translated(c2, await send(c2));
-      expect(events(sse).at(-1)).toEqual({ error: { message: `${type} now`, type } });
+      expect(events(sse).at(-1)).toEqual({ error: { message: `${type} now`, type, kind: kinds[type] } });
       expect(sse).not.toContain('[DONE]');
     }
   });

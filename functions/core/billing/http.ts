@@ -5,8 +5,11 @@
  */
 import { concat, redactSecrets, utf8 } from '../bytes.ts';
 import { header } from '../http.ts';
+import { isRecord } from '../json.ts';
 import { backoffMs, parseRetryAfter } from '../routing/retry.ts';
 import { BillingApiError, type BillingContext } from './types.ts';
+
+export { isRecord };
 
 const MAX_TRIES = 3;
 /** Backoff between tries of a billing call: 0.5 s, then 1 s (a retry-after of at most 60 s wins). */
@@ -133,8 +136,4 @@ export function numberOf(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return undefined;
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

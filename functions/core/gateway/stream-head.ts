@@ -6,6 +6,7 @@
  * byte reached the client, everything before it may).
  */
 import { redactSecrets } from '../bytes.ts';
+import { isRecord } from '../json.ts';
 import type { ResponseTranslator } from '../providers/types.ts';
 import type { AttemptFailure, FailureKind } from '../routing/failure.ts';
 import { parseEvents } from '../sse/splitter.ts';
@@ -51,10 +52,6 @@ const FAILURE_KINDS: ReadonlySet<string> = new Set<FailureKind>([
   'bad_request',
   'target_refused',
 ]);
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 type Scan =
   | { readonly kind: 'answer' }

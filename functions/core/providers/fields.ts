@@ -4,9 +4,9 @@
  * applies any of them. A field the provider cannot honour is either translated (a rule), dropped with a
  * warning for the log line (`'drop'`), or rejected with a 400 naming it (`'reject'`) — the table says which.
  */
-import { UnsupportedFieldError } from './types.ts';
 
-export type Json = Record<string, unknown>;
+import type { Json } from '../json.ts';
+import { UnsupportedFieldError } from './types.ts';
 
 export interface FieldContext {
   /** The whole OpenAI request body (a rule may look at other fields). */
@@ -130,3 +130,4 @@ export function onlyOne(provider: string) {
     return undefined;
   };
 }
+export type { Json };

@@ -2,13 +2,11 @@
  * Reading OpenAI chat messages, for the native adapters that rebuild them in their provider's shape: text of
  * a content (string or parts), images (data URL or http URL), an assistant turn's tool calls.
  */
+
+import { isRecord, type Json } from '../json.ts';
 import { UnsupportedFieldError } from './types.ts';
 
-export type Json = Record<string, unknown>;
-
-export function isRecord(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isRecord };
 
 /** A message's content as text: the string itself, or its text parts joined (other parts skipped). */
 export function textOf(content: unknown): string {
@@ -79,3 +77,4 @@ export function toolCallsOf(message: Json, index: number): ToolCallIn[] {
 export function toolResultText(message: Json): string {
   return textOf(message.content);
 }
+export type { Json };

@@ -3,6 +3,7 @@
  * real tokenizer and recorded as `usageSource: estimated` — never a silent 0.
  */
 
+import { isRecord } from '../json.ts';
 import type { Usage } from '../providers/types.ts';
 import { parseEvents } from '../sse/splitter.ts';
 import { estimateChatInputTokens, estimateEmbeddingInputTokens } from './tokenizer.ts';
@@ -15,9 +16,6 @@ export function estimateInputTokens(counter: TokenCounter, op: 'chat' | 'embeddi
     ? estimateChatInputTokens(counter, body)
     : estimateEmbeddingInputTokens(counter, body.input);
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The text a choice produced: content, refusal and tool-call arguments (message or delta). */
 function choiceText(part: unknown): string {

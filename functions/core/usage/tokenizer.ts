@@ -5,6 +5,7 @@
  * Lambda bundle stays small and most requests (whose upstream reports usage) never need them.
  */
 import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
+import { isRecord } from '../json.ts';
 import type { TokenCounter } from './types.ts';
 
 export function createTokenCounter(loadRanks: () => TiktokenBPE): TokenCounter {
@@ -17,9 +18,6 @@ export function createTokenCounter(loadRanks: () => TiktokenBPE): TokenCounter {
     },
   };
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Tokens OpenAI adds per message (role and separators) and to prime the reply, per its cookbook. */
 const PER_MESSAGE = 3;

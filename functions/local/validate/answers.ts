@@ -1,10 +1,10 @@
 /** Reading answers and keeping their timings: what every suite does with a call's outcome. */
+
+import { isRecord } from '../../core/json.ts';
 import { classifyError, type ErrorClass, excerpt } from './classify.ts';
 import type { HttpOutcome, Json, StreamOutcome } from './client.ts';
 import { round } from './stats.ts';
 import type { CheckContext } from './types.ts';
-
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const user = (content: string): Json => ({ role: 'user', content });
 export const ask = (content: string, extra: Json = {}): Json => ({ messages: [user(content)], ...extra });

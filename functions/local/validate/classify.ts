@@ -4,6 +4,7 @@
  * used by every check, so two checks never disagree about what a 403 or a 200-with-an-error-body is.
  */
 import { redactSecrets } from '../../core/bytes.ts';
+import { isRecord } from '../../core/json.ts';
 import { parseRetryAfter } from '../../core/routing/retry.ts';
 import type { HttpOutcome } from './client.ts';
 
@@ -30,8 +31,6 @@ export interface ErrorClass {
   readonly retryAfterMs?: number;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined =>
   typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 

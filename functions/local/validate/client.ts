@@ -6,12 +6,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { concat, utf8 } from '../../core/bytes.ts';
+import { isRecord, type Json } from '../../core/json.ts';
 import type { HttpClient } from '../../core/providers/types.ts';
 import { parseEvents, SseDecoder } from '../../core/sse/splitter.ts';
 import type { TokenCounter } from '../../core/usage/types.ts';
 import type { Limits, Subject } from './types.ts';
-
-export type Json = Record<string, unknown>;
 
 export class BudgetExhausted extends Error {
   constructor(message: string) {
@@ -67,8 +66,6 @@ export interface StreamOutcome extends HttpOutcome {
   /** A `data: {"error": …}` event. */
   readonly streamError: unknown;
 }
-
-const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function usageOf(json: unknown): Usage | undefined {
   if (!isRecord(json) || !isRecord(json.usage)) return undefined;
@@ -324,3 +321,5 @@ function failed(t0: number, timedOut: boolean, err: unknown): HttpOutcome {
     usage: undefined,
   };
 }
+
+export type { Json };

@@ -15,8 +15,6 @@ import { ConverseStreamTranslator } from './stream.ts';
 /** Header that carries the provider's region to the transport (the SDK client is made per region). */
 export const REGION_HEADER = 'x-switchyard-region';
 
-/** The Bedrock runtime endpoint of a region (a bedrock provider's default base URL). */
-export { bedrockBaseUrl } from '../../config/schema.ts';
 export { parseBedrockError } from './errors.ts';
 
 export const bedrockAdapter = {

@@ -2,13 +2,11 @@
  * Any OpenAI-compatible API (OpenAI, and relays such as 4sapi, OpenRouter, SiliconFlow, DMXAPI as presets).
  * The body goes through untouched except `model`, which becomes the target's upstream model.
  */
+
+import { isRecord } from '../../json.ts';
 import type { ProviderAdapter, ProviderErrorInfo, Usage } from '../types.ts';
 
 const PATHS = { chat: '/chat/completions', embeddings: '/embeddings', models: '/models' } as const;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const asRecord = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../../../../functions/core/config/schema.ts';
-import { bedrockAdapter, bedrockBaseUrl } from '../../../../functions/core/providers/bedrock/adapter.ts';
+import { bedrockBaseUrl } from '../../../../functions/core/config/schema.ts';
+import { bedrockAdapter } from '../../../../functions/core/providers/bedrock/adapter.ts';
 import { BEDROCK_FIELDS, JSON_TOOL } from '../../../../functions/core/providers/bedrock/request.ts';
 import type { Operation } from '../../../../functions/core/providers/types.ts';
 import { unsupportedFieldError } from '../unsupported.ts';
