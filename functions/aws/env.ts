@@ -17,32 +17,37 @@ const envSchema = z.object({
 });
 export type LambdaEnv = z.infer<typeof envSchema>;
 
-export function parseLambdaEnv(env: NodeJS.ProcessEnv): LambdaEnv {
-  const r = envSchema.safeParse(env);
+/** Parses an environment with a schema, or fails the init naming each bad variable (never its value). */
+function parseEnvWith<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): z.infer<T> {
+  const r = schema.safeParse(env);
   if (r.success) return r.data;
   throw new Error(
     `Invalid environment: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
   );
 }
 
-const reconcilerEnvSchema = z.object({
-  SWITCHYARD_CONFIG_TABLE: z.string().min(1),
-  SWITCHYARD_USAGE_TABLE: z.string().min(1),
-  SWITCHYARD_REPORTS_TABLE: z.string().min(1),
-  SWITCHYARD_SECRET_ID: z.string().min(1),
-  SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
-  /** Per billing API call. */
-  SWITCHYARD_BILLING_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
-  /** The stack's drift tolerance: a provider's `billing.tolerancePercent` overrides it for its verdicts. */
-  SWITCHYARD_DRIFT_TOLERANCE_PERCENT: z.coerce.number().min(0).default(2),
-});
+export function parseLambdaEnv(env: NodeJS.ProcessEnv): LambdaEnv {
+  return parseEnvWith(envSchema, env);
+}
+
+/** The reconciler reads the same tables and secret as the gateway, plus its own reports table and settings. */
+const reconcilerEnvSchema = envSchema
+  .pick({
+    SWITCHYARD_CONFIG_TABLE: true,
+    SWITCHYARD_USAGE_TABLE: true,
+    SWITCHYARD_SECRET_ID: true,
+    SWITCHYARD_USAGE_SHARDS: true,
+  })
+  .extend({
+    SWITCHYARD_REPORTS_TABLE: z.string().min(1),
+    /** Per billing API call. */
+    SWITCHYARD_BILLING_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+    /** The stack's drift tolerance: a provider's `billing.tolerancePercent` overrides it for its verdicts. */
+    SWITCHYARD_DRIFT_TOLERANCE_PERCENT: z.coerce.number().min(0).default(2),
+  });
 export type ReconcilerEnv = z.infer<typeof reconcilerEnvSchema>;
 
 /** The reconciler function's environment, parsed once at cold start. */
 export function parseReconcilerEnv(env: NodeJS.ProcessEnv): ReconcilerEnv {
-  const r = reconcilerEnvSchema.safeParse(env);
-  if (r.success) return r.data;
-  throw new Error(
-    `Invalid environment: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-  );
+  return parseEnvWith(reconcilerEnvSchema, env);
 }

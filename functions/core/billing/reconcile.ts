@@ -162,7 +162,7 @@ async function reconcileOne(
   dayLedger: LedgerFigures,
 ): Promise<Report> {
   const billing = billingOf(p);
-  const adapter: BillingAdapter | undefined = BILLING_ADAPTERS[billing.type];
+  const adapter = BILLING_ADAPTERS[billing.type];
   const nowIso = new Date(deps.clock.epochMs()).toISOString();
   const partial = nowIso < dayStart(nextDay(req.day));
   const base = {
@@ -172,7 +172,7 @@ async function reconcileOne(
     tolerancePercent: billing.tolerancePercent ?? deps.tolerancePercent ?? DEFAULT_TOLERANCE_PERCENT,
     partial,
   };
-  if (adapter === undefined || adapter.kind === 'none') {
+  if (adapter.kind === 'none') {
     return {
       ...base,
       verdict: 'unverifiable',

@@ -140,8 +140,8 @@ export async function execute(
   for (const [ti, target] of targets.entries()) {
     if (ti > 0) stats.fallbacks++;
     const provider = config.providers[target.provider];
-    const adapter = provider === undefined ? undefined : ADAPTERS[provider.type];
-    if (provider === undefined || adapter === undefined) continue; // config validation makes this unreachable
+    if (provider === undefined) continue; // config validation makes this unreachable
+    const adapter = ADAPTERS[provider.type];
     const keys = await deps.providerKeys.keys(target.provider);
     const baseUrls = baseUrlsOf(provider);
     const transport = adapter.transport ?? deps.transports?.[adapter.type] ?? deps.http;
