@@ -1,0 +1,63 @@
+/**
+ * Every secret value the gateway holds — provider keys, the master key, billing keys — masked by its exact
+ * value wherever text leaves the process: answers to clients, log lines, reports, the spool. Known key
+ * prefixes (`redactSecrets` in bytes.ts) catch a provider's echo of a key the gateway does not hold; this
+ * catches the ones it does, whatever their format.
+ *
+ * The hosts fill one masker as they load keys (a rotated secret adds its new values; old ones stay masked)
+ * and pass it to the gateway and their logger.
+ */
+
+/** Values shorter than this are not treated as secrets: masking "abc" would rewrite ordinary text. */
+export const MIN_SECRET_LENGTH = 8;
+
+/**
+ * A secret as it may be shown: a short prefix (up to its first `-`, at most 3 characters) and its last 4
+ * characters — `sk-…abcd` — enough to tell which key it is, never enough to use it.
+ */
+export function maskedForm(secret: string): string {
+  const dash = secret.indexOf('-');
+  const prefix = dash > 0 && dash <= 3 ? secret.slice(0, dash + 1) : '';
+  const tail = secret.length >= 16 ? secret.slice(-4) : '';
+  return `${prefix}…${tail}`;
+}
+
+export class SecretMasker {
+  /** Longest first, so a key that contains another is masked whole. */
+  private values: string[] = [];
+  private readonly known = new Set<string>();
+
+  /** Adds secret values (repeats and short values are ignored). */
+  add(values: Iterable<string>): void {
+    let changed = false;
+    for (const v of values) {
+      if (v.length < MIN_SECRET_LENGTH || this.known.has(v)) continue;
+      this.known.add(v);
+      this.values.push(v);
+      // The same value as it appears inside a JSON string (a key echoed in a JSON body).
+      const escaped = JSON.stringify(v).slice(1, -1);
+      if (escaped !== v && !this.known.has(escaped)) {
+        this.known.add(escaped);
+        this.values.push(escaped);
+      }
+      changed = true;
+    }
+    if (changed) this.values.sort((a, b) => b.length - a.length);
+  }
+
+  get size(): number {
+    return this.known.size;
+  }
+
+  /** The text with every known secret replaced by its {@link maskedForm}. */
+  mask(text: string): string {
+    let out = text;
+    for (const v of this.values) {
+      if (out.includes(v)) out = out.replaceAll(v, maskedForm(v));
+    }
+    return out;
+  }
+}
+
+/** A masker that knows no secret: for hosts and tests that hold none. */
+export const NO_SECRETS = new SecretMasker();
