@@ -17,6 +17,7 @@ import { header } from '../core/http.ts';
 import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { RequestSummary } from '../core/ports.ts';
 import { requestIdFrom } from '../core/request-id.ts';
+import { maskingLogger, SecretMasker } from '../core/secrets.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
@@ -36,9 +37,11 @@ import { LogUsageSpool } from './usage-spool.ts';
 const env = parseLambdaEnv(process.env);
 const logger = new Logger({ serviceName: 'switchyard' });
 const metrics = new Metrics({ namespace: 'Switchyard', serviceName: 'switchyard' });
-const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, env.SWITCHYARD_SECRET_TTL_S);
+// Every value of the secret (master, provider and billing keys) is masked by value in log lines and answers.
+const secrets = new SecretMasker();
+const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, env.SWITCHYARD_SECRET_TTL_S, secrets);
 const coreMetrics = powertoolsMetrics(metrics);
-const coreLogger = powertoolsLogger(logger);
+const coreLogger = maskingLogger(powertoolsLogger(logger), secrets);
 
 /**
  * Each invocation waits (bounded) for its own request's summary, found by request id: a late summary of an
@@ -81,6 +84,7 @@ const gateway = createGateway({
   clock: systemClock,
   sleep: abortableSleep,
   random: Math.random,
+  secrets,
   logger: coreLogger,
   metrics: {
     record(summary: RequestSummary) {

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { reconcile, shiftDay } from '../core/billing/reconcile.ts';
 import type { Verdict } from '../core/billing/report.ts';
+import { SecretMasker } from '../core/secrets.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
@@ -27,7 +28,9 @@ const metrics = powertoolsReconcileMetrics(
   new Metrics({ namespace: 'Switchyard', serviceName: 'switchyard' }),
 );
 const dynamo = new DynamoDBClient({});
-const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, 300);
+// Every value of the secret is masked by value in the reports' reasons (a billing API may echo its key).
+const secrets = new SecretMasker();
+const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, 300, secrets);
 const http = createUndiciClient();
 
 const scheduleEvent = z
@@ -62,6 +65,7 @@ export async function handler(event: unknown): Promise<ReconcileResult> {
       reports: new DynamoReportStore(dynamo, env.SWITCHYARD_REPORTS_TABLE),
       billingKeys: secret,
       providerKeys: secret,
+      secrets,
       http,
       clock: systemClock,
       sleep: abortableSleep,

@@ -9,7 +9,9 @@ import { timingSafeEqual } from 'node:crypto';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
 import type { BillingKeySource } from '../core/billing/reconcile.ts';
+import { own } from '../core/json.ts';
 import type { KeyStore, Principal, ProviderKeySource } from '../core/ports.ts';
+import type { SecretMasker } from '../core/secrets.ts';
 
 export const MASTER_FIELD = '_master';
 export const BILLING_FIELD = '_billing';
@@ -23,10 +25,23 @@ const secretSchema = z
 
 const MASTER: Principal = { keyId: 'master' };
 
+/** Every key in the secret: the master key, provider keys, billing keys. */
+function secretValues(secret: z.infer<typeof secretSchema>): string[] {
+  const out: string[] = [];
+  for (const [field, v] of Object.entries(secret)) {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) out.push(...v);
+    else if (field === BILLING_FIELD && v !== undefined) out.push(...Object.values(v));
+  }
+  return out;
+}
+
 export class SecretKeys implements ProviderKeySource, KeyStore, BillingKeySource {
   constructor(
     private readonly secretId: string,
     private readonly maxAgeSeconds: number,
+    /** Learns every value of the secret as it is read (a rotation adds the new ones), to mask them by value. */
+    private readonly masker?: SecretMasker,
   ) {}
 
   /** The last value powertools handed out and its parse: within maxAge it returns the same object. */
@@ -40,12 +55,13 @@ export class SecretKeys implements ProviderKeySource, KeyStore, BillingKeySource
     if (!parsed.success)
       throw new Error(`secret ${this.secretId} has the wrong shape: ${parsed.error.issues[0]?.message}`);
     this.last = { raw: value, parsed: parsed.data };
+    this.masker?.add(secretValues(parsed.data));
     return parsed.data;
   }
 
   async keys(providerId: string): Promise<readonly string[]> {
     if (providerId.startsWith('_')) return [];
-    const v = (await this.read())[providerId];
+    const v = own(await this.read(), providerId);
     return v === undefined || (typeof v !== 'string' && !Array.isArray(v))
       ? []
       : typeof v === 'string'
@@ -55,7 +71,8 @@ export class SecretKeys implements ProviderKeySource, KeyStore, BillingKeySource
 
   /** The reconciler's key for a provider's billing API (`_billing.<provider id>`), if one is set. */
   async key(providerId: string): Promise<string | undefined> {
-    return (await this.read())[BILLING_FIELD]?.[providerId];
+    const billing = (await this.read())[BILLING_FIELD];
+    return billing === undefined ? undefined : own(billing, providerId);
   }
 
   async authenticate(bearer: string): Promise<Principal | undefined> {

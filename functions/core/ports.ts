@@ -58,6 +58,8 @@ export interface AttemptRecord {
   readonly outcome: string;
   readonly status?: number;
   readonly ms: number;
+  /** A failed attempt: the upstream's own text, secrets masked and cut short (the log line only). */
+  readonly error?: string;
 }
 
 export interface RequestSummary {
@@ -87,4 +89,6 @@ export interface RequestSummary {
   readonly costUsd?: number;
   /** The request has usage but no price is configured for its provider/model. */
   readonly unpriced?: boolean;
+  /** A stream that failed mid-answer: the upstream's own text, secrets masked and cut short (log only). */
+  readonly upstreamError?: string;
 }

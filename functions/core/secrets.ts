@@ -7,6 +7,7 @@
  * The hosts fill one masker as they load keys (a rotated secret adds its new values; old ones stay masked)
  * and pass it to the gateway and their logger.
  */
+import type { Logger } from './ports.ts';
 
 /** Values shorter than this are not treated as secrets: masking "abc" would rewrite ordinary text. */
 export const MIN_SECRET_LENGTH = 8;
@@ -61,3 +62,31 @@ export class SecretMasker {
 
 /** A masker that knows no secret: for hosts and tests that hold none. */
 export const NO_SECRETS = new SecretMasker();
+
+/** A JSON-like value with every string in it masked; the same object when nothing changed. */
+function maskValue(masker: SecretMasker, v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return masker.mask(v);
+  if (typeof v !== 'object' || v === null || depth > 8) return v;
+  if (Array.isArray(v)) {
+    const out = v.map((item) => maskValue(masker, item, depth + 1));
+    return out.every((m, i) => m === v[i]) ? v : out;
+  }
+  if (v instanceof Error) return masker.mask(String(v.stack ?? v.message));
+  const entries = Object.entries(v);
+  const masked = entries.map(([k, item]) => [k, maskValue(masker, item, depth + 1)] as const);
+  return masked.every(([, m], i) => m === entries[i]?.[1]) ? v : Object.fromEntries(masked);
+}
+
+/**
+ * The logger with every secret the masker knows taken out of each line: the message and every string field,
+ * however deep (an error's text, an attempt's upstream detail). The core never logs a key on purpose; this
+ * holds when an upstream or an error message echoes one.
+ */
+export function maskingLogger(inner: Logger, masker: SecretMasker): Logger {
+  return {
+    log(level, message, fields) {
+      if (masker.size === 0) return inner.log(level, message, fields);
+      inner.log(level, masker.mask(message), maskValue(masker, fields, 0) as Record<string, unknown>);
+    },
+  };
+}

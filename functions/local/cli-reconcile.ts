@@ -103,7 +103,7 @@ export async function reconcileCommand(args: string[]): Promise<void> {
       };
     }
     const providers = values.provider?.flatMap((p) => p.split(',')).filter((p) => p !== '');
-    const unknown = providers?.filter((p) => !(p in config.providers)) ?? [];
+    const unknown = providers?.filter((p) => !Object.hasOwn(config.providers, p)) ?? [];
     if (unknown.length > 0) {
       throw new Error(
         `reconcile: no provider ${unknown.join(', ')} in the config (known: ${Object.keys(config.providers).join(', ')})`,

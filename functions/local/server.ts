@@ -17,6 +17,7 @@ import type { GatewayConfig } from '../core/config/schema.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
 import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { Logger, Metrics } from '../core/ports.ts';
+import { maskingLogger, SecretMasker } from '../core/secrets.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
 import { CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE } from '../core/stores/tables.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
@@ -81,7 +82,10 @@ export interface RunningGateway {
 export const LOCAL_USAGE_SHARDS = 1;
 
 export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGateway> {
-  const logger = opts.logger ?? jsonLogger(batchedStdout());
+  // Every key this gateway holds is masked by value in its log lines and in what it sends to clients.
+  const secrets = new SecretMasker();
+  secrets.add([opts.masterKey, ...Object.values(opts.providerKeys ?? {}).flat()]);
+  const logger = maskingLogger(opts.logger ?? jsonLogger(batchedStdout()), secrets);
   const metrics = opts.metrics ?? new InMemoryMetrics();
   const store: StoreConnection = await startEmbeddedStore(opts.dataDir);
   const routes = new DynamoRouteStore(store.client, store.tableName(CONFIG_TABLE));
@@ -121,6 +125,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     clock: systemClock,
     sleep: abortableSleep,
     random: Math.random,
+    secrets,
     logger,
     metrics,
     ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes }),

@@ -4,6 +4,7 @@
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { maskedForm } from '../../functions/core/secrets.ts';
 import {
   type Harness,
   MASTER_KEY,
@@ -72,7 +73,7 @@ describe('provider errors that echo a key', () => {
     for (const line of lines) expect(line).not.toContain('must-stay-secret');
   });
 
-  it('redact a key echoed in a 400 message that is passed on to the client', async () => {
+  it('mask a key echoed in a 400 message that is passed on to the client, by its value', async () => {
     h.fakes.a.setDefault({
       status: 400,
       errorCode: 'bad_param',
@@ -80,7 +81,7 @@ describe('provider errors that echo a key', () => {
     });
     const r = await chat();
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.text).error.message).toContain('bad param for key sk-[redacted]');
+    expect(JSON.parse(r.text).error.message).toContain(`bad param for key ${maskedForm(PROVIDER_KEY)}`);
     expect(r.text).not.toContain('must-stay-secret');
   });
 });

@@ -61,6 +61,11 @@ export interface FakeBehaviour extends ServerBehaviour {
     reasoning_tokens?: number;
   } | null;
   model?: string;
+  /**
+   * Answer exactly this, whatever was asked: a status, headers and a body (or `bytes` of filler sent in
+   * 64 KiB chunks) — an HTML login page with 200, a redirect, a 204, a huge body.
+   */
+  raw?: { status: number; headers?: Record<string, string>; body?: string; bytes?: number };
 }
 export interface FakeOpenAI extends FakeServer<FakeBehaviour> {
   /** The base URL a gateway config uses (`…/v1`). */
@@ -235,6 +240,32 @@ function embeddings(res: ServerResponse, h: Record<string, string>, b: FakeBehav
   sendJson(res, 200, h, JSON.stringify(out));
 }
 
+function sendRaw(
+  res: ServerResponse,
+  h: Record<string, string>,
+  raw: NonNullable<FakeBehaviour['raw']>,
+): void {
+  if (raw.bytes === undefined) {
+    sendBody(res, raw.status, { ...h, ...raw.headers }, raw.body ?? '');
+    return;
+  }
+  res.writeHead(raw.status, { ...h, 'content-length': String(raw.bytes), ...raw.headers });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  let left = raw.bytes;
+  const more = (): void => {
+    while (left > 0 && !res.destroyed) {
+      const n = Math.min(left, chunk.length);
+      left -= n;
+      if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+        res.once('drain', more);
+        return;
+      }
+    }
+    res.end();
+  };
+  more();
+}
+
 export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean } = {}): Promise<FakeOpenAI> {
   const { apiKey } = opts;
   const expectedAuth = apiKey === undefined ? undefined : `Bearer ${apiKey}`;
@@ -257,6 +288,8 @@ export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean 
     const isApiPost = req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/embeddings');
     if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
       sendError(res, 401, h, authError(req.headers.authorization));
+    } else if (b.raw !== undefined) {
+      sendRaw(res, h, b.raw);
     } else if (b.status !== undefined) {
       const model = isRecord(body) && typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
       sendError(res, b.status, h, behaviourError(b, b.status, model));

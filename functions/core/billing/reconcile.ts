@@ -15,6 +15,7 @@ import {
 import { dayStart, shiftDay } from '../days.ts';
 import type { Clock, Sleep } from '../ports.ts';
 import type { HttpClient } from '../providers/types.ts';
+import { SecretMasker } from '../secrets.ts';
 import type { UsageReader, UsageRecord } from '../usage/types.ts';
 import { BILLING_ADAPTERS } from './registry.ts';
 import {
@@ -68,6 +69,11 @@ export interface ReconcileDeps {
   readonly timeoutMs?: number;
   /** Drift still called ok when a provider's `billing.tolerancePercent` says nothing (default 2). */
   readonly tolerancePercent?: number;
+  /**
+   * Secrets masked by value in every report reason (the key each billing call used is added to it as well);
+   * a billing API that echoes its key in an error never puts it into a stored report.
+   */
+  readonly secrets?: SecretMasker;
 }
 
 export interface ReconcileRequest {
@@ -124,10 +130,11 @@ export async function reconcile(deps: ReconcileDeps, req: ReconcileRequest): Pro
   );
   const out: Report[] = [];
   const ledgerOf = await ledgerOfDay(deps.usage, req.day);
+  const run = { ...deps, secrets: deps.secrets ?? new SecretMasker() };
   for (const id of ids) {
     const provider = deps.config.providers[id] as ProviderConfig;
     deps.progress?.({ provider: id, phase: 'start' });
-    const report = await reconcileOne(deps, req, id, provider, ledgerOf(id));
+    const report = await reconcileOne(run, req, id, provider, ledgerOf(id));
     await deps.reports.put(report);
     deps.metrics?.report(report);
     deps.progress?.({ provider: id, phase: 'done', report });
@@ -137,12 +144,13 @@ export async function reconcile(deps: ReconcileDeps, req: ReconcileRequest): Pro
 }
 
 async function contextOf(
-  deps: ReconcileDeps,
+  deps: RunDeps,
   id: string,
   p: ProviderConfig,
   billing: BillingConfig,
 ): Promise<BillingContext> {
   const key = (await deps.billingKeys.key(id)) ?? (await deps.providerKeys.keys(id))[0];
+  if (key !== undefined) deps.secrets.add([key]);
   return {
     http: deps.http,
     baseUrl: (billing.baseUrl ?? baseUrlsOf(p)[0] ?? '').replace(/\/+$/, ''),
@@ -154,8 +162,11 @@ async function contextOf(
   };
 }
 
+/** A run's dependencies: one masker that learns each key the run uses. */
+type RunDeps = ReconcileDeps & { readonly secrets: SecretMasker };
+
 async function reconcileOne(
-  deps: ReconcileDeps,
+  deps: RunDeps,
   req: ReconcileRequest,
   id: string,
   p: ProviderConfig,
@@ -200,7 +211,7 @@ async function reconcileOne(
         : await snapshots(deps, ctx, req.day, dayLedger, base.tolerancePercent);
     return { ...base, ...compared, ...balance };
   } catch (err) {
-    const reason = redactSecrets(err instanceof Error ? err.message : String(err));
+    const reason = redactSecrets(deps.secrets.mask(err instanceof Error ? err.message : String(err)));
     return {
       ...base,
       verdict: 'provider-error',

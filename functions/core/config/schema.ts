@@ -88,6 +88,17 @@ const route = z.strictObject({
   onClientDisconnect: z.enum(['drain', 'abort']).default('drain'),
   /** Output tokens a budget reservation assumes when the client sets no `max_tokens`. */
   reserveOutputTokens: z.number().int().positive().default(4096),
+  /**
+   * A larger non-stream answer fails its attempt (next target; 502 `upstream_response_too_large` when last)
+   * instead of being held in memory: one 100 MB answer cost ~280 MB of RSS, which stayed. 32 MiB by default;
+   * an embeddings route with big float batches may raise it (or ask for base64).
+   */
+  maxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(1024 * 1024 * 1024)
+    .default(32 * 1024 * 1024),
 });
 
 const price = z.strictObject({

@@ -4,6 +4,7 @@
  * client yet) or throws the one client error that {@link finalError} picks.
  */
 import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
+import { own } from '../json.ts';
 import type { AttemptRecord, Clock, ProviderKeySource, Sleep } from '../ports.ts';
 import { ADAPTERS } from '../providers/registry.ts';
 import {
@@ -23,9 +24,11 @@ import {
 } from '../routing/failure.ts';
 import { backoffMs } from '../routing/retry.ts';
 import { orderTargets } from '../routing/router.ts';
+import { NO_SECRETS, type SecretMasker } from '../secrets.ts';
 import { failureOf, type OpenedAttempt, openAttempt } from '../upstream/attempt.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
-import { readHead, type StreamHead } from './stream-head.ts';
+import { type Answer, acceptAnswer } from './answer.ts';
+import { type HeadSource, readHead, type StreamHead } from './stream-head.ts';
 
 export interface ExecuteDeps {
   readonly http: HttpClient;
@@ -35,6 +38,8 @@ export interface ExecuteDeps {
   readonly clock: Clock;
   readonly sleep: Sleep;
   readonly random: () => number;
+  /** Every secret value the gateway holds, masked wherever upstream text is kept (default: none known). */
+  readonly secrets?: SecretMasker;
 }
 
 export interface ExecuteInput {
@@ -70,6 +75,8 @@ export interface Executed {
   readonly translator: ResponseTranslator | undefined;
   /** Streams: the events read before the answer was accepted (an error among them failed the attempt). */
   readonly head: StreamHead | undefined;
+  /** Non-stream: the answer, read whole, translated and checked. */
+  readonly answer: Answer | undefined;
 }
 
 function hostOf(url: string | undefined): string {
@@ -107,12 +114,13 @@ async function acceptHead(
   opened: OpenedAttempt,
   translator: ResponseTranslator | undefined,
   idleMs: number,
+  from: HeadSource,
 ): Promise<StreamHead> {
   let head: Awaited<ReturnType<typeof readHead>>;
   try {
-    head = await readHead(opened, translator, idleMs);
+    head = await readHead(opened, translator, idleMs, from);
   } catch (err) {
-    const failure = failureOf(err, opened.controller.signal);
+    const failure = failureOf(err, opened.controller.signal, from);
     discard(opened);
     throw failure;
   }
@@ -127,6 +135,21 @@ function discard(opened: OpenedAttempt): void {
   opened.release();
 }
 
+/** A non-stream answer that is not one fails the attempt (retried / failed over) like an error status. */
+function checkedAnswer(
+  opened: OpenedAttempt,
+  translator: ResponseTranslator | undefined,
+  op: ExecuteInput['op'],
+  from: HeadSource,
+): Answer {
+  try {
+    return acceptAnswer(opened, translator, op, from);
+  } catch (err) {
+    discard(opened);
+    throw err;
+  }
+}
+
 export async function execute(
   deps: ExecuteDeps,
   state: ProviderState,
@@ -136,10 +159,11 @@ export async function execute(
   const { route, config, signal } = input;
   const failures: AttemptFailure[] = [];
   const deadlinePassed = () => signal.aborted && signal.reason instanceof TimeoutReason;
+  const secrets = deps.secrets ?? NO_SECRETS;
   const targets = orderTargets(route, deps.random);
   for (const [ti, target] of targets.entries()) {
     if (ti > 0) stats.fallbacks++;
-    const provider = config.providers[target.provider];
+    const provider = own(config.providers, target.provider);
     if (provider === undefined) continue; // config validation makes this unreachable
     const adapter = ADAPTERS[provider.type];
     const keys = await deps.providerKeys.keys(target.provider);
@@ -178,8 +202,11 @@ export async function execute(
       stats.attempts++;
       const startedAt = deps.clock.now();
       const startIndex = state.preferredUrl(target.provider);
+      const from: HeadSource = { provider: target.provider, secrets };
       try {
         const opened = await openAttempt({
+          provider: target.provider,
+          secrets,
           adapter,
           transport,
           baseUrls,
@@ -189,10 +216,13 @@ export async function execute(
           requestSignal: signal,
           epochMs: deps.clock.epochMs,
           readAll: !input.stream,
+          maxResponseBytes: route.maxResponseBytes,
+          streamType: input.stream ? (adapter.streamType ?? 'text/event-stream') : undefined,
         });
         const head = input.stream
-          ? await acceptHead(opened, call.translator, route.timeouts.idleMs)
+          ? await acceptHead(opened, call.translator, route.timeouts.idleMs, from)
           : undefined;
+        const answer = input.stream ? undefined : checkedAnswer(opened, call.translator, input.op, from);
         state.worked(target.provider, opened.baseUrlIndex);
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.log.push({
@@ -203,7 +233,7 @@ export async function execute(
           status: opened.response.status,
           ms,
         });
-        return { opened, adapter, target, startedAt, translator: call.translator, head };
+        return { opened, adapter, target, startedAt, translator: call.translator, head, answer };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;
@@ -218,6 +248,7 @@ export async function execute(
           outcome: f.kind,
           ...(f.status === undefined ? {} : { status: f.status }),
           ms,
+          ...(f.detail === undefined ? {} : { error: f.detail }),
         });
         if (deadlinePassed()) throw finalError(failures, true);
         if (!canFailOver(f.kind)) throw finalError(failures, false);

@@ -3,7 +3,6 @@
  * per-request envelope: request id, auth, body limits, the deadline, and the one log line + metrics summary.
  */
 import { authenticate } from '../auth.ts';
-import { utf8 } from '../bytes.ts';
 import type { GatewayConfig } from '../config/schema.ts';
 import {
   errorHeaders,
@@ -13,19 +12,15 @@ import {
   type SwitchyardError,
   toErrorBody,
   toSwitchyardError,
-  UpstreamError,
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
+import { own } from '../json.ts';
 import type { KeyStore, Logger, Metrics, Principal, RequestSummary, RouteStore } from '../ports.ts';
-import {
-  clientWantsUsage,
-  openAIUsageOfBody,
-  upstreamIdOf,
-  withUsageCost,
-} from '../providers/openai/adapter.ts';
-import type { Operation, ResponseTranslator } from '../providers/types.ts';
+import { clientWantsUsage, withUsageCost } from '../providers/openai/adapter.ts';
+import type { Operation } from '../providers/types.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { chatRequestSchema, embeddingsRequestSchema, parseBody } from '../schemas/openai.ts';
+import { NO_SECRETS } from '../secrets.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import {
   estimatedUsage,
@@ -79,8 +74,8 @@ class RequestScope {
     const summary: RequestSummary = {
       ...this.summary,
       requestId: this.requestId,
-      method: this.req.method,
-      path: this.req.path,
+      method: echoedPath(this.req.method),
+      path: echoedPath(this.req.path),
       status,
       stream: this.summary.stream ?? false,
       latencyMs,
@@ -117,39 +112,32 @@ function json(
   };
 }
 
-/** A native provider's answer in OpenAI's format; an answer that cannot be read is the upstream's fault. */
-function translateBody(translator: ResponseTranslator, text: string): string {
-  try {
-    return translator.body(text);
-  } catch (err) {
-    throw new UpstreamError({
-      code: 'upstream_server_error',
-      message: `The upstream answer could not be read (${err instanceof Error ? err.message : String(err)}).`,
-      cause: err,
-    });
-  }
-}
-
 function errorResponse(err: SwitchyardError, requestId: string): GatewayResponse {
   const extra = errorHeaders(err);
   if (err.status === 413) extra.connection = 'close'; // do not drain a huge body we refused
   return json(err.status, requestId, toErrorBody(err), extra);
 }
 
-const ENDPOINTS: Readonly<Record<string, { method: string; op: Operation | 'health' }>> = {
-  '/health': { method: 'GET', op: 'health' },
-  '/v1/models': { method: 'GET', op: 'models' },
-  '/v1/chat/completions': { method: 'POST', op: 'chat' },
-  '/v1/embeddings': { method: 'POST', op: 'embeddings' },
-};
+const ENDPOINTS: ReadonlyMap<string, { method: string; op: Operation | 'health' }> = new Map([
+  ['/health', { method: 'GET', op: 'health' }],
+  ['/v1/models', { method: 'GET', op: 'models' }],
+  ['/v1/chat/completions', { method: 'POST', op: 'chat' }],
+  ['/v1/embeddings', { method: 'POST', op: 'embeddings' }],
+]);
+
+/** A path as it may be echoed or logged: anything from outside is cut short first. */
+const MAX_ECHOED_PATH = 256;
+const echoedPath = (path: string): string =>
+  path.length <= MAX_ECHOED_PATH ? path : `${path.slice(0, MAX_ECHOED_PATH)}…`;
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const state = new ProviderState();
   const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const accounts = accountDeps(deps);
+  const secrets = deps.secrets ?? NO_SECRETS;
 
   function routeFor(config: GatewayConfig, model: string, principal: Principal) {
-    const route = config.routes[model];
+    const route = own(config.routes, model);
     if (route === undefined) {
       throw new NotFoundError({
         code: 'model_not_found',
@@ -212,42 +200,37 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       throw err;
     }
-    const { opened, target, startedAt, translator, head } = executed;
+    const { opened, target, startedAt, translator, head, answer } = executed;
     scope.summary.provider = target.provider;
     scope.summary.model = target.model;
     account.target(config, target.provider, target.model);
     const estimateInput = () => (deps.tokens === undefined ? 0 : estimateInputTokens(deps.tokens, op, body));
     const headers = { 'x-request-id': scope.requestId, 'x-switchyard-provider': target.provider };
 
-    if (!stream) {
+    if (answer !== undefined) {
       cleanup();
       opened.release();
       scope.stats.upstreamMs += deps.clock.now() - startedAt;
-      let bytes = opened.first ?? new Uint8Array();
-      let text = utf8.decode(bytes);
-      if (translator !== undefined && opened.response.status < 300) {
-        text = translateBody(translator, text);
-        bytes = encoder.encode(text);
-      }
-      const usage = openAIUsageOfBody(text);
-      const ok = opened.response.status < 300;
+      const { usage } = answer;
       if (usage !== undefined) account.use(usage, 'provider');
-      else if (ok && deps.tokens !== undefined) {
-        const out = op === 'chat' ? estimateOutputOfBody(deps.tokens, text) : 0;
+      else if (deps.tokens !== undefined) {
+        const out = op === 'chat' ? estimateOutputOfBody(deps.tokens, answer.text) : 0;
         account.use(estimatedUsage(estimateInput(), out), 'estimated');
       }
       const extra: Record<string, string> = {};
-      account.upstreamId = upstreamIdOf(text);
+      account.upstreamId = answer.upstreamId;
       const cost = account.costUsd;
+      // The provider's bytes as they came, unless a secret the gateway holds is in them or a cost goes in.
+      let text = secrets.size === 0 ? answer.text : secrets.mask(answer.text);
       if (cost !== undefined) {
         extra['x-switchyard-cost-usd'] = String(cost);
-        if (usage !== undefined) bytes = encoder.encode(withUsageCost(text, cost));
+        if (usage !== undefined) text = withUsageCost(text, cost);
       }
       scope.finish(opened.response.status);
       return {
         status: opened.response.status,
         headers: { 'content-type': JSON_TYPE, ...headers, ...extra },
-        body: bytes,
+        body: text === answer.text ? answer.bytes : encoder.encode(text),
       };
     }
 
@@ -255,6 +238,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     // Draining: a client that leaves no longer aborts the upstream; the total deadline still does.
     if (drain) scope.req.signal?.removeEventListener('abort', onClientGone);
     const relayed = relay({
+      provider: target.provider,
+      secrets,
       opened,
       translator,
       head,
@@ -267,6 +252,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         cleanup();
         scope.stats.upstreamMs += deps.clock.now() - startedAt;
         if (o.firstChunkAt !== undefined) scope.summary.ttftMs = round(o.firstChunkAt - scope.start);
+        if (o.upstreamError !== undefined) scope.summary.upstreamError = o.upstreamError;
         if (o.upstreamId !== undefined) account.upstreamId = o.upstreamId;
         if (o.usage !== undefined) account.use(o.usage, 'provider');
         else if (deps.tokens !== undefined && o.forwarded !== undefined) {
@@ -303,11 +289,11 @@ export function createGateway(deps: GatewayDeps): Gateway {
       const requestId = requestIdFrom(header(req.headers, 'x-request-id'));
       const scope = new RequestScope(requestId, deps.clock.now(), deps, req);
       try {
-        const endpoint = ENDPOINTS[req.path];
+        const endpoint = ENDPOINTS.get(req.path);
         if (endpoint === undefined) {
           throw new NotFoundError({
             code: 'unknown_url',
-            message: `Unknown request URL: ${req.method} ${req.path}.`,
+            message: `Unknown request URL: ${echoedPath(req.method)} ${echoedPath(req.path)}.`,
           });
         }
         if (endpoint.method !== req.method) {

@@ -5,12 +5,13 @@
  * retried or failed over, never sent down the stream (DESIGN.md: nothing may be retried after the first
  * byte reached the client, everything before it may).
  */
-import { redactSecrets } from '../bytes.ts';
 import { isRecord } from '../json.ts';
 import type { ResponseTranslator } from '../providers/types.ts';
-import type { AttemptFailure, FailureKind } from '../routing/failure.ts';
+import { type AttemptFailure, kindOfErrorObject } from '../routing/failure.ts';
+import type { SecretMasker } from '../secrets.ts';
 import { parseEvents } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
+import { clientMessageOf, detailOf, tokenOf } from '../upstream/messages.ts';
 import { IdleTimer } from '../upstream/reasons.ts';
 import { EventReader } from './stream.ts';
 
@@ -26,40 +27,19 @@ export interface StreamHead {
 /** Beyond this, the head is whatever it is: a stream that says nothing for this long is forwarded. */
 const HEAD_LIMIT = 64 * 1024;
 
-/**
- * OpenAI's error types and codes (what OpenAI-compatible relays send in a `data: {"error": …}` event) → what
- * they mean for the attempt; anything else is a server-side failure (retried, then failed over). Native
- * providers' translators say the kind themselves (`error.kind`, read by their adapter's own error table).
- * https://platform.openai.com/docs/guides/error-codes
- */
-const OPENAI_ERROR_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind>([
-  ['rate_limit_exceeded', 'rate_limited'],
-  ['rate_limit_error', 'rate_limited'],
-  ['invalid_api_key', 'auth'],
-  ['authentication_error', 'auth'],
-  ['insufficient_quota', 'balance'],
-  ['invalid_request_error', 'bad_request'],
-  ['model_not_found', 'target_refused'],
-]);
-
-const FAILURE_KINDS: ReadonlySet<string> = new Set<FailureKind>([
-  'unreachable',
-  'timeout',
-  'server',
-  'rate_limited',
-  'auth',
-  'balance',
-  'bad_request',
-  'target_refused',
-]);
-
 type Scan =
   | { readonly kind: 'answer' }
   | { readonly kind: 'none' }
   | { readonly kind: 'error'; readonly failure: AttemptFailure };
 
+/** Who the stream is from, for the failure's messages. */
+export interface HeadSource {
+  readonly provider: string;
+  readonly secrets: SecretMasker;
+}
+
 /** Whether the events so far start the answer, fail it, or neither yet (a role chunk, a ping). */
-function scan(text: string): Scan {
+function scan(text: string, from: HeadSource): Scan {
   for (const { data } of parseEvents(text)) {
     if (data === '[DONE]') return { kind: 'answer' };
     let json: unknown;
@@ -70,7 +50,7 @@ function scan(text: string): Scan {
     }
     if (!isRecord(json)) return { kind: 'answer' };
     if (isRecord(json.error) || typeof json.error === 'string')
-      return { kind: 'error', failure: failureOf(json.error) };
+      return { kind: 'error', failure: errorEventFailure(json.error, from) };
     if (json.usage !== undefined && json.usage !== null) return { kind: 'answer' };
     const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
     if (!isRecord(choice)) continue;
@@ -84,19 +64,29 @@ function scan(text: string): Scan {
   return { kind: 'none' };
 }
 
-function failureOf(error: unknown): AttemptFailure {
+/**
+ * An error event before the answer started: what it means for the attempt (retried, failed over), what the
+ * client may read of it (the upstream's words only for a refused request), and what the log keeps.
+ */
+export function errorEventFailure(error: unknown, from: HeadSource): AttemptFailure {
   const e = isRecord(error) ? error : { message: String(error) };
-  const type = typeof e.type === 'string' ? e.type : undefined;
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  const kind =
-    typeof e.kind === 'string' && FAILURE_KINDS.has(e.kind)
-      ? (e.kind as FailureKind)
-      : (OPENAI_ERROR_KINDS.get(code ?? '') ?? OPENAI_ERROR_KINDS.get(type ?? '') ?? 'server');
-  const message = typeof e.message === 'string' ? redactSecrets(e.message) : 'stream error';
+  const kind = kindOfErrorObject(e);
+  const text = typeof e.message === 'string' ? e.message : 'stream error';
+  const code = tokenOf(from.secrets, typeof e.code === 'string' ? e.code : undefined);
+  const type = tokenOf(from.secrets, typeof e.type === 'string' ? e.type : undefined);
+  const detail = detailOf(from.secrets, text);
   return {
     kind,
     status: 200,
-    message: `Upstream failed before the answer started: ${message}`,
+    message: clientMessageOf(
+      from.secrets,
+      from.provider,
+      kind,
+      undefined,
+      { message: text },
+      'an error event before the answer started',
+    ),
+    ...(detail === undefined ? {} : { detail }),
     ...(kind === 'bad_request' && (code ?? type) !== undefined ? { code: (code ?? type) as string } : {}),
   };
 }
@@ -115,6 +105,7 @@ export async function readHead(
   opened: OpenedAttempt,
   translator: ResponseTranslator | undefined,
   idleMs: number,
+  from: HeadSource,
 ): Promise<StreamHead & { readonly failure?: AttemptFailure }> {
   const reader = new EventReader(translator);
   const idle = new IdleTimer(opened.controller, idleMs);
@@ -128,7 +119,7 @@ export async function readHead(
       // The hot path: an OpenAI-compatible stream's first events are only looked into when one is an error.
       if (translator === undefined && events !== '' && !events.includes('"error"')) break;
       // Only the new events: the earlier ones were neither the answer nor an error.
-      const s = scan(events);
+      const s = scan(events, from);
       if (s.kind === 'error') return { text, ended, reader, failure: s.failure };
       if (s.kind === 'answer' || text.length > HEAD_LIMIT) break;
       if (translator === undefined && text !== '') break;

@@ -5,12 +5,14 @@
  * client never sees a clean-looking end of a cut answer.
  */
 
-import { redactSecrets } from '../bytes.ts';
 import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
-import { openAIUsage, parseOpenAIError, upstreamIdOf } from '../providers/openai/adapter.ts';
+import { isRecord } from '../json.ts';
+import { openAIUsage, upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { ResponseTranslator, Usage } from '../providers/types.ts';
+import type { SecretMasker } from '../secrets.ts';
 import { parseEvents, SseDecoder } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
+import { detailOf } from '../upstream/messages.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from '../upstream/reasons.ts';
 import type { StreamHead } from './stream-head.ts';
 
@@ -30,12 +32,18 @@ export interface StreamOutcome {
   readonly forwarded?: readonly string[];
   readonly keptChars: number;
   readonly totalChars: number;
+  /** The upstream's own text of a mid-stream failure (secrets masked, cut short), for the log line only. */
+  readonly upstreamError?: string;
 }
 
 /** Forwarded text kept for an estimate, at most: references to strings already made, not copies. */
 export const KEEP_LIMIT = 4 * 1024 * 1024;
 
 export interface RelayInput {
+  /** The provider id, for the gateway's own message when the stream fails. */
+  readonly provider: string;
+  /** Every secret value the gateway holds: masked in what is forwarded and in what the log keeps. */
+  readonly secrets: SecretMasker;
   readonly opened: OpenedAttempt;
   /** Native providers: their events → OpenAI events (whole ones); undefined: the upstream speaks OpenAI SSE. */
   readonly translator?: ResponseTranslator | undefined;
@@ -60,12 +68,14 @@ export function sseError(err: SwitchyardError): string {
 class StreamWatch {
   done = false;
   upstreamError: SwitchyardError | undefined;
+  /** The upstream's own words for its mid-stream failure, for the log line. */
+  upstreamDetail: string | undefined;
   usage: Usage | undefined;
   upstreamId: string | undefined;
   readonly kept: string[] = [];
   keptChars = 0;
   totalChars = 0;
-  constructor(private readonly r: Pick<RelayInput, 'forwardUsage' | 'costOf'>) {}
+  constructor(private readonly r: Pick<RelayInput, 'forwardUsage' | 'costOf' | 'provider' | 'secrets'>) {}
 
   /** Remembers forwarded text (bounded) for an estimate, and the completion id from the first event. */
   keep(text: string): void {
@@ -82,7 +92,9 @@ class StreamWatch {
    * the events before an upstream error event. That event is not forwarded: its body is the provider's, so
    * it is translated into ours (one translation point), and nothing after it ([DONE] included) goes out.
    */
-  inspect(text: string): string {
+  inspect(upstream: string): string {
+    // A secret the gateway holds never goes out, even inside an answer.
+    const text = this.r.secrets.size === 0 ? upstream : this.r.secrets.mask(upstream);
     const hasDone = text.includes('[DONE]');
     const hasUsage = text.includes('"usage":{') || text.includes('"usage": {');
     const hasError = text.includes('"error"');
@@ -114,12 +126,15 @@ class StreamWatch {
             continue;
           }
         }
-        if (typeof json === 'object' && json !== null && 'error' in json) {
-          // OpenAI's shape: the upstream's own, or what a native provider's translator made of its error event.
-          const info = parseOpenAIError(200, data);
+        if (isRecord(json) && 'error' in json) {
+          // OpenAI's shape: the upstream's own, or what a native provider's translator made of its error
+          // event. Its text goes to the log line only; the client reads the gateway's own summary.
+          const e = json.error;
+          const said = isRecord(e) && typeof e.message === 'string' ? e.message : String(e);
+          this.upstreamDetail = detailOf(this.r.secrets, said);
           this.upstreamError = new UpstreamError({
             code: 'upstream_server_error',
-            message: `Upstream failed mid-stream: ${redactSecrets(info.message)}`,
+            message: `Upstream failed mid-stream: ${this.r.provider} sent an error event.`,
           });
           return forward;
         }
@@ -204,8 +219,11 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
             })
           : new UpstreamError({
               code: 'upstream_server_error',
-              message: `Stream interrupted: upstream connection failed (${reason instanceof Error ? reason.message : String(reason)}).`,
+              message: `Stream interrupted: the connection to ${r.provider} failed.`,
             });
+      if (!(reason instanceof TimeoutReason)) {
+        watch.upstreamDetail = detailOf(r.secrets, reason instanceof Error ? reason.message : String(reason));
+      }
     }
     if (error !== undefined) yield sseError(error);
   } finally {
@@ -234,6 +252,7 @@ function outcomeOf(
     ...(watch.usage === undefined ? { forwarded: watch.kept } : { usage: watch.usage }),
     ...(firstChunkAt === undefined ? {} : { firstChunkAt }),
     ...(watch.upstreamId === undefined ? {} : { upstreamId: watch.upstreamId }),
+    ...(watch.upstreamDetail === undefined ? {} : { upstreamError: watch.upstreamDetail }),
   };
 }
 

@@ -62,6 +62,11 @@ export interface CallInput {
 
 export interface ProviderErrorInfo {
   readonly message: string;
+  /**
+   * The message is the body's own text (not a JSON error: an HTML page, a proxy's plain text): it never
+   * reaches a client, only the log line (upstream/messages.ts).
+   */
+  readonly raw?: boolean;
   readonly code?: string;
   readonly type?: string;
   readonly param?: string | null;
@@ -70,6 +75,11 @@ export interface ProviderErrorInfo {
    * `auth`; Anthropic a spent balance with 400 "credit balance is too low": `balance`).
    */
   readonly kind?: FailureKind;
+}
+
+/** An error body that is not the provider's JSON error (a proxy's HTML page, plain text). */
+export function unstructuredError(status: number, text: string): ProviderErrorInfo {
+  return { message: text.trim().slice(0, 500) || `HTTP ${status}`, raw: true };
 }
 
 export interface Usage {
@@ -134,4 +144,6 @@ export interface ProviderAdapter {
   parseError(status: number, text: string): ProviderErrorInfo;
   /** In-process transport replacing HTTP (the mock provider). */
   readonly transport?: HttpClient;
+  /** The content type of this provider's streamed answers; default `text/event-stream`. */
+  readonly streamType?: string;
 }

@@ -34,16 +34,66 @@ export type FailureKind =
    * This target's provider cannot honour a field of the request (Anthropic has no `n`): nothing was sent; the
    * next target (perhaps another provider type) may. A 400 naming the field when no target can.
    */
-  | 'unsupported';
+  | 'unsupported'
+  /**
+   * A non-stream answer larger than the gateway's bound (`maxResponseBytes`): never held in memory whole. Not
+   * retried on the same target (it would answer the same); the next target may answer smaller.
+   */
+  | 'too_large';
 
 export interface AttemptFailure {
   readonly kind: FailureKind;
+  /**
+   * What the client may read. The upstream's own text only for a request the upstream refused (a 4xx with a
+   * JSON error body: context length, a bad parameter), secrets masked; otherwise the gateway's own summary
+   * naming the provider and the status — never a 5xx body, an HTML page or an auth failure's text.
+   */
   readonly message: string;
+  /** The upstream's text (secrets masked, truncated) for the log line only. */
+  readonly detail?: string;
   readonly status?: number;
   /** The provider's error code, kept for bad requests (e.g. context_length_exceeded). */
   readonly code?: string;
   readonly param?: string | null;
   readonly retryAfterMs?: number;
+}
+
+/**
+ * OpenAI's error types and codes (what OpenAI-compatible relays put in a `{"error": …}` body or stream event)
+ * → what they mean for the attempt; anything else is a server-side failure (retried, then failed over).
+ * https://platform.openai.com/docs/guides/error-codes
+ */
+const OPENAI_ERROR_KINDS: ReadonlyMap<string, FailureKind> = new Map<string, FailureKind>([
+  ['rate_limit_exceeded', 'rate_limited'],
+  ['rate_limit_error', 'rate_limited'],
+  ['invalid_api_key', 'auth'],
+  ['authentication_error', 'auth'],
+  ['insufficient_quota', 'balance'],
+  ['invalid_request_error', 'bad_request'],
+  ['model_not_found', 'target_refused'],
+]);
+
+const FAILURE_KINDS: ReadonlySet<string> = new Set<FailureKind>([
+  'unreachable',
+  'timeout',
+  'server',
+  'rate_limited',
+  'auth',
+  'balance',
+  'bad_request',
+  'target_refused',
+]);
+
+/**
+ * What an OpenAI-shaped error object that came without an error status means (a stream's error event, a 200
+ * whose body is `{"error": …}`): the kind a native translator wrote into it (`kind`, from its adapter's own
+ * error table), else OpenAI's code or type, else a server failure.
+ */
+export function kindOfErrorObject(e: { readonly [k: string]: unknown }): FailureKind {
+  if (typeof e.kind === 'string' && FAILURE_KINDS.has(e.kind)) return e.kind as FailureKind;
+  const code = typeof e.code === 'string' ? e.code : '';
+  const type = typeof e.type === 'string' ? e.type : '';
+  return OPENAI_ERROR_KINDS.get(code) ?? OPENAI_ERROR_KINDS.get(type) ?? 'server';
 }
 
 /** Internal carrier of an {@link AttemptFailure} through promise rejections. */
@@ -68,6 +118,7 @@ function refusal(f: AttemptFailure): SwitchyardError {
 
 /** May the same target be tried again (after a backoff)? Auth and balance failures go to the next target. */
 export function retryableOnSameTarget(kind: FailureKind): boolean {
+  // too_large is not here: the same target would send the same oversized answer again.
   return kind === 'unreachable' || kind === 'timeout' || kind === 'server' || kind === 'rate_limited';
 }
 
@@ -107,6 +158,7 @@ const FINAL_CODES: Record<
   server: 'upstream_server_error',
   auth: 'upstream_auth',
   balance: 'upstream_insufficient_balance',
+  too_large: 'upstream_response_too_large',
 };
 
 /**
@@ -147,10 +199,7 @@ export function finalError(all: readonly AttemptFailure[], deadlinePassed: boole
     return new UpstreamTimeoutError({ code: 'upstream_timeout', message: decisive.message });
   }
   const code = FINAL_CODES[decisive.kind as keyof typeof FINAL_CODES] ?? 'upstream_server_error';
-  // A provider's answer to a rejected key often echoes (part of) the key: that text never leaves the gateway.
-  const said =
-    decisive.kind === 'auth'
-      ? `the provider rejected the gateway's API key for it (HTTP ${decisive.status ?? 401}); check the provider keys`
-      : decisive.message;
-  return new UpstreamError({ code, message: `Every target failed (last: ${said})` });
+  // Failure messages are the gateway's own summaries by now (attempt.ts): an auth failure's text, which
+  // often echoes (part of) the key, never left the attempt.
+  return new UpstreamError({ code, message: `Every target failed (last: ${decisive.message})` });
 }

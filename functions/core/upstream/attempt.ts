@@ -4,7 +4,7 @@
  * client yet, so every failure it throws may still be retried or failed over.
  */
 
-import { concat, redactSecrets } from '../bytes.ts';
+import { concat } from '../bytes.ts';
 import type { Timeouts } from '../config/schema.ts';
 import { header } from '../http.ts';
 import {
@@ -16,12 +16,18 @@ import {
 } from '../providers/types.ts';
 import { AttemptError, failureKindOf } from '../routing/failure.ts';
 import { parseRetryAfter } from '../routing/retry.ts';
+import type { SecretMasker } from '../secrets.ts';
+import { clientMessageOf, detailOf, summaryOf, tokenOf } from './messages.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from './reasons.ts';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
 export interface AttemptInput {
+  /** The provider id, for the gateway's own messages about this attempt. */
+  readonly provider: string;
   readonly adapter: ProviderAdapter;
+  /** Every secret value the gateway holds: masked in whatever of the upstream's text is kept. */
+  readonly secrets: SecretMasker;
   readonly transport: HttpClient;
   readonly baseUrls: readonly string[];
   /** Index of the base URL to start with (the last one that worked). */
@@ -33,6 +39,13 @@ export interface AttemptInput {
   readonly epochMs: () => number;
   /** Non-stream answers are read whole inside the attempt, so a failure while reading can still be retried. */
   readonly readAll: boolean;
+  /** With `readAll`: a larger answer fails the attempt (`too_large`) instead of being held in memory. */
+  readonly maxResponseBytes: number;
+  /**
+   * For a stream: the content type its answer must have (`text/event-stream`, or the transport's own); any
+   * other (an HTML page, a JSON answer that ignored `stream`) fails the attempt before a byte is relayed.
+   */
+  readonly streamType?: string | undefined;
 }
 
 export interface OpenedAttempt {
@@ -51,14 +64,25 @@ export interface OpenedAttempt {
  * Turns a thrown value into the attempt failure it means. The signal's abort reason wins over the error the
  * transport threw for it. A client that went away is passed through: nothing is left to retry for it.
  */
-export function failureOf(err: unknown, signal: AbortSignal): AttemptError | ClientGoneReason {
+export function failureOf(
+  err: unknown,
+  signal: AbortSignal,
+  who: Pick<AttemptInput, 'provider' | 'secrets'>,
+): AttemptError | ClientGoneReason {
   if (err instanceof AttemptError) return err;
   const reason: unknown = signal.aborted ? signal.reason : err;
   if (reason instanceof ClientGoneReason) return reason;
   if (reason instanceof TimeoutReason)
-    return new AttemptError({ kind: 'timeout', message: reason.message }, reason);
-  const message = reason instanceof Error ? reason.message : String(reason);
-  return new AttemptError({ kind: 'unreachable', message }, reason);
+    return new AttemptError({ kind: 'timeout', message: `${who.provider}: ${reason.message}` }, reason);
+  const said = detailOf(who.secrets, reason instanceof Error ? reason.message : String(reason));
+  return new AttemptError(
+    {
+      kind: 'unreachable',
+      message: `${who.provider}: the connection failed`,
+      ...(said === undefined ? {} : { detail: said }),
+    },
+    reason,
+  );
 }
 
 async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
@@ -71,27 +95,86 @@ async function readText(body: AsyncIterable<Uint8Array>): Promise<string> {
   return text + decoder.decode();
 }
 
+function tooLarge(a: AttemptInput): AttemptError {
+  return new AttemptError({
+    kind: 'too_large',
+    message: summaryOf(a.provider, 'too_large', undefined),
+    detail: `answer over ${a.maxResponseBytes} bytes (maxResponseBytes)`,
+  });
+}
+
 async function readRest(
   first: Uint8Array,
   iterator: AsyncIterator<Uint8Array>,
   controller: AbortController,
-  idleMs: number,
+  a: AttemptInput,
 ): Promise<Uint8Array> {
   const chunks = [first];
   let size = first.byteLength;
-  const idle = new IdleTimer(controller, idleMs);
+  if (size > a.maxResponseBytes) throw tooLarge(a);
+  const idle = new IdleTimer(controller, a.timeouts.idleMs);
   try {
     for (;;) {
       idle.arm();
       const next = await iterator.next();
       if (next.done) break;
-      chunks.push(next.value);
       size += next.value.byteLength;
+      // Stop at the bound: the rest is never read (the caller aborts the call and frees what was held).
+      if (size > a.maxResponseBytes) throw tooLarge(a);
+      chunks.push(next.value);
     }
   } finally {
     idle.stop();
   }
   return chunks.length === 1 ? first : concat(chunks, size);
+}
+
+/** An error status: what the attempt's failure means, what the client may read of it, what the log keeps. */
+async function errorOf(a: AttemptInput, response: UpstreamHttpResponse): Promise<AttemptError> {
+  const text = await readText(response.body);
+  const info = a.adapter.parseError(response.status, text);
+  const kind = failureKindOf(response.status, info);
+  const retryAfterMs = parseRetryAfter((n) => header(response.headers, n), a.epochMs());
+  const code = tokenOf(a.secrets, info.code);
+  const param = info.param === null ? null : tokenOf(a.secrets, info.param ?? undefined, 128);
+  const detail = detailOf(a.secrets, text);
+  return new AttemptError({
+    kind,
+    status: response.status,
+    message: clientMessageOf(a.secrets, a.provider, kind, response.status, info),
+    ...(detail === undefined ? {} : { detail }),
+    ...(code === undefined ? {} : { code }),
+    ...(param === undefined ? {} : { param }),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+}
+
+/**
+ * A status that is not an answer although it is not an error: a redirect (the gateway never follows one: it
+ * would carry the provider key to another host) or an empty 204/205. Retried and failed over like a 5xx.
+ */
+function notAnAnswer(a: AttemptInput, response: UpstreamHttpResponse): AttemptError | undefined {
+  const s = response.status;
+  if (s >= 200 && s < 300 && s !== 204 && s !== 205) return undefined;
+  const location = header(response.headers, 'location');
+  return new AttemptError({
+    kind: 'server',
+    status: s,
+    message: `${a.provider} answered HTTP ${s}, which is not an answer`,
+    detail: detailOf(a.secrets, location === undefined ? `HTTP ${s}` : `HTTP ${s} to ${location}`) ?? '',
+  });
+}
+
+/** A stream answered with another content type than the provider's stream format. */
+function notAStream(a: AttemptInput, response: UpstreamHttpResponse): AttemptError | undefined {
+  if (a.streamType === undefined) return undefined;
+  const type = header(response.headers, 'content-type') ?? '';
+  if (type.toLowerCase().startsWith(a.streamType)) return undefined;
+  return new AttemptError({
+    kind: 'server',
+    status: response.status,
+    message: `${a.provider} answered a stream request with ${type === '' ? 'no content type' : `content type ${type.slice(0, 64)}`}, not ${a.streamType}`,
+  });
 }
 
 export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
@@ -121,31 +204,25 @@ export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
         failures.push(err.message);
       }
     }
-    if (response === undefined) throw new AttemptError({ kind: 'unreachable', message: failures.join('; ') });
-    if (response.status >= 400) {
-      const info = a.adapter.parseError(response.status, await readText(response.body));
-      const retryAfterMs = parseRetryAfter((n) => header(response?.headers ?? {}, n), a.epochMs());
+    if (response === undefined) {
       throw new AttemptError({
-        kind: failureKindOf(response.status, info),
-        status: response.status,
-        message: redactSecrets(info.message),
-        ...(info.code === undefined ? {} : { code: info.code }),
-        ...(info.param === undefined ? {} : { param: info.param }),
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        kind: 'unreachable',
+        message: summaryOf(a.provider, 'unreachable', undefined),
+        detail: detailOf(a.secrets, failures.join('; ')) ?? '',
       });
     }
+    if (response.status >= 400) throw await errorOf(a, response);
+    const refused = notAnAnswer(a, response) ?? notAStream(a, response);
+    if (refused !== undefined) throw refused;
     const iterator = response.body[Symbol.asyncIterator]();
     const next = await iterator.next();
     clearTimeout(timer);
     const first = next.done ? undefined : next.value;
-    const body =
-      a.readAll && first !== undefined
-        ? await readRest(first, iterator, controller, a.timeouts.idleMs)
-        : first;
+    const body = a.readAll && first !== undefined ? await readRest(first, iterator, controller, a) : first;
     return { response, iterator, first: body, controller, baseUrlIndex: index, release };
   } catch (err) {
     clearTimeout(timer);
-    const failure = failureOf(err, controller.signal);
+    const failure = failureOf(err, controller.signal, a);
     controller.abort();
     response?.dispose();
     release();

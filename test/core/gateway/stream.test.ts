@@ -9,6 +9,7 @@ import {
   relayStream,
   type StreamOutcome,
 } from '../../../functions/core/gateway/stream.ts';
+import { NO_SECRETS } from '../../../functions/core/secrets.ts';
 import type { OpenedAttempt } from '../../../functions/core/upstream/attempt.ts';
 
 const enc = new TextEncoder();
@@ -61,6 +62,8 @@ async function run(
   let outcome: StreamOutcome | undefined;
   const out: string[] = [];
   for await (const text of relayStream({
+    provider: 'relay-a',
+    secrets: NO_SECRETS,
     opened: { ...attempt, first: first.done ? undefined : first.value },
     idleMs,
     now: () => performance.now(),
@@ -149,7 +152,7 @@ describe('relayStream', () => {
     expect(r.outcome.forwarded?.join('')).toBe(chunk('a'));
   });
 
-  it('translates an upstream error event into ours and forwards nothing after it', async () => {
+  it('translates an upstream error event into ours (its text only in the log) and forwards nothing after it', async () => {
     const upstreamError =
       'data: {"error":{"message":"overloaded, key sk-live-abcdef123456","type":"server_error"}}\n\n';
     const r = await run([chunk('a'), upstreamError + chunk('late'), 'data: [DONE]\n\n']);
@@ -159,7 +162,9 @@ describe('relayStream', () => {
     expect(r.text).not.toContain('sk-live-abcdef123456');
     const last = JSON.parse(r.out.at(-1)!.replace(/^data: /, ''));
     expect(last.error).toMatchObject({ type: 'upstream_error', code: 'upstream_server_error' });
-    expect(last.error.message).toContain('overloaded');
+    // The upstream's words go to the log line (masked), never to the client: ours name the provider.
+    expect(last.error.message).toBe('Upstream failed mid-stream: relay-a sent an error event.');
+    expect(r.outcome.upstreamError).toBe('overloaded, key sk-[redacted]');
     expect(r.outcome.error?.code).toBe('upstream_server_error');
   });
 
@@ -188,6 +193,8 @@ describe('relay().cancel', () => {
     const { attempt, released } = opened([chunk('a')]);
     let outcome: StreamOutcome | undefined;
     const r = relay({
+      provider: 'relay-a',
+      secrets: NO_SECRETS,
       opened: attempt,
       idleMs: 1000,
       now: () => 0,

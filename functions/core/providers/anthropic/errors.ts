@@ -2,9 +2,10 @@
  * Anthropic error bodies: `{"type":"error","error":{"type","message"},"request_id"}` (errors doc:
  * https://docs.anthropic.com/en/api/errors), as an error status or as a mid-stream `event: error`.
  */
+import { own } from '../../json.ts';
 import { type FailureKind, failureKindOf } from '../../routing/failure.ts';
 import { isRecord } from '../messages.ts';
-import type { ProviderErrorInfo } from '../types.ts';
+import { type ProviderErrorInfo, unstructuredError } from '../types.ts';
 
 /**
  * Error types whose meaning the HTTP status alone does not carry. The others follow their status
@@ -33,7 +34,7 @@ export function parseAnthropicError(status: number, text: string): ProviderError
     json = JSON.parse(text);
   } catch {
     // e.g. the 413 that Cloudflare answers before the API sees the request
-    return { message: text.trim().slice(0, 500) || `HTTP ${status}` };
+    return unstructuredError(status, text);
   }
   const err = isRecord(json) ? json.error : undefined;
   if (!isRecord(err)) return { message: `HTTP ${status}` };
@@ -67,6 +68,6 @@ const STATUS_OF_TYPE: Readonly<Record<string, number>> = {
 
 /** What a stream's `event: error` means for the attempt: the same reading as for that error as a status. */
 export function anthropicStreamErrorKind(error: Record<string, unknown>): FailureKind {
-  const status = (typeof error.type === 'string' ? STATUS_OF_TYPE[error.type] : undefined) ?? 500;
+  const status = (typeof error.type === 'string' ? own(STATUS_OF_TYPE, error.type) : undefined) ?? 500;
   return failureKindOf(status, parseAnthropicError(status, JSON.stringify({ type: 'error', error })));
 }

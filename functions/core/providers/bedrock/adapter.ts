@@ -19,6 +19,8 @@ export { parseBedrockError } from './errors.ts';
 
 export const bedrockAdapter = {
   type: 'bedrock',
+  // The transport (functions/aws/bedrock-transport.ts) turns ConverseStream's events into JSON lines.
+  streamType: 'application/x-ndjson',
   buildCall({ op, body, model, requestId, extraHeaders, provider, epochMs }) {
     if (op !== 'chat') {
       throw new UnsupportedFieldError(

@@ -2,9 +2,10 @@
  * Bedrock errors: the transport's body `{"__type": "<ExceptionName>", "message": "…"}` for an error status,
  * and the exception events of ConverseStream, both classified by one table.
  */
+import { own } from '../../json.ts';
 import { type FailureKind, failureKindOf } from '../../routing/failure.ts';
 import { isRecord } from '../messages.ts';
-import type { ProviderErrorInfo } from '../types.ts';
+import { type ProviderErrorInfo, unstructuredError } from '../types.ts';
 
 /**
  * Bedrock exception name → what it means for the attempt loop, where the status alone would misclassify it
@@ -51,7 +52,7 @@ export function parseBedrockError(status: number, text: string): ProviderErrorIn
   try {
     json = JSON.parse(text);
   } catch {
-    return { message: text.trim().slice(0, 500) || `HTTP ${status}` };
+    return unstructuredError(status, text);
   }
   if (!isRecord(json)) return { message: `HTTP ${status}` };
   const raw = typeof json.__type === 'string' ? json.__type : typeof json.code === 'string' ? json.code : '';
@@ -83,6 +84,6 @@ const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = {
 
 export function bedrockStreamErrorKind(eventKey: string, message: string): FailureKind {
   const name = eventKey.charAt(0).toUpperCase() + eventKey.slice(1);
-  const status = STREAM_EXCEPTION_STATUS[name] ?? 500;
+  const status = own(STREAM_EXCEPTION_STATUS, name) ?? 500;
   return failureKindOf(status, parseBedrockError(status, JSON.stringify({ __type: name, message })));
 }

@@ -5,7 +5,7 @@
  * 500/503/504: server) except for the one case where it misleads: a bad key is answered with 400.
  */
 import { isRecord } from '../messages.ts';
-import type { ProviderErrorInfo } from '../types.ts';
+import { type ProviderErrorInfo, unstructuredError } from '../types.ts';
 
 /** The ErrorInfo reason of a wrong, expired or unknown key (answered with 400 INVALID_ARGUMENT). */
 const KEY_REASON = 'API_KEY_INVALID';
@@ -26,7 +26,7 @@ export function parseGeminiError(status: number, text: string): ProviderErrorInf
   try {
     json = JSON.parse(text);
   } catch {
-    return { message: text.trim().slice(0, 500) || `HTTP ${status}` };
+    return unstructuredError(status, text);
   }
   const top: unknown = Array.isArray(json) ? json[0] : json;
   const err = isRecord(top) ? top.error : undefined;

@@ -4,7 +4,7 @@
  */
 
 import { isRecord } from '../../json.ts';
-import type { ProviderAdapter, ProviderErrorInfo, Usage } from '../types.ts';
+import { type ProviderAdapter, type ProviderErrorInfo, type Usage, unstructuredError } from '../types.ts';
 
 const PATHS = { chat: '/chat/completions', embeddings: '/embeddings', models: '/models' } as const;
 
@@ -21,7 +21,7 @@ export function parseOpenAIError(status: number, text: string): ProviderErrorInf
   try {
     json = JSON.parse(text);
   } catch {
-    return { message: text.trim().slice(0, 500) || `HTTP ${status}` };
+    return unstructuredError(status, text);
   }
   const err = isRecord(json) ? (json.error ?? json) : undefined;
   if (typeof err === 'string') return { message: err };

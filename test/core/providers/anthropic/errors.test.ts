@@ -64,11 +64,12 @@ describe('anthropicAdapter.parseError', () => {
     expect(kindOf(429, text)).toBe('balance');
   });
 
-  it('keeps a body that is not JSON as the message (Cloudflare answers 413 before the API)', () => {
+  it('keeps a body that is not JSON as the message, marked raw (Cloudflare answers 413 before the API)', () => {
     expect(anthropicAdapter.parseError(413, '<html>413 Request Entity Too Large</html>\n')).toEqual({
       message: '<html>413 Request Entity Too Large</html>',
+      raw: true,
     });
-    expect(anthropicAdapter.parseError(502, '')).toEqual({ message: 'HTTP 502' });
+    expect(anthropicAdapter.parseError(502, '')).toEqual({ message: 'HTTP 502', raw: true });
     expect(anthropicAdapter.parseError(500, '{"unexpected":true}')).toEqual({ message: 'HTTP 500' });
   });
 });

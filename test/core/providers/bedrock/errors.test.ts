@@ -65,8 +65,9 @@ describe('parseBedrockError', () => {
   it('falls back to the text, or the status, for a body that is not the transport JSON', () => {
     expect(parseBedrockError(502, '<html>Bad Gateway</html>')).toEqual({
       message: '<html>Bad Gateway</html>',
+      raw: true,
     });
-    expect(parseBedrockError(500, '')).toEqual({ message: 'HTTP 500' });
+    expect(parseBedrockError(500, '')).toEqual({ message: 'HTTP 500', raw: true });
     expect(parseBedrockError(500, '[]')).toEqual({ message: 'HTTP 500' });
   });
 });

@@ -75,8 +75,9 @@ describe('parseGeminiError', () => {
     });
     expect(parseGeminiError(502, '<html>Bad Gateway</html>')).toEqual({
       message: '<html>Bad Gateway</html>',
+      raw: true,
     });
-    expect(parseGeminiError(502, '')).toEqual({ message: 'HTTP 502' });
+    expect(parseGeminiError(502, '')).toEqual({ message: 'HTTP 502', raw: true });
   });
 
   it('reads the error event its own stream translator writes (the relay parses it again)', () => {

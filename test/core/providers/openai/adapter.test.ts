@@ -69,8 +69,9 @@ describe('parseOpenAIError', () => {
     });
     expect(parseOpenAIError(502, '<html>Bad Gateway</html>')).toEqual({
       message: '<html>Bad Gateway</html>',
+      raw: true,
     });
-    expect(parseOpenAIError(503, '')).toEqual({ message: 'HTTP 503' });
+    expect(parseOpenAIError(503, '')).toEqual({ message: 'HTTP 503', raw: true });
   });
 });
 

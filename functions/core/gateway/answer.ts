@@ -1,0 +1,115 @@
+/**
+ * A non-stream answer is checked before it is served: a 2xx whose body is not an answer (an HTML login page,
+ * plain text, a `{"error": …}` body, JSON without `choices`/`data`) fails the attempt — retried or failed over
+ * like a 5xx, logged — and is never relayed as a 200. DESIGN.md: an upstream answer is validated first.
+ */
+import { utf8 } from '../bytes.ts';
+import { isRecord } from '../json.ts';
+import { openAIUsage, openAIUsageOfBody, upstreamIdOf } from '../providers/openai/adapter.ts';
+import type { Operation, ResponseTranslator, Usage } from '../providers/types.ts';
+import { AttemptError, kindOfErrorObject } from '../routing/failure.ts';
+import type { OpenedAttempt } from '../upstream/attempt.ts';
+import { clientMessageOf, detailOf, tokenOf } from '../upstream/messages.ts';
+import type { HeadSource } from './stream-head.ts';
+
+const encoder = new TextEncoder();
+
+export interface Answer {
+  /** The answer in OpenAI's format: the provider's own bytes for an OpenAI-compatible upstream. */
+  readonly text: string;
+  readonly bytes: Uint8Array;
+  readonly usage: Usage | undefined;
+  /** The provider's id of the completion, secrets masked. */
+  readonly upstreamId: string | undefined;
+}
+
+/** The member an answer of each operation must have: a chat completion's `choices`, an embeddings `data`. */
+const ANSWER_FIELD: Readonly<Record<Operation, string>> = {
+  chat: 'choices',
+  embeddings: 'data',
+  models: 'data',
+};
+
+function notAnAnswer(from: HeadSource, text: string, why: string): AttemptError {
+  const detail = detailOf(from.secrets, text);
+  return new AttemptError({
+    kind: 'server',
+    status: 200,
+    message: `${from.provider} answered with ${why}`,
+    ...(detail === undefined ? {} : { detail }),
+  });
+}
+
+/** A 2xx body `{"error": {…}}` (relays that put errors in a 200): the failure it says, as for a status. */
+function errorBody(from: HeadSource, error: unknown): AttemptError {
+  const e = isRecord(error) ? error : { message: String(error) };
+  const kind = kindOfErrorObject(e);
+  const message = typeof e.message === 'string' ? e.message : 'error';
+  const code = tokenOf(from.secrets, typeof e.code === 'string' ? e.code : undefined);
+  const detail = detailOf(from.secrets, message);
+  return new AttemptError({
+    kind,
+    status: 200,
+    message: clientMessageOf(
+      from.secrets,
+      from.provider,
+      kind,
+      undefined,
+      { message },
+      'an error in a 200 body',
+    ),
+    ...(detail === undefined ? {} : { detail }),
+    ...(kind === 'bad_request' && code !== undefined ? { code } : {}),
+  });
+}
+
+/**
+ * Reads, translates (native providers) and checks an opened non-stream answer. Throws an {@link AttemptError}
+ * when the body is not an answer of `op`, so the attempt loop retries or fails over.
+ */
+export function acceptAnswer(
+  opened: OpenedAttempt,
+  translator: ResponseTranslator | undefined,
+  op: Operation,
+  from: HeadSource,
+): Answer {
+  const raw = opened.first ?? new Uint8Array();
+  const text = utf8.decode(raw);
+  if (translator !== undefined) {
+    let translated: string;
+    try {
+      translated = translator.body(text);
+    } catch (err) {
+      throw notAnAnswer(
+        from,
+        text,
+        `an answer that could not be read (${err instanceof Error ? err.message : String(err)})`,
+      );
+    }
+    const id = upstreamIdOf(translated);
+    return {
+      text: translated,
+      bytes: encoder.encode(translated),
+      usage: openAIUsageOfBody(translated),
+      upstreamId: id === undefined ? undefined : from.secrets.mask(id),
+    };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw notAnAnswer(from, text, text.trim() === '' ? 'an empty body' : 'a body that is not JSON');
+  }
+  const field = ANSWER_FIELD[op];
+  if (!isRecord(json) || !Array.isArray(json[field])) {
+    if (isRecord(json) && json.error !== undefined && json.error !== null) throw errorBody(from, json.error);
+    throw notAnAnswer(from, text, `JSON that is not an answer (no "${field}" list)`);
+  }
+  const id = typeof json.id === 'string' ? json.id.slice(0, 200) : undefined;
+  return {
+    text,
+    bytes: raw,
+    usage: openAIUsage(json),
+    upstreamId: id === undefined ? undefined : from.secrets.mask(id),
+  };
+}
