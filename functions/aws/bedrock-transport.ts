@@ -14,7 +14,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type * as BedrockSdk from '@aws-sdk/client-bedrock-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { isRecord } from '../core/json.ts';
+import { isRecord, own } from '../core/json.ts';
 import { REGION_HEADER } from '../core/providers/bedrock/adapter.ts';
 import { ConnectionError, type HttpClient, type UpstreamHttpResponse } from '../core/providers/types.ts';
 
@@ -115,7 +115,7 @@ function statusOf(err: unknown): number | undefined {
   const status = err.$metadata?.httpStatusCode;
   if (typeof status === 'number' && status >= 400) return status;
   if (err.$fault === undefined) return undefined;
-  return STREAM_EXCEPTION_STATUS[err.name] ?? (err.$fault === 'client' ? 400 : 500);
+  return own(STREAM_EXCEPTION_STATUS, err.name) ?? (err.$fault === 'client' ? 400 : 500);
 }
 
 /** ConverseStream events → NDJSON lines, each as soon as the SDK yields it; an exception → its event line. */

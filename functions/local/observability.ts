@@ -69,7 +69,8 @@ export class InMemoryMetrics implements Metrics {
     outputTokens: 0,
     costUsd: 0,
     unpricedRequests: 0,
-    byErrorCode: {},
+    // No prototype: an upstream's error code passed on (`constructor`, say) is just a name here.
+    byErrorCode: Object.create(null),
   };
 
   record(s: RequestSummary): void {

@@ -48,7 +48,8 @@ export class DynamoRouteStore implements RouteStore {
         const kind = item.pk?.S;
         const name = item.sk?.S;
         const doc = item.doc?.S;
-        if (kind === undefined || !(kind in KINDS) || name === undefined || doc === undefined) continue;
+        if (kind === undefined || !Object.hasOwn(KINDS, kind) || name === undefined || doc === undefined)
+          continue;
         out.push({ kind: kind as Kind, name, doc: JSON.parse(doc) });
       }
       start = page.LastEvaluatedKey;
@@ -57,10 +58,17 @@ export class DynamoRouteStore implements RouteStore {
   }
 
   async load(): Promise<GatewayConfig> {
-    const raw: Record<string, Record<string, unknown>> = { providers: {}, routes: {}, prices: {} };
+    // Buckets without a prototype: an item named `__proto__` becomes an own key that validation refuses,
+    // never the bucket's prototype.
+    const bucket = (): Record<string, unknown> => Object.create(null);
+    const raw: Record<string, Record<string, unknown>> = {
+      providers: bucket(),
+      routes: bucket(),
+      prices: bucket(),
+    };
     for (const it of await this.items()) {
-      const bucket = raw[KINDS[it.kind]];
-      if (bucket !== undefined) bucket[it.name] = it.doc;
+      const into = raw[KINDS[it.kind]];
+      if (into !== undefined) into[it.name] = it.doc;
     }
     return parseConfig(raw, `routes table ${this.tableName}`);
   }

@@ -3,6 +3,7 @@
  * path of the bad field (`routes.gpt-4o-mini.targets.0.provider: …`).
  */
 import { z } from 'zod';
+import { own } from '../json.ts';
 import { BILLING_TYPES, PRESETS, type Preset } from './presets.ts';
 
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'bedrock', 'mock'] as const;
@@ -126,13 +127,13 @@ const configShape = z.strictObject({
 });
 
 const presetOf = (p: { readonly preset?: string | undefined }): Preset | undefined =>
-  p.preset === undefined ? undefined : PRESETS[p.preset];
+  p.preset === undefined ? undefined : own(PRESETS, p.preset);
 
 export const configSchema = configShape
   .superRefine((cfg, ctx) => {
     for (const [id, p] of Object.entries(cfg.providers)) {
       const at = (field: string) => ['providers', id, field];
-      if (p.preset !== undefined && !(p.preset in PRESETS)) {
+      if (p.preset !== undefined && !Object.hasOwn(PRESETS, p.preset)) {
         ctx.addIssue({
           code: 'custom',
           path: at('preset'),
@@ -172,7 +173,7 @@ export const configSchema = configShape
     }
     for (const [name, r] of Object.entries(cfg.routes)) {
       r.targets.forEach((t, i) => {
-        if (!(t.provider in cfg.providers)) {
+        if (!Object.hasOwn(cfg.providers, t.provider)) {
           ctx.addIssue({
             code: 'custom',
             path: ['routes', name, 'targets', i, 'provider'],
@@ -211,8 +212,44 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Names that are properties of every JavaScript object (`constructor`, `__proto__`, `toString`, …). A route,
+ * provider or price by such a name would be found — or lost — through the prototype rather than the config;
+ * every lookup is an own-property one, and the config refuses them outright.
+ */
+const BUILT_IN_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
+
+/** Route names are the model names clients send: bounded like the request field they are matched with. */
+export const MAX_ROUTE_NAME = 256;
+
+function nameIssues(input: unknown): string[] {
+  if (typeof input !== 'object' || input === null) return [];
+  const out: string[] = [];
+  for (const section of ['providers', 'routes', 'prices'] as const) {
+    const entries: unknown = Object.hasOwn(input, section)
+      ? (input as Record<string, unknown>)[section]
+      : undefined;
+    if (typeof entries !== 'object' || entries === null) continue;
+    // A YAML/JSON `__proto__:` key is an own key of the parsed object; one assigned as a prototype shows there.
+    const proto = Object.getPrototypeOf(entries);
+    if (proto !== Object.prototype && proto !== null) out.push(`${section}.__proto__: a reserved name`);
+    for (const name of Object.keys(entries)) {
+      if (BUILT_IN_NAMES.has(name)) {
+        out.push(
+          `${section}.${name}: "${name}" is a built-in property name of JavaScript objects; choose another name`,
+        );
+      } else if (section === 'routes' && name.length > MAX_ROUTE_NAME) {
+        out.push(`${section}.${name.slice(0, 32)}…: route names are at most ${MAX_ROUTE_NAME} characters`);
+      }
+    }
+  }
+  return out;
+}
+
 /** Validates parsed YAML/JSON; throws {@link ConfigError} whose lines are `path: message`. */
 export function parseConfig(input: unknown, source = 'config'): GatewayConfig {
+  const reserved = nameIssues(input);
+  if (reserved.length > 0) throw new ConfigError(`Invalid ${source}:\n  ${reserved.join('\n  ')}`, reserved);
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => {

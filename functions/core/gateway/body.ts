@@ -11,6 +11,32 @@ function tooLarge(limit: number): RequestTooLargeError {
   });
 }
 
+/**
+ * How deep a request body may nest. A chat request with tool schemas is a few dozen levels at most; a body
+ * 100,000 levels deep parses fine but overflows the stack of anything recursive after it (JSON.stringify of
+ * the tools, a translator), so it is a 400 here rather than a 500 later.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `max` (walked without recursion). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: unknown[] = [value];
+  const depths: number[] = [1];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    const depth = depths.pop() ?? 1;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) {
+        stack.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
 export async function readJsonBody(req: GatewayRequest, limit: number): Promise<unknown> {
   const declared = Number(header(req.headers, 'content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge(limit);
@@ -28,12 +54,20 @@ export async function readJsonBody(req: GatewayRequest, limit: number): Promise<
     if (bytes === undefined) throw tooLarge(limit);
     text = utf8.decode(bytes);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new InvalidRequestError({
       code: 'invalid_json',
       message: text === '' ? 'Request body is empty; expected JSON.' : 'Request body is not valid JSON.',
     });
   }
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new InvalidRequestError({
+      code: 'invalid_request',
+      message: `Request body nests deeper than ${MAX_JSON_DEPTH} levels.`,
+    });
+  }
+  return value;
 }

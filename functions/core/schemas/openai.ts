@@ -5,17 +5,22 @@
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
 
-const contentPart = z.looseObject({ type: z.string() });
+/**
+ * Names the gateway echoes (in an error, a log line, the ledger) are bounded before anything else happens: a
+ * 5 MiB model name once made 10 MiB of log per request and a spool line replay could not load.
+ */
+export const MAX_NAME_LENGTH = 256;
+const name = z.string().min(1).max(MAX_NAME_LENGTH);
+
+const contentPart = z.looseObject({ type: z.string().max(MAX_NAME_LENGTH) });
 const message = z.looseObject({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
   content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
 });
 
 const tool = z.looseObject({
-  type: z.string(),
-  function: z
-    .looseObject({ name: z.string().min(1), parameters: z.record(z.string(), z.unknown()).optional() })
-    .optional(),
+  type: z.string().max(MAX_NAME_LENGTH),
+  function: z.looseObject({ name, parameters: z.record(z.string(), z.unknown()).optional() }).optional(),
 });
 
 const responseFormat = z.discriminatedUnion('type', [
@@ -24,7 +29,7 @@ const responseFormat = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('json_schema'),
     json_schema: z.looseObject({
-      name: z.string().min(1),
+      name,
       schema: z.record(z.string(), z.unknown()).optional(),
     }),
   }),
@@ -33,7 +38,7 @@ const responseFormat = z.discriminatedUnion('type', [
 const positiveInt = z.number().int().positive();
 
 export const chatRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: name,
   messages: z.array(message).min(1),
   stream: z.boolean().nullable().optional(),
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
@@ -56,7 +61,7 @@ export const chatRequestSchema = z.looseObject({
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 export const embeddingsRequestSchema = z.looseObject({
-  model: z.string().min(1),
+  model: name,
   input: z.union([
     z.string(),
     z.array(z.string()).min(1),

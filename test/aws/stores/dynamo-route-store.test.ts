@@ -68,4 +68,21 @@ describe('DynamoRouteStore', () => {
       'routes.broken.targets.0.provider: unknown provider "ghost"',
     );
   });
+
+  it('refuses an item named __proto__ as a name, instead of taking it as a prototype', async () => {
+    await store.sync(parseConfig({ providers: { m: { type: 'mock' } }, routes: {} }));
+    await conn.client.send(
+      new PutItemCommand({
+        TableName: conn.tableName(CONFIG_TABLE),
+        Item: {
+          pk: { S: 'route' },
+          sk: { S: '__proto__' },
+          doc: { S: JSON.stringify({ targets: [{ provider: 'm', model: 'echo' }] }) },
+        },
+      }),
+    );
+    const err = await store.load().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues[0]).toMatch(/^routes\.__proto__: /);
+  });
 });

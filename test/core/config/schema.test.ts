@@ -127,3 +127,41 @@ describe('provider ids', () => {
     expect(() => parseConfig({ providers: { 'relay-a.v2_b': { type: 'mock' } }, routes: {} })).not.toThrow();
   });
 });
+
+describe('names that are built-in object properties', () => {
+  const target = { targets: [{ provider: 'relay-a', model: 'm' }] };
+
+  it.each(['constructor', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'refuses "%s" as a route, provider or price',
+    (name) => {
+      expect(issuesOf({ ...valid, routes: { [name]: target } })).toEqual([
+        `routes.${name}: "${name}" is a built-in property name of JavaScript objects; choose another name`,
+      ]);
+      expect(issuesOf({ providers: { [name]: { type: 'mock' } }, routes: {} })[0]).toMatch(
+        new RegExp(`^providers\\.${name}: "${name}" is a built-in property name`),
+      );
+      expect(issuesOf({ ...valid, prices: { [name]: { input: 1, output: 1 } } })[0]).toMatch(/^prices\./);
+    },
+  );
+
+  it('refuses __proto__ from YAML and from JSON, where it would set a prototype instead of a name', () => {
+    expect(issuesOf(parseYaml('providers:\n  __proto__: {type: mock}\nroutes: {}\n'))[0]).toMatch(
+      /^providers\.__proto__: /,
+    );
+    expect(issuesOf(JSON.parse('{"providers":{},"routes":{"__proto__":{"targets":[]}}}'))[0]).toMatch(
+      /^routes\.__proto__: /,
+    );
+  });
+
+  it('refuses a route name longer than a model name may be (256)', () => {
+    expect(issuesOf({ ...valid, routes: { ['r'.repeat(257)]: target } })[0]).toMatch(
+      /at most 256 characters/,
+    );
+    expect(() => parseConfig({ ...valid, routes: { ['r'.repeat(256)]: target } })).not.toThrow();
+  });
+
+  it('finds a target provider only as an own name', () => {
+    const issues = issuesOf({ ...valid, routes: { r: { targets: [{ provider: 'toString', model: 'm' }] } } });
+    expect(issues).toEqual(['routes.r.targets.0.provider: unknown provider "toString"']);
+  });
+});

@@ -3,7 +3,9 @@
  * admin reports (`{data: [bucket], has_more, next_page}`) and the reading of a day from them, and rows read
  * through a field table (each figure the sum of named fields, every one required) and added up per model.
  */
+
 import { DAY_MS } from '../../days.ts';
+import { own } from '../../json.ts';
 import { allPages, type GetOptions, isRecord, numberOf, type Page } from '../http.ts';
 import { BillingApiError, type BillingContext, type DayFigures, type Money } from '../types.ts';
 
@@ -150,12 +152,13 @@ type Figure = keyof ModelFigures;
 
 /** Adds up figures per model (and the day's totals), for `DayFigures.byModel`. */
 export class ModelTotals {
-  readonly byModel: Record<string, ModelFigures> = {};
+  /** No prototype: a bill's model named `constructor` or `__proto__` is just a model. */
+  readonly byModel: Record<string, ModelFigures> = Object.create(null);
   readonly total: ModelFigures = {};
 
   add(model: unknown, figures: Partial<Record<Figure, number>>): void {
     const name = typeof model === 'string' && model !== '' ? model : '(unknown)';
-    const into = this.byModel[name] ?? {};
+    const into = own(this.byModel, name) ?? {};
     this.byModel[name] = into;
     for (const [k, v] of Object.entries(figures) as [Figure, number | undefined][]) {
       if (v === undefined) continue;
