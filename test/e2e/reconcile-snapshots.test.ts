@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoReportStore } from '../../functions/aws/stores/dynamo-report-store.ts';
 import { type ReconcileDeps, reconcile } from '../../functions/core/billing/reconcile.ts';
 import type { Report } from '../../functions/core/billing/report.ts';
+import { maskedForm } from '../../functions/core/secrets.ts';
 import { REPORTS_TABLE } from '../../functions/core/stores/tables.ts';
 import { abortableSleep, systemClock } from '../../functions/core/system.ts';
 import { createUndiciClient } from '../../functions/core/upstream/undici-client.ts';
@@ -158,6 +159,20 @@ describe('reconciling snapshot-kind bills', () => {
     expect(r.get('relay')?.verdict).toBe('provider-error');
     expect(r.get('relay')?.reason).toMatch(/billing API failed: .*HTTP 500/);
     expect(r.get('ds')?.verdict).toBe('ok');
+  });
+
+  it('masks a key the billing API echoes, by its value, in the stored report', async () => {
+    // No known key prefix: only masking by value catches it.
+    const key = 'TmFtZWxlc3NSZWxheUtleQ9f8e7d6c5b4a';
+    const body = JSON.stringify({ error: { message: `token ${key} is disabled` } });
+    oneapi.fail({ status: 400, body });
+    const keys = { keys: async () => [key] };
+    const r = byProvider(
+      await reconcile({ ...deps, providerKeys: keys }, { day: today, takeSnapshots: false }),
+    );
+    expect(r.get('relay')?.verdict).toBe('provider-error');
+    expect(r.get('relay')?.reason).toContain(`token ${maskedForm(key)} is disabled`);
+    expect(JSON.stringify(await reports.get('relay', today))).not.toContain(key);
   });
 
   it('calls a top-up between readings unverifiable instead of guessing the spend', async () => {
