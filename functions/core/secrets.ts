@@ -63,18 +63,33 @@ export class SecretMasker {
 /** A masker that knows no secret: for hosts and tests that hold none. */
 export const NO_SECRETS = new SecretMasker();
 
-/** A JSON-like value with every string in it masked; the same object when nothing changed. */
+/**
+ * A JSON-like value with every string in it masked; the very same value when nothing changed, so a log line
+ * without a secret (nearly all of them) costs one `includes` per string and secret, and no allocation.
+ */
 function maskValue(masker: SecretMasker, v: unknown, depth: number): unknown {
   if (typeof v === 'string') return masker.mask(v);
   if (typeof v !== 'object' || v === null || depth > 8) return v;
-  if (Array.isArray(v)) {
-    const out = v.map((item) => maskValue(masker, item, depth + 1));
-    return out.every((m, i) => m === v[i]) ? v : out;
-  }
   if (v instanceof Error) return masker.mask(String(v.stack ?? v.message));
-  const entries = Object.entries(v);
-  const masked = entries.map(([k, item]) => [k, maskValue(masker, item, depth + 1)] as const);
-  return masked.every(([, m], i) => m === entries[i]?.[1]) ? v : Object.fromEntries(masked);
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const m = maskValue(masker, v[i], depth + 1);
+      if (m === v[i]) continue;
+      if (out === undefined) out = [...v];
+      out[i] = m;
+    }
+    return out ?? v;
+  }
+  let out: Record<string, unknown> | undefined;
+  const record = v as Record<string, unknown>;
+  for (const k of Object.keys(record)) {
+    const m = maskValue(masker, record[k], depth + 1);
+    if (m === record[k]) continue;
+    if (out === undefined) out = { ...record };
+    out[k] = m;
+  }
+  return out ?? v;
 }
 
 /**
