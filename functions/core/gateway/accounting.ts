@@ -12,15 +12,15 @@ import { budgetWindow } from '../keys/client-keys.ts';
 import type { BudgetHold, LimitStore } from '../keys/types.ts';
 import type { Logger, Principal, RequestSummary, Sleep } from '../ports.ts';
 import type { Usage } from '../providers/types.ts';
-import { estimateInputTokens } from '../usage/estimate.ts';
-import { costOf, maxCostOf, type Priced, priceOf } from '../usage/pricing.ts';
+import { costOf, type Priced, priceOf } from '../usage/pricing.ts';
+import { RequestBounds } from '../usage/request-bounds.ts';
 import type { TokenCounter, UsageRecord, UsageSink, UsageSource } from '../usage/types.ts';
 
 export interface AccountingDeps {
   /** Shared counters for keys with an rpm or a budget; without it those limits are not enforced. */
   readonly limits?: LimitStore;
   readonly usage?: UsageSink;
-  /** For estimates when an upstream reports no usage, and for budget reservations. */
+  /** For estimates when an upstream reports no usage (reservations bound text by its bytes, no tokenizer). */
   readonly tokens?: TokenCounter;
   readonly background?: Background;
   readonly logger: Logger;
@@ -89,12 +89,12 @@ export class RequestAccount {
       }
     }
     if (p.budget !== undefined) {
-      const input = this.deps.tokens === undefined ? 0 : estimateInputTokens(this.deps.tokens, op, body);
       const hold: BudgetHold = {
         keyId: p.keyId,
         window: budgetWindow(p.budget.period, this.arrivedAt),
         limitUsd: p.budget.usd,
-        amountUsd: maxCostOf(config, route, input, body),
+        // The most the request can cost: every input part counted (../usage/request-bounds.ts).
+        amountUsd: new RequestBounds(config, route, op, body).reserveUsd(),
         holdId: this.recordId,
         expiresAtEpochMs: this.arrivedAt + route.timeouts.totalMs + HOLD_GRACE_MS,
       };
