@@ -74,6 +74,14 @@ describe('DynamoLedger.write', () => {
     });
   });
 
+  it('sums token counters as exact integers, however large (only USD is rounded)', async () => {
+    const at = '2026-10-08T10:00:00.000Z';
+    await ledger.write(rec({ keyId: 'key_big', time: at, outputTokens: 1e15 }));
+    await ledger.write(rec({ keyId: 'key_big', time: at, outputTokens: 1_000_000_000_007 }));
+    const [a] = await aggOf('2026-10-08', 'key_big');
+    expect(a?.outputTokens).toBe(1e15 + 1_000_000_000_007);
+  });
+
   it('gives a record an expiry at the end of the retention, and its aggregate none', async () => {
     const r = rec({ time: '2026-10-05T00:00:00.000Z' });
     await ledger.write(r);
