@@ -87,4 +87,6 @@ export interface RequestSummary {
   readonly costUsd?: number;
   /** The request has usage but no price is configured for its provider/model. */
   readonly unpriced?: boolean;
+  /** The upstream reported usage that cannot be true (the ledger record is flagged). */
+  readonly implausibleUsage?: boolean;
 }
