@@ -36,6 +36,7 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
       if (s.outputTokens !== undefined) metrics.addMetric('OutputTokens', MetricUnit.Count, s.outputTokens);
       if (s.costUsd !== undefined) metrics.addMetric('CostUSD', MetricUnit.NoUnit, s.costUsd);
       if (s.unpriced === true) metrics.addMetric('UnpricedRequests', MetricUnit.Count, 1);
+      if (s.implausibleUsage === true) metrics.addMetric('ImplausibleUsage', MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
       if (s.errorCode !== undefined) {
         // Errors carry one more dimension, so they go out as a single metric (published on add).

@@ -91,4 +91,6 @@ export interface RequestSummary {
   readonly unpriced?: boolean;
   /** A stream that failed mid-answer: the upstream's own text, secrets masked and cut short (log only). */
   readonly upstreamError?: string;
+  /** The upstream reported usage that cannot be true (the ledger record is flagged). */
+  readonly implausibleUsage?: boolean;
 }

@@ -52,6 +52,8 @@ export interface MetricTotals {
   outputTokens: number;
   costUsd: number;
   unpricedRequests: number;
+  /** Requests whose upstream reported usage that cannot be true. */
+  implausibleRequests: number;
   byErrorCode: Record<string, number>;
 }
 
@@ -69,6 +71,7 @@ export class InMemoryMetrics implements Metrics {
     outputTokens: 0,
     costUsd: 0,
     unpricedRequests: 0,
+    implausibleRequests: 0,
     // No prototype: an upstream's error code passed on (`constructor`, say) is just a name here.
     byErrorCode: Object.create(null),
   };
@@ -82,6 +85,7 @@ export class InMemoryMetrics implements Metrics {
     t.outputTokens += s.outputTokens ?? 0;
     t.costUsd += s.costUsd ?? 0;
     if (s.unpriced === true) t.unpricedRequests++;
+    if (s.implausibleUsage === true) t.implausibleRequests++;
     if (s.errorCode !== undefined) {
       t.errors++;
       t.byErrorCode[s.errorCode] = (t.byErrorCode[s.errorCode] ?? 0) + 1;

@@ -24,12 +24,13 @@ import {
 
 let conn: StoreConnection;
 let logs: FunctionLogs;
+let provider: GatewayBundle['provider'];
 let frontOf: GatewayBundle['frontOf'];
 let close: GatewayBundle['close'] | undefined;
 const emfCount = (): number => logs.json().filter((l) => '_aws' in l && 'Requests' in l).length;
 
 beforeAll(async () => {
-  ({ conn, logs, frontOf, close } = await startGatewayBundle());
+  ({ conn, logs, frontOf, close, provider } = await startGatewayBundle());
 });
 
 afterAll(async () => close?.());
@@ -124,5 +125,20 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     );
     const undimensioned = emf.filter((l) => l.Route !== 'gpt-4o-mini' || l.Provider !== 'openai');
     expect(undimensioned.map(metricNames)).toEqual([]);
+  });
+
+  it('counts usage that cannot be true in an ImplausibleUsage metric and logs it as an error', async () => {
+    const before = logs.json().length;
+    provider.enqueue({ usage: { prompt_tokens: 12, completion_tokens: 1e15 } });
+    const front = frontOf('function-url');
+    const { response } = await sdk(front)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages, max_tokens: 5 })
+      .withResponse();
+    await front.invocations.at(-1)?.done;
+    const requestId = response.headers.get('x-request-id');
+    const lines = logs.json().slice(before);
+    expect(lines.filter((l) => '_aws' in l && l.ImplausibleUsage === 1)).toHaveLength(1);
+    const error = lines.find((l) => l.message === 'implausible usage');
+    expect(error).toMatchObject({ level: 'ERROR', requestId, outputTokens: 1e15 });
   });
 });

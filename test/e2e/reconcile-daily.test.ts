@@ -33,6 +33,9 @@ const today = new Date().toISOString().slice(0, 10);
 const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 /** 200k in + 100k out at $1 / $2 per 1M tokens. */
 const PER_REQUEST_USD = 0.4;
+// The fakes report 200,000 prompt tokens per request: the prompt must be large enough for that to be
+// plausible (usage far beyond a request's input bound is flagged and charged at the bound).
+const PROMPT = 'x'.repeat(50_000);
 
 beforeAll(async () => {
   claude = await startAnthropicFake();
@@ -85,17 +88,28 @@ beforeAll(async () => {
   };
   for (let i = 0; i < 4; i++) {
     h.fakes.oai.enqueue({ usage: { prompt_tokens: 200_000, completion_tokens: 100_000 } });
-    await h.client.chat.completions.create({ model: 'a', messages: [{ role: 'user', content: `a${i}` }] });
+    await h.client.chat.completions.create({
+      model: 'a',
+      messages: [{ role: 'user', content: `a${i} ${PROMPT}` }],
+    });
   }
   for (let i = 0; i < 2; i++) {
     h.fakes.or.enqueue({ usage: { prompt_tokens: 200_000, completion_tokens: 100_000 } });
-    await h.client.chat.completions.create({ model: 'b', messages: [{ role: 'user', content: `b${i}` }] });
+    await h.client.chat.completions.create({
+      model: 'b',
+      messages: [{ role: 'user', content: `b${i} ${PROMPT}` }],
+    });
   }
   for (let i = 0; i < 3; i++) {
     claude.enqueue({
       usage: { input_tokens: 150_000, cache_read_input_tokens: 50_000, output_tokens: 100_000 },
     });
-    await h.client.chat.completions.create({ model: 'c', messages: [{ role: 'user', content: `c${i}` }] });
+    await h.client.chat.completions.create({
+      model: 'c',
+      messages: [{ role: 'user', content: `c${i} ${PROMPT}` }],
+      // 100,000 output tokens need a cap that allows them (the Anthropic adapter sends 4,096 otherwise).
+      max_tokens: 100_000,
+    });
   }
   await h.gateway.background.idle();
 });

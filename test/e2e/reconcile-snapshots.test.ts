@@ -26,6 +26,9 @@ const http = createUndiciClient();
 const today = new Date().toISOString().slice(0, 10);
 /** CNY → USD for the DeepSeek bill. */
 const CNY_USD = 0.14;
+// The fakes report 200,000 prompt tokens per request: the prompt must be large enough for that to be
+// plausible (usage far beyond a request's input bound is flagged and charged at the bound).
+const PROMPT = 'x'.repeat(50_000);
 
 beforeAll(async () => {
   oneapi = await startOneapiBillingFake({ key: 'sk-relay' });
@@ -91,7 +94,10 @@ async function traffic(model: string, n: number): Promise<void> {
   const fake = model === 'r1' ? h.fakes.relay : model === 'r2' ? h.fakes.ds : h.fakes.quiet;
   for (let i = 0; i < n; i++) {
     fake.enqueue({ usage: { prompt_tokens: 200_000, completion_tokens: 100_000 } });
-    await h.client.chat.completions.create({ model, messages: [{ role: 'user', content: `q${i}` }] });
+    await h.client.chat.completions.create({
+      model,
+      messages: [{ role: 'user', content: `q${i} ${PROMPT}` }],
+    });
   }
   await h.gateway.background.idle();
 }

@@ -66,6 +66,8 @@ export interface FakeBehaviour extends ServerBehaviour {
    * 64 KiB chunks) — an HTML login page with 200, a redirect, a 204, a huge body.
    */
   raw?: { status: number; headers?: Record<string, string>; body?: string; bytes?: number };
+  /** Prompt tokens billed per `image_url` part, on top of the text (OpenAI: 765 for a 1024×1024 image). */
+  promptTokensPerImage?: number;
 }
 export interface FakeOpenAI extends FakeServer<FakeBehaviour> {
   /** The base URL a gateway config uses (`…/v1`). */
@@ -114,12 +116,16 @@ function chat(
     return;
   }
   let promptWords = 0;
+  let images = 0;
   let lastUser = '';
   for (const m of messages) {
     if (!isRecord(m)) continue;
     const text = textOf(m.content);
     promptWords += countWords(text);
     if (m.role === 'user') lastUser = text;
+    if (Array.isArray(m.content)) {
+      images += m.content.filter((p) => isRecord(p) && p.type === 'image_url').length;
+    }
   }
   const last: unknown = messages[messages.length - 1];
   const toolResult = isRecord(last) && last.role === 'tool' ? textOf(last.content) : undefined;
@@ -149,7 +155,7 @@ function chat(
       u === null
         ? null
         : usageObject(
-            u?.prompt_tokens ?? promptWords,
+            (u?.prompt_tokens ?? promptWords) + images * (b.promptTokensPerImage ?? 0),
             u?.completion_tokens ?? completionWords,
             u?.cached_tokens,
             u?.reasoning_tokens,

@@ -47,7 +47,13 @@ export interface LedgerOptions {
   readonly retentionDays: number;
 }
 
-const round = (v: number): number => Math.round(v * 1e10) / 1e10;
+/**
+ * Sums of USD are rounded to 1e-10 (float noise of many additions); token counts are integers and are left
+ * alone: rounding them the same way is not exact once v × 1e10 passes 2^53 (from about 10^9 tokens, a busy
+ * day's aggregate), and turned 10^15 into 1000000000000000.1.
+ */
+const round = (counter: string, v: number): number =>
+  counter === 'costUsd' ? Math.round(v * 1e10) / 1e10 : v;
 const batchKey = (batchId: string): Item => ({ pk: { S: `batch#${batchId}` }, sk: { S: '-' } });
 /** The attribute that shows an aggregate took a record or a batch (a batch's id is its first record's id). */
 const recordMark = (recordId: string): string => `applied#r#${recordId}`;
@@ -138,7 +144,7 @@ export class DynamoLedger implements LedgerStore, UsageReader {
     const sums: Record<string, number> = {};
     for (const r of records) for (const [k, v] of Object.entries(countersOf(r))) sums[k] = (sums[k] ?? 0) + v;
     const values: Record<string, AttributeValue> = { ':t': { BOOL: true } };
-    for (const c of COUNTERS) values[`:${c}`] = { N: String(round(sums[c] ?? 0)) };
+    for (const c of COUNTERS) values[`:${c}`] = { N: String(round(c, sums[c] ?? 0)) };
     for (const [k, v] of Object.entries(dims)) values[`:${k}`] = v;
     const names: Record<string, string> = { '#day': 'day', '#m': mark };
     let condition = 'attribute_not_exists(#m)';
@@ -306,7 +312,7 @@ export class DynamoLedger implements LedgerStore, UsageReader {
       };
       const id = `${dims.day}|${dims.keyId}|${dims.provider}|${dims.model}`;
       const acc = byKey.get(id) ?? { ...dims, ...Object.fromEntries(COUNTERS.map((c) => [c, 0])) };
-      for (const c of COUNTERS) acc[c] = round(Number(acc[c]) + Number(item[c]?.N ?? '0'));
+      for (const c of COUNTERS) acc[c] = round(c, Number(acc[c]) + Number(item[c]?.N ?? '0'));
       byKey.set(id, acc);
     }
     return [...byKey.values()]

@@ -7,7 +7,10 @@ import type { UsageRecord } from '../../core/usage/types.ts';
 
 export type Item = Record<string, AttributeValue>;
 
-/** Every field of a UsageRecord with its kind; the item keeps them under the same names. */
+/**
+ * Every field of a UsageRecord with its kind; the item keeps them under the same names. `?` is null when
+ * absent, `-` is left out when absent (a field newer records carry only when it applies).
+ */
 const FIELDS = {
   requestId: 'S',
   recordId: 'S',
@@ -30,7 +33,8 @@ const FIELDS = {
   stream: 'B',
   usageSource: 'S',
   upstreamId: 'S?',
-} as const satisfies Record<keyof UsageRecord, 'S' | 'S?' | 'N' | 'N?' | 'B'>;
+  implausible: 'S-',
+} as const satisfies Record<keyof UsageRecord, 'S' | 'S?' | 'S-' | 'N' | 'N?' | 'B'>;
 
 /** FNV-1a (32 bit) of the record id: a stable shard, the same in every process. */
 export function shardOf(recordId: string, shards: number): number {
@@ -67,7 +71,11 @@ export function recordItem(r: UsageRecord, shards: number, retentionDays: number
 export function recordFromItem(item: Item): UsageRecord {
   const out = JSON.parse(item.doc?.S ?? '{}') as Record<string, unknown>;
   // The same field order and nulls as the interface, whatever wrote the document.
-  return Object.fromEntries(Object.keys(FIELDS).map((k) => [k, out[k] ?? null])) as unknown as UsageRecord;
+  return Object.fromEntries(
+    Object.entries(FIELDS).flatMap(([k, kind]) =>
+      kind === 'S-' && out[k] == null ? [] : [[k, out[k] ?? null]],
+    ),
+  ) as unknown as UsageRecord;
 }
 
 /** Counters a record adds to its day's aggregate. */
@@ -82,6 +90,7 @@ export function countersOf(r: UsageRecord): Record<string, number> {
     costUsd: r.costUsd ?? 0,
     unpricedRequests: r.costUsd === null && r.usageSource !== 'none' ? 1 : 0,
     estimatedRequests: r.usageSource === 'estimated' ? 1 : 0,
+    implausibleRequests: r.implausible === undefined ? 0 : 1,
   };
 }
 
@@ -95,6 +104,7 @@ export const COUNTERS = [
   'costUsd',
   'unpricedRequests',
   'estimatedRequests',
+  'implausibleRequests',
 ] as const;
 
 /** The aggregate item a record adds into: `agg#<day>#<shard>` / `<keyId>#<provider>#<model>`. */

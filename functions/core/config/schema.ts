@@ -59,6 +59,9 @@ const provider = z.strictObject({
   maxTokens: z.number().int().positive().optional(),
 });
 
+/** A route's `maxInputTokens` when it sets none (2^20, the 1M-token context windows). */
+export const DEFAULT_MAX_INPUT_TOKENS = 1_048_576;
+
 const timeouts = z.strictObject({
   firstByteMs: z.number().int().positive().default(30_000),
   idleMs: z.number().int().positive().default(30_000),
@@ -87,7 +90,7 @@ const route = z.strictObject({
    * the true usage for the ledger; `abort` stops it at once (saves the wait, bills by estimate).
    */
   onClientDisconnect: z.enum(['drain', 'abort']).default('drain'),
-  /** Output tokens a budget reservation assumes when the client sets no `max_tokens`. */
+  /** Output tokens a budget reservation assumes when neither the client nor the adapter caps the answer. */
   reserveOutputTokens: z.number().int().positive().default(4096),
   /**
    * A larger non-stream answer fails its attempt (next target; 502 `upstream_response_too_large` when last)
@@ -100,6 +103,13 @@ const route = z.strictObject({
     .positive()
     .max(1024 * 1024 * 1024)
     .default(32 * 1024 * 1024),
+  /**
+   * The most input tokens any target of the route can read (its largest context window): the bound of input
+   * whose size cannot be known from the request (a `file` part, an unknown part type), and the ceiling of
+   * every input bound. The default, 1,048,576, is the largest context window of the common models (Gemini
+   * 2.x, GPT-4.1); a route whose targets read more must say so for budgets to hold.
+   */
+  maxInputTokens: z.number().int().positive().default(DEFAULT_MAX_INPUT_TOKENS),
 });
 
 const price = z.strictObject({
@@ -108,6 +118,11 @@ const price = z.strictObject({
   cachedInput: z.number().min(0).optional(),
   /** Input tokens written to a prompt cache (Anthropic: 1.25× input for 5-minute writes); default `input`. */
   cacheWriteInput: z.number().min(0).optional(),
+  /**
+   * Input tokens one image part may cost on this model, whatever its `detail`: replaces the documented worst
+   * case of functions/core/usage/image-tokens.ts in budget reservations (a model the table does not know).
+   */
+  imageTokens: z.number().int().positive().optional(),
   /** Recorded with each priced request (`priceVersion`); default: a digest of the three prices. */
   version: z.string().min(1).max(64).optional(),
 });

@@ -1,8 +1,10 @@
 /**
- * The money side of one request: the key's rate limit and budget reservation before the upstream call, then
- * the usage (provider-reported, else estimated), its cost and the ledger record when the request ends, and
- * the settlement of the reservation. Ledger writes and settlements run in the background; a settlement the
- * limit store refuses is retried and, failing that, kept (./keys/budget-settler.ts), never dropped.
+ * The money side of one request: the key's rate limit and budget reservation before the upstream call (the
+ * most the request can cost: ../usage/request-bounds.ts), then the usage (provider-reported, else estimated),
+ * its check against the request's bounds (../usage/usage-check.ts), its cost and the ledger record when the
+ * request ends, and the settlement of the reservation. Ledger writes and settlements run in the background; a
+ * settlement the limit store refuses is retried and, failing that, kept (./keys/budget-settler.ts), never
+ * dropped.
  */
 import type { Background } from '../background.ts';
 import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
@@ -12,15 +14,16 @@ import { budgetWindow } from '../keys/client-keys.ts';
 import type { BudgetHold, LimitStore } from '../keys/types.ts';
 import type { Logger, Principal, RequestSummary, Sleep } from '../ports.ts';
 import type { Usage } from '../providers/types.ts';
-import { estimateInputTokens } from '../usage/estimate.ts';
-import { costOf, maxCostOf, type Priced, priceOf } from '../usage/pricing.ts';
+import { costOf, type Priced, priceOf } from '../usage/pricing.ts';
+import { RequestBounds } from '../usage/request-bounds.ts';
 import type { TokenCounter, UsageRecord, UsageSink, UsageSource } from '../usage/types.ts';
+import { type CheckedUsage, checkUsage } from '../usage/usage-check.ts';
 
 export interface AccountingDeps {
   /** Shared counters for keys with an rpm or a budget; without it those limits are not enforced. */
   readonly limits?: LimitStore;
   readonly usage?: UsageSink;
-  /** For estimates when an upstream reports no usage, and for budget reservations. */
+  /** For estimates when an upstream reports no usage (reservations bound text by its bytes, no tokenizer). */
   readonly tokens?: TokenCounter;
   readonly background?: Background;
   readonly logger: Logger;
@@ -52,6 +55,12 @@ export class RequestAccount {
   private source: UsageSource = 'none';
   private priced: Priced | undefined;
   private hold: BudgetHold | undefined;
+  /** What the request can cost at most, per target; set by {@link admit}. */
+  private bounds: RequestBounds | undefined;
+  /** The target whose answer the usage is, `provider/model` split. */
+  private answeredBy: { readonly provider: string; readonly model: string } | undefined;
+  /** The usage checked against the answering target's bounds (memo: cleared when either changes). */
+  private checked: CheckedUsage | undefined;
   upstreamId: string | undefined;
 
   constructor(
@@ -71,6 +80,8 @@ export class RequestAccount {
   ): Promise<void> {
     const { limits, logger } = this.deps;
     const p = this.principal;
+    // Every request's usage is checked against its bounds, with or without a budget.
+    this.bounds = new RequestBounds(config, route, op, body);
     if (limits === undefined) return;
     if (p.rpm !== undefined) {
       const d = await limits.takeRate(p.keyId, p.rpm, this.arrivedAt).catch((err: unknown) => {
@@ -89,12 +100,11 @@ export class RequestAccount {
       }
     }
     if (p.budget !== undefined) {
-      const input = this.deps.tokens === undefined ? 0 : estimateInputTokens(this.deps.tokens, op, body);
       const hold: BudgetHold = {
         keyId: p.keyId,
         window: budgetWindow(p.budget.period, this.arrivedAt),
         limitUsd: p.budget.usd,
-        amountUsd: maxCostOf(config, route, input, body),
+        amountUsd: this.bounds.reserveUsd(),
         holdId: this.recordId,
         expiresAtEpochMs: this.arrivedAt + route.timeouts.totalMs + HOLD_GRACE_MS,
       };
@@ -115,30 +125,51 @@ export class RequestAccount {
     }
   }
 
-  /** The target that answers: its price applies to the usage. */
+  /** The target that answers: its price applies to the usage, its bounds check it. */
   target(config: GatewayConfig, provider: string, model: string): void {
     this.priced = priceOf(config, provider, model);
+    this.answeredBy = { provider, model };
+    this.checked = undefined;
   }
 
   /** Usage as the provider reported it, or an estimate. */
   use(usage: Usage, source: UsageSource): void {
     this.usage = usage;
     this.source = source;
+    this.checked = undefined;
   }
 
   get hasUsage(): boolean {
     return this.usage !== undefined;
   }
 
-  /** USD of the request so far; undefined when unpriced or no usage. */
+  /**
+   * A provider's report checked against the answering target's bounds. The gateway's own estimates are not
+   * checked: they are counted from what was sent and received.
+   */
+  private checkOf(usage: Usage, source: UsageSource): CheckedUsage {
+    const by = this.answeredBy;
+    if (source !== 'provider' || by === undefined || this.bounds === undefined) return { billed: usage };
+    return checkUsage(usage, this.bounds.of(by.provider, by.model));
+  }
+
+  private get check(): CheckedUsage | undefined {
+    if (this.usage === undefined) return undefined;
+    this.checked ??= this.checkOf(this.usage, this.source);
+    return this.checked;
+  }
+
+  /** USD of the request so far, implausible counts at their bounds; undefined when unpriced or no usage. */
   get costUsd(): number | undefined {
-    return this.usage === undefined || this.priced === undefined
-      ? undefined
-      : costOf(this.usage, this.priced.price);
+    const c = this.check;
+    return c === undefined || this.priced === undefined ? undefined : costOf(c.billed, this.priced.price);
   }
 
   /** Tokens and cost for the request's log line and metrics (estimates included; `unpriced` when no price). */
-  metricsFields(): Pick<RequestSummary, 'inputTokens' | 'outputTokens' | 'costUsd' | 'unpriced'> {
+  metricsFields(): Pick<
+    RequestSummary,
+    'inputTokens' | 'outputTokens' | 'costUsd' | 'unpriced' | 'implausibleUsage'
+  > {
     const u = this.usage;
     if (u === undefined) return {};
     const cost = this.costUsd;
@@ -146,12 +177,15 @@ export class RequestAccount {
       inputTokens: u.inputTokens,
       outputTokens: u.outputTokens,
       ...(cost === undefined ? { unpriced: true } : { costUsd: cost }),
+      ...(this.check?.implausible === undefined ? {} : { implausibleUsage: true }),
     };
   }
 
-  /** USD of any usage at this request's price (for the `usage.cost` of a stream's usage chunk). */
+  /** USD of a reported usage at this request's price and bounds (for the `usage.cost` of a stream's usage chunk). */
   costOf(usage: Usage): number | undefined {
-    return this.priced === undefined ? undefined : costOf(usage, this.priced.price);
+    return this.priced === undefined
+      ? undefined
+      : costOf(this.checkOf(usage, 'provider').billed, this.priced.price);
   }
 
   /** Called once with the request's summary: writes the ledger record and settles the reservation. */
@@ -180,8 +214,10 @@ export class RequestAccount {
       stream: s.stream,
       usageSource: u === undefined ? 'none' : this.source,
       upstreamId: this.upstreamId ?? null,
+      ...(this.check?.implausible === undefined ? {} : { implausible: this.check.implausible }),
     };
     this.deps.usage?.record(record);
+    this.report(record);
     const { hold } = this;
     const { settler } = this.deps;
     if (hold !== undefined && settler !== undefined) {
@@ -190,5 +226,39 @@ export class RequestAccount {
       else this.deps.background.add(settle);
     }
     return record;
+  }
+
+  /** Log lines an operator acts on: a report that cannot be true, a cost above its reservation. */
+  private report(r: UsageRecord): void {
+    const { logger } = this.deps;
+    const ids = {
+      requestId: r.requestId,
+      keyId: r.keyId,
+      route: r.route,
+      provider: r.provider,
+      model: r.model,
+    };
+    if (r.implausible !== undefined) {
+      const { usage, priced } = this;
+      logger.log('error', 'implausible usage', {
+        ...ids,
+        reason: r.implausible,
+        inputTokens: r.inputTokens,
+        outputTokens: r.outputTokens,
+        // What the report alone would have cost, and what the request was charged instead.
+        reportedUsd: usage === undefined || priced === undefined ? null : costOf(usage, priced.price),
+        chargedUsd: r.costUsd,
+      });
+    }
+    const hold = this.hold;
+    if (hold !== undefined && r.costUsd !== null && r.costUsd > hold.amountUsd + 1e-9) {
+      // Possible only where a bound is an assumption (no output cap went upstream, an image model the table
+      // does not know): the budget takes the real cost, so it may end above its limit by the difference.
+      logger.log('warn', 'cost above its budget reservation', {
+        ...ids,
+        reservedUsd: hold.amountUsd,
+        costUsd: r.costUsd,
+      });
+    }
   }
 }

@@ -1,9 +1,11 @@
 /**
  * Prices (USD per 1M tokens, keyed `provider/model`) → the cost of a request. A request with no price is
- * recorded with cost null and counted, never priced at 0.
+ * recorded with cost null and counted, never priced at 0. What a request may cost at most (a budget's
+ * reservation) is ./request-bounds.ts.
  */
 import { createHash } from 'node:crypto';
-import type { GatewayConfig, PriceConfig, RouteConfig } from '../config/schema.ts';
+import type { GatewayConfig, PriceConfig } from '../config/schema.ts';
+import { own } from '../json.ts';
 import type { Usage } from '../providers/types.ts';
 
 export interface Priced {
@@ -26,7 +28,7 @@ function versionOf(price: PriceConfig): string {
 }
 
 export function priceOf(config: GatewayConfig, provider: string, model: string): Priced | undefined {
-  const price = config.prices[`${provider}/${model}`];
+  const price = own(config.prices, `${provider}/${model}`);
   return price === undefined ? undefined : { price, version: versionOf(price) };
 }
 
@@ -46,28 +48,4 @@ export function costOf(usage: Usage, price: PriceConfig): number {
       usage.outputTokens * price.output) /
     1e6;
   return Math.round(usd * 1e10) / 1e10;
-}
-
-/**
- * The most a request can cost, for a budget reservation: the input estimate at the route's highest input
- * price plus its output cap (`max_completion_tokens`/`max_tokens`, else the route's `reserveOutputTokens`)
- * times `n` (each of the n choices may use the whole cap; the prompt is billed once) at the highest output
- * price. Targets without a price add nothing (their requests are recorded unpriced).
- */
-export function maxCostOf(
-  config: GatewayConfig,
-  route: RouteConfig,
-  inputTokens: number,
-  body: Readonly<Record<string, unknown>>,
-): number {
-  const cap = body.max_completion_tokens ?? body.max_tokens;
-  const perChoice = typeof cap === 'number' && cap > 0 ? cap : route.reserveOutputTokens;
-  const choices = typeof body.n === 'number' && body.n > 1 ? Math.floor(body.n) : 1;
-  const outputTokens = perChoice * choices;
-  let most = 0;
-  for (const t of route.targets) {
-    const p = config.prices[`${t.provider}/${t.model}`];
-    if (p !== undefined) most = Math.max(most, costOf({ inputTokens, outputTokens }, p));
-  }
-  return most;
 }

@@ -26,6 +26,8 @@ export const usageRecordSchema = z.strictObject({
   stream: z.boolean(),
   usageSource: z.enum(['provider', 'estimated', 'none']),
   upstreamId: z.string().nullable(),
+  // Absent in records written before the usage check existed: a spool or log line of then still replays.
+  implausible: z.string().min(1).exactOptional(),
 });
 
 // The schema and the interface must describe the same record, both ways.

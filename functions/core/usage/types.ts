@@ -34,6 +34,12 @@ export interface UsageRecord {
   readonly usageSource: UsageSource;
   /** The provider's generation id (`id` of the completion), for per-request billing checks. */
   readonly upstreamId: string | null;
+  /**
+   * Present only when the upstream reported usage that cannot be true (functions/core/usage/usage-check.ts):
+   * why. The token fields keep the report; `costUsd` is then the cost at the request's bounds. Absent in
+   * records written before the check existed.
+   */
+  readonly implausible?: string;
 }
 
 /** Where the core hands each finished request's record. Never awaited on the request path. */
@@ -80,6 +86,8 @@ export interface UsageAggregate {
   readonly costUsd: number;
   readonly unpricedRequests: number;
   readonly estimatedRequests: number;
+  /** Requests whose reported usage was implausible (flagged records); absent where a reader sums none. */
+  readonly implausibleRequests?: number;
 }
 
 /** Reads the ledger back (CLI, reconciler). Days are UTC `YYYY-MM-DD`, inclusive. */

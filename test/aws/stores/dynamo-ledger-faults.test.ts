@@ -207,6 +207,7 @@ const AGGREGATE_ATTRIBUTES = [
   'day',
   'errors',
   'estimatedRequests',
+  'implausibleRequests',
   'inputTokens',
   'keyId',
   'model',

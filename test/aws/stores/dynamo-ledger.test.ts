@@ -74,6 +74,34 @@ describe('DynamoLedger.write', () => {
     });
   });
 
+  it('keeps an implausible record as reported with its flag, counts it, and keeps old records unflagged', async () => {
+    const at = '2026-10-07T10:00:00.000Z';
+    const flagged = rec({
+      keyId: 'key_flag',
+      time: at,
+      outputTokens: 1e15,
+      costUsd: 0.000044,
+      implausible: 'output 1000000000000000 tokens > 10 allowed (cap 10 × 1)',
+    });
+    const plain = rec({ keyId: 'key_flag', time: at });
+    await ledger.write(flagged);
+    await ledger.write(plain);
+    const back = await ledger.records(at, '2026-10-07T10:00:01.000Z');
+    expect(back.find((r) => r.recordId === flagged.recordId)).toEqual(flagged);
+    // A record without the flag (every record written before it existed) reads back without the field.
+    expect(Object.keys(back.find((r) => r.recordId === plain.recordId) ?? {})).not.toContain('implausible');
+    const [a] = await aggOf('2026-10-07', 'key_flag');
+    expect(a).toMatchObject({ requests: 2, implausibleRequests: 1, outputTokens: 1e15 + 5 });
+  });
+
+  it('sums token counters as exact integers, however large (only USD is rounded)', async () => {
+    const at = '2026-10-08T10:00:00.000Z';
+    await ledger.write(rec({ keyId: 'key_big', time: at, outputTokens: 1e15 }));
+    await ledger.write(rec({ keyId: 'key_big', time: at, outputTokens: 1_000_000_000_007 }));
+    const [a] = await aggOf('2026-10-08', 'key_big');
+    expect(a?.outputTokens).toBe(1e15 + 1_000_000_000_007);
+  });
+
   it('gives a record an expiry at the end of the retention, and its aggregate none', async () => {
     const r = rec({ time: '2026-10-05T00:00:00.000Z' });
     await ledger.write(r);

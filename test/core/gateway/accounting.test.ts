@@ -1,4 +1,7 @@
-/** A request's money: its budget reservation is settled even when the limit store fails for a while. */
+/**
+ * A request's money: its budget reservation is settled even when the limit store fails for a while, and at
+ * the request's bounds when the upstream reports usage that cannot be true.
+ */
 import { describe, expect, it } from 'vitest';
 import { Background } from '../../../functions/core/background.ts';
 import { parseConfig } from '../../../functions/core/config/schema.ts';
@@ -39,7 +42,7 @@ class FailingLimits implements LimitStore {
 
 function deps(limits: LimitStore) {
   const sleeps: number[] = [];
-  const logs: { message: string; fields: Record<string, unknown> }[] = [];
+  const logs: { level: string; message: string; fields: Record<string, unknown> }[] = [];
   const background = new Background();
   const ports = accountDeps({
     limits,
@@ -48,7 +51,8 @@ function deps(limits: LimitStore) {
       sleeps.push(ms);
     },
     logger: {
-      log: (_l: string, message: string, fields: Record<string, unknown>) => logs.push({ message, fields }),
+      log: (level: string, message: string, fields: Record<string, unknown>) =>
+        logs.push({ level, message, fields }),
     },
   });
   return { ...ports, background, sleeps, logs };
@@ -70,7 +74,11 @@ const summary = (requestId: string): RequestSummary => ({
 /** One request with a budget: admitted (reserved), answered with usage, finished (settled). */
 async function request(d: ReturnType<typeof deps>, id: string) {
   const account = new RequestAccount(d, principal, `rec-${id}`, T0);
-  await account.admit(config, route, 'chat', { model: 'r', messages: [] });
+  // A prompt of 1,000 bytes: 1,000 reported input tokens are within its bound.
+  await account.admit(config, route, 'chat', {
+    model: 'r',
+    messages: [{ role: 'user', content: 'x'.repeat(1000) }],
+  });
   account.target(config, 'a', 'm');
   account.use({ inputTokens: 1000, outputTokens: 500 }, 'provider');
   account.finish(summary(id), 'r');
@@ -104,5 +112,63 @@ describe('RequestAccount settlement', () => {
     await request(d, 'c');
     await d.background.idle();
     expect(limits.settled.map((s) => s.holdId).sort()).toEqual(['rec-b', 'rec-c']);
+  });
+});
+
+describe('RequestAccount usage check', () => {
+  const body = { model: 'r', messages: [{ role: 'user', content: 'hello' }], max_tokens: 10 };
+
+  async function answered(
+    usage: { inputTokens: number; outputTokens: number },
+    source: 'provider' | 'estimated',
+  ) {
+    const limits = new FailingLimits(0);
+    const d = deps(limits);
+    const account = new RequestAccount(d, principal, 'rec-x', T0);
+    await account.admit(config, route, 'chat', body);
+    account.target(config, 'a', 'm');
+    account.use(usage, source);
+    const fields = account.metricsFields();
+    const record = account.finish(summary('x'), 'r');
+    await d.background.idle();
+    return { record, fields, limits, d };
+  }
+
+  it('records 10^15 output tokens as reported, flagged, and settles the budget at the cap', async () => {
+    const { record, fields, limits, d } = await answered({ inputTokens: 12, outputTokens: 1e15 }, 'provider');
+    // (12 input × $1 + 10 output × $2) per 1M: the most the request could cost at this target's price.
+    expect(record).toMatchObject({ inputTokens: 12, outputTokens: 1e15, costUsd: 0.000032 });
+    expect(record.implausible).toBe('output 1000000000000000 tokens > 10 allowed (cap 10 × 1)');
+    expect(limits.settled).toEqual([{ holdId: 'rec-x', actualUsd: 0.000032 }]);
+    expect(fields).toMatchObject({ outputTokens: 1e15, costUsd: 0.000032, implausibleUsage: true });
+    const line = d.logs.find((l) => l.message === 'implausible usage');
+    expect(line?.level).toBe('error');
+    expect(line?.fields).toMatchObject({ requestId: 'x', keyId: 'key_budget', chargedUsd: 0.000032 });
+    expect(line?.fields.reportedUsd).toBeCloseTo(2e9, 0);
+  });
+
+  it("does not check the gateway's own estimates", async () => {
+    const { record, fields } = await answered({ inputTokens: 12, outputTokens: 50 }, 'estimated');
+    expect(record).not.toHaveProperty('implausible');
+    expect(fields).not.toHaveProperty('implausibleUsage');
+  });
+
+  it('warns when a plausible cost passes its reservation (no cap went upstream), and settles the real cost', async () => {
+    const limits = new FailingLimits(0);
+    const d = deps(limits);
+    const account = new RequestAccount(d, principal, 'rec-y', T0);
+    // No max_tokens: the reservation assumes the route's reserveOutputTokens (1,000).
+    await account.admit(config, route, 'chat', { model: 'r', messages: [{ role: 'user', content: 'hi' }] });
+    account.target(config, 'a', 'm');
+    account.use({ inputTokens: 10, outputTokens: 5000 }, 'provider');
+    const record = account.finish(summary('y'), 'r');
+    await d.background.idle();
+    expect(record).not.toHaveProperty('implausible');
+    expect(limits.settled).toEqual([{ holdId: 'rec-y', actualUsd: 0.01001 }]);
+    expect(d.logs.find((l) => l.message === 'cost above its budget reservation')?.fields).toMatchObject({
+      requestId: 'y',
+      keyId: 'key_budget',
+      costUsd: 0.01001,
+    });
   });
 });

@@ -1,7 +1,7 @@
 /** Prices → cost: cached input at its own price, reasoning inside output, a missing price is not 0. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/core/config/schema.ts';
-import { costOf, maxCostOf, priceOf } from '../../../functions/core/usage/pricing.ts';
+import { costOf, priceOf } from '../../../functions/core/usage/pricing.ts';
 
 const config = parseConfig({
   providers: { a: { type: 'mock' }, b: { type: 'mock' } },
@@ -11,9 +11,7 @@ const config = parseConfig({
         { provider: 'a', model: 'small' },
         { provider: 'b', model: 'big' },
       ],
-      reserveOutputTokens: 1000,
     },
-    free: { targets: [{ provider: 'a', model: 'unpriced' }] },
   },
   prices: {
     'a/small': { input: 1, output: 2, cachedInput: 0.5 },
@@ -62,29 +60,5 @@ describe('priceOf', () => {
       prices: { 'a/small': { input: 1.1, output: 2, cachedInput: 0.5 } },
     });
     expect(priceOf(changed, 'a', 'small')?.version).not.toBe(v);
-  });
-});
-
-describe('maxCostOf', () => {
-  const route = config.routes.r!;
-  it("reserves the client's max_tokens at the route's highest prices", () => {
-    // 100 input × $3 + 50 output × $10, per 1M
-    expect(maxCostOf(config, route, 100, { max_tokens: 50 })).toBeCloseTo(0.0008, 12);
-    expect(maxCostOf(config, route, 100, { max_completion_tokens: 50 })).toBeCloseTo(0.0008, 12);
-  });
-
-  it("falls back to the route's reserveOutputTokens without a max_tokens", () => {
-    expect(maxCostOf(config, route, 0, {})).toBeCloseTo(0.01, 12);
-  });
-
-  it('reserves the output cap once per choice when the client asks for n choices', () => {
-    // 100 input × $3 (the prompt is billed once) + 3 × 50 output × $10, per 1M
-    expect(maxCostOf(config, route, 100, { max_tokens: 50, n: 3 })).toBeCloseTo(0.0018, 12);
-    expect(maxCostOf(config, route, 0, { n: 2 })).toBeCloseTo(0.02, 12);
-    expect(maxCostOf(config, route, 100, { max_tokens: 50, n: null })).toBeCloseTo(0.0008, 12);
-  });
-
-  it('reserves nothing for a route without prices', () => {
-    expect(maxCostOf(config, config.routes.free!, 1000, {})).toBe(0);
   });
 });
