@@ -126,3 +126,16 @@ describe('names megabytes long', () => {
     expect(errorOf(r).message.length).toBeLessThan(600);
   });
 });
+
+describe('text that made the estimate tokenizer superlinear', () => {
+  it('a 20,000-letter word to an upstream that reports no usage is estimated at once, not a frozen process', async () => {
+    h.fakes.a.setDefault({ usage: null });
+    let word = '';
+    for (let i = 0; i < 20_000; i++) word += String.fromCharCode(97 + ((i * 7919) % 26));
+    const r = await chat({ messages: [{ role: 'user', content: word }] }, 'long-word');
+    expect(r.status).toBe(200);
+    const record = await recordOf(h.gateway, 'long-word');
+    expect(record.usageSource).toBe('estimated');
+    expect(record.inputTokens).toBeGreaterThan(1000);
+  });
+});
