@@ -68,8 +68,8 @@ export interface RunningGateway {
   readonly ledgerWriter: LedgerWriter;
   /** Ledger writes and budget settlements still running. */
   readonly background: Background;
-  /** The embedded store's endpoint (tests open their own client on it). */
-  readonly storeEndpoint: string;
+  /** The embedded store's unix socket (tests open their own client on it with `connectStore`). */
+  readonly storeSocket: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the store. */
   close(graceMs?: number): Promise<void>;
 }
@@ -144,7 +144,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     ledger,
     ledgerWriter,
     background,
-    storeEndpoint: store.endpoint,
+    storeSocket: store.socket,
     close(graceMs = 30_000) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -69,7 +69,7 @@ export async function resolveMasterKey(
   if (given !== undefined) return { key: given, generated: false };
   const file = join(dataDir, 'master-key');
   if (existsSync(file)) return { key: (await readFile(file, 'utf8')).trim(), generated: false };
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = `sk-sy-master-${randomBytes(24).toString('base64url')}`;
   await writeFile(file, `${key}\n`, { mode: 0o600 });
   await chmod(file, 0o600);

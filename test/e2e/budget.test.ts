@@ -37,7 +37,7 @@ afterAll(async () => h.close());
 
 describe('budgets', () => {
   it('serves at most what the budget allows out of 20 concurrent requests, then 402 budget_exceeded', async () => {
-    const client = connectStore(h.gateway.storeEndpoint);
+    const client = connectStore(h.gateway.storeSocket);
     const table = localTableName(KEYS_TABLE);
     const k = newClientKey({ name: 'capped', budgetUsd: BUDGET, period: 'month' });
     await new DynamoKeyRepo(client, table).put(k.record);

@@ -67,7 +67,12 @@ describe('CachedRouteStore', () => {
     inner.holding = true;
     clock.t = 1500;
     let settled = 0;
-    const waiting = [cache.load(), cache.load()].map((p) => p.then((c) => (settled++, c)));
+    const waiting = [cache.load(), cache.load()].map((p) =>
+      p.then((c) => {
+        settled++;
+        return c;
+      }),
+    );
     await tick();
     expect(settled).toBe(0);
     inner.release();
