@@ -6,7 +6,13 @@
  */
 
 import { redactSecrets } from '../bytes.ts';
-import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import {
+  ServerShuttingDownError,
+  type SwitchyardError,
+  toErrorBody,
+  UpstreamError,
+  UpstreamTimeoutError,
+} from '../errors.ts';
 import { openAIUsage, parseOpenAIError, upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { ResponseTranslator, Usage } from '../providers/types.ts';
 import { parseEvents, SseDecoder } from '../sse/splitter.ts';
@@ -196,16 +202,19 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
       const reason: unknown = opened.controller.signal.aborted ? opened.controller.signal.reason : err;
       if (reason instanceof ClientGoneReason) return;
       finished = true;
+      // The host is stopping: the client learns why its stream ends here (the host closes it next).
       error =
-        reason instanceof TimeoutReason
-          ? new UpstreamTimeoutError({
-              code: 'upstream_timeout',
-              message: `Stream interrupted: ${reason.message}.`,
-            })
-          : new UpstreamError({
-              code: 'upstream_server_error',
-              message: `Stream interrupted: upstream connection failed (${reason instanceof Error ? reason.message : String(reason)}).`,
-            });
+        reason instanceof ServerShuttingDownError
+          ? reason
+          : reason instanceof TimeoutReason
+            ? new UpstreamTimeoutError({
+                code: 'upstream_timeout',
+                message: `Stream interrupted: ${reason.message}.`,
+              })
+            : new UpstreamError({
+                code: 'upstream_server_error',
+                message: `Stream interrupted: upstream connection failed (${reason instanceof Error ? reason.message : String(reason)}).`,
+              });
     }
     if (error !== undefined) yield sseError(error);
   } finally {
