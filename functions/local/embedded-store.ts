@@ -71,6 +71,8 @@ export function connectStore(socket: string): DynamoDBClient {
 interface DynaliteWorker {
   /** Rejects when the worker dies (e.g. the LevelDB files are locked by another process). */
   readonly failed: Promise<never>;
+  /** The store is in use: from now on a failure is reported on stderr (before, the start fails with it). */
+  serving(): void;
   stop(): Promise<void>;
 }
 
@@ -84,7 +86,7 @@ async function startDynaliteWorker(dataDir: string | undefined, socket: string):
     // worker collects as it goes (the bench's memory run: see docs/benchmarks.md). Its data is on disk.
     resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 },
   });
-  let started = false;
+  let serving = false;
   let stopping = false;
   const failed = new Promise<never>((_resolve, reject) => {
     worker.on('error', (err) => reject(new Error(`embedded store (dynalite worker) failed: ${String(err)}`)));
@@ -93,7 +95,7 @@ async function startDynaliteWorker(dataDir: string | undefined, socket: string):
   // After start, a dying store must not take the gateway with it: requests keep being served (routes and
   // keys from their caches, ledger records to the spool), and the cause is on stderr.
   failed.catch((err: unknown) => {
-    if (started && !stopping) process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    if (serving && !stopping) process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   });
   await Promise.race([
     failed,
@@ -107,9 +109,11 @@ async function startDynaliteWorker(dataDir: string | undefined, socket: string):
     await worker.terminate();
     throw err;
   });
-  started = true;
   return {
     failed,
+    serving() {
+      serving = true;
+    },
     async stop() {
       stopping = true;
       await new Promise<void>((resolve) => {
@@ -162,10 +166,13 @@ function accepts(socket: string): Promise<boolean> {
   });
 }
 
-/** The running process whose store lives in this data dir, if any. */
+/**
+ * The running process whose store lives in this data dir, if any (this process too: a second store on one
+ * dir cannot open its LevelDB). A marker whose socket accepts nothing is stale, whoever has its pid now.
+ */
 async function holderOf(dataDir: string): Promise<StoreMarker | undefined> {
   const marker = await readMarker(dataDir);
-  if (marker === undefined || marker.pid === process.pid || !isAlive(marker.pid)) return undefined;
+  if (marker === undefined || !isAlive(marker.pid)) return undefined;
   return (await accepts(marker.socket)) ? marker : undefined;
 }
 
@@ -214,6 +221,7 @@ export async function startEmbeddedStore(dataDir: string | undefined): Promise<S
     await Promise.race([ensureTables(client), server.failed]).catch((err: unknown) => {
       throw storeFailure(err, dataDir);
     });
+    server.serving();
     if (dataDir !== undefined) {
       const marker = join(dataDir, MARKER);
       const content: StoreMarker = { socket: place.path, pid: process.pid };
@@ -250,7 +258,7 @@ function storeFailure(err: unknown, dataDir: string | undefined): Error {
 /** The store of a running local server when there is one, else a store of our own on the same data dir. */
 export async function openStore(dataDir: string): Promise<StoreConnection> {
   const marker = await readMarker(dataDir);
-  if (marker !== undefined && marker.pid !== process.pid && isAlive(marker.pid)) {
+  if (marker !== undefined && isAlive(marker.pid)) {
     const client = connectStore(marker.socket);
     try {
       await client.send(new ListTablesCommand({}));

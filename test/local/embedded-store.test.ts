@@ -10,7 +10,12 @@ import { dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONFIG_TABLE } from '../../functions/core/stores/tables.ts';
-import { connectStore, localTableName, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
+import {
+  connectStore,
+  localTableName,
+  openStore,
+  startEmbeddedStore,
+} from '../../functions/local/embedded-store.ts';
 import { runCli } from '../support/cli-runner.ts';
 import { killAll, listeningTcpPorts, startServe } from '../support/serve-process.ts';
 
@@ -176,5 +181,43 @@ describe('startEmbeddedStore in memory (tests)', () => {
       await conn.close();
     }
     await expect(stat(dirname(conn.socket))).rejects.toThrow();
+  });
+});
+
+describe('startEmbeddedStore on a data dir', () => {
+  it('refuses a second store on a dir whose store runs (this process included), and openStore joins the first', async () => {
+    const data = join(dir, 'data');
+    const first = await startEmbeddedStore(data);
+    try {
+      await expect(startEmbeddedStore(data)).rejects.toThrow(`pid ${process.pid}`);
+      const joined = await openStore(data);
+      expect(joined.socket).toBe(first.socket);
+      await joined.close();
+      // The refused start left the first store's socket and marker alone.
+      expect((await first.client.send(new ListTablesCommand({}))).TableNames).toContain(
+        localTableName(CONFIG_TABLE),
+      );
+      expect((await markerOf(data)).socket).toBe(first.socket);
+    } finally {
+      await first.close();
+    }
+  });
+
+  it('starts over the marker and socket file a process that died left behind', async () => {
+    const data = join(dir, 'data');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'store.sock'), '');
+    // Its pid may belong to a live process by now (here: this one); only a socket that answers holds the dir.
+    await writeFile(
+      join(data, 'store.json'),
+      JSON.stringify({ socket: join(data, 'store.sock'), pid: process.pid }),
+    );
+    const conn = await startEmbeddedStore(data);
+    try {
+      expect((await stat(conn.socket)).isSocket()).toBe(true);
+      expect((await markerOf(data)).pid).toBe(process.pid);
+    } finally {
+      await conn.close();
+    }
   });
 });
