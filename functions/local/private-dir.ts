@@ -19,10 +19,29 @@ export const PRIVATE_FILE_MODE = 0o600;
  */
 export const MAX_SOCKET_PATH = 103;
 
-/** Creates `dir` (and its parents) if needed, then makes it and everything in it private. */
+/**
+ * What Switchyard keeps in a data dir (the LevelDB folder, the master key, the store's marker and socket, the
+ * usage spool). Only these are tightened: a data dir pointed at a folder with other things in it (`.`) must
+ * not have a project's scripts lose their modes.
+ */
+export const DATA_DIR_ENTRIES: readonly string[] = [
+  'db',
+  'master-key',
+  'store.json',
+  'store.sock',
+  'usage-spool.jsonl',
+];
+
+/** Creates `dir` (and its parents) if needed, then makes it and Switchyard's entries in it private. */
 export async function makePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  await tighten(dir);
+  await chmod(dir, PRIVATE_DIR_MODE);
+  for (const name of DATA_DIR_ENTRIES) {
+    const path = join(dir, name);
+    const entry = await lstat(path).catch(() => undefined);
+    if (entry?.isDirectory() === true) await tighten(path);
+    else if (entry?.isFile() === true || entry?.isSocket() === true) await chmod(path, PRIVATE_FILE_MODE);
+  }
 }
 
 /** 0700 for `dir` and its folders, 0600 for its files; symbolic links are left alone (not followed). */
@@ -71,13 +90,5 @@ export async function socketPlace(dataDir: string | undefined): Promise<SocketPl
   }
   throw new Error(
     `No folder short enough for the store's socket (at most ${MAX_SOCKET_PATH} bytes): set TMPDIR to a short path.`,
-  );
-}
-
-/** Whether a path exists as anything (a file, a folder, a socket, a dangling link). */
-export async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
   );
 }

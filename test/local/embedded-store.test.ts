@@ -203,6 +203,21 @@ describe('startEmbeddedStore on a data dir', () => {
     }
   });
 
+  it('tightens only what Switchyard keeps there: other files in a shared folder keep their modes', async () => {
+    const data = join(dir, 'project');
+    await mkdir(data);
+    await writeFile(join(data, 'run.sh'), '#!/bin/sh\n');
+    await chmod(join(data, 'run.sh'), 0o755);
+    await writeFile(join(data, 'master-key'), `${MASTER}\n`);
+    await chmod(join(data, 'master-key'), 0o644);
+    const conn = await startEmbeddedStore(data);
+    await conn.close();
+    const mode = async (p: string) => ((await stat(p)).mode & 0o777).toString(8);
+    expect(await mode(join(data, 'run.sh'))).toBe('755');
+    expect(await mode(join(data, 'master-key'))).toBe('600');
+    expect(await mode(data)).toBe('700');
+  });
+
   it('starts over the marker and socket file a process that died left behind', async () => {
     const data = join(dir, 'data');
     await mkdir(data, { recursive: true });
