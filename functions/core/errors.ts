@@ -94,6 +94,15 @@ export class UpstreamTimeoutError extends SwitchyardError {
   readonly type = 'timeout_error';
   readonly shouldRetry = true;
 }
+/**
+ * The host is stopping and its grace is over: the request (or the rest of its stream) is ended so its record
+ * is written before the process exits. Another instance, or this one restarted, can serve it again.
+ */
+export class ServerShuttingDownError extends SwitchyardError {
+  readonly status = 503;
+  readonly type = 'server_error';
+  readonly shouldRetry = true;
+}
 /** A bug of ours: never shows internals to the client. */
 export class InternalError extends SwitchyardError {
   readonly status = 500;

@@ -3,18 +3,16 @@
  * (the embedded store, or a deployed stack's table with `--stack`); keys, usage and reconcile read and write the
  * other tables the same way.
  */
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
-import { ConfigError, parseConfig } from '../core/config/schema.ts';
+import { ConfigError } from '../core/config/schema.ts';
 import { keys } from './cli-keys.ts';
 import { reconcileCommand } from './cli-reconcile.ts';
+import { serve } from './cli-serve.ts';
 import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
 import { usage } from './cli-usage.ts';
 import { validateCommand } from './cli-validate.ts';
-import { startGateway } from './server.ts';
-import { loadConfigFile, parseEnv, resolveMasterKey } from './settings.ts';
+import { parseEnv, readConfigFile } from './settings.ts';
 import { textTable } from './text-table.ts';
 
 const USAGE = `Usage: switchyard <command>
@@ -44,51 +42,6 @@ const USAGE = `Usage: switchyard <command>
                            --help for every option); exit code 1 when a required check fails
 `;
 
-async function serve(): Promise<void> {
-  const env = parseEnv(process.env);
-  const { config, source } = await loadConfigFile(env.SWITCHYARD_CONFIG);
-  const master = await resolveMasterKey(env.SWITCHYARD_MASTER_KEY, env.SWITCHYARD_DATA_DIR);
-  const gw = await startGateway({
-    config,
-    masterKey: master.key,
-    providerKeys: env.SWITCHYARD_PROVIDER_KEYS,
-    port: env.PORT,
-    dataDir: env.SWITCHYARD_DATA_DIR,
-  });
-  const route = Object.keys(config.routes)[0] ?? 'gpt-4o-mini';
-  process.stderr.write(
-    [
-      `Switchyard is listening on ${gw.origin}/v1`,
-      `  config:     ${source} (${Object.keys(config.routes).length} routes)`,
-      `  data dir:   ${env.SWITCHYARD_DATA_DIR}`,
-      `  master key: ${master.key}${master.generated ? ` (new; saved in ${env.SWITCHYARD_DATA_DIR}/master-key)` : ''}`,
-      '',
-      'Try it:',
-      `  curl -s ${gw.origin}/v1/chat/completions -H "Authorization: Bearer ${master.key}" \\`,
-      `    -H "Content-Type: application/json" -d '{"model":"${route}","messages":[{"role":"user","content":"Hello"}]}'`,
-      '',
-    ].join('\n'),
-  );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      process.stderr.write(`${signal} again: exiting now, in-flight requests are cut.\n`);
-      process.exit(130);
-    }
-    stopping = true;
-    process.stderr.write(`${signal}: finishing in-flight requests, then closing the store…\n`);
-    gw.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`shutdown failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
-
 async function routes(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
@@ -102,7 +55,7 @@ async function routes(args: string[]): Promise<void> {
   if (sub !== 'list' && sub !== 'sync') throw new Error(USAGE);
   const config =
     sub === 'sync' && file !== undefined
-      ? parseConfig(parseYaml(await readFile(file, 'utf8')), file)
+      ? await readConfigFile(file, 'Check the path: switchyard routes sync <file>.')
       : undefined;
   const stack = values.stack;
   const conn = await openCliStore(values, env.SWITCHYARD_DATA_DIR);

@@ -76,15 +76,29 @@ function bodyReader(req: IncomingMessage): BodyReader {
     });
 }
 
-export function nodeHandler(gateway: Gateway, logger: Logger) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
+export interface NodeHost {
+  /** The node:http request listener. */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Requests taken and not over yet. */
+  readonly inflight: number;
+  /**
+   * Resolves once every request taken so far is over: answered, its stream written to the end, or — for a
+   * client that left a draining stream — the upstream read to its end. A closed server socket alone does not
+   * say that: a draining stream outlives its connection.
+   */
+  idle(): Promise<void>;
+}
+
+export function nodeHost(gateway: Gateway, logger: Logger): NodeHost {
+  const pending = new Set<Promise<void>>();
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    gateway
+    const done: Promise<void> = gateway
       .handle({
         method: req.method ?? 'GET',
         path: q === -1 ? url : url.slice(0, q),
@@ -107,6 +121,17 @@ export function nodeHandler(gateway: Gateway, logger: Logger) {
           logger.log('error', 'the gateway failed to answer', { error: String(err) });
           res.destroy();
         },
-      );
+      )
+      .finally(() => pending.delete(done));
+    pending.add(done);
+  };
+  return {
+    listener,
+    get inflight() {
+      return pending.size;
+    },
+    async idle() {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
   };
 }

@@ -2,7 +2,7 @@
  * The local gateway: embedded store + the core + node:http on loopback. `startGateway` is what `npm start`,
  * the end-to-end tests and the benchmark run, so all three exercise the same code.
  */
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,15 +25,20 @@ import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, type LedgerStore, type UsageSpool } from '../core/usage/types.ts';
 import { type StoreConnection, startEmbeddedStore } from './embedded-store.ts';
-import { nodeHandler } from './node-host.ts';
+import { nodeHost } from './node-host.ts';
 import { batchedStdout, InMemoryMetrics, jsonLogger } from './observability.ts';
 import { type ProviderKeys, staticProviderKeys } from './settings.ts';
 import { localTokenCounter } from './token-counter.ts';
 import { FileUsageSpool } from './usage-spool.ts';
 
 export interface LocalGatewayOptions {
-  /** Validated config, written into the routes table at start. */
+  /** Validated config, written into the routes table at start (see `configMode`). */
   readonly config: GatewayConfig;
+  /**
+   * `replace` (default): the routes table holds exactly `config` afterwards. `seed`: `config` is written only
+   * into a table that holds no config; one that has a config (synced by a user) keeps it.
+   */
+  readonly configMode?: 'replace' | 'seed';
   readonly masterKey: string;
   readonly providerKeys?: ProviderKeys;
   /** 0 = a free port. */
@@ -43,7 +48,7 @@ export interface LocalGatewayOptions {
   readonly dataDir?: string;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** How long routes are served from memory before a background re-read of the table. */
+  /** Routes are re-read when older than this (a request that finds them older waits for the re-read). */
   readonly routeCacheTtlMs?: number;
   readonly maxBodyBytes?: number;
   /** Aggregate shards of the usage ledger (default {@link LOCAL_USAGE_SHARDS}). */
@@ -56,6 +61,49 @@ export interface LocalGatewayOptions {
   readonly keyCacheTtlMs?: number;
   /** Options of the Bedrock wire (tests: fake credentials); default the AWS SDK's credential chain. */
   readonly bedrock?: BedrockTransportOptions;
+  /** Bounds on what a client may take to send its request; each field defaults to {@link DEFAULT_CLIENT_LIMITS}. */
+  readonly clientLimits?: Partial<ClientLimits>;
+}
+
+/**
+ * What a client connection may cost (node:http's timers): a slow or unfinished request is closed, so
+ * trickled bodies cannot pile up connections and file descriptors. None of these bounds the answer: a
+ * request fully received is bounded by its route's timeouts only, however long its stream runs.
+ */
+export interface ClientLimits {
+  /** The request's headers must have arrived within this (else 408, connection closed). */
+  readonly headersTimeoutMs: number;
+  /** The whole request, headers and body, must have arrived within this (else 408, connection closed). */
+  readonly requestTimeoutMs: number;
+  /** How often those two bounds are checked: a late request is closed at most this much after its bound. */
+  readonly checkIntervalMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Client connections open at once, at most; more are closed as they arrive. */
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 60_000,
+  checkIntervalMs: 1_000,
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 4_096,
+};
+
+/** How long `close()` lets requests in flight finish, by default. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
+/** After the grace: how long the ended streams get to send their error event before connections are cut. */
+export const SHUTDOWN_FLUSH_MS = 2_000;
+
+/** What the start did with the config. */
+export interface StartConfig {
+  /** `replaced`: the given config was written; `seeded`: into an empty table; `kept`: the stored one. */
+  readonly action: 'replaced' | 'seeded' | 'kept';
+  /** The config in the table once started. */
+  readonly config: GatewayConfig;
+  /** Stored entries (providers, routes, prices) the given config removed. */
+  readonly removed: number;
 }
 
 export interface RunningGateway {
@@ -63,15 +111,21 @@ export interface RunningGateway {
   readonly origin: string;
   readonly port: number;
   readonly routes: DynamoRouteStore;
+  readonly startConfig: StartConfig;
   readonly metrics: Metrics;
   /** The ledger as the gateway writes it, and its writer's counters. */
   readonly ledger: DynamoLedger;
   readonly ledgerWriter: LedgerWriter;
   /** Ledger writes and budget settlements still running. */
   readonly background: Background;
-  /** The embedded store's endpoint (tests open their own client on it). */
-  readonly storeEndpoint: string;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the store. */
+  /** The embedded store's unix socket (tests open their own client on it with `connectStore`). */
+  readonly storeSocket: string;
+  /**
+   * Stops accepting, lets the requests in flight finish for up to `graceMs` (default
+   * {@link DEFAULT_SHUTDOWN_GRACE_MS}), then ends the rest (streams with the SSE error event
+   * `server_shutting_down`, draining streams stop draining), writes every ledger record, and closes the
+   * store.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -81,6 +135,60 @@ export interface RunningGateway {
  */
 export const LOCAL_USAGE_SHARDS = 1;
 
+/** Whether the promise settled within `ms` (its timer never outlives the wait). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function applyConfig(
+  routes: DynamoRouteStore,
+  config: GatewayConfig,
+  mode: 'replace' | 'seed',
+): Promise<StartConfig> {
+  if (mode === 'seed' && (await routes.items()).length > 0) {
+    return { action: 'kept', config: await routes.load(), removed: 0 };
+  }
+  const { deleted } = await routes.sync(config);
+  return { action: mode === 'seed' ? 'seeded' : 'replaced', config, removed: deleted };
+}
+
+/** Listens, or fails with the cause and the fix (a port in use is the usual one). */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new Error(
+        `Cannot listen on ${host}, port ${port}: another program (maybe another gateway) uses it. ` +
+          'Stop it, or set PORT to a free port (PORT=0 picks one).',
+        { cause: err },
+      );
+    }
+    if (code === 'EACCES') {
+      throw new Error(`Not allowed to listen on ${host}, port ${port}: set PORT to a port above 1023.`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  return (server.address() as AddressInfo).port;
+}
+
 export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGateway> {
   // Every key this gateway holds is masked by value in its log lines and in what it sends to clients.
   const secrets = new SecretMasker();
@@ -89,7 +197,13 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
   const metrics = opts.metrics ?? new InMemoryMetrics();
   const store: StoreConnection = await startEmbeddedStore(opts.dataDir);
   const routes = new DynamoRouteStore(store.client, store.tableName(CONFIG_TABLE));
-  await routes.sync(opts.config);
+  let startConfig: StartConfig;
+  try {
+    startConfig = await applyConfig(routes, opts.config, opts.configMode ?? 'replace');
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const http = createUndiciClient();
   // Loads the AWS SDK only on the first Bedrock call.
   const bedrock = createBedrockTransport(opts.bedrock);
@@ -131,36 +245,58 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes }),
   });
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, nodeHandler(gateway, logger));
-  server.headersTimeout = 66_000;
-  // Streams may last as long as a route's total timeout: no socket-level request timeout.
-  server.requestTimeout = 0;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const limits = { ...DEFAULT_CLIENT_LIMITS, ...opts.clientLimits };
+  const host = nodeHost(gateway, logger);
+  const server = createServer(
+    {
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
+    host.listener,
+  );
+  server.maxConnections = limits.maxConnections;
+  const hostName = opts.host ?? '127.0.0.1';
+  let port: number;
+  try {
+    port = await listen(server, opts.port ?? 0, hostName);
+  } catch (err) {
+    await http.close();
+    bedrock.close();
+    await store.close();
+    throw err;
+  }
   let closing: Promise<void> | undefined;
   return {
-    origin: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    origin: `http://${hostName}:${port}`,
     port,
     routes,
+    startConfig,
     metrics,
     ledger,
     ledgerWriter,
     background,
-    storeEndpoint: store.endpoint,
-    close(graceMs = 30_000) {
+    storeSocket: store.socket,
+    close(graceMs = DEFAULT_SHUTDOWN_GRACE_MS) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Keep-alive sockets turn idle as their last response ends: close them as they do.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
-        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-        await closed;
-        clearInterval(sweep);
-        clearTimeout(timer);
-        await http.close();
+        try {
+          // The grace covers every request taken, not only open sockets: a stream draining for a client
+          // that left has no socket left but still owes its ledger record.
+          if (!(await settlesWithin(host.idle(), graceMs))) {
+            gateway.shutdown();
+            await settlesWithin(host.idle(), SHUTDOWN_FLUSH_MS);
+          }
+          server.closeAllConnections();
+          await closed;
+        } finally {
+          clearInterval(sweep);
+        }
+        await settlesWithin(http.close(), SHUTDOWN_FLUSH_MS);
         bedrock.close();
         // Ledger writes and settlements of the last requests land before the store closes.
         await background.idle();

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EXAMPLE_CONFIG_YAML } from '../core/config/example.ts';
@@ -23,6 +23,13 @@ const envSchema = z.object({
   SWITCHYARD_CONFIG: z.string().min(1).optional(),
   SWITCHYARD_DATA_DIR: z.string().min(1).default('.switchyard'),
   SWITCHYARD_MASTER_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** How long SIGTERM/SIGINT lets requests in flight finish before the rest are ended. */
+  SWITCHYARD_SHUTDOWN_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3_600_000, 'must be at most 3600000 (one hour)')
+    .default(30_000),
   SWITCHYARD_PROVIDER_KEYS: z
     .string()
     .optional()
@@ -46,34 +53,77 @@ export function parseEnv(env: NodeJS.ProcessEnv): LocalEnv {
   throw new Error(`Invalid environment:\n  ${lines.join('\n  ')}`);
 }
 
+/** Why a file could not be read, in words (never a bare errno). */
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'does not exist';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'EACCES' || code === 'EPERM') return 'cannot be read (permission denied)';
+  return `cannot be read (${code ?? String(err)})`;
+}
+
+/**
+ * A config file, read and validated. A file that cannot be read fails with its path, why, and `fix`;
+ * `via` names the variable the path came from, if it came from one.
+ */
+export async function readConfigFile(file: string, fix: string, via?: string): Promise<GatewayConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const subject = via === undefined ? `The config file ${file}` : `${via} points to ${file}, which`;
+    throw new Error(`${subject} ${unreadable(err)} (${resolve(file)}). ${fix}`, { cause: err });
+  }
+  return parseConfig(parseYaml(text), file);
+}
+
+export interface LoadedConfig {
+  readonly config: GatewayConfig;
+  /** What to call it in messages. */
+  readonly source: string;
+  /** The file it came from; undefined for the built-in example. */
+  readonly file: string | undefined;
+}
+
 /** The config file named by SWITCHYARD_CONFIG, else ./switchyard.yaml, else the built-in mock example. */
-export async function loadConfigFile(
-  path: string | undefined,
-): Promise<{ config: GatewayConfig; source: string }> {
+export async function loadConfigFile(path: string | undefined): Promise<LoadedConfig> {
   const file = path ?? (existsSync('switchyard.yaml') ? 'switchyard.yaml' : undefined);
   if (file === undefined) {
     return {
       config: parseConfig(parseYaml(EXAMPLE_CONFIG_YAML), 'built-in example config'),
       source: 'built-in example (mock provider)',
+      file: undefined,
     };
   }
-  const text = await readFile(file, 'utf8');
-  return { config: parseConfig(parseYaml(text), file), source: file };
+  const config = await readConfigFile(
+    file,
+    'Fix the path, or unset SWITCHYARD_CONFIG to use ./switchyard.yaml or the built-in example.',
+    path === undefined ? undefined : 'SWITCHYARD_CONFIG',
+  );
+  return { config, source: file, file };
+}
+
+export interface MasterKey {
+  readonly key: string;
+  /** Made on this start (so it may be shown once). */
+  readonly generated: boolean;
+  /** Where it came from: the variable, or the file in the data dir. */
+  readonly from: 'env' | 'file';
+  /** The file it is saved in (`from: 'file'`). */
+  readonly file: string;
 }
 
 /** SWITCHYARD_MASTER_KEY, else the key saved in the data dir, else a new one saved there (mode 0600). */
-export async function resolveMasterKey(
-  given: string | undefined,
-  dataDir: string,
-): Promise<{ key: string; generated: boolean }> {
-  if (given !== undefined) return { key: given, generated: false };
+export async function resolveMasterKey(given: string | undefined, dataDir: string): Promise<MasterKey> {
   const file = join(dataDir, 'master-key');
-  if (existsSync(file)) return { key: (await readFile(file, 'utf8')).trim(), generated: false };
-  await mkdir(dataDir, { recursive: true });
+  if (given !== undefined) return { key: given, generated: false, from: 'env', file };
+  if (existsSync(file))
+    return { key: (await readFile(file, 'utf8')).trim(), generated: false, from: 'file', file };
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const key = `sk-sy-master-${randomBytes(24).toString('base64url')}`;
   await writeFile(file, `${key}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
-  return { key, generated: true };
+  return { key, generated: true, from: 'file', file };
 }
 
 /** Provider keys from the environment (Lambda's adapter reads Secrets Manager instead). */

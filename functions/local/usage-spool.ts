@@ -5,6 +5,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { UsageRecord, UsageSpool } from '../core/usage/types.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-dir.ts';
 
 export const SPOOL_FILE = 'usage-spool.jsonl';
 
@@ -15,12 +16,13 @@ export class FileUsageSpool implements UsageSpool {
   }
 
   spool(record: UsageRecord, error: unknown): void {
-    mkdirSync(join(this.path, '..'), { recursive: true });
+    // Private like the rest of the data dir (the owner's umask may be looser: the spool can outlive the store).
+    mkdirSync(join(this.path, '..'), { recursive: true, mode: PRIVATE_DIR_MODE });
     const line = {
       usageRecord: record,
       error: error instanceof Error ? error.message : String(error),
       spooledAt: new Date().toISOString(),
     };
-    appendFileSync(this.path, `${JSON.stringify(line)}\n`);
+    appendFileSync(this.path, `${JSON.stringify(line)}\n`, { mode: PRIVATE_FILE_MODE });
   }
 }

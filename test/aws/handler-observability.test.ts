@@ -8,7 +8,7 @@ import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { newClientKey } from '../../functions/core/keys/client-keys.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
-import type { StoreConnection } from '../../functions/local/embedded-store.ts';
+import type { DynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import type { FunctionLogs } from './support/awslambda-shim.ts';
 import {
   chat,
@@ -22,7 +22,7 @@ import {
   streamText,
 } from './support/gateway-bundle.ts';
 
-let conn: StoreConnection;
+let conn: DynamoEndpoint;
 let logs: FunctionLogs;
 let provider: GatewayBundle['provider'];
 let frontOf: GatewayBundle['frontOf'];

@@ -16,8 +16,8 @@ import { DynamoRouteStore } from '../../functions/aws/stores/dynamo-route-store.
 import { parseConfig } from '../../functions/core/config/schema.ts';
 import { CONFIG_TABLE, REPORTS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
-import { type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
 import { esbuildOptions, RECONCILER_HANDLER_ENTRY } from '../../lib/handler-bundling.ts';
+import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { type OneapiBillingFake, startOneapiBillingFake } from '../support/fake-billing-oneapi.ts';
 import { type FakeOpenAIBilling, startOpenAIBillingFake } from '../support/fake-billing-openai.ts';
 import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv } from './support/awslambda-shim.ts';
@@ -28,7 +28,7 @@ const ADMIN_KEY = 'sk-admin-reconciler-harness';
 const day = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
 let dir: string;
-let conn: StoreConnection;
+let conn: DynamoEndpoint;
 let secrets: FakeSecretsManager;
 let openaiBill: FakeOpenAIBilling;
 let relayBill: OneapiBillingFake;
@@ -68,7 +68,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sy-reconciler-'));
   const outfile = join(dir, 'node_modules', 'reconciler-task', 'index.mjs');
   [conn, secrets, openaiBill, relayBill] = await Promise.all([
-    startEmbeddedStore(undefined),
+    startDynamoEndpoint(),
     startFakeSecretsManager({ region: DEFAULT_FUNCTION.region }),
     startOpenAIBillingFake({ adminKey: ADMIN_KEY }),
     startOneapiBillingFake({ key: 'sk-relay' }),

@@ -32,12 +32,12 @@ const PIXEL =
 /** A client key with this budget, stored in the gateway's keys table. */
 async function budgetKey(name: string, budgetUsd: number) {
   const k = newClientKey({ name, budgetUsd, period: 'month' });
-  await new DynamoKeyRepo(connectStore(h.gateway.storeEndpoint), localTableName(KEYS_TABLE)).put(k.record);
+  await new DynamoKeyRepo(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE)).put(k.record);
   return k;
 }
 
 async function spentOf(keyId: string) {
-  const store = new DynamoLimitStore(connectStore(h.gateway.storeEndpoint), localTableName(KEYS_TABLE));
+  const store = new DynamoLimitStore(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
   return store.spent(keyId, budgetWindow('month', Date.now()));
 }
 
@@ -59,7 +59,7 @@ afterAll(async () => h.close());
 
 describe('budgets', () => {
   it('serves at most what the budget allows out of 20 concurrent requests, then 402 budget_exceeded', async () => {
-    const client = connectStore(h.gateway.storeEndpoint);
+    const client = connectStore(h.gateway.storeSocket);
     const table = localTableName(KEYS_TABLE);
     const k = newClientKey({ name: 'capped', budgetUsd: BUDGET, period: 'month' });
     await new DynamoKeyRepo(client, table).put(k.record);

@@ -35,12 +35,12 @@ beforeEach(() => h.reset());
 
 async function keyWithBudget(usd: number) {
   const k = newClientKey({ name: 'implausible', budgetUsd: usd, period: 'month' });
-  await new DynamoKeyRepo(connectStore(h.gateway.storeEndpoint), localTableName(KEYS_TABLE)).put(k.record);
+  await new DynamoKeyRepo(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE)).put(k.record);
   return k;
 }
 
 async function spentOf(keyId: string) {
-  const store = new DynamoLimitStore(connectStore(h.gateway.storeEndpoint), localTableName(KEYS_TABLE));
+  const store = new DynamoLimitStore(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
   return (await store.spent(keyId, budgetWindow('month', Date.now()))).spentUsd;
 }
 

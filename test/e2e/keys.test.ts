@@ -28,7 +28,7 @@ beforeAll(async () => {
     }),
     gateway: { keyCacheTtlMs: KEY_TTL_MS },
   });
-  repo = new DynamoKeyRepo(connectStore(h.gateway.storeEndpoint), localTableName(KEYS_TABLE));
+  repo = new DynamoKeyRepo(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
 });
 afterAll(async () => h.close());
 

@@ -44,7 +44,7 @@ describe('1,000 requests over 50 concurrent clients', () => {
   afterAll(async () => h.close());
 
   it('leaves one record per request, and aggregates equal to the sums of the records', async () => {
-    const store = connectStore(h.gateway.storeEndpoint);
+    const store = connectStore(h.gateway.storeSocket);
     const repo = new DynamoKeyRepo(store, localTableName(KEYS_TABLE));
     const keys = await Promise.all(
       [1, 2, 3].map(async (i) => {

@@ -75,7 +75,7 @@ beforeAll(async () => {
   deps = {
     config: await h.gateway.routes.load(),
     usage: h.gateway.ledger,
-    reports: new DynamoReportStore(connectStore(h.gateway.storeEndpoint), localTableName(REPORTS_TABLE)),
+    reports: new DynamoReportStore(connectStore(h.gateway.storeSocket), localTableName(REPORTS_TABLE)),
     // Admin / management keys of the billing APIs, not the inference keys.
     billingKeys: {
       key: async (id) => ({ oai: oaiBill.adminKey, or: orBill.key, ant: antBill.adminKey })[id],

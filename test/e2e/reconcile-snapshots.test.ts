@@ -72,7 +72,7 @@ beforeAll(async () => {
     }),
     providerKeys: { relay: 'sk-relay', ds: 'sk-ds', quiet: 'sk-quiet' },
   });
-  reports = new DynamoReportStore(connectStore(h.gateway.storeEndpoint), localTableName(REPORTS_TABLE));
+  reports = new DynamoReportStore(connectStore(h.gateway.storeSocket), localTableName(REPORTS_TABLE));
   deps = {
     config: await h.gateway.routes.load(),
     usage: h.gateway.ledger,

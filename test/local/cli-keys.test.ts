@@ -10,8 +10,9 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
-import { openStore, type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
+import { openStore } from '../../functions/local/embedded-store.ts';
 import { awsEnv, runCli } from '../support/cli-runner.ts';
+import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
 
 let dir: string;
@@ -80,10 +81,10 @@ describe('switchyard keys (local store)', () => {
 });
 
 describe('switchyard keys --stack (CloudFormation mocked by a fake endpoint)', () => {
-  let dynamo: StoreConnection;
+  let dynamo: DynamoEndpoint;
   let cfn: FakeCloudFormation;
   beforeAll(async () => {
-    dynamo = await startEmbeddedStore(undefined);
+    dynamo = await startDynamoEndpoint();
     cfn = await startFakeCloudFormation({ Prod: { KeysTableName: dynamo.tableName(KEYS_TABLE) } });
   });
   afterAll(async () => {

@@ -8,17 +8,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoRouteStore } from '../../functions/aws/stores/dynamo-route-store.ts';
 import { CONFIG_TABLE } from '../../functions/core/stores/tables.ts';
-import { type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
 import { awsEnv, runCli } from '../support/cli-runner.ts';
+import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
 
 let dir: string;
-let dynamo: StoreConnection;
+let dynamo: DynamoEndpoint;
 let cfn: FakeCloudFormation;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'switchyard-stack-'));
-  dynamo = await startEmbeddedStore(undefined);
+  dynamo = await startDynamoEndpoint();
   cfn = await startFakeCloudFormation({
     Prod: { ConfigTableName: dynamo.tableName(CONFIG_TABLE), FunctionUrl: 'x' },
   });

@@ -4,6 +4,7 @@
  * client yet) or throws the one client error that {@link finalError} picks.
  */
 import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
+import { ServerShuttingDownError } from '../errors.ts';
 import { own } from '../json.ts';
 import type { AttemptRecord, Clock, ProviderKeySource, Sleep } from '../ports.ts';
 import { ADAPTERS } from '../providers/registry.ts';
@@ -238,6 +239,8 @@ export async function execute(
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;
         if (err instanceof ClientGoneReason) throw err;
+        // The host is stopping: no retry, no next target.
+        if (signal.reason instanceof ServerShuttingDownError) throw signal.reason;
         if (!(err instanceof AttemptError)) throw err;
         const f = err.failure;
         failures.push(f);
@@ -260,6 +263,7 @@ export async function execute(
           await deps.sleep(delay, signal);
         } catch {
           if (signal.reason instanceof ClientGoneReason) throw signal.reason;
+          if (signal.reason instanceof ServerShuttingDownError) throw signal.reason;
           throw finalError(failures, true);
         } finally {
           stats.upstreamMs += deps.clock.now() - waitStart;

@@ -9,6 +9,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PermissionDeniedError,
+  ServerShuttingDownError,
   type SwitchyardError,
   toErrorBody,
   toSwitchyardError,
@@ -44,6 +45,13 @@ export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
 
 export interface Gateway {
   handle(req: GatewayRequest): Promise<GatewayResponse>;
+  /**
+   * For a host that is stopping, once its grace is over: every request in flight is aborted with a
+   * {@link ServerShuttingDownError} (503 `server_shutting_down`; a stream ends with it as its SSE error
+   * event, a stream draining for a client that left stops draining), and every later request gets it at
+   * once. Each ends like any failed request: its log line, metrics and ledger record are made.
+   */
+  shutdown(): void;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -135,6 +143,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const accounts = accountDeps(deps);
   const secrets = deps.secrets ?? NO_SECRETS;
+  /** The signals of the proxied requests in flight, for shutdown(). */
+  const inflight = new Set<AbortController>();
+  let stopping = false;
+  const shuttingDown = () =>
+    new ServerShuttingDownError({
+      code: 'server_shutting_down',
+      message: 'The gateway is shutting down; retry the request.',
+    });
 
   function routeFor(config: GatewayConfig, model: string, principal: Principal) {
     const route = own(config.routes, model);
@@ -172,12 +188,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
 
     // The request's own signal: client gone or total deadline, whichever first.
     const controller = new AbortController();
+    if (stopping) controller.abort(shuttingDown());
+    inflight.add(controller);
     const onClientGone = () => controller.abort(new ClientGoneReason());
     if (scope.req.signal?.aborted === true) onClientGone();
     else scope.req.signal?.addEventListener('abort', onClientGone, { once: true });
     const totalMs = route.timeouts.totalMs;
     const deadline = setTimeout(() => controller.abort(new TimeoutReason('total', totalMs)), totalMs);
     const cleanup = () => {
+      inflight.delete(controller);
       clearTimeout(deadline);
       scope.req.signal?.removeEventListener('abort', onClientGone);
     };
@@ -259,8 +278,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
           const out = estimateOutputOfEvents(deps.tokens, o.forwarded, o.keptChars, o.totalChars);
           account.use(estimatedUsage(estimateInput(), out), 'estimated');
         }
-        // 499: the client closed the connection (nginx's convention), so it never counts as a success.
-        scope.finish(o.clientGone ? 499 : o.error === undefined ? 200 : o.error.status, o.error);
+        // 499: the client closed the connection (nginx's convention), so it never counts as a success. A
+        // draining stream may end (e.g. at shutdown) before the host noticed: the client's signal says it.
+        const gone = o.clientGone || scope.req.signal?.aborted === true;
+        scope.finish(gone ? 499 : o.error === undefined ? 200 : o.error.status, o.error);
       },
     });
     return {
@@ -285,10 +306,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
   }
 
   return {
+    shutdown() {
+      stopping = true;
+      for (const c of inflight) c.abort(shuttingDown());
+    },
     async handle(req) {
       const requestId = requestIdFrom(header(req.headers, 'x-request-id'));
       const scope = new RequestScope(requestId, deps.clock.now(), deps, req);
       try {
+        if (stopping) throw shuttingDown();
         const endpoint = ENDPOINTS.get(req.path);
         if (endpoint === undefined) {
           throw new NotFoundError({

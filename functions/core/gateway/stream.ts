@@ -5,7 +5,13 @@
  * client never sees a clean-looking end of a cut answer.
  */
 
-import { type SwitchyardError, toErrorBody, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import {
+  ServerShuttingDownError,
+  type SwitchyardError,
+  toErrorBody,
+  UpstreamError,
+  UpstreamTimeoutError,
+} from '../errors.ts';
 import { isRecord } from '../json.ts';
 import { openAIUsage, upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { ResponseTranslator, Usage } from '../providers/types.ts';
@@ -211,17 +217,20 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
       const reason: unknown = opened.controller.signal.aborted ? opened.controller.signal.reason : err;
       if (reason instanceof ClientGoneReason) return;
       finished = true;
+      // The host is stopping: the client learns why its stream ends here (the host closes it next).
       error =
-        reason instanceof TimeoutReason
-          ? new UpstreamTimeoutError({
-              code: 'upstream_timeout',
-              message: `Stream interrupted: ${reason.message}.`,
-            })
-          : new UpstreamError({
-              code: 'upstream_server_error',
-              message: `Stream interrupted: the connection to ${r.provider} failed.`,
-            });
-      if (!(reason instanceof TimeoutReason)) {
+        reason instanceof ServerShuttingDownError
+          ? reason
+          : reason instanceof TimeoutReason
+            ? new UpstreamTimeoutError({
+                code: 'upstream_timeout',
+                message: `Stream interrupted: ${reason.message}.`,
+              })
+            : new UpstreamError({
+                code: 'upstream_server_error',
+                message: `Stream interrupted: the connection to ${r.provider} failed.`,
+              });
+      if (!(reason instanceof TimeoutReason) && !(reason instanceof ServerShuttingDownError)) {
         watch.upstreamDetail = detailOf(r.secrets, reason instanceof Error ? reason.message : String(reason));
       }
     }

@@ -17,8 +17,8 @@ import OpenAI from 'openai';
 import { DynamoRouteStore } from '../../../functions/aws/stores/dynamo-route-store.ts';
 import { parseConfig } from '../../../functions/core/config/schema.ts';
 import { CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE } from '../../../functions/core/stores/tables.ts';
-import { type StoreConnection, startEmbeddedStore } from '../../../functions/local/embedded-store.ts';
 import { BUNDLE_SIDE_FILES, esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../../lib/handler-bundling.ts';
+import { type DynamoEndpoint, startDynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../support/fake-openai.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/gateway-harness.ts';
 import {
@@ -59,7 +59,7 @@ export async function eventually(check: () => boolean, ms: number, what = 'condi
 
 /** A running harness: the bundle loaded in its execution environment, with a front per event format. */
 export interface GatewayBundle {
-  readonly conn: StoreConnection;
+  readonly conn: DynamoEndpoint;
   readonly secrets: FakeSecretsManager;
   readonly provider: FakeOpenAI;
   /** The TCP proxy in front of the `watched` provider (the `patient` route): counts open upstream connections. */
@@ -81,7 +81,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
   const fronts = new Map<EventFormat, LambdaFront>();
   const envBefore = { ...process.env };
   let dir: string | undefined;
-  let conn: StoreConnection | undefined;
+  let conn: DynamoEndpoint | undefined;
   let secrets: FakeSecretsManager | undefined;
   let provider: FakeOpenAI | undefined;
   let proxy: TcpProxy | undefined;
@@ -106,7 +106,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     const taskRoot = join(dir, 'node_modules', 'lambda-task');
     const outfile = join(taskRoot, 'index.mjs');
     [conn, secrets, provider, proxy] = await Promise.all([
-      startEmbeddedStore(undefined),
+      startDynamoEndpoint(),
       startFakeSecretsManager({ region: DEFAULT_FUNCTION.region }),
       startFakeOpenAI({ apiKey: PROVIDER_KEY }),
       startTcpProxy(),
