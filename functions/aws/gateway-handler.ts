@@ -34,8 +34,8 @@ import { lambdaTokenCounter } from './token-counter.ts';
 import { LogUsageSpool } from './usage-spool.ts';
 
 const env = parseLambdaEnv(process.env);
-const logger = new Logger({ serviceName: 'switchyard' });
-const metrics = new Metrics({ namespace: 'Switchyard', serviceName: 'switchyard' });
+const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+const metrics = new Metrics({ namespace: 'Switchyard', serviceName: env.POWERTOOLS_SERVICE_NAME });
 const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, env.SWITCHYARD_SECRET_TTL_S);
 const coreMetrics = powertoolsMetrics(metrics);
 const coreLogger = powertoolsLogger(logger);

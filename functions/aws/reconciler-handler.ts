@@ -22,9 +22,9 @@ import { DynamoRouteStore } from './stores/dynamo-route-store.ts';
 
 const env = parseReconcilerEnv(process.env);
 const logger = new Logger({ serviceName: 'switchyard-reconciler' });
-// The alarms watch the service-level series of service `switchyard` (lib/monitoring.ts).
+// The alarms watch the service-level series of this stack's service (lib/monitoring.ts).
 const metrics = powertoolsReconcileMetrics(
-  new Metrics({ namespace: 'Switchyard', serviceName: 'switchyard' }),
+  new Metrics({ namespace: 'Switchyard', serviceName: env.POWERTOOLS_SERVICE_NAME }),
 );
 const dynamo = new DynamoDBClient({});
 const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, 300);

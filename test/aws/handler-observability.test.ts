@@ -17,6 +17,7 @@ import {
   messages,
   PROMPT,
   PROVIDER_KEY,
+  SERVICE,
   sdk,
   startGatewayBundle,
   streamText,
@@ -124,5 +125,7 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     );
     const undimensioned = emf.filter((l) => l.Route !== 'gpt-4o-mini' || l.Provider !== 'openai');
     expect(undimensioned.map(metricNames)).toEqual([]);
+    // The `service` dimension is the stack's (its POWERTOOLS_SERVICE_NAME), so stacks never share a series.
+    expect(emf.map((l) => l.service)).toEqual(emf.map(() => SERVICE));
   });
 });

@@ -122,6 +122,8 @@ beforeAll(async () => {
       SWITCHYARD_REPORTS_TABLE: conn.tableName(REPORTS_TABLE),
       SWITCHYARD_SECRET_ID: SECRET_ID,
       SWITCHYARD_BILLING_TIMEOUT_MS: '2000',
+      // The stack sets its own name: the `service` its drift and balance alarms watch.
+      POWERTOOLS_SERVICE_NAME: 'ReconcilerStack',
     },
   );
   logs.start();
@@ -167,7 +169,7 @@ describe('the reconciler handler bundle (Lambda runtime environment, dynalite, f
       BillingDriftPercent: 3,
       BillingDrifts: 1,
       LowBalanceProviders: 1,
-      service: 'switchyard',
+      service: 'ReconcilerStack',
     });
     const balance = docs.find((d) => d.Provider === 'relay' && 'ProviderBalance' in d);
     expect(balance?.ProviderBalance).toBe(40);

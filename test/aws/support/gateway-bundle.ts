@@ -37,6 +37,8 @@ export const MASTER = 'sk-sy-lambda-master-5f1c0e9a7b3d';
 export const PROVIDER_KEY = 'sk-upstream-lambda-2b7e151628aed2a6';
 export const GOOD_SECRET = { _master: MASTER, openai: PROVIDER_KEY, watched: [PROVIDER_KEY] };
 export const SECRET_TTL_S = 1;
+/** The EMF `service` dimension the stack gives the function (its POWERTOOLS_SERVICE_NAME: the stack's name). */
+export const SERVICE = 'SwitchyardHarness';
 export const MAX_BUNDLE_BYTES = 1_500_000;
 const INIT_TARGET_MS = 150;
 export const FORMATS: readonly EventFormat[] = ['function-url', 'rest-api'];
@@ -159,6 +161,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
       SWITCHYARD_USAGE_TABLE: conn.tableName(USAGE_TABLE),
       SWITCHYARD_SECRET_ID: SECRET_ID,
       SWITCHYARD_SECRET_TTL_S: String(SECRET_TTL_S),
+      POWERTOOLS_SERVICE_NAME: SERVICE,
     });
     uninstallShim = installAwsLambdaGlobals();
     logs.start();
