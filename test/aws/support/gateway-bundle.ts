@@ -122,7 +122,6 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     // What the CDK build copies next to the bundle (the tokenizer ranks), as NodejsFunction's hook does.
     for (const [name, from] of Object.entries(BUNDLE_SIDE_FILES)) await copyFile(from, join(taskRoot, name));
     const bundleBytes = (await stat(outfile)).size;
-    const mapBytes = (await stat(`${outfile}.map`).catch(() => ({ size: 0 }))).size;
     proxy.forwardTo(provider.port);
     const table = conn.tableName(CONFIG_TABLE);
     const timeouts = { firstByteMs: 2000, idleMs: 2000, totalMs: 10_000 };
@@ -174,7 +173,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     const coldMs = await measureColdInitMs(pathToFileURL(outfile).href, process.env);
     console.log(
       `[lambda harness] bundle ${(bundleBytes / 1024).toFixed(1)} KiB = ${bundleBytes} B (target ≤ ${MAX_BUNDLE_BYTES} B;` +
-        ` source map ${(mapBytes / 1024).toFixed(1)} KiB); module init ${coldMs.toFixed(1)} ms in a fresh process,` +
+        ` no source map); module init ${coldMs.toFixed(1)} ms in a fresh process,` +
         ` ${initMs.toFixed(1)} ms in the test process (target ≤ ${INIT_TARGET_MS} ms)`,
     );
     return {
