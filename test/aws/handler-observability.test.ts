@@ -9,7 +9,7 @@ import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { newClientKey } from '../../functions/core/keys/client-keys.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { StoreConnection } from '../../functions/local/embedded-store.ts';
-import type { FunctionLogs } from './support/awslambda-shim.ts';
+import type { FunctionLogs } from './support/function-env.ts';
 import {
   chat,
   type GatewayBundle,

@@ -20,8 +20,8 @@ import { type StoreConnection, startEmbeddedStore } from '../../functions/local/
 import { esbuildOptions, RECONCILER_HANDLER_ENTRY } from '../../lib/handler-bundling.ts';
 import { type OneapiBillingFake, startOneapiBillingFake } from '../support/fake-billing-oneapi.ts';
 import { type FakeOpenAIBilling, startOpenAIBillingFake } from '../support/fake-billing-openai.ts';
-import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv } from './support/awslambda-shim.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from './support/fake-secrets-manager.ts';
+import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv } from './support/function-env.ts';
 
 const SECRET_ID = 'switchyard/keys';
 const ADMIN_KEY = 'sk-admin-reconciler-harness';

@@ -21,15 +21,9 @@ import { type StoreConnection, startEmbeddedStore } from '../../../functions/loc
 import { BUNDLE_SIDE_FILES, esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../../lib/handler-bundling.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../support/fake-openai.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/gateway-harness.ts';
-import {
-  DEFAULT_FUNCTION,
-  ExecutionEnvironment,
-  FunctionLogs,
-  installAwsLambdaGlobals,
-  lambdaRuntimeEnv,
-  measureColdInitMs,
-} from './awslambda-shim.ts';
+import { ExecutionEnvironment, installAwsLambdaGlobals } from './awslambda-shim.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from './fake-secrets-manager.ts';
+import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv, measureColdInitMs } from './function-env.ts';
 import { type EventFormat, type LambdaFront, startLambdaFront } from './lambda-front.ts';
 
 export const SECRET_ID = 'switchyard/provider-keys';
@@ -73,6 +67,8 @@ export interface GatewayBundle {
   readonly initMs: number;
   readonly coldMs: number;
   readonly frontOf: (format: EventFormat) => LambdaFront;
+  /** The one execution environment (the "instance") every front invokes. */
+  readonly runtime: ExecutionEnvironment;
   /** Stops everything, removes the temp dir and puts `process.env` back as it was. */
   readonly close: () => Promise<void>;
 }
@@ -94,6 +90,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     logs.stop();
     await Promise.all([...fronts.values()].map((f) => f.close()));
     await Promise.allSettled(lambda?.invocations.map((i) => i.done) ?? []);
+    lambda?.dispose();
     uninstallShim?.();
     await Promise.all([conn?.close(), secrets?.close(), provider?.close(), proxy?.close()]);
     for (const key of Object.keys(process.env)) if (!(key in envBefore)) delete process.env[key];
@@ -168,7 +165,8 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     const mod: unknown = await import(pathToFileURL(outfile).href);
     const initMs = performance.now() - t0;
     const handler = typeof mod === 'object' && mod !== null ? Reflect.get(mod, 'handler') : undefined;
-    lambda = new ExecutionEnvironment(handler, DEFAULT_FUNCTION);
+    const runtime = new ExecutionEnvironment(handler, DEFAULT_FUNCTION);
+    lambda = runtime;
     for (const format of FORMATS) fronts.set(format, await startLambdaFront(lambda, format));
     const coldMs = await measureColdInitMs(pathToFileURL(outfile).href, process.env);
     console.log(
@@ -190,6 +188,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
         if (front === undefined) throw new Error(`no front for ${format}`);
         return front;
       },
+      runtime,
       close,
     };
   } catch (err) {
