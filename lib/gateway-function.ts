@@ -1,14 +1,17 @@
 /**
  * The gateway Lambda: one NodejsFunction pinned to what the handler needs (Node.js 22, ARM64, ESM bundle by
- * the local esbuild, no Docker), its log group, and a function URL that streams responses. Auth on the URL
- * is NONE on purpose: the gateway's own bearer keys protect every route but /health.
+ * the local esbuild, no Docker), its log group, and a function URL that streams responses. The URL is
+ * IAM-authenticated (SigV4) by default: the REST API is the public entry, with its throttle and access logs,
+ * and a public URL would be a way around both. `publicUrl` opts into auth NONE (the gateway's bearer keys still
+ * protect every route but /health).
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { grantBedrockInvoke } from './bedrock-access.ts';
 import { GATEWAY_HANDLER_ENTRY } from './handler-bundling.ts';
 import { acknowledgeTableIndexes } from './nag.ts';
@@ -27,6 +30,10 @@ export interface GatewayFunctionProps {
   readonly removalPolicy: RemovalPolicy;
   /** Bedrock model ids the gateway may invoke (Converse / ConverseStream); none: no Bedrock access. */
   readonly bedrockModels?: readonly string[];
+  /** A function URL anyone may call (auth NONE), beside the REST API; default false (AWS_IAM). */
+  readonly publicUrl?: boolean;
+  /** Aggregate shards per day of the usage ledger (SWITCHYARD_USAGE_SHARDS); default 8. Raise, never lower. */
+  readonly usageShards?: number;
 }
 
 export class GatewayFunction extends Construct {
@@ -42,13 +49,15 @@ export class GatewayFunction extends Construct {
       removalPolicy: props.removalPolicy,
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
-      // No --enable-source-maps: it costs 100-200 ms of cold start (measured with the bench's init probe).
       environment: {
         SWITCHYARD_CONFIG_TABLE: props.configTable.tableName,
         SWITCHYARD_KEYS_TABLE: props.keysTable.tableName,
         SWITCHYARD_USAGE_TABLE: props.usageTable.tableName,
         SWITCHYARD_SECRET_ID: props.secret.secretArn,
-        POWERTOOLS_SERVICE_NAME: 'switchyard',
+        SWITCHYARD_USAGE_SHARDS: String(props.usageShards ?? DEFAULT_USAGE_SHARDS),
+        // The `service` dimension of every EMF metric: the stack's name, so the dashboard and the alarms of two
+        // stacks in one account never read each other's metrics.
+        POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
       },
     });
     props.configTable.grantReadData(this.fn);
@@ -60,7 +69,7 @@ export class GatewayFunction extends Construct {
     props.secret.grantRead(this.fn);
     grantBedrockInvoke(this.fn, props.bedrockModels ?? []);
     this.url = this.fn.addFunctionUrl({
-      authType: FunctionUrlAuthType.NONE,
+      authType: props.publicUrl === true ? FunctionUrlAuthType.NONE : FunctionUrlAuthType.AWS_IAM,
       invokeMode: InvokeMode.RESPONSE_STREAM,
     });
   }

@@ -34,8 +34,8 @@ export const BEDROCK_SIDE_FILE = 'bedrock-runtime.mjs';
 const BEDROCK_SIDE_IMPORT = `./${BEDROCK_SIDE_FILE}`;
 
 /**
- * Options for esbuild's `build()`: Node 22, ESM, minified, source maps, AWS SDK bundled (not the runtime's),
- * the Bedrock SDK import left to its side file.
+ * Options for esbuild's `build()`: Node 22, ESM, minified, no source map (lib/switchyard-function.ts says why),
+ * AWS SDK bundled (not the runtime's), the Bedrock SDK import left to its side file.
  */
 export const esbuildOptions: BuildOptions = {
   bundle: true,
@@ -43,7 +43,7 @@ export const esbuildOptions: BuildOptions = {
   format: 'esm',
   target: 'node22',
   minify: true,
-  sourcemap: true,
+  sourcemap: false,
   banner: { js: ESM_REQUIRE_BANNER },
   mainFields: ['module', 'main'],
   logLevel: 'warning',

@@ -1,6 +1,9 @@
 /**
  * Dashboard and alarms. Request metrics come from the gateway's EMF (namespace `Switchyard`, dimensions
  * service/Route/Provider), graphed with SEARCH so every route and provider shows up without listing them.
+ * Everything is keyed to this stack: the EMF `service` is the stack's name (lib/gateway-function.ts), the
+ * REST API is named after the stack, and the Lambda metrics use the function's generated name — so two stacks
+ * in one account never graph or alarm on each other's traffic.
  * Alarms need fixed metrics, so they use the metrics Lambda, the function URL and API Gateway publish for the
  * whole function: 5xx rate, p99 duration, throttles, and concurrency near the account limit; and the
  * reconciler's `BillingDriftPercent` with only the `service` dimension, which it emits as the largest absolute
@@ -25,6 +28,8 @@ import { Construct } from 'constructs';
 
 export interface MonitoringProps {
   readonly gateway: IFunction;
+  /** The EMF `service` dimension of this stack's functions (their POWERTOOLS_SERVICE_NAME). */
+  readonly service: string;
   readonly api: RestApi;
   /** Where alarms are sent; no subscription when absent (the topic is still there to subscribe to). */
   readonly alarmEmail?: string;
@@ -43,12 +48,19 @@ const MIN_REQUESTS_FOR_RATE = 20;
 
 const PERIOD = Duration.minutes(5);
 
-/** A SEARCH over the gateway's EMF metric, one line per route and provider. */
-function byRoute(metric: string, stat: string, label: string): MathExpression {
+/** A SEARCH over one service's EMF metric with these dimensions, one line per dimension value. */
+function search(
+  service: string,
+  dims: string,
+  metric: string,
+  stat: string,
+  period: Duration,
+  label: string,
+) {
   return new MathExpression({
-    expression: `SEARCH('{Switchyard,service,Route,Provider} MetricName="${metric}"', '${stat}', ${PERIOD.toSeconds()})`,
+    expression: `SEARCH('{Switchyard,service,${dims}} service="${service}" MetricName="${metric}"', '${stat}', ${period.toSeconds()})`,
     label,
-    period: PERIOD,
+    period,
   });
 }
 
@@ -58,9 +70,13 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    this.topic = new Topic(this, 'Alarms', { displayName: 'Switchyard alarms', enforceSSL: true });
+    this.topic = new Topic(this, 'Alarms', { displayName: `${props.service} alarms`, enforceSSL: true });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const fn = props.gateway;
+    const byRoute = (metric: string, stat: string, label: string) =>
+      search(props.service, 'Route,Provider', metric, stat, PERIOD, label);
+    const byProvider = (metric: string, stat: string, label: string) =>
+      search(props.service, 'Provider', metric, stat, Duration.hours(1), label);
     const lambda = (metricName: string, statistic: string) =>
       new Metric({
         namespace: 'AWS/Lambda',
@@ -73,11 +89,7 @@ export class Monitoring extends Construct {
     const graph = (title: string, left: (Metric | MathExpression)[], right: Metric[] = []) =>
       new GraphWidget({ title, left, right, width: 8 });
     const percentiles = (metric: string, stats: string[]) => stats.map((stat) => byRoute(metric, stat, stat));
-    const errorsByCode = new MathExpression({
-      expression: `SEARCH('{Switchyard,service,Route,Provider,ErrorCode} MetricName="Errors"', 'Sum', ${PERIOD.toSeconds()})`,
-      label: 'errors',
-      period: PERIOD,
-    });
+    const errorsByCode = search(props.service, 'Route,Provider,ErrorCode', 'Errors', 'Sum', PERIOD, 'errors');
     this.dashboard = new Dashboard(this, 'Dashboard', {
       widgets: [
         [
@@ -99,19 +111,9 @@ export class Monitoring extends Construct {
             byRoute('OutputTokens', 'Sum', 'out'),
           ]),
           graph('Cost (USD) by route and provider', [byRoute('CostUSD', 'Sum', 'cost')]),
-          graph('Billing drift (%) by provider', [
-            new MathExpression({
-              expression: `SEARCH('{Switchyard,service,Provider} MetricName="BillingDriftPercent"', 'Maximum', 3600)`,
-              label: 'drift',
-              period: Duration.hours(1),
-            }),
-          ]),
+          graph('Billing drift (%) by provider', [byProvider('BillingDriftPercent', 'Maximum', 'drift')]),
           graph("Provider balance (in the bill's currency)", [
-            new MathExpression({
-              expression: `SEARCH('{Switchyard,service,Provider} MetricName="ProviderBalance"', 'Minimum', 3600)`,
-              label: 'balance',
-              period: Duration.hours(1),
-            }),
+            byProvider('ProviderBalance', 'Minimum', 'balance'),
           ]),
         ],
         [
@@ -187,7 +189,7 @@ export class Monitoring extends Construct {
         metric: new Metric({
           namespace: 'Switchyard',
           metricName,
-          dimensionsMap: { service: 'switchyard' },
+          dimensionsMap: { service: props.service },
           statistic: 'Maximum',
           period: Duration.hours(1),
         }),

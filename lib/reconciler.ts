@@ -3,12 +3,13 @@
  * day. It has its own role, allowed to read the config table, the usage ledger and the secret (billing keys),
  * and to write the reports table.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { RECONCILER_HANDLER_ENTRY } from './handler-bundling.ts';
 import { acknowledgeTableIndexes } from './nag.ts';
 import { SwitchyardFunction } from './switchyard-function.ts';
@@ -22,6 +23,8 @@ export interface ReconcilerProps {
   readonly removalPolicy: RemovalPolicy;
   /** Default drift tolerance of the verdicts (the drift alarm's threshold too). */
   readonly driftTolerancePercent?: number;
+  /** The usage ledger's aggregate shards per day: the gateway's value, or the reconciler misses aggregates. */
+  readonly usageShards?: number;
 }
 
 export class Reconciler extends Construct {
@@ -40,6 +43,9 @@ export class Reconciler extends Construct {
         SWITCHYARD_REPORTS_TABLE: props.reportsTable.tableName,
         SWITCHYARD_SECRET_ID: props.secret.secretArn,
         SWITCHYARD_DRIFT_TOLERANCE_PERCENT: String(props.driftTolerancePercent ?? 2),
+        SWITCHYARD_USAGE_SHARDS: String(props.usageShards ?? DEFAULT_USAGE_SHARDS),
+        // The `service` dimension of the drift and balance metrics the stack's alarms watch.
+        POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
       },
     });
     props.configTable.grantReadData(this.fn);

@@ -1,10 +1,12 @@
 /**
  * API Gateway REST API in front of the same function, with response streaming (responseTransferMode STREAM,
- * aws-cdk-lib ≥ 2.230): one greedy proxy resource, stage throttling and JSON access logs.
+ * aws-cdk-lib ≥ 2.230): the function answers every path (`/` included), with stage throttling and JSON access
+ * logs. It is the stack's public entry (the function URL is IAM-authenticated unless opted out).
  */
-import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -31,8 +33,24 @@ export class GatewayRestApi extends Construct {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy,
     });
+    const integration = new LambdaIntegration(props.fn, {
+      proxy: true,
+      responseTransferMode: ResponseTransferMode.STREAM,
+      // A streaming integration may run up to 15 minutes without a quota increase (the 29 s default limit
+      // applies to buffered integrations only); the function's own timeout is the same 15 minutes.
+      timeout: Duration.minutes(15),
+    });
     this.api = new RestApi(this, 'Api', {
+      // Named after the stack: API Gateway's metrics (and so the 5xx alarm) are keyed by `ApiName`, so two
+      // stacks in one account must not share it.
+      restApiName: Stack.of(this).stackName,
       description: 'Switchyard OpenAI-compatible gateway',
+      // REGIONAL, not edge-optimized: CloudFront in front of an edge-optimized API cuts a response that stays
+      // idle for 30 s, and a long first token (a reasoning model thinking) is exactly that.
+      endpointTypes: [EndpointType.REGIONAL],
+      // Every method, the root's included, goes to the function: `/` answers the gateway's own 404 instead of
+      // the MOCK integration (a 500) that `addProxy` would otherwise put on the root.
+      defaultIntegration: integration,
       deployOptions: {
         stageName: 'v',
         throttlingRateLimit: props.throttleRateLimit ?? 100,
@@ -44,13 +62,7 @@ export class GatewayRestApi extends Construct {
         dataTraceEnabled: false,
       },
     });
-    const integration = new LambdaIntegration(props.fn, {
-      proxy: true,
-      responseTransferMode: ResponseTransferMode.STREAM,
-      // Streams can last long; above 29 s needs the account's integration-timeout quota raised.
-      timeout: Duration.minutes(15),
-    });
-    this.api.root.addProxy({ defaultIntegration: integration, anyMethod: true });
+    this.api.root.addProxy({ anyMethod: true });
     const why = {
       'AwsSolutions-APIG2':
         'The gateway validates every body itself with zod and answers OpenAI-shaped 400s; API Gateway models would duplicate that with other error bodies.',

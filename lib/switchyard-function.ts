@@ -43,7 +43,9 @@ export class SwitchyardFunction extends NodejsFunction {
         format: OutputFormat.ESM,
         target: 'node22',
         minify: true,
-        sourceMap: true,
+        // No source map: the runtime would use it only with --enable-source-maps, which costs cold-start time
+        // (README "Deploy"), and its relative source paths made the asset hash depend on the output path.
+        sourceMap: false,
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         // The AWS SDK is bundled (a pinned, tested version), not taken from the runtime; only the Bedrock

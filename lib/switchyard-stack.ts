@@ -1,6 +1,7 @@
 /** The stack only composes constructs (STYLE.md rule 8). */
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { GatewayFunction } from './gateway-function.ts';
 import { Monitoring } from './monitoring.ts';
 import { Reconciler } from './reconciler.ts';
@@ -17,6 +18,10 @@ export interface SwitchyardStackProps extends StackProps {
   readonly driftTolerancePercent?: number;
   /** Bedrock model ids (or cross-Region inference profile ids) the gateway may invoke; none by default. */
   readonly bedrockModels?: readonly string[];
+  /** A function URL with auth NONE beside the REST API (default: AWS_IAM, the REST API is the public entry). */
+  readonly publicFunctionUrl?: boolean;
+  /** The usage ledger's aggregate shards per day (default 8): raise it, never lower it. */
+  readonly usageShards?: number;
 }
 
 export class SwitchyardStack extends Stack {
@@ -26,6 +31,8 @@ export class SwitchyardStack extends Stack {
   constructor(scope: Construct, id: string, props: SwitchyardStackProps) {
     super(scope, id, props);
     const removalPolicy = props.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    // One value for the gateway (writer), the reconciler (reader) and the output the CLI reads.
+    const usageShards = props.usageShards ?? DEFAULT_USAGE_SHARDS;
     this.tables = new SwitchyardTables(this, 'Tables', { removalPolicy: props.removalPolicy });
     const secret = new GatewaySecret(this, 'Secret', { removalPolicy });
     this.gateway = new GatewayFunction(this, 'Gateway', {
@@ -37,6 +44,8 @@ export class SwitchyardStack extends Stack {
       ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
       ...(props.bedrockModels === undefined ? {} : { bedrockModels: props.bedrockModels }),
+      ...(props.publicFunctionUrl === undefined ? {} : { publicUrl: props.publicFunctionUrl }),
+      usageShards,
     });
     const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
     new Reconciler(this, 'Reconciler', {
@@ -48,9 +57,11 @@ export class SwitchyardStack extends Stack {
       ...(props.driftTolerancePercent === undefined
         ? {}
         : { driftTolerancePercent: props.driftTolerancePercent }),
+      usageShards,
     });
     const monitoring = new Monitoring(this, 'Monitoring', {
       gateway: this.gateway.fn,
+      service: this.stackName,
       api: api.api,
       ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
       ...(props.driftTolerancePercent === undefined
@@ -66,11 +77,16 @@ export class SwitchyardStack extends Stack {
     new CfnOutput(this, 'ReportsTableName', { value: this.tables.reports.tableName });
     // `switchyard reconcile --stack` judges with the same default tolerance as the scheduled run.
     new CfnOutput(this, 'DriftTolerancePercent', { value: String(props.driftTolerancePercent ?? 2) });
+    // The CLI must read the ledger's aggregates with the stack's shard count (SWITCHYARD_USAGE_SHARDS).
+    new CfnOutput(this, 'UsageShards', { value: String(usageShards) });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
+    new CfnOutput(this, 'ApiUrl', { value: api.api.url, description: 'OpenAI baseURL = this + v1' });
     new CfnOutput(this, 'FunctionUrl', {
       value: this.gateway.url.url,
-      description: 'OpenAI baseURL = this + v1',
+      description:
+        props.publicFunctionUrl === true
+          ? 'Public (auth NONE): bypasses the REST API throttle and access logs; OpenAI baseURL = this + v1'
+          : 'IAM auth (SigV4 signed requests only); apps use ApiUrl',
     });
-    new CfnOutput(this, 'ApiUrl', { value: api.api.url, description: 'OpenAI baseURL = this + v1' });
   }
 }

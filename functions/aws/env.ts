@@ -14,6 +14,11 @@ const envSchema = z.object({
   SWITCHYARD_ROUTE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** A rotated secret is picked up within this many seconds. */
   SWITCHYARD_SECRET_TTL_S: z.coerce.number().int().min(0).default(300),
+  /**
+   * The `service` dimension of the EMF metrics (powertools' own variable): the stack sets its name, so two
+   * stacks in one account keep apart the series their dashboards and alarms read.
+   */
+  POWERTOOLS_SERVICE_NAME: z.string().min(1).default('switchyard'),
 });
 export type LambdaEnv = z.infer<typeof envSchema>;
 
@@ -37,6 +42,7 @@ const reconcilerEnvSchema = envSchema
     SWITCHYARD_USAGE_TABLE: true,
     SWITCHYARD_SECRET_ID: true,
     SWITCHYARD_USAGE_SHARDS: true,
+    POWERTOOLS_SERVICE_NAME: true,
   })
   .extend({
     SWITCHYARD_REPORTS_TABLE: z.string().min(1),

@@ -23,6 +23,7 @@ import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
 import { createBedrockTransport } from './bedrock-transport.ts';
+import { watchResponseStream } from './dropped-response-guard.ts';
 import { parseLambdaEnv } from './env.ts';
 import { toGatewayRequest } from './event.ts';
 import { powertoolsLogger, powertoolsMetrics } from './observability.ts';
@@ -35,8 +36,8 @@ import { lambdaTokenCounter } from './token-counter.ts';
 import { LogUsageSpool } from './usage-spool.ts';
 
 const env = parseLambdaEnv(process.env);
-const logger = new Logger({ serviceName: 'switchyard' });
-const metrics = new Metrics({ namespace: 'Switchyard', serviceName: 'switchyard' });
+const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
+const metrics = new Metrics({ namespace: 'Switchyard', serviceName: env.POWERTOOLS_SERVICE_NAME });
 // Every value of the secret (master, provider and billing keys) is masked by value in log lines and answers.
 const secrets = new SecretMasker();
 const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, env.SWITCHYARD_SECRET_TTL_S, secrets);
@@ -119,18 +120,25 @@ async function lambdaHandler(event: unknown, context: Context): Promise<HttpResu
     const text = typeof r.body === 'string' ? r.body : Buffer.from(r.body).toString('utf8');
     return { statusCode: r.status, headers: r.headers, body: text };
   }
-  return { statusCode: r.status, headers: r.headers, body: streamOf(r.body, controller) };
+  return { statusCode: r.status, headers: r.headers, body: streamOf(r.body, r.cancel, controller) };
 }
 
 /**
  * The SSE iterable as a Readable. Not `Readable.from`: its destroy waits for the pending `next()`, i.e. for
  * the upstream's next chunk, so a client that left would hold the upstream call until the idle timeout.
- * Here destroy aborts the request at once, which ends the pending read.
+ * Here destroy aborts the request at once, which ends the pending read. A stream destroyed before its first
+ * read (the runtime's connection broke at the response head) cancels the relay instead: a generator that
+ * never started would skip its `finally`, and the request would never end nor reach the ledger.
  */
-function streamOf(source: AsyncIterable<string>, controller: AbortController): Readable {
-  const it = source[Symbol.asyncIterator]();
+function streamOf(
+  source: AsyncIterable<string>,
+  cancel: (() => void) | undefined,
+  controller: AbortController,
+) {
+  let it: AsyncIterator<string> | undefined;
   return new Readable({
     read() {
+      it ??= source[Symbol.asyncIterator]();
       it.next().then(
         (next) => this.push(next.done ? null : next.value),
         (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))),
@@ -138,7 +146,8 @@ function streamOf(source: AsyncIterable<string>, controller: AbortController): R
     },
     destroy(err, callback) {
       controller.abort();
-      it.return?.().catch(() => {});
+      if (it === undefined) cancel?.();
+      else it.return?.().catch(() => {});
       callback(err);
     },
   });
@@ -152,7 +161,7 @@ const END_MARGIN_MS = 1_000;
  * the upstream was drained for its usage — and then the ledger write and the budget settlement run. The
  * invocation resolves only when all of that is done, bounded by the function's remaining time.
  */
-export const handler = middy({
+const streaming = middy({
   executionMode: executionModeStreamifyResponse,
   async requestEnd(request) {
     const left = Math.max(0, request.context.getRemainingTimeInMillis() - END_MARGIN_MS);
@@ -160,3 +169,19 @@ export const handler = middy({
     await Promise.race([currentSummary.then(() => background.idle()), bound]);
   },
 }).handler(lambdaHandler);
+
+const runtimeRejectionIgnored = (err: unknown) =>
+  logger.warn("the runtime's connection for the response dropped; its own promise rejection ignored", {
+    error: String(err),
+  });
+
+/**
+ * The exported handler: middy's streamified one, with the response stream watched first, so that a connection
+ * to the runtime API that drops mid-answer ends the request instead of the instance (dropped-response-guard.ts).
+ */
+export const handler = awslambda.streamifyResponse(async (event: unknown, responseStream, context) => {
+  watchResponseStream(responseStream, runtimeRejectionIgnored);
+  // middy's streamify mode is called as the runtime calls it: (event, responseStream, context).
+  const result: unknown = Reflect.apply(streaming, undefined, [event, responseStream, context]);
+  await result;
+});

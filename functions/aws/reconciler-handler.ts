@@ -23,9 +23,9 @@ import { DynamoRouteStore } from './stores/dynamo-route-store.ts';
 
 const env = parseReconcilerEnv(process.env);
 const logger = new Logger({ serviceName: 'switchyard-reconciler' });
-// The alarms watch the service-level series of service `switchyard` (lib/monitoring.ts).
+// The alarms watch the service-level series of this stack's service (lib/monitoring.ts).
 const metrics = powertoolsReconcileMetrics(
-  new Metrics({ namespace: 'Switchyard', serviceName: 'switchyard' }),
+  new Metrics({ namespace: 'Switchyard', serviceName: env.POWERTOOLS_SERVICE_NAME }),
 );
 const dynamo = new DynamoDBClient({});
 // Every value of the secret is masked by value in the reports' reasons (a billing API may echo its key).

@@ -77,13 +77,15 @@ describe('the gateway handler bundle (Lambda runtime mocked by an awslambda shim
       }
       http.end('body');
     });
-    const inv = new ExecutionEnvironment(fn).invoke({});
+    const env = new ExecutionEnvironment(fn);
+    const inv = env.invoke({});
     const bytes: Buffer[] = [];
     for await (const chunk of inv.wire) bytes.push(Buffer.from(chunk as Uint8Array));
     const prelude = Buffer.from('{"statusCode":201,"headers":{"x-a":"b"}}');
     expect(Buffer.concat(bytes)).toEqual(Buffer.concat([prelude, Buffer.alloc(8), Buffer.from('body')]));
     expect(late).toBeInstanceOf(Error);
     expect(await inv.done).toMatchObject({ kind: 'success', endedByHandler: true });
+    env.dispose();
   });
 });
 

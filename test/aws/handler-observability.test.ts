@@ -9,7 +9,7 @@ import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { newClientKey } from '../../functions/core/keys/client-keys.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { DynamoEndpoint } from '../support/dynamo-endpoint.ts';
-import type { FunctionLogs } from './support/awslambda-shim.ts';
+import type { FunctionLogs } from './support/function-env.ts';
 import {
   chat,
   type GatewayBundle,
@@ -17,6 +17,7 @@ import {
   messages,
   PROMPT,
   PROVIDER_KEY,
+  SERVICE,
   sdk,
   startGatewayBundle,
   streamText,
@@ -125,6 +126,8 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     );
     const undimensioned = emf.filter((l) => l.Route !== 'gpt-4o-mini' || l.Provider !== 'openai');
     expect(undimensioned.map(metricNames)).toEqual([]);
+    // The `service` dimension is the stack's (its POWERTOOLS_SERVICE_NAME), so stacks never share a series.
+    expect(emf.map((l) => l.service)).toEqual(emf.map(() => SERVICE));
   });
 
   it('counts usage that cannot be true in an ImplausibleUsage metric and logs it as an error', async () => {

@@ -20,8 +20,8 @@ import { esbuildOptions, RECONCILER_HANDLER_ENTRY } from '../../lib/handler-bund
 import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { type OneapiBillingFake, startOneapiBillingFake } from '../support/fake-billing-oneapi.ts';
 import { type FakeOpenAIBilling, startOpenAIBillingFake } from '../support/fake-billing-openai.ts';
-import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv } from './support/awslambda-shim.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from './support/fake-secrets-manager.ts';
+import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv } from './support/function-env.ts';
 
 const SECRET_ID = 'switchyard/keys';
 const ADMIN_KEY = 'sk-admin-reconciler-harness';
@@ -122,6 +122,8 @@ beforeAll(async () => {
       SWITCHYARD_REPORTS_TABLE: conn.tableName(REPORTS_TABLE),
       SWITCHYARD_SECRET_ID: SECRET_ID,
       SWITCHYARD_BILLING_TIMEOUT_MS: '2000',
+      // The stack sets its own name: the `service` its drift and balance alarms watch.
+      POWERTOOLS_SERVICE_NAME: 'ReconcilerStack',
     },
   );
   logs.start();
@@ -167,7 +169,7 @@ describe('the reconciler handler bundle (Lambda runtime environment, dynalite, f
       BillingDriftPercent: 3,
       BillingDrifts: 1,
       LowBalanceProviders: 1,
-      service: 'switchyard',
+      service: 'ReconcilerStack',
     });
     const balance = docs.find((d) => d.Provider === 'relay' && 'ProviderBalance' in d);
     expect(balance?.ProviderBalance).toBe(40);

@@ -2,7 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SwitchyardStack } from '../../lib/switchyard-stack.ts';
+import { SwitchyardStack, type SwitchyardStackProps } from '../../lib/switchyard-stack.ts';
 
 let template: Template;
 
@@ -10,6 +10,22 @@ beforeAll(() => {
   const app = new App();
   template = Template.fromStack(new SwitchyardStack(app, 'Test', { removalPolicy: 'destroy' }));
 }, 60_000);
+
+/** A stack synthesized without bundling its functions (for what the template alone decides). */
+function unbundled(id: string, props: Partial<SwitchyardStackProps> = {}): Template {
+  return Template.fromStack(new SwitchyardStack(quickApp(), id, { removalPolicy: 'destroy', ...props }));
+}
+function quickApp(): App {
+  // CDK's own switch: bundle no stack's assets (the functions get a placeholder asset).
+  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+}
+type Props = Record<string, unknown>;
+const resourcesOf = (t: Template, type: string): Props[] =>
+  Object.values(t.findResources(type)).map((r) => (r as { Properties: Props }).Properties);
+const envOf = (t: Template): Record<string, string>[] =>
+  resourcesOf(t, 'AWS::Lambda::Function').map(
+    (p) => (p.Environment as { Variables: Record<string, string> }).Variables,
+  );
 
 describe('SwitchyardStack', () => {
   it('runs the gateway on Node.js 22, ARM64, with the table and secret in its environment', () => {
@@ -27,8 +43,80 @@ describe('SwitchyardStack', () => {
     });
   });
 
-  it('exposes a function URL that streams responses', () => {
-    template.hasResourceProperties('AWS::Lambda::Url', { InvokeMode: 'RESPONSE_STREAM', AuthType: 'NONE' });
+  it('exposes a function URL that streams responses and takes only IAM-signed requests', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      InvokeMode: 'RESPONSE_STREAM',
+      AuthType: 'AWS_IAM',
+    });
+    // No resource policy opens it to anyone: the REST API (throttled, access-logged) is the public entry.
+    const open = resourcesOf(template, 'AWS::Lambda::Permission').filter((p) => p.Principal === '*');
+    expect(open).toEqual([]);
+    const output = template.findOutputs('FunctionUrl').FunctionUrl as { Description: string };
+    expect(output.Description).toMatch(/IAM/);
+    expect(output.Description).not.toMatch(/baseURL/);
+    expect((template.findOutputs('ApiUrl').ApiUrl as { Description: string }).Description).toMatch(/baseURL/);
+  });
+
+  it('opens the function URL to the public (auth NONE) only when asked to', () => {
+    const t = unbundled('PublicUrl', { publicFunctionUrl: true });
+    t.hasResourceProperties('AWS::Lambda::Url', { InvokeMode: 'RESPONSE_STREAM', AuthType: 'NONE' });
+    const output = t.findOutputs('FunctionUrl').FunctionUrl as { Description: string };
+    expect(output.Description).toMatch(/bypasses the REST API throttle and access logs/);
+  });
+
+  it('runs a REGIONAL REST API named after the stack (an edge-optimized one cuts a stream idle for 30 s)', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Name: 'Test',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+  });
+
+  it('sends every path to the function, `/` included: no MOCK integration answering 500', () => {
+    const methods = resourcesOf(template, 'AWS::ApiGateway::Method');
+    expect(methods.length).toBe(2);
+    for (const m of methods) {
+      expect(m.Integration).toMatchObject({ Type: 'AWS_PROXY', ResponseTransferMode: 'STREAM' });
+    }
+    const onRoot = methods.filter((m) => JSON.stringify(m.ResourceId).includes('RootResourceId'));
+    expect(onRoot).toHaveLength(1);
+    expect(JSON.stringify(template.toJSON())).not.toContain('"MOCK"');
+  });
+
+  it('keys alarms and dashboard to the stack: two stacks in one account share no dimension value', () => {
+    const app = quickApp();
+    const stacks = ['Blue', 'Green'].map((id) => new SwitchyardStack(app, id, { removalPolicy: 'destroy' }));
+    const [blue, green] = stacks.map((s) => Template.fromStack(s)) as [Template, Template];
+    // Literal dimension values only: a `Ref` names a resource of its own stack, so it is unique already.
+    const literalDimensions = (t: Template): string[] =>
+      resourcesOf(t, 'AWS::CloudWatch::Alarm').flatMap((p) => {
+        const metrics = (p.Metrics ?? []) as { MetricStat?: { Metric: { Dimensions?: unknown[] } } }[];
+        const dims = [
+          ...((p.Dimensions ?? []) as unknown[]),
+          ...metrics.flatMap((m) => m.MetricStat?.Metric.Dimensions ?? []),
+        ] as { Name: string; Value: unknown }[];
+        return dims.flatMap((d) => (typeof d.Value === 'string' ? [`${d.Name}=${d.Value}`] : []));
+      });
+    const ofGreen = new Set(literalDimensions(green));
+    const ofBlue = literalDimensions(blue);
+    // The REST API's name (5xx alarm) and the reconciler's `service` (drift and balance alarms).
+    expect(new Set(ofBlue)).toEqual(new Set(['ApiName=Blue', 'service=Blue']));
+    expect(ofBlue.filter((v) => ofGreen.has(v))).toEqual([]);
+    // The EMF series the dashboard graphs are this stack's service only.
+    const body = JSON.stringify(resourcesOf(blue, 'AWS::CloudWatch::Dashboard')[0]);
+    const searches = body.match(/SEARCH\(/g) ?? [];
+    expect(searches.length).toBeGreaterThan(5);
+    expect(body.match(/service=\\+"Blue\\+"/g)?.length).toBe(searches.length);
+    for (const env of envOf(blue)) expect(env.POWERTOOLS_SERVICE_NAME).toBe('Blue');
+  });
+
+  it('passes the usage shard count to both functions and outputs it (default 8)', () => {
+    for (const env of envOf(template)) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('8');
+    template.hasOutput('UsageShards', { Value: '8' });
+    const t = unbundled('Shards', { usageShards: 16 });
+    const envs = envOf(t);
+    expect(envs).toHaveLength(2);
+    for (const env of envs) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('16');
+    t.hasOutput('UsageShards', { Value: '16' });
   });
 
   it('fronts the same function with a REST API whose integration streams', () => {
@@ -221,9 +309,7 @@ describe('SwitchyardStack', () => {
   });
 
   it('takes the drift tolerance as a prop: the reconciler judges by it unless a provider sets its own', () => {
-    const t = Template.fromStack(
-      new SwitchyardStack(new App(), 'Drift', { removalPolicy: 'destroy', driftTolerancePercent: 0.5 }),
-    );
+    const t = unbundled('Drift', { driftTolerancePercent: 0.5 });
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ SWITCHYARD_DRIFT_TOLERANCE_PERCENT: '0.5' }) },
     });

@@ -12,13 +12,19 @@
  * - Non-binary chunks are JSON.stringify'd, as the runtime does.
  * - One invocation at a time per environment (later ones queue), a deadline behind
  *   `getRemainingTimeInMillis`, `_X_AMZN_TRACE_ID` set per invocation.
+ * - A dropped connection to the runtime API (`dropConnection`, or `dropAtWrite(n)` for a write that fails),
+ *   as aws-lambda-ric 3.3.0 handles it (src/ResponseStream.js, checked against the built client and a fake
+ *   runtime API): its `error` listener rejects the client's two promises about the response request with the
+ *   request's error (`socket hang up`, ECONNRESET) — `headersDone`, which nothing awaits, and `responseDone`,
+ *   awaited only after the handler returns — then destroys the stream with that error. Later writes fail.
+ * - The runtime's process hooks: an unhandled rejection or an uncaught exception ends the environment (the
+ *   client posts the error and exits with 128 / 129); later invocations never run.
  * The bytes the function "sends to the Lambda service" come out of `Invocation.wire`, with backpressure.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
+import { DEFAULT_FUNCTION, type FunctionConfig } from './function-env.ts';
 
 export const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
 export const DEFAULT_STREAM_CONTENT_TYPE = 'application/octet-stream';
@@ -28,6 +34,22 @@ const HANDLER_HIGHWATERMARK = Symbol.for('aws.lambda.runtime.handler.streaming.h
 const STREAM_RESPONSE = 'response';
 
 type WriteCallback = (error: Error | null | undefined) => void;
+
+/** What Node's http client reports when the runtime API closes the response request's connection. */
+export function connectionDropError(): Error {
+  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+}
+
+/** A promise and its settle functions. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve = (): void => {};
+  let reject = (_: Error): void => {};
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
 type PreludeWriter = (write: (chunk: string | Uint8Array) => void) => void;
 
 /** The `responseStream` a streaming handler gets. */
@@ -38,6 +60,14 @@ export class LambdaResponseStream extends Writable {
   #firstWriteHappened = false;
   #onBeforeFirstWrite: PreludeWriter | undefined;
   #resume: (() => void) | undefined;
+  #writes = 0;
+  #dropAtWrite: number | undefined;
+  /** The runtime client's `headersDone` (resolved by the runtime API's answer): nothing ever awaits it. */
+  readonly #headersDone = deferred();
+  /** The runtime client's `responseDone`: the runtime awaits it once the handler has returned. */
+  readonly #responseDone = deferred();
+  /** Set when the connection to the runtime API dropped. */
+  connectionError: Error | undefined;
 
   constructor(highWaterMark: number | undefined) {
     super(highWaterMark === undefined ? {} : { highWaterMark });
@@ -92,13 +122,40 @@ export class LambdaResponseStream extends Writable {
     return super.end(done);
   }
 
+  /** The runtime API drops the connection now: the runtime client's error path (see the file's comment). */
+  dropConnection(): void {
+    if (this.connectionError !== undefined || this.destroyed) return;
+    const err = connectionDropError();
+    this.connectionError = err;
+    this.#headersDone.reject(err);
+    this.#responseDone.reject(err);
+    this.destroy(err);
+  }
+
+  /** Drops the connection when the n-th non-empty chunk (1: the HTTP prelude) is written. */
+  dropAtWrite(n: number): void {
+    this.#dropAtWrite = n;
+  }
+
+  /** What the runtime awaits after the handler returned: the runtime API's answer, or the connection's error. */
+  get responseDone(): Promise<void> {
+    return this.#responseDone.promise;
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: WriteCallback): void {
+    if (chunk.length > 0 && ++this.#writes === this.#dropAtWrite) {
+      this.dropConnection();
+      callback(this.connectionError);
+      return;
+    }
     if (chunk.length === 0 || this.wire.push(chunk)) callback(null);
     else this.#resume = () => callback(null);
   }
 
   override _final(callback: WriteCallback): void {
     this.wire.push(null);
+    this.#headersDone.resolve();
+    this.#responseDone.resolve();
     callback(null);
   }
 
@@ -149,39 +206,6 @@ export function installAwsLambdaGlobals(): () => void {
   };
 }
 
-export interface FunctionConfig {
-  readonly functionName: string;
-  readonly region: string;
-  readonly memoryMb: number;
-  readonly timeoutMs: number;
-  readonly accountId: string;
-}
-
-export const DEFAULT_FUNCTION: FunctionConfig = {
-  functionName: 'switchyard-gateway',
-  region: 'us-east-1',
-  memoryMb: 512,
-  timeoutMs: 15_000,
-  accountId: '123456789012',
-};
-
-/** The reserved environment variables the runtime sets before the handler module loads. */
-export function lambdaRuntimeEnv(cfg: FunctionConfig, taskRoot: string): Record<string, string> {
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
-  return {
-    AWS_REGION: cfg.region,
-    AWS_DEFAULT_REGION: cfg.region,
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
-    AWS_LAMBDA_FUNCTION_NAME: cfg.functionName,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(cfg.memoryMb),
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${cfg.functionName}`,
-    AWS_LAMBDA_LOG_STREAM_NAME: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
-    LAMBDA_TASK_ROOT: taskRoot,
-  };
-}
-
 type StreamifiedHandler = (event: unknown, responseStream: LambdaResponseStream, context: Context) => unknown;
 
 function streamingMark(handler: unknown): { fn: StreamifiedHandler; highWaterMark: number | undefined } {
@@ -200,7 +224,9 @@ export type InvocationOutcome =
   | { readonly kind: 'success'; readonly endedByHandler: boolean; readonly durationMs: number }
   | { readonly kind: 'error'; readonly error: unknown; readonly durationMs: number }
   | { readonly kind: 'timeout'; readonly durationMs: number }
-  | { readonly kind: 'aborted-before-start' };
+  | { readonly kind: 'aborted-before-start' }
+  /** The environment's runtime had exited (a fatal error of an earlier invocation): nothing ran. */
+  | { readonly kind: 'runtime-exited' };
 
 export interface Invocation {
   readonly requestId: string;
@@ -209,6 +235,8 @@ export interface Invocation {
   readonly wire: Readable;
   /** What the Lambda service does when the caller goes away: destroys the response stream. */
   abort(): void;
+  /** The runtime API drops the response connection mid-answer (see `LambdaResponseStream.dropConnection`). */
+  dropConnection(): void;
   /** Settles when the handler's promise does (never rejects). */
   readonly done: Promise<InvocationOutcome>;
 }
@@ -217,12 +245,25 @@ const traceId = (): string =>
   `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};` +
   `Parent=${randomBytes(8).toString('hex')};Sampled=0;Lineage=1:${randomBytes(4).toString('hex')}:0`;
 
+/** What the runtime's process hooks caught; the first one ends the environment. */
+export interface FatalError {
+  readonly kind: 'unhandledRejection' | 'uncaughtException';
+  readonly error: unknown;
+  /** The exit code the runtime client exits with (aws-lambda-ric: 128 / 129). */
+  readonly exitCode: 128 | 129;
+}
+
 /** One Lambda execution environment: the loaded handler, invoked one event at a time. */
 export class ExecutionEnvironment {
   readonly #handler: StreamifiedHandler;
   readonly #highWaterMark: number | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   readonly invocations: Invocation[] = [];
+  /** Every error the runtime's process hooks caught; the environment is dead after the first. */
+  readonly fatalErrors: FatalError[] = [];
+  #dropNextAtWrite: number | undefined;
+  readonly #onRejection = (error: unknown) => this.#fatal('unhandledRejection', error, 128);
+  readonly #onException = (error: unknown) => this.#fatal('uncaughtException', error, 129);
 
   constructor(
     handler: unknown,
@@ -231,17 +272,46 @@ export class ExecutionEnvironment {
     const { fn, highWaterMark } = streamingMark(handler);
     this.#handler = fn;
     this.#highWaterMark = highWaterMark;
+    // The runtime client hooks both before it loads the handler, for the life of the process.
+    process.on('unhandledRejection', this.#onRejection);
+    process.on('uncaughtException', this.#onException);
+  }
+
+  /** True once a fatal error ended the environment (the runtime process would have exited). */
+  get exited(): boolean {
+    return this.fatalErrors.length > 0;
+  }
+
+  /** Removes the process hooks (the environment is shut down). */
+  dispose(): void {
+    process.off('unhandledRejection', this.#onRejection);
+    process.off('uncaughtException', this.#onException);
+  }
+
+  /** The next invocation's connection to the runtime API drops at its n-th write (1: the HTTP prelude). */
+  dropNextAtWrite(n: number): void {
+    this.#dropNextAtWrite = n;
+  }
+
+  #fatal(kind: FatalError['kind'], error: unknown, exitCode: FatalError['exitCode']): void {
+    this.fatalErrors.push({ kind, error, exitCode });
   }
 
   invoke(event: unknown): Invocation {
     const requestId = randomUUID();
     const stream = new LambdaResponseStream(this.#highWaterMark);
+    if (this.#dropNextAtWrite !== undefined) stream.dropAtWrite(this.#dropNextAtWrite);
+    this.#dropNextAtWrite = undefined;
     // The runtime listens for errors on its own request; a late write to a destroyed stream is not a crash.
     stream.on('error', () => {});
     let aborted = false;
-    const done = this.#queue.then(() =>
-      aborted ? ({ kind: 'aborted-before-start' } as const) : this.#run(event, stream, requestId),
-    );
+    const done = this.#queue.then((): InvocationOutcome | Promise<InvocationOutcome> => {
+      if (this.exited) {
+        stream.destroy(new Error('Runtime exited'));
+        return { kind: 'runtime-exited' };
+      }
+      return aborted ? { kind: 'aborted-before-start' } : this.#run(event, stream, requestId);
+    });
     this.#queue = done;
     const invocation: Invocation = {
       requestId,
@@ -251,6 +321,7 @@ export class ExecutionEnvironment {
         aborted = true;
         if (!stream.destroyed) stream.destroy();
       },
+      dropConnection: () => stream.dropConnection(),
       done,
     };
     this.invocations.push(invocation);
@@ -295,6 +366,11 @@ export class ExecutionEnvironment {
         stream.destroy(new Error(`Task timed out after ${(cfg.timeoutMs / 1000).toFixed(2)} seconds`));
         return { kind: 'timeout', durationMs: durationMs() };
       }
+      if (stream.connectionError !== undefined) {
+        // The runtime awaits its `responseDone` once the handler returned: it rejects, the invocation failed.
+        await stream.responseDone.catch(() => {});
+        return { kind: 'error', error: stream.connectionError, durationMs: durationMs() };
+      }
       const endedByHandler = stream.writableEnded;
       if (!endedByHandler && !stream.destroyed) stream.end();
       return { kind: 'success', endedByHandler, durationMs: durationMs() };
@@ -309,63 +385,4 @@ export class ExecutionEnvironment {
       delete process.env._X_AMZN_TRACE_ID;
     }
   }
-}
-
-/**
- * What the runtime ships to CloudWatch Logs: every line the function writes to stdout/stderr (powertools writes
- * there directly in Lambda). Captured for assertions, and kept off the test output.
- */
-export class FunctionLogs {
-  readonly lines: string[] = [];
-  #restore: (() => void) | undefined;
-
-  start(): void {
-    const { stdout, stderr } = process;
-    const [out, err] = [stdout.write, stderr.write];
-    const capture = (chunk: string | Uint8Array): boolean => {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-      this.lines.push(...text.split('\n').filter((l) => l !== ''));
-      return true;
-    };
-    stdout.write = capture as typeof stdout.write;
-    stderr.write = capture as typeof stderr.write;
-    this.#restore = () => {
-      stdout.write = out;
-      stderr.write = err;
-    };
-  }
-
-  stop(): void {
-    this.#restore?.();
-    this.#restore = undefined;
-  }
-
-  /** The lines that are JSON objects (powertools log records and EMF documents). */
-  json(): Record<string, unknown>[] {
-    return this.lines.flatMap((l) => {
-      try {
-        const v: unknown = JSON.parse(l);
-        return typeof v === 'object' && v !== null && !Array.isArray(v) ? [v as Record<string, unknown>] : [];
-      } catch {
-        return [];
-      }
-    });
-  }
-}
-
-/**
- * The init phase of a cold start: a fresh Node process defines a bare `awslambda`, then times the `import()`
- * of the bundle (module load + evaluation) with the given environment.
- */
-export async function measureColdInitMs(bundleUrl: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const script = [
-    "const { performance } = await import('node:perf_hooks');",
-    'globalThis.awslambda = { streamifyResponse: (f) => f, HttpResponseStream: { from: (s) => s } };',
-    'const t = performance.now();',
-    'await import(process.argv[1]);',
-    'process.stdout.write(String(performance.now() - t));',
-  ].join('\n');
-  const args = ['--input-type=module', '-e', script, bundleUrl];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { env });
-  return Number(stdout);
 }

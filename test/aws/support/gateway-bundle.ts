@@ -21,15 +21,9 @@ import { BUNDLE_SIDE_FILES, esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../
 import { type DynamoEndpoint, startDynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../support/fake-openai.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/gateway-harness.ts';
-import {
-  DEFAULT_FUNCTION,
-  ExecutionEnvironment,
-  FunctionLogs,
-  installAwsLambdaGlobals,
-  lambdaRuntimeEnv,
-  measureColdInitMs,
-} from './awslambda-shim.ts';
+import { ExecutionEnvironment, installAwsLambdaGlobals } from './awslambda-shim.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from './fake-secrets-manager.ts';
+import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv, measureColdInitMs } from './function-env.ts';
 import { type EventFormat, type LambdaFront, startLambdaFront } from './lambda-front.ts';
 
 export const SECRET_ID = 'switchyard/provider-keys';
@@ -37,6 +31,8 @@ export const MASTER = 'sk-sy-lambda-master-5f1c0e9a7b3d';
 export const PROVIDER_KEY = 'sk-upstream-lambda-2b7e151628aed2a6';
 export const GOOD_SECRET = { _master: MASTER, openai: PROVIDER_KEY, watched: [PROVIDER_KEY] };
 export const SECRET_TTL_S = 1;
+/** The EMF `service` dimension the stack gives the function (its POWERTOOLS_SERVICE_NAME: the stack's name). */
+export const SERVICE = 'SwitchyardHarness';
 export const MAX_BUNDLE_BYTES = 1_500_000;
 const INIT_TARGET_MS = 150;
 export const FORMATS: readonly EventFormat[] = ['function-url', 'rest-api'];
@@ -71,6 +67,8 @@ export interface GatewayBundle {
   readonly initMs: number;
   readonly coldMs: number;
   readonly frontOf: (format: EventFormat) => LambdaFront;
+  /** The one execution environment (the "instance") every front invokes. */
+  readonly runtime: ExecutionEnvironment;
   /** Stops everything, removes the temp dir and puts `process.env` back as it was. */
   readonly close: () => Promise<void>;
 }
@@ -92,6 +90,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     logs.stop();
     await Promise.all([...fronts.values()].map((f) => f.close()));
     await Promise.allSettled(lambda?.invocations.map((i) => i.done) ?? []);
+    lambda?.dispose();
     uninstallShim?.();
     await Promise.all([conn?.close(), secrets?.close(), provider?.close(), proxy?.close()]);
     for (const key of Object.keys(process.env)) if (!(key in envBefore)) delete process.env[key];
@@ -120,7 +119,6 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     // What the CDK build copies next to the bundle (the tokenizer ranks), as NodejsFunction's hook does.
     for (const [name, from] of Object.entries(BUNDLE_SIDE_FILES)) await copyFile(from, join(taskRoot, name));
     const bundleBytes = (await stat(outfile)).size;
-    const mapBytes = (await stat(`${outfile}.map`).catch(() => ({ size: 0 }))).size;
     proxy.forwardTo(provider.port);
     const table = conn.tableName(CONFIG_TABLE);
     const timeouts = { firstByteMs: 2000, idleMs: 2000, totalMs: 10_000 };
@@ -159,6 +157,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
       SWITCHYARD_USAGE_TABLE: conn.tableName(USAGE_TABLE),
       SWITCHYARD_SECRET_ID: SECRET_ID,
       SWITCHYARD_SECRET_TTL_S: String(SECRET_TTL_S),
+      POWERTOOLS_SERVICE_NAME: SERVICE,
     });
     uninstallShim = installAwsLambdaGlobals();
     logs.start();
@@ -166,12 +165,13 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     const mod: unknown = await import(pathToFileURL(outfile).href);
     const initMs = performance.now() - t0;
     const handler = typeof mod === 'object' && mod !== null ? Reflect.get(mod, 'handler') : undefined;
-    lambda = new ExecutionEnvironment(handler, DEFAULT_FUNCTION);
+    const runtime = new ExecutionEnvironment(handler, DEFAULT_FUNCTION);
+    lambda = runtime;
     for (const format of FORMATS) fronts.set(format, await startLambdaFront(lambda, format));
     const coldMs = await measureColdInitMs(pathToFileURL(outfile).href, process.env);
     console.log(
       `[lambda harness] bundle ${(bundleBytes / 1024).toFixed(1)} KiB = ${bundleBytes} B (target ≤ ${MAX_BUNDLE_BYTES} B;` +
-        ` source map ${(mapBytes / 1024).toFixed(1)} KiB); module init ${coldMs.toFixed(1)} ms in a fresh process,` +
+        ` no source map); module init ${coldMs.toFixed(1)} ms in a fresh process,` +
         ` ${initMs.toFixed(1)} ms in the test process (target ≤ ${INIT_TARGET_MS} ms)`,
     );
     return {
@@ -188,6 +188,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
         if (front === undefined) throw new Error(`no front for ${format}`);
         return front;
       },
+      runtime,
       close,
     };
   } catch (err) {

@@ -1,0 +1,39 @@
+/** The CDK context (`-c key=value`, cdk.json): parsed with zod once, a bad value stops the synth naming it. */
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { readStackContext } from '../../lib/context.ts';
+
+const contextOf = (context: Record<string, unknown>) => readStackContext(new App({ context }));
+
+describe('stack context', () => {
+  it('defaults: stack Switchyard, 8 usage shards, an IAM-only function URL', () => {
+    expect(contextOf({})).toMatchObject({
+      stackName: 'Switchyard',
+      usageShards: 8,
+      publicFunctionUrl: false,
+      removalPolicy: 'retain',
+    });
+  });
+
+  it('takes the usage shard count from -c usageShards=16 (a string) or cdk.json (a number)', () => {
+    expect(contextOf({ usageShards: '16' }).usageShards).toBe(16);
+    expect(contextOf({ usageShards: 32 }).usageShards).toBe(32);
+    for (const bad of ['0', '-1', '2.5', 'many', '257']) {
+      expect(() => contextOf({ usageShards: bad })).toThrow(/usageShards/);
+    }
+  });
+
+  it('opens the function URL only for publicFunctionUrl=true, and refuses what is not a boolean', () => {
+    expect(contextOf({ publicFunctionUrl: 'true' }).publicFunctionUrl).toBe(true);
+    expect(contextOf({ publicFunctionUrl: true }).publicFunctionUrl).toBe(true);
+    expect(contextOf({ publicFunctionUrl: 'false' }).publicFunctionUrl).toBe(false);
+    for (const bad of ['yes', '1', 'TRUE', 1]) {
+      expect(() => contextOf({ publicFunctionUrl: bad })).toThrow(/publicFunctionUrl/);
+    }
+  });
+
+  it('still validates the other keys, naming the bad one', () => {
+    expect(() => contextOf({ stackName: '1bad' })).toThrow(/stackName/);
+    expect(() => contextOf({ memorySize: '64' })).toThrow(/memorySize/);
+  });
+});
