@@ -1,28 +1,38 @@
 /** `switchyard keys create|list|revoke`: client keys in the keys table (local store or a stack's). */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import type { StackTables } from '../aws/stack-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
+import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
+import { own } from '../core/json.ts';
 import { budgetWindow, newClientKey } from '../core/keys/client-keys.ts';
-import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
+import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
+import { openCliStore } from './cli-store.ts';
 import { textTable } from './text-table.ts';
 
-const createFlags = z.strictObject({
+const storeFlags = {
+  stack: z.string().optional(),
+  region: z.string().optional(),
+};
+
+const createFlags = z.object({
   name: z.string({ error: '--name is required' }).min(1, '--name is required').max(100),
   models: z
     .string()
     .optional()
-    .transform((v) =>
-      v === undefined
-        ? undefined
-        : v
-            .split(',')
-            .map((m) => m.trim())
-            .filter(Boolean),
-    ),
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      const names = v
+        .split(',')
+        .map((m) => m.trim())
+        .filter(Boolean);
+      // An empty list would make a key that may call nothing: surely not what was meant.
+      if (names.length === 0) ctx.addIssue({ code: 'custom', message: '--models needs route names' });
+      return names;
+    }),
   rpm: z.coerce
     .number({ error: '--rpm must be a whole number ≥ 1' })
-    .int()
+    .int('--rpm must be a whole number ≥ 1')
     .min(1, '--rpm must be ≥ 1')
     .optional(),
   'budget-usd': z.coerce
@@ -31,43 +41,53 @@ const createFlags = z.strictObject({
     .optional(),
   period: z.enum(['day', 'month', 'total'], { error: '--period must be day, month or total' }).optional(),
   json: z.boolean().optional(),
-  stack: z.string().optional(),
-  region: z.string().optional(),
+  ...storeFlags,
 });
 
-function parseCreate(values: Record<string, unknown>) {
-  const r = createFlags.safeParse(values);
-  if (!r.success) throw new Error(`keys create: ${r.error.issues.map((i) => i.message).join('; ')}`);
-  if (r.data.period !== undefined && r.data['budget-usd'] === undefined) {
-    throw new Error('keys create: --period needs --budget-usd');
+const listFlags = z.object({ json: z.boolean().optional(), ...storeFlags });
+
+function parseCreate(flags: FlagValues) {
+  const parsed = parseFlags('keys create', createFlags, flags);
+  if (parsed.period !== undefined && parsed['budget-usd'] === undefined) {
+    throw usageError('keys create', '--period needs --budget-usd');
   }
-  return r.data;
+  return parsed;
 }
 
-export async function keys(args: string[], dataDir: string): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      name: { type: 'string' },
-      models: { type: 'string' },
-      rpm: { type: 'string' },
-      'budget-usd': { type: 'string' },
-      period: { type: 'string' },
-      json: { type: 'boolean' },
-      ...STORE_OPTIONS,
-    },
-  });
-  const [sub, id] = positionals;
-  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') {
-    throw new Error('usage: switchyard keys create|list|revoke (see switchyard help)');
-  }
-  const flags = sub === 'create' ? parseCreate(values) : undefined;
-  if (sub === 'revoke' && id === undefined) throw new Error('usage: switchyard keys revoke <id>');
+/**
+ * `--models` names routes, and a key's allow-list is matched exactly: a name that is no route (a typo, a
+ * provider's model id instead of the route's name) would make a key that fails with 403 on a model the user
+ * thinks they allowed. So the names are checked against the routes of the store the key goes to, and a key
+ * naming an unknown route is refused (exit 2), the unknown names and the known routes said. Sync the routes
+ * first (`switchyard routes sync`), then make the key.
+ */
+async function checkModels(models: readonly string[], store: StackTables): Promise<void> {
+  const { routes } = await new DynamoRouteStore(store.client, store.tableName('config')).load();
+  const unknown = models.filter((m) => own(routes, m) === undefined);
+  if (unknown.length === 0) return;
+  const known = Object.keys(routes).sort();
+  throw usageError(
+    'keys create',
+    `--models: no route named ${unknown.map((m) => `"${m}"`).join(', ')} in this store ` +
+      `(its routes: ${known.length === 0 ? 'none yet — run switchyard routes sync <file> first' : known.join(', ')})`,
+  );
+}
+
+/** `keys create|list|revoke` with flags checked by cli-help.ts; `args` is `[id]` for revoke. */
+export async function keys(
+  command: 'keys create' | 'keys list' | 'keys revoke',
+  given: FlagValues,
+  args: readonly string[],
+  dataDir: string,
+): Promise<void> {
+  const flags = command === 'keys create' ? parseCreate(given) : undefined;
+  const values = flags ?? parseFlags(command, listFlags, given);
+  const id = args[0];
   const store = await openCliStore(values, dataDir);
   try {
     const repo = new DynamoKeyRepo(store.client, store.tableName('keys'));
     if (flags !== undefined) {
+      if (flags.models !== undefined) await checkModels(flags.models, store);
       const made = newClientKey({
         name: flags.name,
         ...(flags.models === undefined ? {} : { models: flags.models }),
@@ -87,7 +107,7 @@ export async function keys(args: string[], dataDir: string): Promise<void> {
       }
       return;
     }
-    if (sub === 'revoke' && id !== undefined) {
+    if (command === 'keys revoke' && id !== undefined) {
       if (!(await repo.revoke(id, new Date().toISOString())))
         throw new Error(`keys revoke: no key with id ${id}`);
       process.stdout.write(`revoked ${id}: gateways stop accepting it within 10 seconds\n`);

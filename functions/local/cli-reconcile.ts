@@ -4,7 +4,6 @@
  * against a deployed stack's tables and secret. A progress line per provider goes to stderr while the
  * billing APIs are called; the report goes to stdout. Exit code 3 when a provider drifted or its API failed.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { SecretKeys } from '../aws/secret-keys.ts';
 import { openStackOutputs } from '../aws/stack-store.ts';
@@ -13,10 +12,13 @@ import { DynamoReportStore } from '../aws/stores/dynamo-report-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { type BillingKeySource, reconcile, shiftDay } from '../core/billing/reconcile.ts';
 import type { Report } from '../core/billing/report.ts';
+import { own } from '../core/json.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, DEFAULT_USAGE_SHARDS } from '../core/usage/types.ts';
-import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
+import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
+import { openCliStore } from './cli-store.ts';
+import { csv } from './csv.ts';
 import { parseEnv, staticProviderKeys } from './settings.ts';
 import { textTable } from './text-table.ts';
 
@@ -57,27 +59,57 @@ function rowOf(r: Report): string[] {
   return [r.provider, r.day, money(r.ledger.costUsd), providerCell(r), driftCell(r), r.verdict, r.reason];
 }
 
-/** RFC 4180: fields with a comma, quote or newline are quoted, quotes doubled. */
-function csv(rows: readonly (readonly string[])[]): string {
-  const field = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;
+/**
+ * `--csv` for spreadsheets: the amounts as plain numbers in their own columns (the bill's amount and
+ * currency, and its USD value when known), named like the report's JSON fields.
+ */
+const CSV_COLUMNS = [
+  'provider',
+  'day',
+  'ledgerCostUsd',
+  'billAmount',
+  'billCurrency',
+  'billCostUsd',
+  'driftUsd',
+  'driftPercent',
+  'verdict',
+  'reason',
+] as const;
+
+function csvRowOf(r: Report): (string | number | undefined)[] {
+  const f = r.providerFigures;
+  return [
+    r.provider,
+    r.day,
+    r.ledger.costUsd,
+    f?.cost.amount,
+    f?.cost.currency,
+    f?.costUsd,
+    r.driftUsd,
+    r.driftPercent,
+    r.verdict,
+    r.reason,
+  ];
 }
 
-export async function reconcileCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      date: { type: 'string' },
-      provider: { type: 'string', multiple: true },
-      json: { type: 'boolean' },
-      csv: { type: 'boolean' },
-      ...STORE_OPTIONS,
-    },
-  });
+const flagsSchema = z
+  .object({
+    date: z.string().optional(),
+    provider: z.array(z.string()).optional(),
+    json: z.boolean().optional(),
+    csv: z.boolean().optional(),
+    stack: z.string().optional(),
+    region: z.string().optional(),
+  })
+  .refine((f) => !(f.json === true && f.csv === true), '--json or --csv, not both');
+
+/** `reconcile` with flags checked by cli-help.ts. */
+export async function reconcileCommand(given: FlagValues): Promise<void> {
+  const values = parseFlags('reconcile', flagsSchema, given);
   const today = new Date().toISOString().slice(0, 10);
   const day = values.date ?? shiftDay(today, -1);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) {
-    throw new Error(`reconcile: --date must be YYYY-MM-DD, got "${day}"`);
+    throw usageError('reconcile', `--date must be YYYY-MM-DD, got "${day}"`);
   }
   const local = parseEnv(process.env);
   const env = envSchema.parse(process.env);
@@ -103,10 +135,11 @@ export async function reconcileCommand(args: string[]): Promise<void> {
       };
     }
     const providers = values.provider?.flatMap((p) => p.split(',')).filter((p) => p !== '');
-    const unknown = providers?.filter((p) => !Object.hasOwn(config.providers, p)) ?? [];
+    const unknown = providers?.filter((p) => own(config.providers, p) === undefined) ?? [];
     if (unknown.length > 0) {
-      throw new Error(
-        `reconcile: no provider ${unknown.join(', ')} in the config (known: ${Object.keys(config.providers).join(', ')})`,
+      throw usageError(
+        'reconcile',
+        `no provider ${unknown.join(', ')} in the config (known: ${Object.keys(config.providers).join(', ')})`,
       );
     }
     const total = providers?.length ?? Object.keys(config.providers).length;
@@ -140,7 +173,7 @@ export async function reconcileCommand(args: string[]): Promise<void> {
       { day, takeSnapshots: true, ...(providers === undefined ? {} : { providers }) },
     );
     if (values.json === true) process.stdout.write(`${JSON.stringify(reports, null, 2)}\n`);
-    else if (values.csv === true) process.stdout.write(csv([[...COLUMNS], ...reports.map(rowOf)]));
+    else if (values.csv === true) process.stdout.write(csv([CSV_COLUMNS, ...reports.map(csvRowOf)]));
     else process.stdout.write(textTable([...COLUMNS], reports.map(rowOf)));
     if (reports.some((r) => r.verdict === 'drift' || r.verdict === 'provider-error')) process.exitCode = 3;
   } finally {

@@ -1,6 +1,7 @@
 /**
  * The store a CLI command works on: the local embedded store (the running server's when there is one) or,
- * with `--stack`, a deployed stack's tables. Both are DynamoDB, so the commands do not care which.
+ * with `--stack`, a deployed stack's tables. Both are DynamoDB, so the commands do not care which. Either
+ * way the CLI has at most {@link CLI_STORE_CONCURRENCY} store calls in flight.
  */
 import { openStackTables, type StackTable, type StackTables } from '../aws/stack-store.ts';
 import {
@@ -11,6 +12,7 @@ import {
   USAGE_TABLE,
 } from '../core/stores/tables.ts';
 import { openStore } from './embedded-store.ts';
+import { CLI_STORE_CONCURRENCY, limitConcurrency } from './store-concurrency.ts';
 
 const LOCAL: Readonly<Record<StackTable, TableDefinition>> = {
   config: CONFIG_TABLE,
@@ -26,9 +28,15 @@ export interface StoreFlags {
 
 export const STORE_OPTIONS = { stack: { type: 'string' }, region: { type: 'string' } } as const;
 
+/** The store of a CLI command (see the module's comment); `close()` when done. */
 export async function openCliStore(flags: StoreFlags, dataDir: string): Promise<StackTables> {
-  if (flags.stack !== undefined) return openStackTables(flags.stack, flags.region);
+  if (flags.stack !== undefined) {
+    const tables = await openStackTables(flags.stack, flags.region);
+    limitConcurrency(tables.client, CLI_STORE_CONCURRENCY);
+    return tables;
+  }
   const conn = await openStore(dataDir);
+  limitConcurrency(conn.client, CLI_STORE_CONCURRENCY);
   return {
     client: conn.client,
     tableName: (which) => conn.tableName(LOCAL[which]),

@@ -1,11 +1,14 @@
 /**
- * `switchyard usage [--since --until --by] [--requests] [--json]` reads the ledger (aggregates, or one row
- * per request); `switchyard usage replay <file>` re-ingests spooled records idempotently.
+ * `switchyard usage [--since --until --by] [--requests] [--json | --csv]` reads the ledger (aggregates, or
+ * one row per request), keys named beside their ids; `switchyard usage replay <file>` re-ingests spooled
+ * records idempotently.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import type { StackTables } from '../aws/stack-store.ts';
+import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
+import { DAY_MS, dayStart, daysBetween } from '../core/days.ts';
 import { usageRecordSchema } from '../core/usage/record-schema.ts';
 import {
   DEFAULT_USAGE_RETENTION_DAYS,
@@ -13,10 +16,43 @@ import {
   type UsageAggregate,
   type UsageRecord,
 } from '../core/usage/types.ts';
-import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
+import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
+import { openCliStore } from './cli-store.ts';
+import { csv } from './csv.ts';
 import { textTable } from './text-table.ts';
 
-const DAY_MS = 86_400_000;
+/**
+ * Pending ledger queries at most: a ledger read queries every shard of every day of its range at once, so a
+ * long range is read in windows of days. The store client runs 16 of them at a time (cli-store.ts); the
+ * windows keep the rest from waiting in memory (78,000 pending queries held about 600 MB).
+ */
+const PENDING_QUERIES = 64;
+
+/** `[from, to]` ISO bounds of consecutive windows of whole UTC days covering `[since, until)`. */
+export function dayWindows(sinceIso: string, untilIso: string, days: number): [string, string][] {
+  const all = daysBetween(sinceIso, untilIso);
+  const out: [string, string][] = [];
+  for (let i = 0; i < all.length; i += days) {
+    const next = all[i + days];
+    const from = i === 0 ? sinceIso : dayStart(all[i] as string);
+    const to = next === undefined || dayStart(next) > untilIso ? untilIso : dayStart(next);
+    if (from < to) out.push([from, to]);
+  }
+  return out;
+}
+
+/** Reads a range window by window (see {@link PENDING_QUERIES}), in order. */
+async function inWindows<T>(
+  sinceIso: string,
+  untilIso: string,
+  shards: number,
+  read: (fromIso: string, toIso: string) => Promise<T[]>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (const [from, to] of dayWindows(sinceIso, untilIso, Math.max(1, Math.floor(PENDING_QUERIES / shards))))
+    out.push(...(await read(from, to)));
+  return out;
+}
 
 const envSchema = z.object({
   SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
@@ -24,13 +60,76 @@ const envSchema = z.object({
 
 /** `YYYY-MM-DD` (a whole UTC day) or an ISO time → epoch ms; `end` makes a date mean the end of its day. */
 function instant(flag: string, value: string, end: boolean): number {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(`${value}T00:00:00Z`) + (end ? DAY_MS : 0);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return Date.parse(dayStart(value)) + (end ? DAY_MS : 0);
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new Error(`usage: ${flag} must be YYYY-MM-DD or an ISO time, got "${value}"`);
+  if (Number.isNaN(t)) throw usageError('usage', `${flag} must be YYYY-MM-DD or an ISO time, got "${value}"`);
   return t;
 }
 
 const BY = { key: 'keyId', model: 'model', provider: 'provider' } as const;
+
+const flagsSchema = z
+  .object({
+    since: z.string().optional(),
+    until: z.string().optional(),
+    by: z.enum(['key', 'model', 'provider'], { error: '--by must be key, model or provider' }).default('key'),
+    requests: z.boolean().optional(),
+    json: z.boolean().optional(),
+    csv: z.boolean().optional(),
+    stack: z.string().optional(),
+    region: z.string().optional(),
+  })
+  .refine((f) => !(f.json === true && f.csv === true), '--json or --csv, not both');
+
+/** The columns of `--requests --csv`: the record's own field names (as `--json` prints them), and the key's name. */
+const RECORD_COLUMNS = [
+  'time',
+  'requestId',
+  'recordId',
+  'keyId',
+  'keyName',
+  'route',
+  'provider',
+  'model',
+  'status',
+  'errorCode',
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'reasoningTokens',
+  'costUsd',
+  'priceVersion',
+  'latencyMs',
+  'ttftMs',
+  'attempts',
+  'stream',
+  'usageSource',
+  'upstreamId',
+] as const satisfies readonly (keyof UsageRecord | 'keyName')[];
+
+/** The totals' columns in `--csv`, named as in `--json`. */
+const COUNTER_COLUMNS = [
+  'requests',
+  'errors',
+  'inputTokens',
+  'outputTokens',
+  'cachedInputTokens',
+  'reasoningTokens',
+  'costUsd',
+  'unpricedRequests',
+  'estimatedRequests',
+] as const;
+
+/** The master key is no item of the keys table: its records carry the id `master`. */
+const MASTER_NAME = 'master key';
+
+/** Key id → name, from the keys table (revoked keys too: their usage stays in the ledger). */
+async function keyNames(store: StackTables): Promise<(id: string) => string> {
+  const names = new Map(
+    (await new DynamoKeyRepo(store.client, store.tableName('keys')).list()).map((k) => [k.id, k.name]),
+  );
+  return (id) => names.get(id) ?? (id === 'master' ? MASTER_NAME : '');
+}
 
 function summarise(aggs: readonly UsageAggregate[], by: keyof typeof BY) {
   const groups = new Map<string, Omit<UsageAggregate, 'day' | 'keyId' | 'provider' | 'model'>>();
@@ -83,34 +182,26 @@ export function spooledRecords(text: string): { records: UsageRecord[]; invalid:
   return { records, invalid };
 }
 
-export async function usage(args: string[], dataDir: string): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      since: { type: 'string' },
-      until: { type: 'string' },
-      by: { type: 'string' },
-      requests: { type: 'boolean' },
-      json: { type: 'boolean' },
-      ...STORE_OPTIONS,
-    },
-  });
+/** `usage` and `usage replay <file>` with flags checked by cli-help.ts. */
+export async function usage(
+  command: 'usage' | 'usage replay',
+  given: FlagValues,
+  args: readonly string[],
+  dataDir: string,
+): Promise<void> {
+  const flags = parseFlags(command, flagsSchema, given);
   const env = envSchema.parse(process.env);
-  const [sub, file] = positionals;
-  if (sub !== undefined && sub !== 'replay') throw new Error(`usage: unknown subcommand "${sub}"`);
-  if (sub === 'replay' && file === undefined) throw new Error('usage: switchyard usage replay <file>');
-  const by = values.by ?? 'key';
-  if (!(by in BY)) throw new Error('usage: --by must be key, model or provider');
   const now = Date.now();
   const since =
-    values.since === undefined
+    flags.since === undefined
       ? Date.parse(`${new Date(now).toISOString().slice(0, 7)}-01T00:00:00Z`)
-      : instant('--since', values.since, false);
-  const until = values.until === undefined ? now + 1 : instant('--until', values.until, true);
+      : instant('--since', flags.since, false);
+  const until = flags.until === undefined ? now + 1 : instant('--until', flags.until, true);
+  if (command === 'usage' && until <= since) throw usageError('usage', '--until must be after --since');
+  const file = command === 'usage replay' ? args[0] : undefined;
   const spool = file === undefined ? undefined : spooledRecords(await readFile(file, 'utf8'));
 
-  const store = await openCliStore(values, dataDir);
+  const store = await openCliStore(flags, dataDir);
   try {
     const ledger = new DynamoLedger(store.client, store.tableName('usage'), {
       shards: env.SWITCHYARD_USAGE_SHARDS,
@@ -131,16 +222,30 @@ export async function usage(args: string[], dataDir: string): Promise<void> {
     }
     const sinceIso = new Date(since).toISOString();
     const untilIso = new Date(until).toISOString();
-    if (values.requests === true) {
-      const records = await ledger.records(sinceIso, untilIso);
-      if (values.json === true) {
+    if (flags.requests === true) {
+      const records = await inWindows(sinceIso, untilIso, env.SWITCHYARD_USAGE_SHARDS, (from, to) =>
+        ledger.records(from, to),
+      );
+      if (flags.json === true) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      const nameOf = await keyNames(store);
+      if (flags.csv === true) {
+        const rows = records.map((r) =>
+          RECORD_COLUMNS.map((c) => {
+            const v = c === 'keyName' ? nameOf(r.keyId) : r[c];
+            return typeof v === 'boolean' ? String(v) : v;
+          }),
+        );
+        process.stdout.write(csv([RECORD_COLUMNS, ...rows]));
         return;
       }
       const rows = records.map((r) => [
         r.time.slice(0, 19).replace('T', ' '),
         r.requestId,
         r.keyId,
+        nameOf(r.keyId),
         r.route ?? '-',
         `${r.provider ?? '-'}/${r.model ?? '-'}`,
         r.status,
@@ -149,47 +254,63 @@ export async function usage(args: string[], dataDir: string): Promise<void> {
         r.costUsd === null ? 'unpriced' : r.costUsd.toFixed(6),
         r.usageSource,
       ]);
-      process.stdout.write(
-        textTable(
-          [
-            'time (UTC)',
-            'request id',
-            'key',
-            'route',
-            'provider/model',
-            'status',
-            'in',
-            'out',
-            'cost $',
-            'usage',
-          ],
-          rows,
-        ),
-      );
+      const header = ['time (UTC)', 'request id', 'key', 'name', 'route', 'provider/model', 'status'];
+      process.stdout.write(textTable([...header, 'in', 'out', 'cost $', 'usage'], rows));
       return;
     }
+    const { by } = flags;
     const lastDay = new Date(until - 1).toISOString().slice(0, 10);
-    const rows = summarise(await ledger.aggregates(sinceIso.slice(0, 10), lastDay), by as keyof typeof BY);
-    if (values.json === true) {
-      const out = rows.map(({ group, ...r }) => ({ [by]: group, ...r }));
-      process.stdout.write(
-        `${JSON.stringify({ since: sinceIso, until: untilIso, by, rows: out }, null, 2)}\n`,
-      );
+    // Aggregates are per whole day: the window [from, to) reads the days from…the day before `to`'s.
+    const aggregates = await inWindows(sinceIso, untilIso, env.SWITCHYARD_USAGE_SHARDS, (from, to) =>
+      ledger.aggregates(from.slice(0, 10), new Date(Date.parse(to) - 1).toISOString().slice(0, 10)),
+    );
+    const groups = summarise(aggregates, by);
+    // Grouped by key, each row names its key (the id alone says nothing to finance).
+    const nameOf = by === 'key' ? await keyNames(store) : undefined;
+    const rows = groups.map(({ group, ...r }) => ({
+      [by]: group,
+      ...(nameOf === undefined ? {} : { name: nameOf(group) }),
+      ...r,
+    }));
+    if (flags.json === true) {
+      process.stdout.write(`${JSON.stringify({ since: sinceIso, until: untilIso, by, rows }, null, 2)}\n`);
+      return;
+    }
+    if (flags.csv === true) {
+      const named = nameOf === undefined ? [] : ['name'];
+      const body = groups.map((g) => [
+        g.group,
+        ...(nameOf === undefined ? [] : [nameOf(g.group)]),
+        ...COUNTER_COLUMNS.map((c) => g[c]),
+      ]);
+      process.stdout.write(csv([[by, ...named, ...COUNTER_COLUMNS], ...body]));
       return;
     }
     process.stdout.write(`usage ${sinceIso.slice(0, 10)} … ${lastDay} (UTC days), by ${by}\n`);
+    const named = nameOf === undefined ? [] : ['name'];
     process.stdout.write(
       textTable(
-        [by, 'requests', 'errors', 'input tokens', 'output tokens', 'cost $', 'unpriced', 'estimated'],
-        rows.map((r) => [
-          r.group,
-          r.requests,
-          r.errors,
-          r.inputTokens,
-          r.outputTokens,
-          r.costUsd.toFixed(6),
-          r.unpricedRequests,
-          r.estimatedRequests,
+        [
+          by,
+          ...named,
+          'requests',
+          'errors',
+          'input tokens',
+          'output tokens',
+          'cost $',
+          'unpriced',
+          'estimated',
+        ],
+        groups.map((g) => [
+          g.group,
+          ...(nameOf === undefined ? [] : [nameOf(g.group)]),
+          g.requests,
+          g.errors,
+          g.inputTokens,
+          g.outputTokens,
+          g.costUsd.toFixed(6),
+          g.unpricedRequests,
+          g.estimatedRequests,
         ]),
       ),
     );

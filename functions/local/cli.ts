@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
-import { ConfigError } from '../core/config/schema.ts';
+import { ConfigError, parseConfig } from '../core/config/schema.ts';
+import { type Invocation, readCommandLine, topUsage, UsageError, version } from './cli-help.ts';
 import { keys } from './cli-keys.ts';
 import { reconcileCommand } from './cli-reconcile.ts';
 import { serve } from './cli-serve.ts';
@@ -15,32 +16,8 @@ import { validateCommand } from './cli-validate.ts';
 import { parseEnv, readConfigFile } from './settings.ts';
 import { textTable } from './text-table.ts';
 
-const USAGE = `Usage: switchyard <command>
-
-  serve                    run the local gateway (env: PORT, SWITCHYARD_CONFIG, SWITCHYARD_DATA_DIR,
-                           SWITCHYARD_MASTER_KEY, SWITCHYARD_PROVIDER_KEYS)
-  routes list [--json] [--stack <name> [--region <r>]]
-                           show the routes in the store (local, or a deployed stack's table)
-  routes sync <file> [--stack <name> [--region <r>]]
-                           validate a config file and make the store hold exactly its providers,
-                           routes and prices (locally: whether or not the server runs)
-  keys create --name <n> [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--json]
-                           make a client key (printed once: sk-sy-…; only its SHA-256 is stored)
-  keys list [--json]       the keys, their limits and this window's spend (never a key)
-  keys revoke <id>         revoke a key (takes effect within 10 seconds)
-  usage [--since D] [--until D] [--by key|model|provider] [--requests] [--json]
-                           requests, tokens, cost and errors from the ledger (default: this UTC month)
-  usage replay <file>      re-ingest spooled records (local spool or exported Lambda logs), idempotently
-  reconcile [--date YYYY-MM-DD] [--provider id]… [--json | --csv]
-                           the ledger against each provider's bill for a UTC day (default: yesterday);
-                           exit code 3 when a provider drifted or its billing API failed
-                           (env: SWITCHYARD_PROVIDER_KEYS, SWITCHYARD_BILLING_KEYS)
-  (keys, usage and reconcile take --stack <name> [--region <r>] too)
-  validate --base-url URL --key KEY --model M [--model M2] [--concurrency 16] [--report out.html] [--json]
-  validate --target name=URL,KEY,MODEL [--target …]
-                           the pre-launch checklist against any OpenAI-compatible API (switchyard validate
-                           --help for every option); exit code 1 when a required check fails
-`;
+/** The top-level usage (every command and what it does), from the command table in cli-commands.ts. */
+const USAGE = topUsage();
 
 async function routes(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -88,16 +65,45 @@ async function routes(args: string[]): Promise<void> {
   }
 }
 
+/** Runs one command line. A usage error prints the message and the usage on stderr and exits 2. */
 export async function main(argv: string[]): Promise<void> {
-  const [cmd, ...rest] = argv;
-  if (cmd === 'serve') return serve();
-  if (cmd === 'routes') return routes(rest);
-  if (cmd === 'keys') return keys(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
-  if (cmd === 'usage') return usage(rest, parseEnv(process.env).SWITCHYARD_DATA_DIR);
-  if (cmd === 'reconcile') return reconcileCommand(rest);
-  if (cmd === 'validate') return validateCommand(rest);
-  process.stdout.write(USAGE);
-  if (cmd !== undefined && cmd !== 'help' && cmd !== '--help') process.exitCode = 2;
+  try {
+    await dispatch(readCommandLine(argv));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`${err.message}\n\n${err.usage}`);
+    process.exitCode = 2;
+  }
+}
+
+async function dispatch(cli: Invocation): Promise<void> {
+  if (cli.kind === 'help') {
+    process.stdout.write(cli.text);
+    return;
+  }
+  if (cli.kind === 'version') {
+    process.stdout.write(`switchyard ${await version()}\n`);
+    return;
+  }
+  const dataDir = () => parseEnv(process.env).SWITCHYARD_DATA_DIR;
+  switch (cli.command) {
+    case 'serve':
+      return serve();
+    case 'routes list':
+    case 'routes sync':
+      return routes([...cli.raw]);
+    case 'keys create':
+    case 'keys list':
+    case 'keys revoke':
+      return keys(cli.command, cli.flags, cli.args, dataDir());
+    case 'usage':
+    case 'usage replay':
+      return usage(cli.command, cli.flags, cli.args, dataDir());
+    case 'reconcile':
+      return reconcileCommand(cli.flags);
+    case 'validate':
+      return validateCommand([...cli.raw]);
+  }
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

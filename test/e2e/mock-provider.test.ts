@@ -135,3 +135,80 @@ describe('mock provider through the gateway', () => {
     expect(tool.choices[0]?.finish_reason).toBe('tool_calls');
   });
 });
+
+const weatherTool: OpenAI.Chat.Completions.ChatCompletionTool = {
+  type: 'function',
+  function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+};
+
+describe('mock provider: what SDKs and agent frameworks rely on', () => {
+  it("returns base64 float32 embeddings that the openai SDK's default request decodes", async () => {
+    // No encoding_format: the SDK asks for base64 and decodes it as little-endian float32 (as LangChain and
+    // LlamaIndex do through it).
+    const decoded = await h.client.embeddings.create({ model: 'mock', input: ['x', 'y'] });
+    const floats = await h.client.embeddings.create({
+      model: 'mock',
+      input: ['x', 'y'],
+      encoding_format: 'float',
+    });
+    expect(decoded.data.map((d) => d.embedding.length)).toEqual([8, 8]);
+    expect(decoded.data.map((d) => d.embedding)).toEqual(
+      floats.data.map((d) => d.embedding.map((v) => Math.fround(v))),
+    );
+    expect(decoded.data[0]?.embedding).not.toEqual(decoded.data[1]?.embedding);
+    const five = await h.client.embeddings.create({ model: 'mock', input: 'z', dimensions: 5 });
+    expect(five.data[0]?.embedding).toHaveLength(5);
+    expect(decoded.usage).toMatchObject({ prompt_tokens: 2, total_tokens: 2 });
+  });
+
+  it('answers a tool result with text, so an agent loop ends', async () => {
+    const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = ask('weather in Oslo?');
+    const first = await h.client.chat.completions.create({ model: 'mock', messages, tools: [weatherTool] });
+    const call = first.choices[0]?.message.tool_calls?.[0];
+    expect(first.choices[0]?.finish_reason).toBe('tool_calls');
+    if (call === undefined) throw new Error('expected a tool call');
+    messages.push(first.choices[0]?.message as OpenAI.Chat.Completions.ChatCompletionMessageParam, {
+      role: 'tool',
+      tool_call_id: call.id,
+      content: 'sunny, 21C',
+    });
+    const second = await h.client.chat.completions.create({ model: 'mock', messages, tools: [weatherTool] });
+    expect(second.choices[0]?.finish_reason).toBe('stop');
+    expect(second.choices[0]?.message.tool_calls).toBeUndefined();
+    expect(second.choices[0]?.message.content).toBe('tool said: sunny, 21C');
+
+    const stream = await h.client.chat.completions.create({
+      model: 'mock',
+      messages,
+      tools: [weatherTool],
+      stream: true,
+    });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const c of stream) {
+      expect(c.choices[0]?.delta.tool_calls).toBeUndefined();
+      text += c.choices[0]?.delta.content ?? '';
+      finish = c.choices[0]?.finish_reason ?? finish;
+    }
+    expect([text, finish]).toEqual(['tool said: sunny, 21C', 'stop']);
+  });
+
+  it('puts index on stream tool-call deltas only, not on a non-stream message', async () => {
+    const body = (stream: boolean) =>
+      JSON.stringify({ model: 'mock', stream, messages: ask('call it'), tools: [weatherTool] });
+    const whole = await raw(h.origin, '/v1/chat/completions', { body: body(false) });
+    const calls = (JSON.parse(whole.text) as { choices: { message: { tool_calls: object[] } }[] }).choices[0]
+      ?.message.tool_calls;
+    expect(calls).toHaveLength(1);
+    expect(Object.keys(calls?.[0] ?? {}).sort()).toEqual(['function', 'id', 'type']);
+    const streamed = await raw(h.origin, '/v1/chat/completions', { body: body(true) });
+    const deltas = sseData(streamed.text)
+      .filter((d) => d !== '[DONE]')
+      .flatMap(
+        (d) =>
+          (JSON.parse(d) as { choices: { delta: { tool_calls?: { index: number }[] } }[] }).choices[0]?.delta
+            .tool_calls ?? [],
+      );
+    expect(deltas.map((t) => t.index)).toEqual([0]);
+  });
+});

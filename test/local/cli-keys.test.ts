@@ -3,13 +3,16 @@
  * and against a deployed stack's table (CloudFormation mocked by a fake endpoint: a control plane).
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
-import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { DynamoRouteStore } from '../../functions/aws/stores/dynamo-route-store.ts';
+import { parseConfig } from '../../functions/core/config/schema.ts';
+import { CONFIG_TABLE, KEYS_TABLE } from '../../functions/core/stores/tables.ts';
 import { openStore } from '../../functions/local/embedded-store.ts';
 import { awsEnv, runCli } from '../support/cli-runner.ts';
 import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
@@ -18,9 +21,18 @@ import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fak
 let dir: string;
 const run = (args: string[]) => runCli(args, { SWITCHYARD_DATA_DIR: join(dir, 'data') });
 
+const ROUTES = `providers:
+  mock: { type: mock }
+routes:
+  a: { targets: [{ provider: mock, model: m }] }
+  b: { targets: [{ provider: mock, model: m }] }
+`;
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'switchyard-keys-'));
-});
+  await writeFile(join(dir, 'routes.yaml'), ROUTES);
+  expect((await run(['routes', 'sync', join(dir, 'routes.yaml')])).code).toBe(0);
+}, 30_000);
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 async function rawItems(): Promise<string> {
@@ -71,12 +83,26 @@ describe('switchyard keys (local store)', () => {
     expect(bad.err).toContain('no key with id key_000000000000');
   });
 
-  it('names the bad flag', async () => {
+  it('names the bad flag, with the usage and exit code 2', async () => {
     const r = await run(['keys', 'create', '--name', 'x', '--rpm', 'lots']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain('--rpm');
+    expect(r.err).toContain('Usage: switchyard keys create');
     const p = await run(['keys', 'create', '--name', 'x', '--period', 'month']);
     expect(p.err).toContain('--period needs --budget-usd');
+    const unknown = await run(['keys', 'list', '--name', 'x']);
+    expect([unknown.code, unknown.err.split('\n')[0]]).toEqual([2, 'keys list: unknown flag --name']);
+  });
+
+  it('refuses --models naming no route of the store, says which and what exists, and writes nothing', async () => {
+    const before = await rawItems();
+    const r = await run(['keys', 'create', '--name', 'typo', '--models', 'a,gpt-4o,nope']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('no route named "gpt-4o", "nope" in this store (its routes: a, b)');
+    expect(await rawItems()).toBe(before);
+    const empty = await run(['keys', 'create', '--name', 'none', '--models', ',']);
+    expect([empty.code, empty.err]).toEqual([2, expect.stringContaining('--models needs route names')]);
   });
 });
 
@@ -85,21 +111,35 @@ describe('switchyard keys --stack (CloudFormation mocked by a fake endpoint)', (
   let cfn: FakeCloudFormation;
   beforeAll(async () => {
     dynamo = await startDynamoEndpoint();
-    cfn = await startFakeCloudFormation({ Prod: { KeysTableName: dynamo.tableName(KEYS_TABLE) } });
+    cfn = await startFakeCloudFormation({
+      Prod: { KeysTableName: dynamo.tableName(KEYS_TABLE), ConfigTableName: dynamo.tableName(CONFIG_TABLE) },
+    });
+    await new DynamoRouteStore(dynamo.client, dynamo.tableName(CONFIG_TABLE)).sync(
+      parseConfig(parseYaml(ROUTES.replace(/\ba:/, 'prod-only:')), 'prod.yaml'),
+    );
   });
   afterAll(async () => {
     await cfn.close();
     await dynamo.close();
   });
 
-  it("creates the key in the stack's keys table", async () => {
-    const r = await runCli(['keys', 'create', '--name', 'prod-app', '--json', '--stack', 'Prod'], {
-      SWITCHYARD_DATA_DIR: join(dir, 'unused'),
+  const runStack = (args: string[]) =>
+    runCli([...args, '--stack', 'Prod'], {
+      SWITCHYARD_DATA_DIR: join(dir, 'data'),
       ...awsEnv(cfn.url, dynamo.endpoint),
     });
+
+  it("creates the key in the stack's keys table", async () => {
+    const r = await runStack(['keys', 'create', '--name', 'prod-app', '--json', '--models', 'prod-only']);
     expect(r.err).toBe('');
     const { id } = JSON.parse(r.out) as { id: string };
     const keys = await new DynamoKeyRepo(dynamo.client, dynamo.tableName(KEYS_TABLE)).list();
-    expect(keys.map((k) => [k.id, k.name])).toEqual([[id, 'prod-app']]);
+    expect(keys.map((k) => [k.id, k.name, k.models])).toEqual([[id, 'prod-app', ['prod-only']]]);
+  });
+
+  it("checks --models against the stack's routes, not the local ones", async () => {
+    const r = await runStack(['keys', 'create', '--name', 'x', '--models', 'a']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('no route named "a" in this store (its routes: b, prod-only)');
   });
 });

@@ -127,23 +127,33 @@ describe('switchyard reconcile', () => {
     expect(reports[0]).toMatchObject({ provider: 'oai', verdict: 'drift', driftPercent: 10, driftUsd: 0.1 });
   });
 
-  it('--csv gives finance a header row and one row per provider', async () => {
+  it('--csv gives finance a header row and one row per provider, amounts as plain numbers', async () => {
+    openaiBill.setDay(day, {
+      costs: [{ value: 1234.5 }],
+      usage: [{ model: 'gpt-4o-mini', inputTokens: 4000, outputTokens: 2000, requests: 4 }],
+    });
     const r = await run(['reconcile', '--date', day, '--csv']);
     const rows = r.out.trim().split('\n');
-    expect(rows[0]).toBe('provider,day,ledger,provider bill,drift,verdict,reason');
+    expect(rows[0]).toBe(
+      'provider,day,ledgerCostUsd,billAmount,billCurrency,billCostUsd,driftUsd,driftPercent,verdict,reason',
+    );
     expect(rows).toHaveLength(3);
-    expect(rows[1]).toMatch(/^oai,2026-11-20,\$1\.0000,\$1\.1000,\+10% \(\$0\.1000\),drift,/);
+    // What a spreadsheet reads as numbers: no $, no thousands separators, no exponent.
+    expect(rows[1]).toMatch(
+      /^oai,2026-11-20,1,1234\.5,USD,1234\.5,1233\.5,123350,drift,provider \$1234\.5 vs/,
+    );
+    expect(rows[2]).toMatch(/^relay,2026-11-20,0,[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,unverifiable,/);
   });
 
-  it('names an unknown --provider instead of skipping it', async () => {
+  it('names an unknown --provider instead of skipping it (a usage error: exit code 2)', async () => {
     const r = await run(['reconcile', '--date', day, '--provider', 'nope']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain('no provider nope in the config (known: oai, relay)');
   });
 
   it('rejects a malformed --date with a clear message', async () => {
     const r = await run(['reconcile', '--date', '20-11-2026']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain('--date must be YYYY-MM-DD');
   });
 });

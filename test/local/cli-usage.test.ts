@@ -1,15 +1,26 @@
-/** `switchyard usage` and `usage replay` as a user runs them, on a temp data dir (the embedded store on disk). */
+/**
+ * `switchyard usage` and `usage replay` as a user runs them, on a temp data dir (the embedded store on disk),
+ * and against a deployed stack's tables (CloudFormation mocked by a fake endpoint, DynamoDB as dynalite
+ * behind a proxy that counts the calls in flight).
+ */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { LogUsageSpool } from '../../functions/aws/usage-spool.ts';
-import { USAGE_TABLE } from '../../functions/core/stores/tables.ts';
+import { shiftDay } from '../../functions/core/days.ts';
+import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
-import { openStore } from '../../functions/local/embedded-store.ts';
+import { dayWindows } from '../../functions/local/cli-usage.ts';
+import { csvNumber } from '../../functions/local/csv.ts';
+import { openStore, type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
 import { FileUsageSpool } from '../../functions/local/usage-spool.ts';
-import { runCli } from '../support/cli-runner.ts';
+import { awsEnv, runCli } from '../support/cli-runner.ts';
+import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
+import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
+import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
 
 let dir: string;
 const run = (args: string[]) => runCli(args, { SWITCHYARD_DATA_DIR: join(dir, 'data') });
@@ -69,7 +80,18 @@ beforeAll(async () => {
     );
     await l.write(rec(5, { costUsd: null, priceVersion: null }));
   });
-});
+  const conn = await openStore(join(dir, 'data'));
+  try {
+    await new DynamoKeyRepo(conn.client, conn.tableName(KEYS_TABLE)).put({
+      id: 'key_odd',
+      name: 'odd, the team',
+      hash: 'e'.repeat(64),
+      createdAt: `${day}T00:00:00.000Z`,
+    });
+  } finally {
+    await conn.close();
+  }
+}, 30_000);
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 describe('switchyard usage', () => {
@@ -93,6 +115,40 @@ describe('switchyard usage', () => {
     });
   });
 
+  it('names each key beside its id (a key no longer in the keys table gets an empty name)', async () => {
+    const table = await run(['usage']);
+    expect(table.out).toMatch(/key\s+name\s+requests/);
+    expect(table.out).toMatch(/key_odd\s+odd, the team\s+3\s+0\s+900/);
+    const { rows } = JSON.parse((await run(['usage', '--json'])).out) as { rows: Record<string, unknown>[] };
+    expect(rows.map((x) => [x.key, x.name])).toEqual([
+      ['key_even', ''],
+      ['key_odd', 'odd, the team'],
+    ]);
+    const requests = await run(['usage', '--requests']);
+    expect(requests.out).toMatch(/req-1\s+key_odd\s+odd, the team\s+gpt-4o-mini/);
+  });
+
+  it('prints CSV whose amounts a spreadsheet reads as numbers (no $, no separators)', async () => {
+    const totals = (await run(['usage', '--csv'])).out.trim().split('\n');
+    expect(totals).toEqual([
+      'key,name,requests,errors,inputTokens,outputTokens,cachedInputTokens,reasoningTokens,costUsd,unpricedRequests,estimatedRequests',
+      'key_even,,2,1,200,20,0,0,0.002,0,0',
+      'key_odd,"odd, the team",3,0,900,90,0,0,0.004,1,0',
+    ]);
+    const byModel = (await run(['usage', '--csv', '--by', 'model'])).out.trim().split('\n');
+    expect(byModel[1]).toBe('gpt-4o-mini,5,1,1100,110,0,0,0.006,1,0');
+    const perRequest = (await run(['usage', '--requests', '--csv'])).out.trim().split('\n');
+    expect(perRequest[0]).toBe(
+      'time,requestId,recordId,keyId,keyName,route,provider,model,status,errorCode,inputTokens,outputTokens,cachedInputTokens,reasoningTokens,costUsd,priceVersion,latencyMs,ttftMs,attempts,stream,usageSource,upstreamId',
+    );
+    expect(perRequest[1]).toBe(
+      `${day}T00:00:01.000Z,req-1,0190-rec-1,key_odd,"odd, the team",gpt-4o-mini,relay,gpt-4o-mini,200,,100,10,0,0,0.001,v1,50,,1,false,provider,chatcmpl-1`,
+    );
+    expect(perRequest[5]).toContain(',500,50,0,0,,,50,'); // unpriced: an empty cost, never 0
+    const both = await run(['usage', '--csv', '--json']);
+    expect([both.code, both.err.split('\n')[0]]).toEqual([2, 'usage: --json or --csv, not both']);
+  });
+
   it('prints a table grouped by model', async () => {
     const r = await run(['usage', '--by', 'model']);
     expect(r.code).toBe(0);
@@ -109,7 +165,7 @@ describe('switchyard usage', () => {
 
   it('rejects a bad --since with the flag named', async () => {
     const r = await run(['usage', '--since', 'last tuesday']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain('--since');
   });
 });
@@ -134,5 +190,86 @@ describe('switchyard usage replay', () => {
     await writeFile(join(dir, 'export.log'), lines.join(''));
     const r = await run(['usage', 'replay', join(dir, 'export.log')]);
     expect(r.out).toBe('1 written, 0 already there, 0 invalid\n');
+  });
+});
+
+describe('switchyard usage --stack over a long range', () => {
+  let dynamo: DynamoEndpoint;
+  let cfn: FakeCloudFormation;
+  let proxy: CountingProxy;
+  const longAgo = shiftDay(day, -150);
+  beforeAll(async () => {
+    dynamo = await startDynamoEndpoint();
+    const ledger = new DynamoLedger(dynamo.client, dynamo.tableName(USAGE_TABLE), {
+      shards: 8,
+      retentionDays: 1,
+    });
+    await ledger.write(rec(1, { time: `${shiftDay(day, -100)}T12:00:00.000Z`, keyId: 'key_old' }));
+    await ledger.write(rec(2, { keyId: 'key_old' }));
+    await ledger.write(rec(3, { keyId: 'master' }));
+    await new DynamoKeyRepo(dynamo.client, dynamo.tableName(KEYS_TABLE)).put({
+      id: 'key_old',
+      name: 'billing-service',
+      hash: 'f'.repeat(64),
+      createdAt: `${longAgo}T00:00:00.000Z`,
+    });
+    proxy = await startCountingProxy(dynamo.endpoint);
+    cfn = await startFakeCloudFormation({
+      Prod: { UsageTableName: dynamo.tableName(USAGE_TABLE), KeysTableName: dynamo.tableName(KEYS_TABLE) },
+    });
+  });
+  afterAll(async () => {
+    await cfn.close();
+    await proxy.close();
+    await dynamo.close();
+  });
+
+  it('reads 150 days × 8 shards with at most 16 store calls in flight, and names the keys', async () => {
+    // Each day is one query per shard: a long range is thousands of queries. Launched all at once they
+    // crashed the CLI's store (78,000 for --since 2000-01-01); now at most 16 are in flight.
+    const r = await runCli(['usage', '--since', longAgo, '--json', '--stack', 'Prod'], {
+      SWITCHYARD_DATA_DIR: join(dir, 'unused'),
+      ...awsEnv(cfn.url, proxy.url),
+    });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const { rows } = JSON.parse(r.out) as { rows: Record<string, number | string>[] };
+    expect(rows.map((x) => [x.key, x.name, x.requests])).toEqual([
+      ['key_old', 'billing-service', 2],
+      ['master', 'master key', 1],
+    ]);
+    expect(proxy.calls()).toBeGreaterThan(151 * 8);
+    expect(proxy.maxInFlight()).toBeLessThanOrEqual(16);
+    expect(proxy.maxInFlight()).toBeGreaterThan(1);
+  }, 60_000);
+});
+
+describe('reading a long range', () => {
+  it('splits [since, until) into windows of whole UTC days, in order, without gaps or overlaps', () => {
+    expect(dayWindows('2026-01-01T06:00:00.000Z', '2026-01-05T12:00:00.000Z', 2)).toEqual([
+      ['2026-01-01T06:00:00.000Z', '2026-01-03T00:00:00.000Z'],
+      ['2026-01-03T00:00:00.000Z', '2026-01-05T00:00:00.000Z'],
+      ['2026-01-05T00:00:00.000Z', '2026-01-05T12:00:00.000Z'],
+    ]);
+    // An until at midnight ends the last window there: no empty window for its day.
+    expect(dayWindows('2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z', 1)).toEqual([
+      ['2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z'],
+      ['2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z'],
+    ]);
+    expect(dayWindows('2026-01-03T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 8)).toEqual([]);
+  });
+});
+
+describe('CSV numbers', () => {
+  it('are plain decimals a spreadsheet reads as numbers', () => {
+    expect([1234567.891, 0.1 + 0.2, 1e-7, 2e21 / 1e6, -0, 42].map(csvNumber)).toEqual([
+      '1234567.891',
+      '0.3',
+      '0.0000001',
+      '2000000000000000',
+      '0',
+      '42',
+    ]);
+    expect([null, undefined, Number.NaN].map(csvNumber)).toEqual(['', '', '']);
   });
 });

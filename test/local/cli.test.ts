@@ -2,7 +2,7 @@
  * The `switchyard` CLI as a user runs it: real processes, a temp data dir, the embedded store on disk.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -160,5 +160,39 @@ describe('switchyard serve', () => {
     expect(text).toContain('drip 150');
     expect(await exited).toBe(0);
     await expect(fetch(`${gw.origin}/health`)).rejects.toThrow();
+  }, 30_000);
+});
+
+describe('switchyard help, version and usage errors', () => {
+  it('prints help on stdout with exit code 0 — serve --help serves nothing — and the version', async () => {
+    const pkg = JSON.parse(await readFile(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      version: string;
+    };
+    const [top, create, serveHelp, version] = await Promise.all([
+      run(['--help']),
+      run(['keys', 'create', '-h']),
+      run(['serve', '--help']),
+      run(['--version']),
+    ]);
+    for (const r of [top, create, serveHelp, version]) expect([r.code, r.err]).toEqual([0, '']);
+    expect(top.out).toMatch(/^Usage: switchyard <command>/);
+    expect(top.out).toContain('keys revoke <id>');
+    expect(create.out).toMatch(/^Usage: switchyard keys create --name <n>/);
+    expect(serveHelp.out).toContain('SWITCHYARD_PROVIDER_KEYS');
+    expect(serveHelp.out).not.toContain('listening');
+    expect(version.out).toBe(`switchyard ${pkg.version}\n`);
+  }, 30_000);
+
+  it('says which command or flag is unknown, on stderr with the usage, and exits 2', async () => {
+    const [command, sub, flag] = await Promise.all([
+      run(['deploy']),
+      run(['keys', 'delete', 'key_1']),
+      run(['usage', '--by', 'model', '--sinse', '2026-01-01']),
+    ]);
+    expect([command.code, command.out]).toEqual([2, '']);
+    expect(command.err).toMatch(/^unknown command "deploy"\n\nUsage: switchyard <command>/);
+    expect([sub.code, sub.err.split('\n')[0]]).toEqual([2, 'unknown command "keys delete"']);
+    expect([flag.code, flag.err.split('\n')[0]]).toEqual([2, 'usage: unknown flag --sinse']);
+    expect(flag.err).toContain('Usage: switchyard usage');
   }, 30_000);
 });

@@ -1,12 +1,15 @@
 /**
  * The `mock` provider: an in-process upstream that speaks the OpenAI wire format, so demos and tests run
- * offline through the very same code path as a real relay. It echoes the last user message and obeys
- * directives written at the start of that message:
+ * offline through the very same code path as a real relay. It echoes the last user message, calls the first
+ * offered tool (the named one under a `tool_choice` naming it) and answers a tool result with text
+ * (`tool said: …`, so an agent loop ends), and obeys directives written in the last user message:
  *   /fail <status> [code]   answer with that HTTP status (e.g. `/fail 429 insufficient_quota`)
  *   /slow <ms>              wait before the first byte
  *   /drip <ms>              wait between stream chunks
  *   /cut <n>                cut the stream after n chunks
  */
+import { isRecord } from '../../json.ts';
+import { embeddingsBody } from '../openai/wire.ts';
 import type { HttpClient, UpstreamHttpResponse } from '../types.ts';
 
 const encoder = new TextEncoder();
@@ -62,8 +65,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function json(status: number, value: unknown, headers: Record<string, string> = {}): UpstreamHttpResponse {
-  const bytes = encoder.encode(JSON.stringify(value));
+function jsonText(status: number, text: string, headers: Record<string, string> = {}): UpstreamHttpResponse {
+  const bytes = encoder.encode(text);
   return {
     status,
     headers: { 'content-type': 'application/json', ...headers },
@@ -73,6 +76,9 @@ function json(status: number, value: unknown, headers: Record<string, string> = 
     dispose() {},
   };
 }
+
+const json = (status: number, value: unknown, headers: Record<string, string> = {}): UpstreamHttpResponse =>
+  jsonText(status, JSON.stringify(value), headers);
 
 function errorFor(status: number, code: string | undefined): UpstreamHttpResponse {
   const type =
@@ -90,21 +96,44 @@ function errorFor(status: number, code: string | undefined): UpstreamHttpRespons
   );
 }
 
+/**
+ * Deterministic vectors (an FNV-1a walk over the text), `dimensions` long (default 8). `encoding_format:
+ * base64` gets OpenAI's little-endian float32 bytes: the openai SDK (v4 on), LangChain and LlamaIndex ask
+ * for base64 by default and decode it, so floats there would decode into garbage.
+ */
 function embeddings(body: Record<string, unknown>, model: string): UpstreamHttpResponse {
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   const dims = typeof body.dimensions === 'number' ? body.dimensions : 8;
   let tokens = 0;
-  const data = inputs.map((input, index) => {
+  const vectors = inputs.map((input) => {
     const text = typeof input === 'string' ? input : JSON.stringify(input);
     tokens += words(text);
     let h = 2166136261;
-    const embedding = Array.from({ length: dims }, (_, i) => {
+    return Array.from({ length: dims }, (_, i) => {
       for (const c of `${text}#${i}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
       return ((h >>> 0) / 0xffffffff) * 2 - 1;
     });
-    return { object: 'embedding', index, embedding };
   });
-  return json(200, { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+  const encoding = body.encoding_format === 'base64' ? 'base64' : 'float';
+  return jsonText(200, embeddingsBody(vectors, model, encoding, tokens));
+}
+
+/**
+ * The tool call to make, if any. Tools offered and not switched off get a call — except right after a tool
+ * result (the last message is `role: tool`), which gets text as from a real model that has its answer, so
+ * agent loops end; a `tool_choice` that forces a call (`required`, or a named function) forces it anyway,
+ * as OpenAI does.
+ */
+function toolToCall(body: Record<string, unknown>): string | undefined {
+  const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: unknown } }[]) : [];
+  const choice = body.tool_choice;
+  if (tools.length === 0 || choice === 'none') return undefined;
+  const named = isRecord(choice) && isRecord(choice.function) ? choice.function.name : undefined;
+  const messages = Array.isArray(body.messages) ? (body.messages as { role?: unknown }[]) : [];
+  const afterToolResult = messages.at(-1)?.role === 'tool';
+  if (afterToolResult && choice !== 'required' && named === undefined) return undefined;
+  const name = named ?? tools[0]?.function?.name;
+  return typeof name === 'string' ? name : 'tool';
 }
 
 function chatChunks(
@@ -115,21 +144,23 @@ function chatChunks(
   const id = `chatcmpl-mock${Date.now().toString(36)}`;
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'chat.completion.chunk', created, model };
-  const tools = Array.isArray(body.tools) ? (body.tools as { function?: { name?: string } }[]) : [];
-  const wantsTool = tools.length > 0 && body.tool_choice !== 'none' && !text.startsWith('tool said');
+  const tool = toolToCall(body);
+  const messages = Array.isArray(body.messages)
+    ? (body.messages as { role?: unknown; content?: unknown }[])
+    : [];
+  const said = messages.at(-1)?.role === 'tool' ? `tool said: ${text}` : `echo: ${text}`;
   const format = (body.response_format as { type?: string } | undefined)?.type;
   const content =
-    format === 'json_object' || format === 'json_schema' ? JSON.stringify({ echo: text }) : `echo: ${text}`;
+    format === 'json_object' || format === 'json_schema' ? JSON.stringify({ echo: text }) : said;
   const chunks: object[] = [
     { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
   ];
-  if (wantsTool) {
-    const name = tools[0]?.function?.name ?? 'tool';
+  if (tool !== undefined) {
     const call = {
       index: 0,
       id: 'call_mock',
       type: 'function',
-      function: { name, arguments: JSON.stringify({ text }) },
+      function: { name: tool, arguments: JSON.stringify({ text }) },
     };
     chunks.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [call] }, finish_reason: null }] });
     chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }] });
@@ -139,11 +170,7 @@ function chatChunks(
     }
     chunks.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
   }
-  const messages = Array.isArray(body.messages) ? body.messages : [];
-  const prompt = messages.reduce(
-    (n: number, m: { content?: unknown }) => n + words(JSON.stringify(m.content ?? '')),
-    0,
-  );
+  const prompt = messages.reduce((n, m) => n + words(JSON.stringify(m.content ?? '')), 0);
   const usage = {
     prompt_tokens: prompt,
     completion_tokens: words(content),
@@ -152,18 +179,24 @@ function chatChunks(
   return { chunks, usage };
 }
 
-/** Folds stream chunks into one `chat.completion` (the non-stream answer). */
+/**
+ * Folds stream chunks into one `chat.completion` (the non-stream answer). `index` belongs to stream deltas
+ * only (it says which call a fragment continues): a message's `tool_calls` carry id, type and function.
+ */
 function completion(chunks: object[], usage: object): object {
   const first = chunks[0] as { id: string; created: number; model: string };
   let content = '';
   let finish = 'stop';
   let toolCalls: unknown;
   for (const c of chunks as {
-    choices: { delta: { content?: string; tool_calls?: unknown }; finish_reason: string | null }[];
+    choices: {
+      delta: { content?: string; tool_calls?: { index: number }[] };
+      finish_reason: string | null;
+    }[];
   }[]) {
     const ch = c.choices[0];
     if (ch?.delta.content) content += ch.delta.content;
-    if (ch?.delta.tool_calls) toolCalls = ch.delta.tool_calls;
+    if (ch?.delta.tool_calls) toolCalls = ch.delta.tool_calls.map(({ index: _, ...call }) => call);
     if (ch?.finish_reason) finish = ch.finish_reason;
   }
   const message =
