@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
-import { ConfigError, parseConfig } from '../core/config/schema.ts';
+import { ConfigError } from '../core/config/schema.ts';
 import { type Invocation, readCommandLine, topUsage, UsageError, version } from './cli-help.ts';
 import { keys } from './cli-keys.ts';
 import { reconcileCommand } from './cli-reconcile.ts';

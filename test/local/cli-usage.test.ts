@@ -15,7 +15,7 @@ import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
 import { dayWindows } from '../../functions/local/cli-usage.ts';
 import { csvNumber } from '../../functions/local/csv.ts';
-import { openStore, type StoreConnection, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
+import { openStore } from '../../functions/local/embedded-store.ts';
 import { FileUsageSpool } from '../../functions/local/usage-spool.ts';
 import { awsEnv, runCli } from '../support/cli-runner.ts';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
