@@ -17,6 +17,8 @@ export type StackTable = keyof typeof TABLE_OUTPUTS;
 export interface StackTables {
   readonly client: DynamoDBClient;
   tableName(which: StackTable): string;
+  /** The usage table's aggregate shards as the stack deployed them (its `UsageShards` output), when known. */
+  readonly usageShards?: number;
   close(): Promise<void>;
 }
 
@@ -41,8 +43,11 @@ export async function openStackOutputs(stackName: string, region?: string): Prom
 export async function openStackTables(stackName: string, region?: string): Promise<StackTables> {
   const outputs = await openStackOutputs(stackName, region);
   const client = new DynamoDBClient(region === undefined ? {} : { region });
+  // Readers must query every shard the gateway writes (`-c usageShards`), whatever this machine's env says.
+  const shards = Number(outputs.get('UsageShards'));
   return {
     client,
+    ...(Number.isInteger(shards) && shards >= 1 ? { usageShards: shards } : {}),
     tableName(which) {
       const name = outputs.get(TABLE_OUTPUTS[which]);
       if (name === undefined) {

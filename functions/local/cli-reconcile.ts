@@ -149,7 +149,8 @@ export async function reconcileCommand(given: FlagValues): Promise<void> {
       {
         config,
         usage: new DynamoLedger(conn.client, conn.tableName('usage'), {
-          shards: env.SWITCHYARD_USAGE_SHARDS,
+          // A stack's own shard count (its UsageShards output) wins: every shard written must be read.
+          shards: conn.usageShards ?? env.SWITCHYARD_USAGE_SHARDS,
           retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
         }),
         reports: new DynamoReportStore(conn.client, conn.tableName('reports')),

@@ -202,9 +202,11 @@ export async function usage(
   const spool = file === undefined ? undefined : spooledRecords(await readFile(file, 'utf8'));
 
   const store = await openCliStore(flags, dataDir);
+  // A stack's own shard count (its UsageShards output) wins: a reader must query every shard written.
+  const shards = store.usageShards ?? env.SWITCHYARD_USAGE_SHARDS;
   try {
     const ledger = new DynamoLedger(store.client, store.tableName('usage'), {
-      shards: env.SWITCHYARD_USAGE_SHARDS,
+      shards,
       retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
     });
     if (spool !== undefined) {
@@ -223,9 +225,7 @@ export async function usage(
     const sinceIso = new Date(since).toISOString();
     const untilIso = new Date(until).toISOString();
     if (flags.requests === true) {
-      const records = await inWindows(sinceIso, untilIso, env.SWITCHYARD_USAGE_SHARDS, (from, to) =>
-        ledger.records(from, to),
-      );
+      const records = await inWindows(sinceIso, untilIso, shards, (from, to) => ledger.records(from, to));
       if (flags.json === true) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
@@ -261,7 +261,7 @@ export async function usage(
     const { by } = flags;
     const lastDay = new Date(until - 1).toISOString().slice(0, 10);
     // Aggregates are per whole day: the window [from, to) reads the days from…the day before `to`'s.
-    const aggregates = await inWindows(sinceIso, untilIso, env.SWITCHYARD_USAGE_SHARDS, (from, to) =>
+    const aggregates = await inWindows(sinceIso, untilIso, shards, (from, to) =>
       ledger.aggregates(from.slice(0, 10), new Date(Date.parse(to) - 1).toISOString().slice(0, 10)),
     );
     const groups = summarise(aggregates, by);

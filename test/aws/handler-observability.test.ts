@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { newClientKey } from '../../functions/core/keys/client-keys.ts';
+import { maskedForm } from '../../functions/core/secrets.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { DynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import type { FunctionLogs } from './support/function-env.ts';
@@ -51,6 +52,22 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     expect(all).not.toContain(MASTER);
     expect(all).not.toContain(PROVIDER_KEY);
     expect(all).not.toContain(PROMPT);
+  });
+
+  it('masks a provider key the upstream echoes, by its value, in the answer and in every log line', async () => {
+    provider.enqueue({ status: 400, errorCode: 'bad_param', errorMessage: `bad value for ${PROVIDER_KEY}` });
+    const front = frontOf('function-url');
+    const err = await chat(sdk(front)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await front.invocations.at(-1)?.done;
+    expect(err).toMatchObject({
+      status: 400,
+      message: expect.stringContaining(`bad value for ${maskedForm(PROVIDER_KEY)}`),
+    });
+    expect(JSON.stringify(err)).not.toContain(PROVIDER_KEY);
+    expect(logs.lines.join('\n')).not.toContain(PROVIDER_KEY);
   });
 
   it("writes the request's ledger record and honours client keys from the keys table", async () => {

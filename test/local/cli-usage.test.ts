@@ -244,6 +244,39 @@ describe('switchyard usage --stack over a long range', () => {
   }, 60_000);
 });
 
+describe('switchyard usage --stack on a stack deployed with more shards', () => {
+  it("reads every shard the stack writes (its UsageShards output), whatever this machine's env says", async () => {
+    const dynamo = await startDynamoEndpoint();
+    const ledger = new DynamoLedger(dynamo.client, dynamo.tableName(USAGE_TABLE), {
+      shards: 32,
+      retentionDays: 1,
+    });
+    for (let i = 0; i < 40; i++) {
+      const time = `${day}T00:01:${String(i).padStart(2, '0')}.000Z`;
+      await ledger.write(rec(100 + i, { keyId: 'key_sharded', time }));
+    }
+    const cfn = await startFakeCloudFormation({
+      Prod: {
+        UsageTableName: dynamo.tableName(USAGE_TABLE),
+        KeysTableName: dynamo.tableName(KEYS_TABLE),
+        UsageShards: '32',
+      },
+    });
+    try {
+      const r = await runCli(['usage', '--json', '--stack', 'Prod'], {
+        SWITCHYARD_DATA_DIR: join(dir, 'unused'),
+        ...awsEnv(cfn.url, dynamo.endpoint),
+      });
+      expect(r.code).toBe(0);
+      const { rows } = JSON.parse(r.out) as { rows: Record<string, number | string>[] };
+      expect(rows.find((x) => x.key === 'key_sharded')?.requests).toBe(40);
+    } finally {
+      await cfn.close();
+      await dynamo.close();
+    }
+  }, 60_000);
+});
+
 describe('reading a long range', () => {
   it('splits [since, until) into windows of whole UTC days, in order, without gaps or overlaps', () => {
     expect(dayWindows('2026-01-01T06:00:00.000Z', '2026-01-05T12:00:00.000Z', 2)).toEqual([

@@ -28,7 +28,8 @@ import { type EventFormat, type LambdaFront, startLambdaFront } from './lambda-f
 
 export const SECRET_ID = 'switchyard/provider-keys';
 export const MASTER = 'sk-sy-lambda-master-5f1c0e9a7b3d';
-export const PROVIDER_KEY = 'sk-upstream-lambda-2b7e151628aed2a6';
+// No known key prefix: the bundle must mask it by its value (every value of the secret), not by its shape.
+export const PROVIDER_KEY = 'upstreamLambdaKey2b7e151628aed2a6Qx';
 export const GOOD_SECRET = { _master: MASTER, openai: PROVIDER_KEY, watched: [PROVIDER_KEY] };
 export const SECRET_TTL_S = 1;
 /** The EMF `service` dimension the stack gives the function (its POWERTOOLS_SERVICE_NAME: the stack's name). */
