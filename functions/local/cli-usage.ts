@@ -118,6 +118,7 @@ const COUNTER_COLUMNS = [
   'costUsd',
   'unpricedRequests',
   'estimatedRequests',
+  'implausibleRequests',
 ] as const;
 
 /** The master key is no item of the keys table: its records carry the id `master`. */
@@ -145,6 +146,7 @@ function summarise(aggs: readonly UsageAggregate[], by: keyof typeof BY) {
       costUsd: 0,
       unpricedRequests: 0,
       estimatedRequests: 0,
+      implausibleRequests: 0,
     };
     groups.set(k, {
       requests: g.requests + a.requests,
@@ -156,6 +158,8 @@ function summarise(aggs: readonly UsageAggregate[], by: keyof typeof BY) {
       costUsd: Math.round((g.costUsd + a.costUsd) * 1e10) / 1e10,
       unpricedRequests: g.unpricedRequests + a.unpricedRequests,
       estimatedRequests: g.estimatedRequests + a.estimatedRequests,
+      // Aggregates written before the counter existed have none.
+      implausibleRequests: (g.implausibleRequests ?? 0) + (a.implausibleRequests ?? 0),
     });
   }
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, g]) => ({ group, ...g }));
@@ -300,6 +304,7 @@ export async function usage(
           'cost $',
           'unpriced',
           'estimated',
+          'implausible',
         ],
         groups.map((g) => [
           g.group,
@@ -311,6 +316,7 @@ export async function usage(
           g.costUsd.toFixed(6),
           g.unpricedRequests,
           g.estimatedRequests,
+          g.implausibleRequests ?? 0,
         ]),
       ),
     );
