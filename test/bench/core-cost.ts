@@ -8,6 +8,7 @@ import { openSync, writeSync } from 'node:fs';
 import { MasterKeyStore } from '../../functions/core/auth.ts';
 import { parseConfig } from '../../functions/core/config/schema.ts';
 import { createGateway } from '../../functions/core/gateway/gateway.ts';
+import { maskingLogger, SecretMasker } from '../../functions/core/secrets.ts';
 import type { HttpClient } from '../../functions/core/providers/types.ts';
 import { abortableSleep, systemClock } from '../../functions/core/system.ts';
 import { InMemoryMetrics, jsonLogger } from '../../functions/local/observability.ts';
@@ -50,6 +51,10 @@ const write = (line: string) => {
     pending = '';
   }
 };
+// The keys the gateway holds, masked by value in answers and log lines, as both hosts do.
+const MASTER = 'sk-sy-master-bench-0123456789abcdef';
+const secrets = new SecretMasker();
+secrets.add([MASTER, 'sk-up-bench-provider-key-0123456789']);
 const gateway = createGateway({
   routes: {
     load: async () =>
@@ -58,13 +63,14 @@ const gateway = createGateway({
         routes: { 'gpt-4o-mini': { targets: [{ provider: 'fake', model: 'gpt-4o-mini' }] } },
       }),
   },
-  keys: new MasterKeyStore('sk-sy-master-bench-0123456789abcdef'),
-  providerKeys: { keys: async () => ['sk-up'] },
+  keys: new MasterKeyStore(MASTER),
+  providerKeys: { keys: async () => ['sk-up-bench-provider-key-0123456789'] },
+  secrets,
   http: upstream,
   clock: systemClock,
   sleep: abortableSleep,
   random: Math.random,
-  logger: jsonLogger(write),
+  logger: maskingLogger(jsonLogger(write), secrets),
   metrics: new InMemoryMetrics(),
 });
 const body = Buffer.from(
