@@ -8,8 +8,8 @@ import { openSync, writeSync } from 'node:fs';
 import { MasterKeyStore } from '../../functions/core/auth.ts';
 import { parseConfig } from '../../functions/core/config/schema.ts';
 import { createGateway } from '../../functions/core/gateway/gateway.ts';
-import { maskingLogger, SecretMasker } from '../../functions/core/secrets.ts';
 import type { HttpClient } from '../../functions/core/providers/types.ts';
+import { maskingLogger, SecretMasker } from '../../functions/core/secrets.ts';
 import { abortableSleep, systemClock } from '../../functions/core/system.ts';
 import { InMemoryMetrics, jsonLogger } from '../../functions/local/observability.ts';
 

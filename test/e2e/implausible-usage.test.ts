@@ -51,6 +51,23 @@ function implausibleCount(): number {
 }
 
 describe('implausible upstream usage', () => {
+  it("flags 10^15 completion tokens when no max_tokens was sent: charged at the route's maxOutputTokens", async () => {
+    const k = await keyWithBudget(5);
+    h.fakes.a.enqueue({ usage: { prompt_tokens: 12, completion_tokens: HUGE } });
+    const sdk = new OpenAI({ baseURL: h.baseURL, apiKey: k.key, maxRetries: 0 });
+    // The openai SDK's plain call: no max_tokens at all.
+    const { response } = await sdk.chat.completions.create({ model: 'metered', messages }).withResponse();
+    const requestId = response.headers.get('x-request-id') ?? '';
+    // (12 + 131,072) × $2 / 1M: what the request could at most have cost.
+    expect(response.headers.get('x-switchyard-cost-usd')).toBe('0.262168');
+    const rec = await recordOf(h.gateway, requestId);
+    expect(rec).toMatchObject({ outputTokens: HUGE, costUsd: 0.262168 });
+    expect(rec.implausible).toMatch(
+      /^output 1000000000000000 tokens > 131072 allowed \(the route's maxOutputTokens/,
+    );
+    expect(await spentOf(k.record.id)).toBeLessThan(0.27);
+  });
+
   it('flags 10^15 completion tokens past max_tokens, and charges the budget the cap, not $2e9', async () => {
     const k = await keyWithBudget(5);
     const before = implausibleCount();

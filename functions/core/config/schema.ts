@@ -61,6 +61,8 @@ const provider = z.strictObject({
 
 /** A route's `maxInputTokens` when it sets none (2^20, the 1M-token context windows). */
 export const DEFAULT_MAX_INPUT_TOKENS = 1_048_576;
+/** The largest per-choice output of the common models (see the route's `maxOutputTokens`). */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 131_072;
 
 const timeouts = z.strictObject({
   firstByteMs: z.number().int().positive().default(30_000),
@@ -110,6 +112,12 @@ const route = z.strictObject({
    * 2.x, GPT-4.1); a route whose targets read more must say so for budgets to hold.
    */
   maxInputTokens: z.number().int().positive().default(DEFAULT_MAX_INPUT_TOKENS),
+  /**
+   * The most output tokens any target of the route writes per choice when the request sends no cap (the
+   * model's own limit): a reported output above it cannot be true and is charged at it. 131,072 by default,
+   * the largest output limit of the common models (GPT-5, o-series, Claude's extended output).
+   */
+  maxOutputTokens: z.number().int().positive().default(DEFAULT_MAX_OUTPUT_TOKENS),
 });
 
 const price = z.strictObject({

@@ -15,6 +15,8 @@ export interface TargetBounds {
   readonly inputTokens: number;
   /** Output tokens per choice the upstream is told to stop at; undefined when no cap goes upstream. */
   readonly outputCap: number | undefined;
+  /** The most output per choice that can be true: the cap sent, else the route's `maxOutputTokens`. */
+  readonly outputLimit: number;
   /** Choices asked for (`n`); each may use the whole cap, the prompt is billed once. */
   readonly choices: number;
 }
@@ -64,12 +66,15 @@ export class RequestBounds {
       price: own(this.config.prices, id),
       maxInputTokens: this.route.maxInputTokens,
     });
-    if (this.op === 'embeddings') b = { inputTokens, outputCap: 0, choices: 1 };
+    if (this.op === 'embeddings') b = { inputTokens, outputCap: 0, outputLimit: 0, choices: 1 };
     else {
       const n = this.body.n;
+      const outputCap =
+        clientOutputCap(this.body) ?? (p === undefined ? undefined : ADAPTER_OUTPUT_CAP[type](p));
       b = {
         inputTokens,
-        outputCap: clientOutputCap(this.body) ?? (p === undefined ? undefined : ADAPTER_OUTPUT_CAP[type](p)),
+        outputCap,
+        outputLimit: outputCap ?? this.route.maxOutputTokens,
         choices: typeof n === 'number' && n > 1 ? Math.floor(n) : 1,
       };
     }
@@ -89,7 +94,10 @@ export class RequestBounds {
       if (price === undefined) continue;
       const b = this.of(t.provider, t.model);
       const outputTokens = (b.outputCap ?? this.route.reserveOutputTokens) * b.choices;
-      most = Math.max(most, costOf({ inputTokens: b.inputTokens, outputTokens }, price));
+      // Every input token at the dearest input price the request could be billed at: a prompt written to a
+      // provider's cache costs `cacheWriteInput` (Anthropic: 1.25× or 2× the input price).
+      const input = Math.max(price.input, price.cacheWriteInput ?? 0, price.cachedInput ?? 0);
+      most = Math.max(most, costOf({ inputTokens: b.inputTokens, outputTokens }, { ...price, input }));
     }
     return most;
   }

@@ -4,8 +4,8 @@
  * that reports 10^15 tokens bills what the request could at most have cost, never $2,000,000,000.
  *
  * Impossible means:
- * - **output** above the cap that went upstream × the choices asked for (no model writes past `max_tokens`);
- *   unchecked when no cap was sent (the model's own limit applies, which the gateway does not know);
+ * - **output** above the cap that went upstream × the choices asked for (no model writes past `max_tokens`),
+ *   or, when no cap was sent, above the route's `maxOutputTokens` × the choices (the models' own limits);
  * - **input** above {@link IMPLAUSIBLE_INPUT_FACTOR} × the request's input bound on that target plus
  *   {@link IMPLAUSIBLE_INPUT_SLACK}. The bound is already a worst case (a token per text byte, images at their
  *   documented maximum), so a report beyond it needs input the request did not contain; the factor and the
@@ -30,9 +30,12 @@ export interface CheckedUsage {
 export function checkUsage(reported: Usage, b: TargetBounds): CheckedUsage {
   const reasons: string[] = [];
   let { inputTokens, outputTokens } = reported;
-  if (b.outputCap !== undefined && outputTokens > b.outputCap * b.choices) {
-    const allowed = b.outputCap * b.choices;
-    reasons.push(`output ${outputTokens} tokens > ${allowed} allowed (cap ${b.outputCap} × ${b.choices})`);
+  const allowed = b.outputLimit * b.choices;
+  if (outputTokens > allowed) {
+    const what = b.outputCap === undefined ? "the route's maxOutputTokens" : 'cap';
+    reasons.push(
+      `output ${outputTokens} tokens > ${allowed} allowed (${what} ${b.outputLimit} × ${b.choices})`,
+    );
     outputTokens = allowed;
   }
   const plausible = IMPLAUSIBLE_INPUT_FACTOR * b.inputTokens + IMPLAUSIBLE_INPUT_SLACK;

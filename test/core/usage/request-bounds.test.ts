@@ -193,4 +193,15 @@ describe('RequestBounds.reserveUsd', () => {
     const e = new RequestBounds(config, route, 'embeddings', { model: 'r', input: 'hello' });
     expect(e.reserveUsd()).toBeCloseTo((e.of('b', 'big').inputTokens * 3) / 1e6, 12);
   });
+
+  it('reserves input at the dearest input price it can be billed at: a prompt written to the cache', () => {
+    const cached = parseConfig({
+      providers: { claude: { type: 'anthropic' } },
+      routes: { c: { targets: [{ provider: 'claude', model: 'sonnet' }] } },
+      prices: { 'claude/sonnet': { input: 3, output: 15, cachedInput: 0.3, cacheWriteInput: 6 } },
+    });
+    const b = new RequestBounds(cached, cached.routes.c!, 'chat', chat('hi', { max_tokens: 10 }));
+    const input = b.of('claude', 'sonnet').inputTokens;
+    expect(b.reserveUsd()).toBeCloseTo((input * 6 + 10 * 15) / 1e6, 12);
+  });
 });

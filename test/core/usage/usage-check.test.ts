@@ -10,7 +10,7 @@ import {
   IMPLAUSIBLE_INPUT_SLACK,
 } from '../../../functions/core/usage/usage-check.ts';
 
-const bounds: TargetBounds = { inputTokens: 1000, outputCap: 10, choices: 2 };
+const bounds: TargetBounds = { inputTokens: 1000, outputCap: 10, outputLimit: 10, choices: 2 };
 
 describe('checkUsage', () => {
   it('leaves usage within the bounds as reported, unflagged', () => {
@@ -24,10 +24,16 @@ describe('checkUsage', () => {
     expect(c.billed).toMatchObject({ inputTokens: 12, outputTokens: 20, reasoningTokens: 20 });
   });
 
-  it('does not check output when no cap went upstream (the model’s own limit applies)', () => {
-    const c = checkUsage({ inputTokens: 12, outputTokens: 1e6 }, { ...bounds, outputCap: undefined });
+  it("checks output against the route's maxOutputTokens when no cap went upstream", () => {
+    const noCap = { ...bounds, outputCap: undefined, outputLimit: 131_072 };
+    const c = checkUsage({ inputTokens: 12, outputTokens: 1e5 }, noCap);
     expect(c.implausible).toBeUndefined();
-    expect(c.billed.outputTokens).toBe(1e6);
+    expect(c.billed.outputTokens).toBe(1e5);
+    const huge = checkUsage({ inputTokens: 12, outputTokens: 1e15 }, noCap);
+    expect(huge.implausible).toBe(
+      "output 1000000000000000 tokens > 262144 allowed (the route's maxOutputTokens 131072 × 2)",
+    );
+    expect(huge.billed.outputTokens).toBe(262_144);
   });
 
   it('flags input above 4 × the bound + 16,384 and bills the bound, keeping cached tokens inside it', () => {
