@@ -10,6 +10,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Context } from 'aws-lambda';
 import { Background } from '../core/background.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
@@ -51,7 +52,11 @@ const coreLogger = maskingLogger(powertoolsLogger(logger), secrets);
 const waiters = new Map<string, () => void>();
 let currentSummary: Promise<void> = Promise.resolve();
 
-const dynamo = new DynamoDBClient({});
+// DynamoDB answers in milliseconds; a call that hangs must not hold a request (or the route cache's re-read)
+// until the function's timeout: each try gives up after these, and the SDK retries.
+const dynamo = new DynamoDBClient({
+  requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
+});
 const background = new Background();
 
 const gateway = createGateway({

@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type GatewayConfig, parseConfig } from '../../../functions/core/config/schema.ts';
 import type { RouteStore } from '../../../functions/core/ports.ts';
-import { CachedRouteStore } from '../../../functions/core/stores/cached-route-store.ts';
+import {
+  CachedRouteStore,
+  MAX_WAIT_MS,
+  READ_TIMEOUT_MS,
+} from '../../../functions/core/stores/cached-route-store.ts';
 
 const configWith = (route: string): GatewayConfig =>
   parseConfig({
@@ -140,5 +144,49 @@ describe('CachedRouteStore', () => {
     inner.next = new Error('no table');
     const { cache } = cacheOver(inner);
     await expect(cache.load()).rejects.toThrow('no table');
+  });
+});
+
+describe('CachedRouteStore, when the store hangs instead of failing', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it(`serves the last good config once a request has waited ${MAX_WAIT_MS} ms for a re-read`, async () => {
+    vi.useFakeTimers();
+    const inner = new CountingStore();
+    const { cache, clock, logged } = cacheOver(inner);
+    await cache.load();
+    inner.holding = true;
+    inner.next = configWith('second');
+    clock.t = 1001;
+    let got: GatewayConfig | undefined;
+    void cache.load().then((c) => {
+      got = c;
+    });
+    await vi.advanceTimersByTimeAsync(MAX_WAIT_MS - 1);
+    expect(got).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(routesOf(got as GatewayConfig)).toEqual(['first']);
+    expect(logged).toContain('route re-read is slow; serving the last good routes');
+    inner.release();
+  });
+
+  it(`gives up a read that has not answered in ${READ_TIMEOUT_MS} ms, so the next one can start`, async () => {
+    vi.useFakeTimers();
+    const inner = new CountingStore();
+    const { cache, clock } = cacheOver(inner);
+    await cache.load();
+    inner.holding = true;
+    clock.t = 1001;
+    void cache.load();
+    await vi.advanceTimersByTimeAsync(READ_TIMEOUT_MS);
+    expect(inner.reads).toBe(2);
+    // The hung read counted as failed: a later request starts a new one instead of waiting on it forever.
+    inner.holding = false;
+    inner.next = configWith('third');
+    clock.t = 1001 + READ_TIMEOUT_MS + 2000;
+    await cache.load();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(inner.reads).toBe(3);
+    expect(routesOf(await cache.load())).toEqual(['third']);
   });
 });
