@@ -170,10 +170,12 @@ function notAStream(a: AttemptInput, response: UpstreamHttpResponse): AttemptErr
   if (a.streamType === undefined) return undefined;
   const type = header(response.headers, 'content-type') ?? '';
   if (type.toLowerCase().startsWith(a.streamType)) return undefined;
+  const detail = detailOf(a.secrets, `content-type: ${type === '' ? '(none)' : type}`);
   return new AttemptError({
     kind: 'server',
     status: response.status,
-    message: `${a.provider} answered a stream request with ${type === '' ? 'no content type' : `content type ${type.slice(0, 64)}`}, not ${a.streamType}`,
+    message: `${a.provider} answered a stream request with another content type than ${a.streamType}`,
+    ...(detail === undefined ? {} : { detail }),
   });
 }
 
