@@ -40,6 +40,11 @@ export interface FieldRule {
 export type FieldPolicy = FieldRule | 'drop' | 'reject';
 export type FieldTable = Readonly<Record<string, FieldPolicy>>;
 
+/** Unknown fields named one by one in the log line; the rest are counted. */
+const MAX_UNKNOWN_WARNINGS = 10;
+/** A field name from the client, as the log line shows it. */
+const nameForLog = (field: string): string => (field.length <= 64 ? field : `${field.slice(0, 64)}…`);
+
 /** Fields that are the gateway's own business, never a provider's: handled before any table. */
 const GATEWAY_FIELDS: ReadonlySet<string> = new Set(['model', 'stream_options']);
 
@@ -108,10 +113,15 @@ export function applyFieldTable(
     if (policy.write !== undefined) policy.write(out, value, ctx);
     else setPath(out, policy.param ?? field, value);
   }
-  for (const field of Object.keys(body)) {
-    if (!(field in table) && !GATEWAY_FIELDS.has(field) && body[field] !== undefined) {
-      warnings.push(`${field} dropped: not a field the ${provider} adapter knows`);
-    }
+  // Names the client chose go into the log line: each is cut short, and past a few the rest are counted.
+  const unknown = Object.keys(body).filter(
+    (field) => !Object.hasOwn(table, field) && !GATEWAY_FIELDS.has(field) && body[field] !== undefined,
+  );
+  for (const field of unknown.slice(0, MAX_UNKNOWN_WARNINGS)) {
+    warnings.push(`${nameForLog(field)} dropped: not a field the ${provider} adapter knows`);
+  }
+  if (unknown.length > MAX_UNKNOWN_WARNINGS) {
+    warnings.push(`${unknown.length - MAX_UNKNOWN_WARNINGS} more unknown fields dropped`);
   }
   return { out, warnings };
 }

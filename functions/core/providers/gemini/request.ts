@@ -2,6 +2,7 @@
  * OpenAI chat request → Gemini `GenerateContentRequest` (https://ai.google.dev/api/generate-content), as a
  * field table (STYLE.md rule 2) plus the conversion of `messages` into `systemInstruction` and `contents`.
  */
+import { own } from '../../json.ts';
 import { type FieldContext, type FieldTable, onlyOne, setPath, stopList } from '../fields.ts';
 import { imageOf, isRecord, type Json, partsOf, textOf, toolCallsOf, toolResultText } from '../messages.ts';
 import { UnsupportedFieldError } from '../types.ts';
@@ -39,7 +40,7 @@ const IMAGE_TYPES: Readonly<Record<string, string>> = {
 export function imageMimeOf(url: string): string {
   const path = url.split(/[?#]/)[0] ?? '';
   const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
-  return (ext === undefined ? undefined : IMAGE_TYPES[ext]) ?? 'image/jpeg';
+  return (ext === undefined ? undefined : own(IMAGE_TYPES, ext)) ?? 'image/jpeg';
 }
 
 function dataUrl(url: string): { mimeType: string; data: string } | undefined {

@@ -120,6 +120,7 @@ describe('geminiAdapter.buildCall (chat)', () => {
     ]);
     expect(imageMimeOf('https://x/y.JPG#frag')).toBe('image/jpeg');
     expect(imageMimeOf('https://x/y.gif')).toBe('image/gif');
+    expect(imageMimeOf('https://x/y.constructor')).toBe('image/jpeg');
   });
 
   it('rejects a content part it cannot send, naming it', () => {
@@ -230,6 +231,17 @@ describe('the Gemini chat field table', () => {
     ]);
     expect(call({ messages: [user('hi')], something_new: 1 }).warnings).toEqual([
       'something_new dropped: not a field the gemini adapter knows',
+    ]);
+  });
+
+  it('names unknown fields in the log line cut short, at most ten, and a built-in name like any other', () => {
+    const many = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`x${i}${'y'.repeat(5000)}`, 1]));
+    const w = call({ messages: [user('hi')], ...many }).warnings;
+    expect(w).toHaveLength(11);
+    expect(w[0]).toBe(`x0${'y'.repeat(62)}… dropped: not a field the gemini adapter knows`);
+    expect(w[10]).toBe('190 more unknown fields dropped');
+    expect(call({ messages: [user('hi')], constructor: 1 }).warnings).toEqual([
+      'constructor dropped: not a field the gemini adapter knows',
     ]);
   });
 
