@@ -167,6 +167,19 @@ describe('a stream whose answer is not an event stream', () => {
   });
 });
 
+describe('a stream event that never ends', () => {
+  it('is refused once it passes 8 MiB: 502 upstream_response_too_large, not memory that grows', async () => {
+    h.fakes.a.setDefault({
+      raw: { status: 200, headers: { 'content-type': 'text/event-stream' }, bytes: 10 * 1024 * 1024 },
+    });
+    const r = await chat('only', { stream: true }, 'endless-event');
+    expect(r.status).toBe(502);
+    expect(errorOf(r)).toMatchObject({ code: 'upstream_response_too_large' });
+    const s = await h.waitForSummary('endless-event');
+    expect(s.attemptLog[0]).toMatchObject({ provider: 'a', outcome: 'too_large' });
+  });
+});
+
 describe('an answer over the bound (route maxResponseBytes)', () => {
   it('is refused with 502 upstream_response_too_large, never read whole', async () => {
     h.fakes.a.setDefault({

@@ -16,7 +16,7 @@ import { isRecord } from '../json.ts';
 import { openAIUsage, upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { ResponseTranslator, Usage } from '../providers/types.ts';
 import type { SecretMasker } from '../secrets.ts';
-import { parseEvents, SseDecoder } from '../sse/splitter.ts';
+import { parseEvents, SseDecoder, SseEventTooLargeError } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
 import { detailOf } from '../upstream/messages.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from '../upstream/reasons.ts';
@@ -64,6 +64,27 @@ export interface RelayInput {
   readonly drainOnClientGone: boolean;
   /** The events read before the answer was accepted (stream-head.ts), and the reader that read them. */
   readonly head?: StreamHead | undefined;
+}
+
+/** Why a started stream broke, as the client's SSE error event says it. */
+function streamFailure(reason: unknown, provider: string): SwitchyardError {
+  if (reason instanceof ServerShuttingDownError) return reason;
+  if (reason instanceof SseEventTooLargeError) {
+    return new UpstreamError({
+      code: 'upstream_response_too_large',
+      message: `Stream interrupted: ${provider} sent an event larger than the gateway accepts.`,
+    });
+  }
+  if (reason instanceof TimeoutReason) {
+    return new UpstreamTimeoutError({
+      code: 'upstream_timeout',
+      message: `Stream interrupted: ${reason.message}.`,
+    });
+  }
+  return new UpstreamError({
+    code: 'upstream_server_error',
+    message: `Stream interrupted: the connection to ${provider} failed.`,
+  });
 }
 
 export function sseError(err: SwitchyardError): string {
@@ -217,20 +238,10 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
       const reason: unknown = opened.controller.signal.aborted ? opened.controller.signal.reason : err;
       if (reason instanceof ClientGoneReason) return;
       finished = true;
-      // The host is stopping: the client learns why its stream ends here (the host closes it next).
-      error =
-        reason instanceof ServerShuttingDownError
-          ? reason
-          : reason instanceof TimeoutReason
-            ? new UpstreamTimeoutError({
-                code: 'upstream_timeout',
-                message: `Stream interrupted: ${reason.message}.`,
-              })
-            : new UpstreamError({
-                code: 'upstream_server_error',
-                message: `Stream interrupted: the connection to ${r.provider} failed.`,
-              });
+      // Why the stream broke, for the client's SSE error event (at shutdown: the host closes it next).
+      error = streamFailure(reason, r.provider);
       if (!(reason instanceof TimeoutReason) && !(reason instanceof ServerShuttingDownError)) {
+        // A connection error's text, or why the event was refused: for the log line.
         watch.upstreamDetail = detailOf(r.secrets, reason instanceof Error ? reason.message : String(reason));
       }
     }

@@ -17,6 +17,7 @@ import {
 import { AttemptError, failureKindOf } from '../routing/failure.ts';
 import { parseRetryAfter } from '../routing/retry.ts';
 import type { SecretMasker } from '../secrets.ts';
+import { SseEventTooLargeError } from '../sse/splitter.ts';
 import { clientMessageOf, detailOf, summaryOf, tokenOf } from './messages.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from './reasons.ts';
 
@@ -70,6 +71,12 @@ export function failureOf(
   who: Pick<AttemptInput, 'provider' | 'secrets'>,
 ): AttemptError | ClientGoneReason {
   if (err instanceof AttemptError) return err;
+  if (err instanceof SseEventTooLargeError) {
+    return new AttemptError(
+      { kind: 'too_large', message: summaryOf(who.provider, 'too_large', undefined), detail: err.message },
+      err,
+    );
+  }
   const reason: unknown = signal.aborted ? signal.reason : err;
   if (reason instanceof ClientGoneReason) return reason;
   if (reason instanceof TimeoutReason)

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseEvents, SseDecoder, SseSplitter } from '../../../functions/core/sse/splitter.ts';
+import {
+  parseEvents,
+  SseDecoder,
+  SseEventTooLargeError,
+  SseSplitter,
+} from '../../../functions/core/sse/splitter.ts';
 
 describe('SseSplitter', () => {
   it('forwards whole events as they complete and holds back a partial one', () => {
@@ -15,6 +20,23 @@ describe('SseSplitter', () => {
     const s = new SseSplitter();
     const text = 'data: x\n\ndata: y\n\n';
     expect(s.push(text)).toBe(text);
+  });
+
+  it('finds a blank line split between two chunks', () => {
+    const s = new SseSplitter();
+    expect(s.push('data: a\n')).toBe('');
+    expect(s.push('\ndata: b')).toBe('data: a\n\n');
+    expect(s.pending).toBe('data: b');
+  });
+
+  it('refuses an event that grows past its bound without ending, instead of holding it all', () => {
+    const s = new SseSplitter(1000);
+    expect(s.push(`data: ${'x'.repeat(900)}`)).toBe('');
+    expect(() => s.push('x'.repeat(200))).toThrow(SseEventTooLargeError);
+    // An event under the bound that ends is forwarded whole, however many chunks it took.
+    const t = new SseSplitter(1000);
+    for (let i = 0; i < 9; i++) expect(t.push('x'.repeat(100))).toBe('');
+    expect(t.push('\n\n')).toBe(`${'x'.repeat(900)}\n\n`);
   });
 
   it('normalises CRLF line endings, even when split between chunks', () => {

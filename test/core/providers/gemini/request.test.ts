@@ -236,7 +236,7 @@ describe('the Gemini chat field table', () => {
 
   it('names unknown fields in the log line cut short, at most ten, and a built-in name like any other', () => {
     const many = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`x${i}${'y'.repeat(5000)}`, 1]));
-    const w = call({ messages: [user('hi')], ...many }).warnings;
+    const w = call({ messages: [user('hi')], ...many }).warnings ?? [];
     expect(w).toHaveLength(11);
     expect(w[0]).toBe(`x0${'y'.repeat(62)}… dropped: not a field the gemini adapter knows`);
     expect(w[10]).toBe('190 more unknown fields dropped');
