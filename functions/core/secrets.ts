@@ -50,6 +50,26 @@ export class SecretMasker {
     return this.known.size;
   }
 
+  /**
+   * The first `size` characters of a text, masked — moved past any key the cut at `size` would split (a cut
+   * first, then a mask, could leave the front half of a key unmasked). Bounded work on a huge body.
+   */
+  maskStart(text: string, size: number): string {
+    if (text.length <= size) return this.mask(text);
+    let cut = size;
+    for (let moved = true; moved && cut < text.length; ) {
+      moved = false;
+      for (const v of this.values) {
+        const at = text.indexOf(v, Math.max(0, cut - v.length + 1));
+        if (at !== -1 && at < cut && at + v.length > cut) {
+          cut = at + v.length;
+          moved = true;
+        }
+      }
+    }
+    return this.mask(text.slice(0, cut));
+  }
+
   /** The text with every known secret replaced by its {@link maskedForm}. */
   mask(text: string): string {
     let out = text;
@@ -69,7 +89,7 @@ export const NO_SECRETS = new SecretMasker();
  */
 function maskValue(masker: SecretMasker, v: unknown, depth: number): unknown {
   if (typeof v === 'string') return masker.mask(v);
-  if (typeof v !== 'object' || v === null || depth > 8) return v;
+  if (typeof v !== 'object' || v === null || depth > 32) return v;
   if (v instanceof Error) return masker.mask(String(v.stack ?? v.message));
   if (Array.isArray(v)) {
     let out: unknown[] | undefined;

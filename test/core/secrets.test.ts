@@ -36,6 +36,20 @@ describe('SecretMasker', () => {
     );
   });
 
+  it('masks the start of a text without leaving the front half of a key the cut would split', () => {
+    const m = new SecretMasker();
+    const key = 'ZWxzZXdoZXJlLXJlbGF5LXRva2VuLTQ0NDQ0NDQ0';
+    m.add([key]);
+    // The cut at 50 falls inside the key: masked first, the key goes whole (and nothing of it is kept).
+    const text = `${'a'.repeat(40)}${key}${'b'.repeat(100)}`;
+    const start = m.maskStart(text, 50);
+    expect(start).not.toContain(key.slice(0, 10));
+    expect(start.startsWith('a'.repeat(40))).toBe(true);
+    // Earlier keys masked shorter cannot pull a half key into the window either.
+    const many = `${key.repeat(20)}${key}`;
+    expect(m.maskStart(many, 20 * key.length + 10)).not.toContain(key.slice(0, 10));
+  });
+
   it('ignores values under 8 characters and repeats', () => {
     const m = new SecretMasker();
     m.add(['short', 'abcdefgh', 'abcdefgh']);

@@ -19,24 +19,24 @@ function clip(text: string, max: number): string {
 
 /** Every secret the gateway holds masked by value, known key shapes masked too, cut to `max` characters. */
 export function scrub(secrets: SecretMasker, text: string, max: number): string {
-  // Cut before masking (bounded work on a huge body), with room for a key that straddles the cut.
-  return clip(redactSecrets(secrets.mask(text.slice(0, max + 256))), max);
+  // Masked before it is cut (bounded work on a huge body, and no half of a key left by the cut).
+  return clip(redactSecrets(secrets.maskStart(text, max + 256)), max);
 }
 
-/** The upstream text for the log line: whitespace collapsed (an HTML page stays one line), scrubbed. */
+/** The upstream text for the log line: masked, whitespace collapsed (an HTML page stays one line), cut short. */
 export function detailOf(secrets: SecretMasker, text: string): string | undefined {
-  const flat = text
-    .slice(0, DETAIL_CHARS * 4)
+  const flat = secrets
+    .maskStart(text, DETAIL_CHARS * 4)
     .replace(/\s+/g, ' ')
     .trim();
-  return flat === '' ? undefined : scrub(secrets, flat, DETAIL_CHARS);
+  return flat === '' ? undefined : clip(redactSecrets(flat), DETAIL_CHARS);
 }
 
 /** A code or param an upstream sent, passed on only when it looks like one (a short identifier), masked. */
 export function tokenOf(secrets: SecretMasker, value: string | undefined, max = 64): string | undefined {
   if (value === undefined || value.length > max || !/^[A-Za-z0-9_.:[\]-]+$/.test(value)) return undefined;
-  const masked = secrets.mask(value);
-  return masked === value ? value : undefined;
+  // A key the gateway holds, or anything shaped like one, is no code.
+  return secrets.mask(value) === value && redactSecrets(value) === value ? value : undefined;
 }
 
 /**
