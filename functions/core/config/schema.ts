@@ -15,6 +15,9 @@ const NATIVE_BASE_URLS: Readonly<Partial<Record<ProviderType, readonly string[]>
   gemini: PRESETS.gemini?.baseUrls ?? [],
 };
 
+/** Header names that carry a credential (Authorization, x-api-key, api-key, X-Auth-Token, …). */
+const CREDENTIAL_HEADER = /authorization|api[-_]?key|token|secret|cookie|password/i;
+
 const httpUrl = z
   .string()
   .url()
@@ -48,8 +51,22 @@ const provider = z.strictObject({
       sample: z.number().int().min(0).max(100).optional(),
     })
     .optional(),
-  /** Extra headers sent upstream on every call (e.g. OpenRouter's HTTP-Referer). */
-  headers: z.record(z.string(), z.string()).optional(),
+  /**
+   * Extra headers sent upstream on every call (e.g. OpenRouter's HTTP-Referer). Never a credential: the config
+   * is stored as plain items and logged by name, keys are not masked there — they belong in the provider keys.
+   */
+  headers: z
+    .record(
+      z
+        .string()
+        .max(128)
+        .refine(
+          (name) => !CREDENTIAL_HEADER.test(name),
+          'a header that carries a credential: put the key into the provider keys (SWITCHYARD_PROVIDER_KEYS or the secret), not into the config',
+        ),
+      z.string().max(4096),
+    )
+    .optional(),
   /** AWS region of a `bedrock` provider (required for it). */
   region: z
     .string()

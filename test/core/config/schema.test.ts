@@ -165,3 +165,28 @@ describe('names that are built-in object properties', () => {
     expect(issues).toEqual(['routes.r.targets.0.provider: unknown provider "toString"']);
   });
 });
+
+describe('provider headers', () => {
+  it('refuse a header that carries a credential: keys belong in the provider keys, which are masked', () => {
+    for (const name of [
+      'Authorization',
+      'x-api-key',
+      'api-key',
+      'X-Auth-Token',
+      'x-goog-api-key',
+      'Cookie',
+    ]) {
+      const issues = issuesOf({
+        providers: { a: { type: 'mock', headers: { [name]: 'secret-value-123' } } },
+        routes: {},
+      });
+      expect(issues.join('\n')).toMatch(/a header that carries a credential/);
+    }
+    expect(() =>
+      parseConfig({
+        providers: { a: { type: 'mock', headers: { 'HTTP-Referer': 'https://my.app' } } },
+        routes: {},
+      }),
+    ).not.toThrow();
+  });
+});
