@@ -12,10 +12,17 @@ export function csvNumber(n: number | null | undefined): string {
   return plain.format(n + 0); // + 0 turns -0 into 0
 }
 
+/**
+ * A text cell that a spreadsheet would run as a formula (`=HYPERLINK(…)`, `+`, `-`, `@`, a tab or CR first):
+ * prefixed with `'`, which spreadsheets show as text (OWASP's CSV injection advice). Text cells hold what
+ * clients sent (a route name, an upstream id); amounts are numbers and never pass here.
+ */
+const inert = (s: string): string => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
+
 /** Rows as CSV text, one line each: fields with a comma, quote or line break quoted, quotes doubled. */
 export function csv(rows: readonly (readonly (string | number | null | undefined)[])[]): string {
   const field = (v: string | number | null | undefined): string => {
-    const s = typeof v === 'number' || v === null || v === undefined ? csvNumber(v) : v;
+    const s = typeof v === 'number' || v === null || v === undefined ? csvNumber(v) : inert(v);
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return `${rows.map((r) => r.map(field).join(',')).join('\n')}\n`;

@@ -120,6 +120,12 @@ describe('names megabytes long', () => {
     expect(errorOf(r).message.length).toBeLessThan(400);
   });
 
+  it('a model name with a control character (a terminal escape) is refused', async () => {
+    const r = await chat({ model: '\u001b[2Jchat' });
+    expect(r.status).toBe(400);
+    expect(errorOf(r)).toMatchObject({ code: 'invalid_request', param: 'model' });
+  });
+
   it('a long unknown path is echoed cut short', async () => {
     const r = await raw(h.origin, `/${'p'.repeat(10_000)}`);
     expect(r.status).toBe(404);

@@ -14,8 +14,9 @@ import { shiftDay } from '../../functions/core/days.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
 import { dayWindows } from '../../functions/local/cli-usage.ts';
-import { csvNumber } from '../../functions/local/csv.ts';
+import { csv, csvNumber } from '../../functions/local/csv.ts';
 import { openStore } from '../../functions/local/embedded-store.ts';
+import { textTable } from '../../functions/local/text-table.ts';
 import { FileUsageSpool } from '../../functions/local/usage-spool.ts';
 import { awsEnv, runCli } from '../support/cli-runner.ts';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
@@ -304,5 +305,17 @@ describe('CSV numbers', () => {
       '42',
     ]);
     expect([null, undefined, Number.NaN].map(csvNumber)).toEqual(['', '', '']);
+  });
+});
+
+describe('text a client chose, in CSV and tables', () => {
+  it('never runs as a spreadsheet formula: a leading = + - @ makes the cell text', () => {
+    expect(csv([['=HYPERLINK("http://x","y")', '+1', '@a', 'plain', -1.5]])).toBe(
+      `"'=HYPERLINK(""http://x"",""y"")",'+1,'@a,plain,-1.5\n`,
+    );
+  });
+
+  it('never reaches the terminal as an escape sequence', () => {
+    expect(textTable(['route'], [['\u001b[2Jgone']])).toBe('route\n?[2Jgone\n');
   });
 });

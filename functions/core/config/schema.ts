@@ -259,6 +259,9 @@ export class ConfigError extends Error {
  */
 const BUILT_IN_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
+
 /** Route names are the model names clients send: bounded like the request field they are matched with. */
 export const MAX_ROUTE_NAME = 256;
 
@@ -280,6 +283,8 @@ function nameIssues(input: unknown): string[] {
         );
       } else if (section === 'routes' && name.length > MAX_ROUTE_NAME) {
         out.push(`${section}.${name.slice(0, 32)}…: route names are at most ${MAX_ROUTE_NAME} characters`);
+      } else if (section === 'routes' && CONTROL_CHAR.test(name)) {
+        out.push(`${section}.${JSON.stringify(name)}: route names have no control characters`);
       }
     }
   }

@@ -10,7 +10,14 @@ import { InvalidRequestError } from '../errors.ts';
  * 5 MiB model name once made 10 MiB of log per request and a spool line replay could not load.
  */
 export const MAX_NAME_LENGTH = 256;
-const name = z.string().min(1).max(MAX_NAME_LENGTH);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/** A name: 1–256 characters, none a control character (a terminal escape in an operator's `usage` table). */
+const name = z
+  .string()
+  .min(1)
+  .max(MAX_NAME_LENGTH)
+  .refine((s) => !CONTROL.test(s), 'control characters are not allowed');
 
 const contentPart = z.looseObject({ type: z.string().max(MAX_NAME_LENGTH) });
 const message = z.looseObject({
