@@ -161,6 +161,19 @@ describe('mock provider: what SDKs and agent frameworks rely on', () => {
     expect(decoded.usage).toMatchObject({ prompt_tokens: 2, total_tokens: 2 });
   });
 
+  it('refuses more dimensions than any model has, instead of building a billion numbers in the gateway', async () => {
+    await expect(
+      h.client.embeddings.create({ model: 'mock', input: 'z', dimensions: 1_000_000_000 }),
+    ).rejects.toMatchObject({ status: 400, param: 'dimensions' });
+    // A long input costs its length plus the dimensions, not their product.
+    const long = await h.client.embeddings.create({
+      model: 'mock',
+      input: 'word '.repeat(200_000),
+      dimensions: 3072,
+    });
+    expect(long.data[0]?.embedding).toHaveLength(3072);
+  });
+
   it('answers a tool result with text, so an agent loop ends', async () => {
     const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = ask('weather in Oslo?');
     const first = await h.client.chat.completions.create({ model: 'mock', messages, tools: [weatherTool] });

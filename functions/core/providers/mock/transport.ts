@@ -101,16 +101,37 @@ function errorFor(status: number, code: string | undefined): UpstreamHttpRespons
  * base64` gets OpenAI's little-endian float32 bytes: the openai SDK (v4 on), LangChain and LlamaIndex ask
  * for base64 by default and decode it, so floats there would decode into garbage.
  */
+/** OpenAI's largest embedding is 3,072 numbers; the mock refuses more, like an API would (no 1e9 arrays). */
+export const MOCK_MAX_DIMENSIONS = 4096;
+
 function embeddings(body: Record<string, unknown>, model: string): UpstreamHttpResponse {
   const inputs = Array.isArray(body.input) ? body.input : [body.input];
   const dims = typeof body.dimensions === 'number' ? body.dimensions : 8;
+  if (dims > MOCK_MAX_DIMENSIONS) {
+    return jsonText(
+      400,
+      JSON.stringify({
+        error: {
+          message: `dimensions must be at most ${MOCK_MAX_DIMENSIONS}`,
+          type: 'invalid_request_error',
+          param: 'dimensions',
+          code: null,
+        },
+      }),
+    );
+  }
   let tokens = 0;
   const vectors = inputs.map((input) => {
     const text = typeof input === 'string' ? input : JSON.stringify(input);
     tokens += words(text);
+    // The text is hashed once (FNV-1a), then each number is a step of a small generator from that seed:
+    // linear in the text plus the dimensions, never their product.
     let h = 2166136261;
-    return Array.from({ length: dims }, (_, i) => {
-      for (const c of `${text}#${i}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+    return Array.from({ length: dims }, () => {
+      h = Math.imul(h ^ (h >>> 15), 2246822507);
+      h = Math.imul(h ^ (h >>> 13), 3266489909);
+      h ^= h >>> 16;
       return ((h >>> 0) / 0xffffffff) * 2 - 1;
     });
   });
