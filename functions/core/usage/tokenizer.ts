@@ -14,7 +14,9 @@ import type { TokenCounter } from './types.ts';
  * pieces, ~15 µs a character — one request's estimate froze the process. So no piece is longer than
  * {@link MAX_PIECE} characters (a space goes in every {@link MAX_PIECE} characters of a run without one, which
  * the pre-tokenizer splits at: at most a token per cut), and a text longer than {@link SAMPLED_CHARS} is
- * counted by {@link SAMPLES} evenly spaced windows, scaled to its length. Worst case measured: ~0.1 s.
+ * counted by {@link SAMPLES} windows, one at a random place in each of as many equal parts of it, scaled to
+ * its length — random, so a client cannot put cheap text where the windows fall and dense text elsewhere.
+ * Worst case measured: ~0.1 s.
  */
 export const MAX_PIECE = 64;
 export const SAMPLED_CHARS = 4096;
@@ -23,7 +25,10 @@ export const SAMPLES = 4;
 const LONG_RUN = new RegExp(`\\S{${MAX_PIECE + 1},}`);
 const PIECE = new RegExp(`\\S{${MAX_PIECE}}`, 'g');
 
-export function createTokenCounter(loadRanks: () => TiktokenBPE): TokenCounter {
+export function createTokenCounter(
+  loadRanks: () => TiktokenBPE,
+  random: () => number = Math.random,
+): TokenCounter {
   let encoder: Tiktoken | undefined;
   const encode = (text: string): number => {
     encoder ??= new Tiktoken(loadRanks());
@@ -35,10 +40,10 @@ export function createTokenCounter(loadRanks: () => TiktokenBPE): TokenCounter {
       if (text === '') return 0;
       if (text.length <= SAMPLED_CHARS) return encode(text);
       const window = SAMPLED_CHARS / SAMPLES;
-      const step = (text.length - window) / (SAMPLES - 1);
+      const part = text.length / SAMPLES;
       let counted = 0;
       for (let i = 0; i < SAMPLES; i++) {
-        const at = Math.floor(i * step);
+        const at = Math.floor(i * part + random() * (part - window));
         counted += encode(text.slice(at, at + window));
       }
       return Math.ceil((counted * text.length) / SAMPLED_CHARS);
