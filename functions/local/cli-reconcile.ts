@@ -15,15 +15,15 @@ import type { Report } from '../core/billing/report.ts';
 import { own } from '../core/json.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
-import { DEFAULT_USAGE_RETENTION_DAYS, DEFAULT_USAGE_SHARDS } from '../core/usage/types.ts';
+import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
-import { openCliStore } from './cli-store.ts';
+import { ledgerShards, openCliStore } from './cli-store.ts';
 import { csv } from './csv.ts';
 import { parseEnv, staticProviderKeys } from './settings.ts';
 import { textTable } from './text-table.ts';
 
 const envSchema = z.object({
-  SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
+  SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).optional(),
   /** The default tolerance of the verdicts locally (with --stack: the stack's DriftTolerancePercent). */
   SWITCHYARD_DRIFT_TOLERANCE_PERCENT: z.coerce.number().min(0).default(2),
   /** JSON `{"<provider id>": "<admin / management key>"}`: keys of billing APIs (locally). */
@@ -150,7 +150,7 @@ export async function reconcileCommand(given: FlagValues): Promise<void> {
         config,
         usage: new DynamoLedger(conn.client, conn.tableName('usage'), {
           // A stack's own shard count (its UsageShards output) wins: every shard written must be read.
-          shards: conn.usageShards ?? env.SWITCHYARD_USAGE_SHARDS,
+          shards: ledgerShards(conn, values, env.SWITCHYARD_USAGE_SHARDS),
           retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
         }),
         reports: new DynamoReportStore(conn.client, conn.tableName('reports')),

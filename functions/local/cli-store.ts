@@ -11,7 +11,9 @@ import {
   type TableDefinition,
   USAGE_TABLE,
 } from '../core/stores/tables.ts';
+import { DEFAULT_USAGE_SHARDS } from '../core/usage/types.ts';
 import { openStore } from './embedded-store.ts';
+import { LOCAL_USAGE_SHARDS } from './server.ts';
 import { CLI_STORE_CONCURRENCY, limitConcurrency } from './store-concurrency.ts';
 
 const LOCAL: Readonly<Record<StackTable, TableDefinition>> = {
@@ -27,6 +29,18 @@ export interface StoreFlags {
 }
 
 export const STORE_OPTIONS = { stack: { type: 'string' }, region: { type: 'string' } } as const;
+
+/**
+ * Shards to read the usage ledger with: a stack's own count (its `UsageShards` output), else
+ * `SWITCHYARD_USAGE_SHARDS` when set, else what the writer used — the local server's one shard, a stack's
+ * default 8. Locally one shard, not eight: a long `usage` range is then an eighth of the queries, which a
+ * running gateway's embedded store answers without running out of memory.
+ */
+export function ledgerShards(store: StackTables, flags: StoreFlags, fromEnv: number | undefined): number {
+  return (
+    store.usageShards ?? fromEnv ?? (flags.stack === undefined ? LOCAL_USAGE_SHARDS : DEFAULT_USAGE_SHARDS)
+  );
+}
 
 /** The store of a CLI command (see the module's comment); `close()` when done. */
 export async function openCliStore(flags: StoreFlags, dataDir: string): Promise<StackTables> {

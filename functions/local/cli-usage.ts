@@ -10,14 +10,9 @@ import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { DAY_MS, dayStart, daysBetween } from '../core/days.ts';
 import { usageRecordSchema } from '../core/usage/record-schema.ts';
-import {
-  DEFAULT_USAGE_RETENTION_DAYS,
-  DEFAULT_USAGE_SHARDS,
-  type UsageAggregate,
-  type UsageRecord,
-} from '../core/usage/types.ts';
+import { DEFAULT_USAGE_RETENTION_DAYS, type UsageAggregate, type UsageRecord } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
-import { openCliStore } from './cli-store.ts';
+import { ledgerShards, openCliStore } from './cli-store.ts';
 import { csv } from './csv.ts';
 import { textTable } from './text-table.ts';
 
@@ -55,7 +50,7 @@ async function inWindows<T>(
 }
 
 const envSchema = z.object({
-  SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
+  SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).optional(),
 });
 
 /** `YYYY-MM-DD` (a whole UTC day) or an ISO time → epoch ms; `end` makes a date mean the end of its day. */
@@ -207,7 +202,7 @@ export async function usage(
 
   const store = await openCliStore(flags, dataDir);
   // A stack's own shard count (its UsageShards output) wins: a reader must query every shard written.
-  const shards = store.usageShards ?? env.SWITCHYARD_USAGE_SHARDS;
+  const shards = ledgerShards(store, flags, env.SWITCHYARD_USAGE_SHARDS);
   try {
     const ledger = new DynamoLedger(store.client, store.tableName('usage'), {
       shards,

@@ -13,6 +13,7 @@ import { LogUsageSpool } from '../../functions/aws/usage-spool.ts';
 import { shiftDay } from '../../functions/core/days.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
+import { ledgerShards } from '../../functions/local/cli-store.ts';
 import { dayWindows } from '../../functions/local/cli-usage.ts';
 import { csv, csvNumber } from '../../functions/local/csv.ts';
 import { openStore } from '../../functions/local/embedded-store.ts';
@@ -58,7 +59,8 @@ async function withLedger<T>(fn: (l: DynamoLedger) => Promise<T>): Promise<T> {
   const conn = await openStore(join(dir, 'data'));
   try {
     return await fn(
-      new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), { shards: 8, retentionDays: 1 }),
+      // One shard, as the local server writes the ledger.
+      new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), { shards: 1, retentionDays: 1 }),
     );
   } finally {
     await conn.close();
@@ -317,5 +319,16 @@ describe('text a client chose, in CSV and tables', () => {
 
   it('never reaches the terminal as an escape sequence', () => {
     expect(textTable(['route'], [['\u001b[2Jgone']])).toBe('route\n?[2Jgone\n');
+  });
+});
+
+describe('the shards a command reads the ledger with', () => {
+  const store = (usageShards?: number) =>
+    ({ ...(usageShards === undefined ? {} : { usageShards }) }) as Parameters<typeof ledgerShards>[0];
+  it("is what the writer used: one locally, a stack's output, else a stack's default 8; the env overrides", () => {
+    expect(ledgerShards(store(), {}, undefined)).toBe(1);
+    expect(ledgerShards(store(), { stack: 'Prod' }, undefined)).toBe(8);
+    expect(ledgerShards(store(32), { stack: 'Prod' }, 8)).toBe(32);
+    expect(ledgerShards(store(), {}, 4)).toBe(4);
   });
 });
