@@ -8,26 +8,34 @@ import type { BodyReader, GatewayResponse } from '../core/http.ts';
 import type { Logger } from '../core/ports.ts';
 import { ClientGoneReason } from '../core/upstream/reasons.ts';
 
-function waitDrainOrClose(res: ServerResponse): Promise<void> {
+/**
+ * Waits for the client to take what was written. A client that takes nothing for `stallMs` is cut (its
+ * connection destroyed: the request ends as a client gone, 499): otherwise a client that stops reading would
+ * hold its connection, the upstream's suspended stream and its ledger record for as long as it liked — no
+ * route timer runs while the relay waits on the client.
+ */
+function waitDrainOrClose(res: ServerResponse, stallMs: number): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
+      clearTimeout(timer);
       res.off('drain', done);
       res.off('close', done);
       resolve();
     };
+    const timer = setTimeout(() => res.destroy(), stallMs);
     res.on('drain', done);
     res.on('close', done);
   });
 }
 
-async function writeStream(res: ServerResponse, body: AsyncIterable<string>): Promise<void> {
+async function writeStream(res: ServerResponse, body: AsyncIterable<string>, stallMs: number): Promise<void> {
   const it = body[Symbol.asyncIterator]();
   try {
     for (;;) {
       const next = await it.next();
       if (next.done) break;
       if (res.destroyed) break;
-      if (!res.write(next.value)) await waitDrainOrClose(res);
+      if (!res.write(next.value)) await waitDrainOrClose(res, stallMs);
     }
   } finally {
     // Stops the relay when we left early (client gone); a no-op when it had finished.
@@ -37,7 +45,7 @@ async function writeStream(res: ServerResponse, body: AsyncIterable<string>): Pr
 }
 
 /** Writes a response; a stream is written chunk by chunk (the returned promise ends with it). */
-async function send(res: ServerResponse, r: GatewayResponse): Promise<void> {
+async function send(res: ServerResponse, r: GatewayResponse, stallMs: number): Promise<void> {
   if (typeof r.body === 'string' || r.body instanceof Uint8Array) {
     res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
     res.end(r.body);
@@ -51,7 +59,7 @@ async function send(res: ServerResponse, r: GatewayResponse): Promise<void> {
     r.cancel?.();
     throw err;
   }
-  await writeStream(res, r.body);
+  await writeStream(res, r.body, stallMs);
 }
 
 /** Collects the body with 'data' events; stops buffering (and pauses) once it passes the limit. */
@@ -89,7 +97,10 @@ export interface NodeHost {
   idle(): Promise<void>;
 }
 
-export function nodeHost(gateway: Gateway, logger: Logger): NodeHost {
+/** How long a client may take none of a streamed answer before it is cut (see {@link waitDrainOrClose}). */
+export const DEFAULT_WRITE_STALL_MS = 60_000;
+
+export function nodeHost(gateway: Gateway, logger: Logger, writeStallMs = DEFAULT_WRITE_STALL_MS): NodeHost {
   const pending = new Set<Promise<void>>();
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     const controller = new AbortController();
@@ -108,7 +119,7 @@ export function nodeHost(gateway: Gateway, logger: Logger): NodeHost {
       })
       .then(
         (r) =>
-          send(res, r).catch((err: unknown) => {
+          send(res, r, writeStallMs).catch((err: unknown) => {
             // handle() turns every failure into a response: this is the socket or the headers failing.
             logger.log('error', 'writing the response failed', {
               requestId: r.headers['x-request-id'],

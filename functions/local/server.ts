@@ -25,7 +25,7 @@ import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, type LedgerStore, type UsageSpool } from '../core/usage/types.ts';
 import { type StoreConnection, startEmbeddedStore } from './embedded-store.ts';
-import { nodeHost } from './node-host.ts';
+import { DEFAULT_WRITE_STALL_MS, nodeHost } from './node-host.ts';
 import { batchedStdout, InMemoryMetrics, jsonLogger } from './observability.ts';
 import { type ProviderKeys, staticProviderKeys } from './settings.ts';
 import { localTokenCounter } from './token-counter.ts';
@@ -67,8 +67,9 @@ export interface LocalGatewayOptions {
 
 /**
  * What a client connection may cost (node:http's timers): a slow or unfinished request is closed, so
- * trickled bodies cannot pile up connections and file descriptors. None of these bounds the answer: a
- * request fully received is bounded by its route's timeouts only, however long its stream runs.
+ * trickled bodies cannot pile up connections and file descriptors. Only `writeStallMs` touches an answer, and
+ * only one its client stopped reading: a request fully received is otherwise bounded by its route's timeouts,
+ * however long its stream runs.
  */
 export interface ClientLimits {
   /** The request's headers must have arrived within this (else 408, connection closed). */
@@ -81,6 +82,11 @@ export interface ClientLimits {
   readonly keepAliveTimeoutMs: number;
   /** Client connections open at once, at most; more are closed as they arrive. */
   readonly maxConnections: number;
+  /**
+   * A client that takes none of its streamed answer for this long is cut (499): a stalled reader would
+   * otherwise hold its connection and the upstream's stream indefinitely.
+   */
+  readonly writeStallMs: number;
 }
 
 export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
@@ -89,6 +95,7 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
   checkIntervalMs: 1_000,
   keepAliveTimeoutMs: 65_000,
   maxConnections: 4_096,
+  writeStallMs: DEFAULT_WRITE_STALL_MS,
 };
 
 /** How long `close()` lets requests in flight finish, by default. */
@@ -246,7 +253,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
   });
 
   const limits = { ...DEFAULT_CLIENT_LIMITS, ...opts.clientLimits };
-  const host = nodeHost(gateway, logger);
+  const host = nodeHost(gateway, logger, limits.writeStallMs);
   const server = createServer(
     {
       keepAliveTimeout: limits.keepAliveTimeoutMs,

@@ -8,10 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { EXAMPLE_CONFIG_YAML } from '../../functions/core/config/example.ts';
 import { parseConfig } from '../../functions/core/config/schema.ts';
+import type { UsageRecord } from '../../functions/core/usage/types.ts';
 import { type RunningGateway, startGateway } from '../../functions/local/server.ts';
 
 const MASTER = 'sk-sy-test-master-key-0123456789';
-const LIMITS = { headersTimeoutMs: 400, requestTimeoutMs: 800, checkIntervalMs: 100, maxConnections: 8 };
+const LIMITS = {
+  headersTimeoutMs: 400,
+  requestTimeoutMs: 800,
+  checkIntervalMs: 100,
+  maxConnections: 8,
+  writeStallMs: 500,
+};
 let gw: RunningGateway;
 const quiet = { log: () => undefined };
 /** Resolves with undefined after `ms`: the side of a race that says "not in time". */
@@ -80,6 +87,36 @@ describe('client connection bounds', () => {
     for (const c of open) c.socket.destroy();
     await Promise.all(open.map((c) => c.closed));
     await new Promise((r) => setTimeout(r, 100));
+    expect((await fetch(`${gw.origin}/health`)).status).toBe(200);
+  });
+
+  it('cuts a client that stops reading its streamed answer, after the write-stall bound (499)', async () => {
+    const { socket } = rawConnection();
+    socket.pause();
+    const body = JSON.stringify({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'word '.repeat(400_000) }],
+    });
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${MASTER}\r\nx-request-id: stalled-reader\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+    // The client takes nothing of the answer: its buffers fill and the gateway's writes stop draining. A
+    // paused socket does not see its own close, so the gateway's side tells: the request ended as 499.
+    let record: UsageRecord | undefined;
+    for (let i = 0; i < 80 && record === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      await gw.background.idle();
+      const now = Date.now();
+      const all = await gw.ledger.records(
+        new Date(now - 60_000).toISOString(),
+        new Date(now + 1000).toISOString(),
+      );
+      record = all.find((r) => r.requestId === 'stalled-reader');
+    }
+    socket.destroy();
+    expect(record?.status).toBe(499);
     expect((await fetch(`${gw.origin}/health`)).status).toBe(200);
   });
 
