@@ -102,6 +102,8 @@ export const DEFAULT_CLIENT_LIMITS: ClientLimits = {
 export const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 /** After the grace: how long the ended streams get to send their error event before connections are cut. */
 export const SHUTDOWN_FLUSH_MS = 2_000;
+/** How long the last ledger writes get at shutdown before what is left is spooled. */
+export const SHUTDOWN_LEDGER_MS = 10_000;
 
 /** What the start did with the config. */
 export interface StartConfig {
@@ -300,14 +302,20 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
           }
           server.closeAllConnections();
           await closed;
+          // Requests that ended with their connections still owe their log line and ledger record.
+          await settlesWithin(host.idle(), SHUTDOWN_FLUSH_MS);
         } finally {
           clearInterval(sweep);
         }
         await settlesWithin(http.close(), SHUTDOWN_FLUSH_MS);
         bedrock.close();
-        // Ledger writes and settlements of the last requests land before the store closes.
-        await background.idle();
-        await store.close();
+        // Ledger writes and settlements of the last requests land before the store closes — within a bound:
+        // a store that hangs must not keep the process alive; what it has not taken goes to the spool.
+        if (!(await settlesWithin(background.idle(), SHUTDOWN_LEDGER_MS))) {
+          const spooled = ledgerWriter.spoolPending('the store did not take it before shutdown');
+          logger.log('error', 'shutdown: ledger writes the store did not take were spooled', { spooled });
+        }
+        await settlesWithin(store.close(), SHUTDOWN_FLUSH_MS);
       })();
       return closing;
     },

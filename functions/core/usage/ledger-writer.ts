@@ -40,6 +40,8 @@ export interface LedgerWriterOptions {
 
 export class LedgerWriter implements UsageSink {
   private readonly queue: UsageRecord[] = [];
+  /** Records whose write has started and not ended (spooled by {@link spoolPending} too). */
+  private readonly writing = new Set<UsageRecord>();
   private running = 0;
   private timer: { handle: ReturnType<typeof setTimeout>; done: () => void } | undefined;
   private readonly attempts: number;
@@ -103,8 +105,13 @@ export class LedgerWriter implements UsageSink {
       for (;;) {
         const batch = this.queue.splice(0, this.batching ? BATCH_SIZE : 1);
         if (batch.length === 0) return;
-        if (this.batching) await this.writeMany(batch);
-        else await this.write(batch[0] as UsageRecord);
+        for (const r of batch) this.writing.add(r);
+        try {
+          if (this.batching) await this.writeMany(batch);
+          else await this.write(batch[0] as UsageRecord);
+        } finally {
+          for (const r of batch) this.writing.delete(r);
+        }
         // A partial batch waits for company again, unless records are piling up.
         if (this.batching && this.queue.length < BATCH_SIZE) return;
       }
@@ -150,6 +157,18 @@ export class LedgerWriter implements UsageSink {
         await this.o.sleep(this.backoffMs * 2 ** (attempt - 1));
       }
     }
+  }
+
+  /**
+   * For a host that must stop while the store still has not taken some records (it hangs): every record
+   * queued or being written goes to the spool now, so none is lost with the process. Spooling one whose write
+   * lands after all is harmless: `usage replay` skips a record the ledger has. Returns how many.
+   */
+  spoolPending(reason: string): number {
+    const pending = [...this.writing, ...this.queue.splice(0)];
+    this.writing.clear();
+    for (const r of pending) this.spool(r, new Error(reason));
+    return pending.length;
   }
 
   private spool(record: UsageRecord, err: unknown): void {

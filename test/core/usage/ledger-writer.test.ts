@@ -236,3 +236,15 @@ describe('Background', () => {
     await expect(b.idle()).resolves.toBeUndefined();
   });
 });
+
+describe('LedgerWriter.spoolPending (a host stopping while the store hangs)', () => {
+  it('spools every record queued or being written, so none is lost with the process', async () => {
+    const hanging: LedgerStore = { write: () => new Promise<never>(() => undefined) };
+    const { w, spool } = writer(hanging, { concurrency: 1, batch: false });
+    for (const i of [1, 2, 3]) w.record(record(i));
+    await new Promise((r) => setImmediate(r));
+    expect(w.spoolPending('the store did not take it before shutdown')).toBe(3);
+    expect(spool.records.map((r) => r.recordId).sort()).toEqual(['rec-1', 'rec-2', 'rec-3']);
+    expect(w.spoolPending('again')).toBe(0);
+  });
+});
