@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { StackTables } from '../aws/stack-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
+import { COUNTERS } from '../aws/stores/ledger-items.ts';
 import { DAY_MS, dayStart, daysBetween } from '../core/days.ts';
 import { usageRecordSchema } from '../core/usage/record-schema.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, type UsageAggregate, type UsageRecord } from '../core/usage/types.ts';
@@ -102,20 +103,6 @@ const RECORD_COLUMNS = [
   'upstreamId',
 ] as const satisfies readonly (keyof UsageRecord | 'keyName')[];
 
-/** The totals' columns in `--csv`, named as in `--json`. */
-const COUNTER_COLUMNS = [
-  'requests',
-  'errors',
-  'inputTokens',
-  'outputTokens',
-  'cachedInputTokens',
-  'reasoningTokens',
-  'costUsd',
-  'unpricedRequests',
-  'estimatedRequests',
-  'implausibleRequests',
-] as const;
-
 /** The master key is no item of the keys table: its records carry the id `master`. */
 const MASTER_NAME = 'master key';
 
@@ -127,35 +114,18 @@ async function keyNames(store: StackTables): Promise<(id: string) => string> {
   return (id) => names.get(id) ?? (id === 'master' ? MASTER_NAME : '');
 }
 
+type Counters = Record<(typeof COUNTERS)[number], number>;
+
+/** The aggregates' counters summed per group (the `--csv` columns are these, named as in `--json`). */
 function summarise(aggs: readonly UsageAggregate[], by: keyof typeof BY) {
-  const groups = new Map<string, Omit<UsageAggregate, 'day' | 'keyId' | 'provider' | 'model'>>();
+  const groups = new Map<string, Counters>();
   for (const a of aggs) {
     const k = a[BY[by]];
-    const g = groups.get(k) ?? {
-      requests: 0,
-      errors: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cachedInputTokens: 0,
-      reasoningTokens: 0,
-      costUsd: 0,
-      unpricedRequests: 0,
-      estimatedRequests: 0,
-      implausibleRequests: 0,
-    };
-    groups.set(k, {
-      requests: g.requests + a.requests,
-      errors: g.errors + a.errors,
-      inputTokens: g.inputTokens + a.inputTokens,
-      outputTokens: g.outputTokens + a.outputTokens,
-      cachedInputTokens: g.cachedInputTokens + a.cachedInputTokens,
-      reasoningTokens: g.reasoningTokens + a.reasoningTokens,
-      costUsd: Math.round((g.costUsd + a.costUsd) * 1e10) / 1e10,
-      unpricedRequests: g.unpricedRequests + a.unpricedRequests,
-      estimatedRequests: g.estimatedRequests + a.estimatedRequests,
-      // Aggregates written before the counter existed have none.
-      implausibleRequests: (g.implausibleRequests ?? 0) + (a.implausibleRequests ?? 0),
-    });
+    const g = groups.get(k) ?? (Object.fromEntries(COUNTERS.map((c) => [c, 0])) as Counters);
+    // Aggregates written before a counter existed (implausibleRequests) have none.
+    for (const c of COUNTERS) g[c] += a[c] ?? 0;
+    g.costUsd = Math.round(g.costUsd * 1e10) / 1e10;
+    groups.set(k, g);
   }
   return [...groups.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, g]) => ({ group, ...g }));
 }
@@ -280,9 +250,9 @@ export async function usage(
       const body = groups.map((g) => [
         g.group,
         ...(nameOf === undefined ? [] : [nameOf(g.group)]),
-        ...COUNTER_COLUMNS.map((c) => g[c]),
+        ...COUNTERS.map((c) => g[c]),
       ]);
-      process.stdout.write(csv([[by, ...named, ...COUNTER_COLUMNS], ...body]));
+      process.stdout.write(csv([[by, ...named, ...COUNTERS], ...body]));
       return;
     }
     process.stdout.write(`usage ${sinceIso.slice(0, 10)} … ${lastDay} (UTC days), by ${by}\n`);

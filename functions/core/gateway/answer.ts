@@ -7,10 +7,10 @@ import { utf8 } from '../bytes.ts';
 import { isRecord } from '../json.ts';
 import { openAIUsage, openAIUsageOfBody, upstreamIdOf } from '../providers/openai/adapter.ts';
 import type { Operation, ResponseTranslator, Usage } from '../providers/types.ts';
-import { AttemptError, kindOfErrorObject } from '../routing/failure.ts';
+import { AttemptError } from '../routing/failure.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
-import { clientMessageOf, detailOf, tokenOf } from '../upstream/messages.ts';
-import type { HeadSource } from './stream-head.ts';
+import { detailOf } from '../upstream/messages.ts';
+import { errorEventFailure, type HeadSource } from './stream-head.ts';
 
 const encoder = new TextEncoder();
 
@@ -60,29 +60,6 @@ function notAnAnswer(from: HeadSource, text: string, why: string, reason?: strin
   });
 }
 
-/** A 2xx body `{"error": {…}}` (relays that put errors in a 200): the failure it says, as for a status. */
-function errorBody(from: HeadSource, error: unknown): AttemptError {
-  const e = isRecord(error) ? error : { message: String(error) };
-  const kind = kindOfErrorObject(e);
-  const message = typeof e.message === 'string' ? e.message : 'error';
-  const code = tokenOf(from.secrets, typeof e.code === 'string' ? e.code : undefined);
-  const detail = detailOf(from.secrets, message);
-  return new AttemptError({
-    kind,
-    status: 200,
-    message: clientMessageOf(
-      from.secrets,
-      from.provider,
-      kind,
-      undefined,
-      { message },
-      'an error in a 200 body',
-    ),
-    ...(detail === undefined ? {} : { detail }),
-    ...(kind === 'bad_request' && code !== undefined ? { code } : {}),
-  });
-}
-
 /**
  * Reads, translates (native providers) and checks an opened non-stream answer. Throws an {@link AttemptError}
  * when the body is not an answer of `op`, so the attempt loop retries or fails over.
@@ -128,7 +105,10 @@ export function acceptAnswer(
   }
   const field = ANSWER_FIELD[op];
   if (!isRecord(json) || !Array.isArray(json[field])) {
-    if (isRecord(json) && json.error !== undefined && json.error !== null) throw errorBody(from, json.error);
+    // A 2xx body `{"error": {…}}` (relays that put errors in a 200) is the failure it says.
+    if (isRecord(json) && json.error !== undefined && json.error !== null) {
+      throw new AttemptError(errorEventFailure(json.error, from, 'an error in a 200 body'));
+    }
     throw notAnAnswer(from, text, `JSON that is not an answer (no "${field}" list)`);
   }
   const id = typeof json.id === 'string' ? json.id.slice(0, 200) : undefined;

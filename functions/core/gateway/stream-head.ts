@@ -68,24 +68,21 @@ function scan(text: string, from: HeadSource): Scan {
  * An error event before the answer started: what it means for the attempt (retried, failed over), what the
  * client may read of it (the upstream's words only for a refused request), and what the log keeps.
  */
-export function errorEventFailure(error: unknown, from: HeadSource): AttemptFailure {
+export function errorEventFailure(
+  error: unknown,
+  from: HeadSource,
+  how = 'an error event before the answer started',
+): AttemptFailure {
   const e = isRecord(error) ? error : { message: String(error) };
   const kind = kindOfErrorObject(e);
-  const text = typeof e.message === 'string' ? e.message : 'stream error';
+  const text = typeof e.message === 'string' ? e.message : 'error';
   const code = tokenOf(from.secrets, typeof e.code === 'string' ? e.code : undefined);
   const type = tokenOf(from.secrets, typeof e.type === 'string' ? e.type : undefined);
   const detail = detailOf(from.secrets, text);
   return {
     kind,
     status: 200,
-    message: clientMessageOf(
-      from.secrets,
-      from.provider,
-      kind,
-      undefined,
-      { message: text },
-      'an error event before the answer started',
-    ),
+    message: clientMessageOf(from.secrets, from.provider, kind, undefined, { message: text }, how),
     ...(detail === undefined ? {} : { detail }),
     ...(kind === 'bad_request' && (code ?? type) !== undefined ? { code: (code ?? type) as string } : {}),
   };
