@@ -10,7 +10,7 @@
  * died mid-request, before the request's ledger record was written, whatever the handler did.
  *
  * The handler cannot reach those promises, so this filters the `unhandledRejection` events whose reason is the
- * very error object the response stream reported — nothing else: any other unhandled rejection still reaches
+ * very error object the response stream reported — nothing else: every other unhandled rejection still reaches
  * the runtime's hook and ends the instance, as it should. The request itself ends through the stream's error
  * (middy's pipeline rejects, the relay stops or drains, the record is written with status 499), and the runtime
  * reports the invocation as failed and asks for the next one.
