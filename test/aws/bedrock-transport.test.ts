@@ -4,6 +4,7 @@
  * answers read by the core adapter's translators — and the same transport bundled as the Lambda bundles it,
  * the SDK in its side file.
  */
+
 import { execSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import {
 } from '../../functions/core/providers/types.ts';
 import { kindOfStatus } from '../../functions/core/routing/failure.ts';
 import { BEDROCK_SIDE_FILE, bedrockSideFileCommand, esbuildOptions } from '../../lib/handler-bundling.ts';
+import { legacyTranslator } from '../core/providers/legacy-text.ts';
 import { type FakeBedrock, startBedrockFake } from '../support/fake-bedrock.ts';
 
 type Json = Record<string, unknown>;
@@ -75,9 +77,11 @@ async function chunksOf(res: UpstreamHttpResponse): Promise<string[]> {
 
 /** Runs a streamed call through the adapter's translator, as the gateway does. */
 async function translated(c: UpstreamCall, res: UpstreamHttpResponse): Promise<string> {
+  if (c.translator === undefined) return '';
+  const t = legacyTranslator(c.translator);
   let sse = '';
-  for await (const chunk of res.body) sse += c.translator?.push(chunk) ?? '';
-  return sse + (c.translator?.end() ?? '');
+  for await (const chunk of res.body) sse += t.push(chunk);
+  return sse + t.end();
 }
 
 const events = (sse: string): Json[] =>
@@ -116,7 +120,7 @@ describe('Bedrock transport (real SDK → loopback Bedrock)', () => {
     const answer = JSON.parse(chunks[0] ?? '') as Json;
     expect(answer.$metadata).toBeUndefined();
     expect(answer).toMatchObject({ stopReason: 'end_turn', usage: { inputTokens: 2, outputTokens: 3 } });
-    expect(JSON.parse(c.translator?.body(chunks[0] ?? '') ?? '')).toMatchObject({
+    expect(JSON.parse(c.translator?.body(chunks[0] ?? '').text ?? '')).toMatchObject({
       id: 'chatcmpl-req-bedrock-1',
       choices: [{ message: { content: 'echo: hello there' }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 2, completion_tokens: 3 },
@@ -193,7 +197,7 @@ describe('Bedrock transport (real SDK → loopback Bedrock)', () => {
   it('answers JSON mode through the forced tool as message content', async () => {
     const c = callOf(hi('hi', { response_format: { type: 'json_object' } }));
     const [text] = await chunksOf(await send(c));
-    expect(JSON.parse(c.translator?.body(text ?? '') ?? '')).toMatchObject({
+    expect(JSON.parse(c.translator?.body(text ?? '').text ?? '')).toMatchObject({
       choices: [{ message: { content: '{"answer":"echo: hi"}' }, finish_reason: 'stop' }],
     });
   });

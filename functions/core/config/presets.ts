@@ -23,6 +23,11 @@ export interface Preset {
   readonly baseUrls?: readonly string[];
   /** The billing adapter, and the currency the bill is in when it is not USD (the API does not say). */
   readonly billing: { readonly type: BillingType; readonly currency?: string };
+  /**
+   * The OpenAI paths the relay serves natively, where its docs say it lacks one (the rest is translated to
+   * chat); absent: the type's default (openai: chat, embeddings and responses).
+   */
+  readonly endpoints?: readonly ('chat' | 'embeddings' | 'responses')[];
   /** Why a preset has no base URL: shown in the config error. */
   readonly baseUrlHint?: string;
   /** The public page the row was checked against. */
@@ -72,6 +77,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     type: 'openai',
     baseUrls: ['https://api.siliconflow.cn/v1'],
     billing: { type: 'siliconflow' },
+    // The API reference lists chat completions and embeddings, no Responses API.
+    endpoints: ['chat', 'embeddings'],
     doc: 'https://docs.siliconflow.cn/cn/api-reference/userinfo/get-user-info',
   },
   // The international site bills in USD (the .cn site in CNY, the adapter's default).
@@ -79,6 +86,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     type: 'openai',
     baseUrls: ['https://api.siliconflow.com/v1'],
     billing: { type: 'siliconflow', currency: 'USD' },
+    endpoints: ['chat', 'embeddings'],
     doc: 'https://docs.siliconflow.com/cn/api-reference/userinfo/get-user-info',
   },
   // DMXAPI documents three sites (www.dmxapi.cn in CNY, www.dmxapi.com and ssvip.dmxapi.com in USD) whose keys
@@ -112,6 +120,8 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     type: 'openai',
     baseUrls: ['https://api.deepseek.com/v1'],
     billing: { type: 'deepseek' },
+    // Chat completions only (no embeddings, no Responses API): a route sending those elsewhere fails over.
+    endpoints: ['chat'],
     doc: 'https://api-docs.deepseek.com/',
   },
 };

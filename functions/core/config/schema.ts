@@ -7,6 +7,9 @@ import { own } from '../json.ts';
 import { BILLING_TYPES, PRESETS, type Preset } from './presets.ts';
 
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'gemini', 'bedrock', 'mock'] as const;
+/** The OpenAI paths a provider of type `openai` may serve natively. */
+export const OPENAI_ENDPOINTS = ['chat', 'embeddings', 'responses'] as const;
+export type OpenAIEndpoint = (typeof OPENAI_ENDPOINTS)[number];
 export type ProviderType = (typeof PROVIDER_TYPES)[number];
 
 /** Base URLs of the native providers when the config gives none (their public API hosts). */
@@ -74,6 +77,11 @@ const provider = z.strictObject({
     .optional(),
   /** `max_tokens` sent when the client sets none, to providers that require one (anthropic); default 4096. */
   maxTokens: z.number().int().positive().optional(),
+  /**
+   * `openai` type: the OpenAI paths this provider serves natively (the client's request forwarded as sent);
+   * the others are translated to chat. Default: chat, embeddings and responses (a preset may narrow it).
+   */
+  endpoints: z.array(z.enum(OPENAI_ENDPOINTS)).min(1).optional(),
 });
 
 /** A route's `maxInputTokens` when it sets none (2^20, the 1M-token context windows). */
@@ -193,6 +201,16 @@ export const configSchema = configShape
           path: at('type'),
           message: `preset "${p.preset}" is of type ${preset.type}, not ${p.type}`,
         });
+      }
+      if (p.endpoints !== undefined && type !== 'openai') {
+        ctx.addIssue({
+          code: 'custom',
+          path: at('endpoints'),
+          message: 'only a provider of type openai has it',
+        });
+      } else if (p.endpoints !== undefined && !p.endpoints.includes('chat')) {
+        // Chat is what every other endpoint is translated to: a provider without it could serve nothing else.
+        ctx.addIssue({ code: 'custom', path: at('endpoints'), message: 'must include chat' });
       }
       if (type === 'bedrock' && p.region === undefined) {
         ctx.addIssue({ code: 'custom', path: at('region'), message: 'required for a bedrock provider' });
@@ -320,6 +338,16 @@ export function baseUrlsOf(p: ProviderConfig): readonly string[] {
   if (preset !== undefined) return preset;
   if (p.type === 'bedrock') return [bedrockBaseUrl(p.region ?? 'us-east-1')];
   return NATIVE_BASE_URLS[p.type] ?? [];
+}
+
+/**
+ * The OpenAI paths a provider serves natively: its own `endpoints`, else its preset's, else the type's
+ * (openai: all three; mock, which is in-process: chat and embeddings; other types: none).
+ */
+export function nativeEndpointsOf(p: ProviderConfig): readonly OpenAIEndpoint[] {
+  if (p.type === 'mock') return ['chat', 'embeddings'];
+  if (p.type !== 'openai') return [];
+  return p.endpoints ?? presetOf(p)?.endpoints ?? OPENAI_ENDPOINTS;
 }
 
 /** How the reconciler reads this provider's bill: its own `billing`, else its preset's, else `none`. */

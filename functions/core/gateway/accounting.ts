@@ -8,6 +8,7 @@
  */
 import type { Background } from '../background.ts';
 import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
+import type { BoundsInput } from '../endpoints/spec.ts';
 import { BudgetExceededError, RateLimitError } from '../errors.ts';
 import { BudgetSettler } from '../keys/budget-settler.ts';
 import { budgetWindow } from '../keys/client-keys.ts';
@@ -72,16 +73,11 @@ export class RequestAccount {
   ) {}
 
   /** Rate limit, then budget reservation; throws the 429 / 402 of the error table. */
-  async admit(
-    config: GatewayConfig,
-    route: RouteConfig,
-    op: 'chat' | 'embeddings',
-    body: Readonly<Record<string, unknown>>,
-  ): Promise<void> {
+  async admit(config: GatewayConfig, route: RouteConfig, bounds: BoundsInput): Promise<void> {
     const { limits, logger } = this.deps;
     const p = this.principal;
     // Every request's usage is checked against its bounds, with or without a budget.
-    this.bounds = new RequestBounds(config, route, op, body);
+    this.bounds = new RequestBounds(config, route, bounds.op, bounds.body);
     if (limits === undefined) return;
     if (p.rpm !== undefined) {
       const d = await limits.takeRate(p.keyId, p.rpm, this.arrivedAt).catch((err: unknown) => {

@@ -37,7 +37,11 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-export async function readJsonBody(req: GatewayRequest, limit: number): Promise<unknown> {
+/** The body as sent (text, what a provider that speaks the client's API gets) and parsed. */
+export async function readJsonBody(
+  req: GatewayRequest,
+  limit: number,
+): Promise<{ text: string; json: unknown }> {
   const declared = Number(header(req.headers, 'content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge(limit);
   let text: string;
@@ -69,5 +73,5 @@ export async function readJsonBody(req: GatewayRequest, limit: number): Promise<
       message: `Request body nests deeper than ${MAX_JSON_DEPTH} levels.`,
     });
   }
-  return value;
+  return { text, json: value };
 }

@@ -4,18 +4,12 @@
  * client yet) or throws the one client error that {@link finalError} picks.
  */
 import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
+import type { ClientRequest, EndpointSpec, TargetCall } from '../endpoints/spec.ts';
 import { ServerShuttingDownError } from '../errors.ts';
 import { own } from '../json.ts';
 import type { AttemptRecord, Clock, ProviderKeySource, Sleep } from '../ports.ts';
 import { ADAPTERS } from '../providers/registry.ts';
-import {
-  type HttpClient,
-  type Operation,
-  type ProviderAdapter,
-  type ResponseTranslator,
-  UnsupportedFieldError,
-  type UpstreamCall,
-} from '../providers/types.ts';
+import { type HttpClient, type ProviderAdapter, UnsupportedFieldError } from '../providers/types.ts';
 import {
   AttemptError,
   type AttemptFailure,
@@ -26,7 +20,7 @@ import {
 import { backoffMs } from '../routing/retry.ts';
 import { orderTargets } from '../routing/router.ts';
 import { NO_SECRETS, type SecretMasker } from '../secrets.ts';
-import { failureOf, type OpenedAttempt, openAttempt } from '../upstream/attempt.ts';
+import { AttemptDiscarded, failureOf, type OpenedAttempt, openAttempt } from '../upstream/attempt.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import { type Answer, acceptAnswer } from './answer.ts';
 import { type HeadSource, readHead, type StreamHead } from './stream-head.ts';
@@ -46,8 +40,9 @@ export interface ExecuteDeps {
 export interface ExecuteInput {
   readonly config: GatewayConfig;
   readonly route: RouteConfig;
-  readonly op: Operation;
-  readonly body: Readonly<Record<string, unknown>>;
+  /** The client's endpoint, and its request. */
+  readonly spec: EndpointSpec;
+  readonly req: ClientRequest;
   readonly requestId: string;
   readonly stream: boolean;
   /** Aborted when the client leaves or the total deadline passes. */
@@ -72,9 +67,7 @@ export interface Executed {
   readonly target: TargetConfig;
   /** When the winning attempt started (clock ms). */
   readonly startedAt: number;
-  /** Native providers: turns the answer into OpenAI's format (undefined: the bytes are OpenAI's already). */
-  readonly translator: ResponseTranslator | undefined;
-  /** Streams: the events read before the answer was accepted (an error among them failed the attempt). */
+  /** Streams: the pieces read before the answer was accepted, and the reader that reads the rest. */
   readonly head: StreamHead | undefined;
   /** Non-stream: the answer, read whole, translated and checked. */
   readonly answer: Answer | undefined;
@@ -113,40 +106,29 @@ export class ProviderState {
  */
 async function acceptHead(
   opened: OpenedAttempt,
-  translator: ResponseTranslator | undefined,
+  tc: TargetCall,
   idleMs: number,
   from: HeadSource,
 ): Promise<StreamHead> {
   let head: Awaited<ReturnType<typeof readHead>>;
   try {
-    head = await readHead(opened, translator, idleMs, from);
+    head = await readHead(opened, tc.stream(), idleMs, from);
   } catch (err) {
     const failure = failureOf(err, opened.controller.signal, from);
-    discard(opened);
+    opened.close(new AttemptDiscarded());
     throw failure;
   }
   if (head.failure === undefined) return head;
-  discard(opened);
+  opened.close(new AttemptDiscarded());
   throw new AttemptError(head.failure);
 }
 
-function discard(opened: OpenedAttempt): void {
-  opened.controller.abort();
-  opened.response.dispose();
-  opened.release();
-}
-
-/** A non-stream answer that is not one fails the attempt (retried / failed over) like an error status. */
-function checkedAnswer(
-  opened: OpenedAttempt,
-  translator: ResponseTranslator | undefined,
-  op: ExecuteInput['op'],
-  from: HeadSource,
-): Answer {
+/** A whole answer that is not one fails the attempt (retried / failed over) like an error status. */
+function checkedAnswer(opened: OpenedAttempt, tc: TargetCall, from: HeadSource): Answer {
   try {
-    return acceptAnswer(opened, translator, op, from);
+    return acceptAnswer(opened, (text) => tc.answer(text), from);
   } catch (err) {
-    discard(opened);
+    opened.close(new AttemptDiscarded());
     throw err;
   }
 }
@@ -171,16 +153,14 @@ export async function execute(
     const baseUrls = baseUrlsOf(provider);
     const transport = adapter.transport ?? deps.transports?.[adapter.type] ?? deps.http;
     for (let retry = 0; retry <= route.retry.attempts; retry++) {
-      let call: UpstreamCall;
+      let tc: TargetCall;
       try {
-        call = adapter.buildCall({
-          op: input.op,
-          body: input.body,
+        tc = input.spec.callFor(input.req, {
+          adapter,
+          provider,
           model: target.model,
           apiKey: state.nextKey(target.provider, keys),
           requestId: input.requestId,
-          extraHeaders: provider.headers,
-          provider,
           epochMs: deps.clock.epochMs(),
         });
       } catch (err) {
@@ -196,8 +176,8 @@ export async function execute(
         });
         break;
       }
-      if (retry === 0 && call.warnings !== undefined) {
-        for (const w of call.warnings) stats.warnings.push(`${target.provider}: ${w}`);
+      if (retry === 0 && tc.call.warnings !== undefined) {
+        for (const w of tc.call.warnings) stats.warnings.push(`${target.provider}: ${w}`);
       }
       if (retry > 0) stats.retries++;
       stats.attempts++;
@@ -212,18 +192,16 @@ export async function execute(
           transport,
           baseUrls,
           startIndex,
-          call,
+          call: tc.call,
           timeouts: route.timeouts,
           requestSignal: signal,
           epochMs: deps.clock.epochMs,
           readAll: !input.stream,
           maxResponseBytes: route.maxResponseBytes,
-          streamType: input.stream ? (adapter.streamType ?? 'text/event-stream') : undefined,
+          streamType: input.stream ? tc.streamType : undefined,
         });
-        const head = input.stream
-          ? await acceptHead(opened, call.translator, route.timeouts.idleMs, from)
-          : undefined;
-        const answer = input.stream ? undefined : checkedAnswer(opened, call.translator, input.op, from);
+        const head = input.stream ? await acceptHead(opened, tc, route.timeouts.idleMs, from) : undefined;
+        const answer = input.stream ? undefined : checkedAnswer(opened, tc, from);
         state.worked(target.provider, opened.baseUrlIndex);
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.log.push({
@@ -234,7 +212,7 @@ export async function execute(
           status: opened.response.status,
           ms,
         });
-        return { opened, adapter, target, startedAt, translator: call.translator, head, answer };
+        return { opened, adapter, target, startedAt, head, answer };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;

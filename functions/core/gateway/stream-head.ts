@@ -1,36 +1,27 @@
 /**
- * A stream's head: the whole events before the first one that carries part of the answer. Until that event,
- * nothing has reached the client, so an error there — Anthropic's `event: error` overloaded_error after its
- * HTTP 200, a relay's `data: {"error": …}` as its first event — is an attempt failure like an error status:
- * retried or failed over, never sent down the stream (DESIGN.md: nothing may be retried after the first
- * byte reached the client, everything before it may).
+ * A stream's head: the pieces read before the one that starts the answer. Until then nothing has reached the
+ * client, so a failure there — Anthropic's `event: error` overloaded_error after its HTTP 200, a relay's
+ * `data: {"error": …}` as its first event — is an attempt failure like an error status: retried or failed
+ * over, never sent down the stream (DESIGN.md: nothing may be retried after the first byte reached the
+ * client, everything before it may). What starts the answer is the reader's to say (endpoints/types.ts): an
+ * OpenAI-compatible chat stream's first event already does (its role chunk goes out at once: holding it would
+ * cost every stream's TTFT a token gap); a translator's own role chunk does not.
  */
-import { isRecord } from '../json.ts';
-import type { ResponseTranslator } from '../providers/types.ts';
-import { type AttemptFailure, kindOfErrorObject } from '../routing/failure.ts';
+import { mergePieces, type StreamFailure, type StreamPiece, type StreamReader } from '../endpoints/types.ts';
+import type { AttemptFailure } from '../routing/failure.ts';
 import type { SecretMasker } from '../secrets.ts';
-import { parseEvents } from '../sse/splitter.ts';
 import type { OpenedAttempt } from '../upstream/attempt.ts';
 import { clientMessageOf, detailOf, tokenOf } from '../upstream/messages.ts';
 import { IdleTimer } from '../upstream/reasons.ts';
-import { EventReader } from './stream.ts';
 
 export interface StreamHead {
-  /** Whole OpenAI events (translated for native providers), forwarded first by the relay. */
-  readonly text: string;
-  /** The body ended within the head. */
+  /** The pieces read so far, merged: forwarded first by the relay. */
+  readonly piece: StreamPiece;
+  /** The body ended within the head (the reader's end is in `piece` already). */
   readonly ended: boolean;
   /** Reads the rest of the body (its decoder and translator state continue). */
-  readonly reader: EventReader;
+  readonly reader: StreamReader;
 }
-
-/** Beyond this, the head is whatever it is: a stream that says nothing for this long is forwarded. */
-const HEAD_LIMIT = 64 * 1024;
-
-type Scan =
-  | { readonly kind: 'answer' }
-  | { readonly kind: 'none' }
-  | { readonly kind: 'error'; readonly failure: AttemptFailure };
 
 /** Who the stream is from, for the failure's messages. */
 export interface HeadSource {
@@ -38,99 +29,62 @@ export interface HeadSource {
   readonly secrets: SecretMasker;
 }
 
-/** Whether the events so far start the answer, fail it, or neither yet (a role chunk, a ping). */
-function scan(text: string, from: HeadSource): Scan {
-  for (const { data } of parseEvents(text)) {
-    if (data === '[DONE]') return { kind: 'answer' };
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      return { kind: 'answer' }; // not ours to judge: forward it as it came
-    }
-    if (!isRecord(json)) return { kind: 'answer' };
-    if (isRecord(json.error) || typeof json.error === 'string')
-      return { kind: 'error', failure: errorEventFailure(json.error, from) };
-    if (json.usage !== undefined && json.usage !== null) return { kind: 'answer' };
-    const choice = Array.isArray(json.choices) ? json.choices[0] : undefined;
-    if (!isRecord(choice)) continue;
-    if (choice.finish_reason !== null && choice.finish_reason !== undefined) return { kind: 'answer' };
-    const delta = isRecord(choice.delta) ? choice.delta : {};
-    if ((typeof delta.content === 'string' && delta.content !== '') || delta.tool_calls !== undefined) {
-      return { kind: 'answer' };
-    }
-    if (typeof delta.refusal === 'string' && delta.refusal !== '') return { kind: 'answer' };
-  }
-  return { kind: 'none' };
-}
+/** Beyond this, the head is whatever it is: a stream that says nothing for this long is forwarded. */
+const HEAD_LIMIT = 64 * 1024;
 
 /**
- * An error event before the answer started: what it means for the attempt (retried, failed over), what the
- * client may read of it (the upstream's words only for a refused request), and what the log keeps.
+ * An upstream's failure said inside its answer (an error event before the answer started, a 200 whose body is
+ * an error): what it means for the attempt (retried, failed over), what the client may read of it (the
+ * upstream's words only for a refused request) and what the log keeps.
  */
-export function errorEventFailure(
-  error: unknown,
-  from: HeadSource,
-  how = 'an error event before the answer started',
-): AttemptFailure {
-  const e = isRecord(error) ? error : { message: String(error) };
-  const kind = kindOfErrorObject(e);
-  const text = typeof e.message === 'string' ? e.message : 'error';
-  const code = tokenOf(from.secrets, typeof e.code === 'string' ? e.code : undefined);
-  const type = tokenOf(from.secrets, typeof e.type === 'string' ? e.type : undefined);
-  const detail = detailOf(from.secrets, text);
+export function attemptFailureOf(f: StreamFailure, from: HeadSource, how: string): AttemptFailure {
+  const code = tokenOf(from.secrets, f.code);
+  const type = tokenOf(from.secrets, f.type);
+  const detail = detailOf(from.secrets, f.message);
   return {
-    kind,
+    kind: f.kind,
     status: 200,
-    message: clientMessageOf(from.secrets, from.provider, kind, undefined, { message: text }, how),
+    message: clientMessageOf(from.secrets, from.provider, f.kind, undefined, { message: f.message }, how),
     ...(detail === undefined ? {} : { detail }),
-    ...(kind === 'bad_request' && (code ?? type) !== undefined ? { code: (code ?? type) as string } : {}),
+    ...(f.kind === 'bad_request' && (code ?? type) !== undefined ? { code: (code ?? type) as string } : {}),
   };
 }
 
 /**
- * Reads the head of an opened stream. Throws nothing of its own: a read that fails (idle timeout, reset)
- * rejects with the transport's error, which the attempt loop classifies as for any attempt.
- *
- * An OpenAI-compatible upstream's head is its first whole event(s): its role chunk goes to the client as
- * soon as it is read (holding it for the first content would hold every stream's first chunk by one token
- * gap), so only an error as the very first event fails over. A native provider's role chunk is the
- * translator's own (from Anthropic's message_start, say): it is held until the first part of the answer,
- * so an error event right after message_start fails over too.
+ * Reads the head of an opened stream through its reader. Throws nothing of its own: a read that fails (idle
+ * timeout, reset) rejects with the transport's error, which the attempt loop classifies as for any attempt.
  */
 export async function readHead(
   opened: OpenedAttempt,
-  translator: ResponseTranslator | undefined,
+  reader: StreamReader,
   idleMs: number,
   from: HeadSource,
 ): Promise<StreamHead & { readonly failure?: AttemptFailure }> {
-  const reader = new EventReader(translator);
   const idle = new IdleTimer(opened.controller, idleMs);
-  let text = '';
+  let piece: StreamPiece = { text: '' };
   let chunk = opened.first;
-  let ended = chunk === undefined;
+  let ended = false;
   try {
-    while (chunk !== undefined) {
-      const events = reader.push(chunk);
-      text += events;
-      // The hot path: an OpenAI-compatible stream's first events are only looked into when one is an error.
-      if (translator === undefined && events !== '' && !events.includes('"error"')) break;
-      // Only the new events: the earlier ones were neither the answer nor an error.
-      const s = scan(events, from);
-      if (s.kind === 'error') return { text, ended, reader, failure: s.failure };
-      if (s.kind === 'answer' || text.length > HEAD_LIMIT) break;
-      if (translator === undefined && text !== '') break;
+    for (;;) {
+      if (chunk === undefined) {
+        // The body ended before the answer started: its last events may still fail it.
+        piece = mergePieces(piece, reader.end());
+        ended = true;
+      } else piece = mergePieces(piece, reader.push(chunk));
+      // A reader stops at a failure, so a piece that started the answer did so before it: the answer is
+      // accepted and the relay sends what came first, then its error event (as if read one event at a time).
+      if (piece.failure !== undefined && piece.started !== true) {
+        const failure = attemptFailureOf(piece.failure, from, 'an error event before the answer started');
+        return { piece, ended, reader, failure };
+      }
+      if (ended || piece.started === true || piece.done === true || piece.text.length > HEAD_LIMIT) break;
       idle.arm();
       const next = await opened.iterator.next();
       idle.stop();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      chunk = next.value;
+      chunk = next.done ? undefined : next.value;
     }
   } finally {
     idle.stop();
   }
-  return { text, ended, reader };
+  return { piece, ended, reader };
 }

@@ -1,11 +1,13 @@
 /**
- * A provider adapter is data plus small transforms (STYLE.md rule 2): how to build the upstream call from the
- * OpenAI-shaped request and how to read the provider's error bodies. Answers reach the gateway in OpenAI's
- * format (as they came, or through the call's translator), so usage is read by one reader for every provider. Native adapters (Anthropic,
- * Gemini, Bedrock) add request/response translation behind the same interface; the router never changes.
+ * A provider adapter is data plus small transforms (STYLE.md rule 2): how to forward a client's request to a
+ * provider that speaks the client's API (the request as sent, the model replaced), how to build the call for
+ * a chat or embeddings request in the provider's own API (a field table) with a translator of its answers
+ * into typed OpenAI-format pieces, and how to read the provider's error bodies. The router never changes.
  */
 import type { ProviderConfig } from '../config/schema.ts';
+import type { AnswerRead, EndpointId, StreamReader } from '../endpoints/types.ts';
 import type { HeaderMap } from '../http.ts';
+import type { Json } from '../json.ts';
 import type { FailureKind } from '../routing/failure.ts';
 
 export type Operation = 'chat' | 'embeddings' | 'models';
@@ -17,32 +19,43 @@ export interface UpstreamCall {
   readonly headers: Record<string, string>;
   readonly body?: string;
   /**
-   * Native providers: turns the provider's answer into OpenAI's wire format (made per call, it may keep
-   * state such as a forced JSON tool's name). Undefined for OpenAI-compatible upstreams: their bytes go to
-   * the client as they came.
+   * A translated call: turns the provider's answer into OpenAI's chat/embeddings format, typed (made per call,
+   * it may keep state such as a forced JSON tool's name). Undefined when the provider answers in the
+   * client's own format: the endpoint's reader reads it as it came.
    */
   readonly translator?: ResponseTranslator;
   /** Request fields dropped because the provider has no equivalent (one line each, for the log line). */
   readonly warnings?: readonly string[];
+  /** The content type a streamed answer of this call has; default `text/event-stream`. */
+  readonly streamType?: string;
 }
 
 /**
- * Provider answer → OpenAI answer, for one call. Error bodies (status ≥ 400) never reach it: they go to
+ * Provider answer → OpenAI answer, typed, for one call. Error bodies (status ≥ 400) never reach it: they go to
  * {@link ProviderAdapter.parseError}.
  */
 export interface ResponseTranslator {
   /** A whole non-stream answer (provider JSON text) → an OpenAI `chat.completion` / embeddings list. */
-  body(text: string): string;
-  /**
-   * One chunk of a streamed answer → OpenAI SSE text made only of whole events (`data: {…}\n\n`), '' when
-   * the chunk completed none. A provider error event becomes `data: {"error":{…}}\n\n`.
-   */
-  push(chunk: Uint8Array): string;
-  /**
-   * The upstream body ended: the last events. Emits the usage chunk (`choices: []`) and `data: [DONE]` only
-   * when the provider signalled a complete answer, so a cut stream still ends as an error.
-   */
-  end(): string;
+  body(text: string): AnswerRead;
+  /** The reader of a streamed answer: OpenAI `chat.completion.chunk` events, typed pieces. */
+  stream(): StreamReader;
+}
+
+/** A client's request forwarded to a provider that serves the client's API natively. */
+export interface ForwardInput {
+  readonly endpoint: EndpointId;
+  /** The request body as the client sent it (text), and parsed. */
+  readonly text: string;
+  readonly json: Json;
+  readonly stream: boolean;
+  /** The upstream model of the target. */
+  readonly model: string;
+  readonly apiKey: string | undefined;
+  readonly requestId: string;
+  readonly extraHeaders: Readonly<Record<string, string>> | undefined;
+  readonly provider: ProviderConfig;
+  /** The client's request headers (an API's version or beta headers pass through). */
+  readonly clientHeaders: HeaderMap;
 }
 
 export interface CallInput {
@@ -139,11 +152,14 @@ export class UnsupportedFieldError extends Error {
 
 export interface ProviderAdapter {
   readonly type: string;
-  /** May throw {@link UnsupportedFieldError}. */
+  /**
+   * The call that forwards a client's request as it was sent (the gateway's edits only), when this provider
+   * serves the client's endpoint natively; undefined when it does not (the request is translated to chat).
+   */
+  forward?(input: ForwardInput): UpstreamCall | undefined;
+  /** A chat or embeddings request in the provider's own API. May throw {@link UnsupportedFieldError}. */
   buildCall(input: CallInput): UpstreamCall;
   parseError(status: number, text: string): ProviderErrorInfo;
   /** In-process transport replacing HTTP (the mock provider). */
   readonly transport?: HttpClient;
-  /** The content type of this provider's streamed answers; default `text/event-stream`. */
-  readonly streamType?: string;
 }

@@ -20,6 +20,7 @@ import type { SecretMasker } from '../secrets.ts';
 import { SseEventTooLargeError } from '../sse/splitter.ts';
 import { clientMessageOf, detailOf, summaryOf, tokenOf } from './messages.ts';
 import { ClientGoneReason, IdleTimer, TimeoutReason } from './reasons.ts';
+import { linkAbort } from './signals.ts';
 
 const MAX_ERROR_BODY = 64 * 1024;
 
@@ -49,16 +50,43 @@ export interface AttemptInput {
   readonly streamType?: string | undefined;
 }
 
-export interface OpenedAttempt {
-  readonly response: UpstreamHttpResponse;
-  readonly iterator: AsyncIterator<Uint8Array>;
-  /** First body chunk, or undefined when the body was empty. With `readAll`, the whole body. */
-  readonly first: Uint8Array | undefined;
-  /** Aborts this attempt's upstream call (timers, client gone). */
-  readonly controller: AbortController;
-  readonly baseUrlIndex: number;
-  /** Unlinks the attempt from the request signal; call when the attempt is over. */
-  release(): void;
+/**
+ * An attempt whose upstream answered (first byte received, nothing sent to the client yet). It owns the
+ * upstream call: whoever is done with it calls {@link close} once — the one way an attempt ends, whatever
+ * ended it (read to its end, discarded for a failure, abandoned by a client that left).
+ */
+export class OpenedAttempt {
+  private closed = false;
+  constructor(
+    readonly response: UpstreamHttpResponse,
+    readonly iterator: AsyncIterator<Uint8Array>,
+    /** First body chunk, or undefined when the body was empty. With `readAll`, the whole body. */
+    readonly first: Uint8Array | undefined,
+    /** Aborts this attempt's upstream call (timers, client gone, close with a reason). */
+    readonly controller: AbortController,
+    readonly baseUrlIndex: number,
+    private readonly unlink: () => void,
+  ) {}
+
+  /**
+   * Ends the attempt: with a `reason`, the upstream call is aborted with it (an unread rest of the body is
+   * never read); the connection is released and the attempt unlinked from the request's signal. Idempotent.
+   */
+  close(reason?: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (reason !== undefined && !this.controller.signal.aborted) this.controller.abort(reason);
+    this.response.dispose();
+    this.unlink();
+  }
+}
+
+/** Why an attempt was discarded before it was used (a failure in its head or its whole answer). */
+export class AttemptDiscarded extends Error {
+  constructor() {
+    super('attempt discarded');
+    this.name = 'AttemptDiscarded';
+  }
 }
 
 /**
@@ -188,10 +216,7 @@ function notAStream(a: AttemptInput, response: UpstreamHttpResponse): AttemptErr
 
 export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
   const controller = new AbortController();
-  const onRequestAbort = () => controller.abort(a.requestSignal.reason);
-  if (a.requestSignal.aborted) onRequestAbort();
-  else a.requestSignal.addEventListener('abort', onRequestAbort, { once: true });
-  const release = () => a.requestSignal.removeEventListener('abort', onRequestAbort);
+  const unlink = linkAbort(a.requestSignal, controller);
   const ms = a.timeouts.firstByteMs;
   const timer = setTimeout(() => controller.abort(new TimeoutReason('first_byte', ms)), ms);
   let response: UpstreamHttpResponse | undefined;
@@ -228,13 +253,13 @@ export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
     clearTimeout(timer);
     const first = next.done ? undefined : next.value;
     const body = a.readAll && first !== undefined ? await readRest(first, iterator, controller, a) : first;
-    return { response, iterator, first: body, controller, baseUrlIndex: index, release };
+    return new OpenedAttempt(response, iterator, body, controller, index, unlink);
   } catch (err) {
     clearTimeout(timer);
     const failure = failureOf(err, controller.signal, a);
     controller.abort();
     response?.dispose();
-    release();
+    unlink();
     throw failure;
   }
 }

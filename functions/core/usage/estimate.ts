@@ -51,29 +51,18 @@ export function estimateOutputOfBody(counter: TokenCounter, text: string): numbe
   }
 }
 
-/**
- * Output tokens of the SSE text forwarded so far; when only part of it was kept (a very long answer), the
- * count is scaled by total / kept characters.
- */
-export function estimateOutputOfEvents(
-  counter: TokenCounter,
-  forwarded: readonly string[],
-  keptChars: number,
-  totalChars: number,
-): number {
+/** Output tokens of the chat SSE events forwarded (whole events). */
+export function estimateOutputOfEvents(counter: TokenCounter, forwarded: string): number {
   let text = '';
-  for (const block of forwarded) {
-    for (const ev of parseEvents(block)) {
-      if (ev.data === '[DONE]') continue;
-      try {
-        text += textOfCompletion(JSON.parse(ev.data), 'delta');
-      } catch {
-        // not JSON: nothing the model produced
-      }
+  for (const ev of parseEvents(forwarded)) {
+    if (ev.data === '[DONE]') continue;
+    try {
+      text += textOfCompletion(JSON.parse(ev.data), 'delta');
+    } catch {
+      // not JSON: nothing the model produced
     }
   }
-  const n = counter.count(text);
-  return keptChars > 0 && totalChars > keptChars ? Math.round((n * totalChars) / keptChars) : n;
+  return counter.count(text);
 }
 
 export function estimatedUsage(inputTokens: number, outputTokens: number): Usage {

@@ -75,9 +75,12 @@ const summary = (requestId: string): RequestSummary => ({
 async function request(d: ReturnType<typeof deps>, id: string) {
   const account = new RequestAccount(d, principal, `rec-${id}`, T0);
   // A prompt of 1,000 bytes: 1,000 reported input tokens are within its bound.
-  await account.admit(config, route, 'chat', {
-    model: 'r',
-    messages: [{ role: 'user', content: 'x'.repeat(1000) }],
+  await account.admit(config, route, {
+    op: 'chat',
+    body: {
+      model: 'r',
+      messages: [{ role: 'user', content: 'x'.repeat(1000) }],
+    },
   });
   account.target(config, 'a', 'm');
   account.use({ inputTokens: 1000, outputTokens: 500 }, 'provider');
@@ -125,7 +128,7 @@ describe('RequestAccount usage check', () => {
     const limits = new FailingLimits(0);
     const d = deps(limits);
     const account = new RequestAccount(d, principal, 'rec-x', T0);
-    await account.admit(config, route, 'chat', body);
+    await account.admit(config, route, { op: 'chat', body });
     account.target(config, 'a', 'm');
     account.use(usage, source);
     const fields = account.metricsFields();
@@ -158,7 +161,10 @@ describe('RequestAccount usage check', () => {
     const d = deps(limits);
     const account = new RequestAccount(d, principal, 'rec-y', T0);
     // No max_tokens: the reservation assumes the route's reserveOutputTokens (1,000).
-    await account.admit(config, route, 'chat', { model: 'r', messages: [{ role: 'user', content: 'hi' }] });
+    await account.admit(config, route, {
+      op: 'chat',
+      body: { model: 'r', messages: [{ role: 'user', content: 'hi' }] },
+    });
     account.target(config, 'a', 'm');
     account.use({ inputTokens: 10, outputTokens: 5000 }, 'provider');
     const record = account.finish(summary('y'), 'r');

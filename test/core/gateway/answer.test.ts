@@ -4,8 +4,8 @@
  * gateway's own and whose upstream text goes to the log detail only.
  */
 import { describe, expect, it } from 'vitest';
+import { readOpenAIAnswer } from '../../../functions/core/endpoints/openai/readers.ts';
 import { acceptAnswer } from '../../../functions/core/gateway/answer.ts';
-import type { ResponseTranslator } from '../../../functions/core/providers/types.ts';
 import { AttemptError } from '../../../functions/core/routing/failure.ts';
 import { SecretMasker } from '../../../functions/core/secrets.ts';
 import type { OpenedAttempt } from '../../../functions/core/upstream/attempt.ts';
@@ -14,6 +14,8 @@ const KEY = 'QmVhcmVyVG9rZW5Gb3JSZWxheUNv9f8e';
 const secrets = new SecretMasker();
 secrets.add([KEY]);
 const from = { provider: 'relay-a', secrets };
+const chat = (text: string) => readOpenAIAnswer(text, 'choices');
+const embeddings = (text: string) => readOpenAIAnswer(text, 'data');
 
 /** Only `first` is read: the whole non-stream body. */
 const opened = (text: string) => ({ first: new TextEncoder().encode(text) }) as unknown as OpenedAttempt;
@@ -31,17 +33,15 @@ function failure(f: () => unknown): AttemptError {
 describe('acceptAnswer', () => {
   it('passes a chat completion with its usage and id, the same bytes', () => {
     const text = ` {"id":"chatcmpl-9","choices":[{"message":{"content":"hi"}}],"usage":{"prompt_tokens":3,"completion_tokens":1}}\n`;
-    const a = acceptAnswer(opened(text), undefined, 'chat', from);
+    const a = acceptAnswer(opened(text), chat, from);
     expect(a.text).toBe(text);
     expect(a.usage).toMatchObject({ inputTokens: 3, outputTokens: 1 });
     expect(a.upstreamId).toBe('chatcmpl-9');
   });
 
   it('passes an embeddings list, and refuses a chat completion where embeddings were asked', () => {
-    expect(
-      acceptAnswer(opened('{"object":"list","data":[]}'), undefined, 'embeddings', from).usage,
-    ).toBeUndefined();
-    const f = failure(() => acceptAnswer(opened('{"choices":[]}'), undefined, 'embeddings', from));
+    expect(acceptAnswer(opened('{"object":"list","data":[]}'), embeddings, from).usage).toBeUndefined();
+    const f = failure(() => acceptAnswer(opened('{"choices":[]}'), embeddings, from));
     expect(f.failure).toMatchObject({
       kind: 'server',
       message: 'relay-a answered with JSON that is not an answer (no "data" list)',
@@ -50,20 +50,16 @@ describe('acceptAnswer', () => {
 
   it('reads an error object in a 200 as that error', () => {
     const body = JSON.stringify({ error: { message: `quota for ${KEY}`, type: 'insufficient_quota' } });
-    const f = failure(() => acceptAnswer(opened(body), undefined, 'chat', from));
+    const f = failure(() => acceptAnswer(opened(body), chat, from));
     expect(f.failure.kind).toBe('balance');
     expect(f.failure.message).not.toContain('quota for');
     expect(f.failure.detail).toBe('quota for …9f8e');
   });
 
   it("keeps a translator's parse error (which quotes the upstream's text) out of the client's message", () => {
-    const translator: ResponseTranslator = {
-      body: (text) => JSON.stringify(JSON.parse(text)),
-      push: () => '',
-      end: () => '',
-    };
+    const translated = (text: string) => ({ text: JSON.stringify(JSON.parse(text)) });
     const page = `<!DOCTYPE html><p>${KEY}</p>`;
-    const f = failure(() => acceptAnswer(opened(page), translator, 'chat', from));
+    const f = failure(() => acceptAnswer(opened(page), translated, from));
     expect(f.failure.message).toBe('relay-a answered with an answer that could not be read');
     expect(f.failure.detail).toContain('<!DOCTYPE html>');
     expect(f.failure.detail).not.toContain(KEY);
@@ -71,6 +67,6 @@ describe('acceptAnswer', () => {
 
   it('masks a key in the upstream id', () => {
     const text = `{"id":"${KEY}","choices":[]}`;
-    expect(acceptAnswer(opened(text), undefined, 'chat', from).upstreamId).toBe('…9f8e');
+    expect(acceptAnswer(opened(text), chat, from).upstreamId).toBe('…9f8e');
   });
 });

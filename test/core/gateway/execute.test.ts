@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../functions/core/config/schema.ts';
+import { chatSpec } from '../../../functions/core/endpoints/chat/spec.ts';
 import { ExecStats, execute, ProviderState } from '../../../functions/core/gateway/execute.ts';
 import type { Clock, Sleep } from '../../../functions/core/ports.ts';
 import type { HttpClient } from '../../../functions/core/providers/types.ts';
@@ -42,8 +43,8 @@ function harness(
     const input = {
       config,
       route: config.routes.r!,
-      op: 'chat' as const,
-      body,
+      spec: chatSpec,
+      req: { text: JSON.stringify(body), json: body, headers: {} },
       requestId: 'req-1',
       stream: false,
       signal,

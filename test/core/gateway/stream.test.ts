@@ -3,14 +3,12 @@
  * relay, so each rule of a stream is checked without sockets.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  type RelayInput,
-  relay,
-  relayStream,
-  type StreamOutcome,
-} from '../../../functions/core/gateway/stream.ts';
+import { chatSpec } from '../../../functions/core/endpoints/chat/spec.ts';
+import { ChatStreamReader } from '../../../functions/core/endpoints/openai/readers.ts';
+import { relay, relayStream, type StreamOutcome } from '../../../functions/core/gateway/stream.ts';
+import type { Usage } from '../../../functions/core/providers/types.ts';
 import { NO_SECRETS } from '../../../functions/core/secrets.ts';
-import type { OpenedAttempt } from '../../../functions/core/upstream/attempt.ts';
+import { OpenedAttempt } from '../../../functions/core/upstream/attempt.ts';
 
 const enc = new TextEncoder();
 
@@ -32,43 +30,48 @@ function opened(parts: (string | { waitMs: number })[]): { attempt: OpenedAttemp
     }
   }
   const iterator = body();
-  const attempt: OpenedAttempt = {
-    response: {
-      status: 200,
-      headers: {},
-      body: { [Symbol.asyncIterator]: () => iterator },
-      dispose: () => {},
-    },
-    iterator,
-    first: undefined,
-    controller,
-    baseUrlIndex: 0,
-    release: () => {
-      released = true;
-    },
+  const response = {
+    status: 200,
+    headers: {},
+    body: { [Symbol.asyncIterator]: () => iterator },
+    dispose: () => {},
   };
+  const attempt = new OpenedAttempt(response, iterator, undefined, controller, 0, () => {
+    released = true;
+  });
   return { attempt, released: () => released };
 }
 
-async function run(
-  parts: (string | { waitMs: number })[],
-  idleMs = 1000,
-  opts: Partial<Pick<RelayInput, 'forwardUsage' | 'costOf' | 'drainOnClientGone'>> & {
-    stopAfter?: number;
-  } = {},
-) {
+interface RunOptions {
+  forwardUsage?: boolean;
+  costOf?: (u: Usage) => number | undefined;
+  drainOnClientGone?: boolean;
+  stopAfter?: number;
+}
+
+/** The chat stream's reader over the upstream, the first chunk read as the attempt's head. */
+async function run(parts: (string | { waitMs: number })[], idleMs = 1000, opts: RunOptions = {}) {
   const { attempt } = opened(parts);
+  const reader = new ChatStreamReader();
   const first = await attempt.iterator.next();
+  const head = first.done
+    ? { piece: reader.end(), ended: true, reader }
+    : { piece: reader.push(first.value), ended: false, reader };
+  const costOf = opts.costOf ?? (() => undefined);
   let outcome: StreamOutcome | undefined;
   const out: string[] = [];
   for await (const text of relayStream({
     provider: 'relay-a',
     secrets: NO_SECRETS,
-    opened: { ...attempt, first: first.done ? undefined : first.value },
+    opened: attempt,
+    head,
     idleMs,
     now: () => performance.now(),
-    forwardUsage: opts.forwardUsage ?? true,
-    costOf: opts.costOf ?? (() => undefined),
+    errorEvent: chatSpec.errorEvent,
+    usageEvent:
+      (opts.forwardUsage ?? true)
+        ? (text, chunk, u) => chatSpec.withUsageEvent(text, chunk, costOf(u))
+        : undefined,
     drainOnClientGone: opts.drainOnClientGone ?? false,
     onEnd: (o) => {
       outcome = o;
@@ -124,7 +127,7 @@ describe('relayStream', () => {
     const r = await run([first, chunk('b'), 'data: [DONE]\n\n']);
     expect(r.outcome.usage).toBeUndefined();
     expect(r.outcome.upstreamId).toBe('chatcmpl-9');
-    expect(r.outcome.forwarded?.join('')).toBe(r.text);
+    expect(r.outcome.forwarded).toBe(r.text);
     expect(r.outcome.totalChars).toBe(r.text.length);
   });
 
@@ -149,7 +152,7 @@ describe('relayStream', () => {
     });
     expect(r.outcome.clientGone).toBe(true);
     expect(r.outcome.usage).toBeUndefined();
-    expect(r.outcome.forwarded?.join('')).toBe(chunk('a'));
+    expect(r.outcome.forwarded).toBe(chunk('a'));
   });
 
   it('translates an upstream error event into ours (its text only in the log) and forwards nothing after it', async () => {
@@ -192,14 +195,16 @@ describe('relay().cancel', () => {
   it('releases the upstream and reports the request when the host never reads the body', () => {
     const { attempt, released } = opened([chunk('a')]);
     let outcome: StreamOutcome | undefined;
+    const reader = new ChatStreamReader();
     const r = relay({
       provider: 'relay-a',
       secrets: NO_SECRETS,
       opened: attempt,
+      head: { piece: { text: '' }, ended: false, reader },
       idleMs: 1000,
       now: () => 0,
-      forwardUsage: true,
-      costOf: () => undefined,
+      errorEvent: chatSpec.errorEvent,
+      usageEvent: undefined,
       drainOnClientGone: false,
       onEnd: (o) => (outcome = o),
     });

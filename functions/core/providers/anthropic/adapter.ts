@@ -37,12 +37,6 @@ export const anthropicAdapter = {
       created: Math.floor((epochMs ?? Date.now()) / 1000),
       model,
     };
-    // Made on the first stream chunk: a non-stream answer never needs its decoder.
-    let stream: AnthropicStreamTranslator | undefined;
-    const streamed = (): AnthropicStreamTranslator => {
-      stream ??= new AnthropicStreamTranslator(opts);
-      return stream;
-    };
     return {
       method: 'POST',
       path: '/messages',
@@ -50,8 +44,7 @@ export const anthropicAdapter = {
       body: JSON.stringify({ model, ...out }),
       translator: {
         body: (text) => completionFromMessage(text, opts),
-        push: (chunk) => streamed().push(chunk),
-        end: () => streamed().end(),
+        stream: () => new AnthropicStreamTranslator(opts),
       },
       warnings,
     };

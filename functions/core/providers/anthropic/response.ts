@@ -2,8 +2,9 @@
  * Anthropic Messages answer → OpenAI `chat.completion`: text blocks are the content, `tool_use` blocks the
  * tool calls (JSON mode's answer tool is the content instead), thinking blocks are not part of the answer.
  */
+import type { AnswerRead } from '../../endpoints/types.ts';
 import { isRecord, type Json } from '../messages.ts';
-import { completionBody, type FinishReason, type ToolCallOut } from '../openai/wire.ts';
+import { completionAnswer, type FinishReason, type ToolCallOut } from '../openai/wire.ts';
 import type { Usage } from '../types.ts';
 
 /** Anthropic `stop_reason` → OpenAI `finish_reason`. Unknown (future) reasons read as 'stop'. */
@@ -82,8 +83,8 @@ export interface TranslateOptions {
 /** The JSON text of a tool input (an object; `{}` when absent). */
 export const inputText = (input: unknown): string => JSON.stringify(isRecord(input) ? input : {});
 
-/** A whole Anthropic `message` (JSON text) → OpenAI `chat.completion` JSON text. */
-export function completionFromMessage(text: string, opts: TranslateOptions): string {
+/** A whole Anthropic `message` (JSON text) → OpenAI `chat.completion`, with its usage and id. */
+export function completionFromMessage(text: string, opts: TranslateOptions): AnswerRead {
   const msg: unknown = JSON.parse(text);
   if (!isRecord(msg) || !Array.isArray(msg.content)) {
     throw new Error('The Anthropic answer is not a message (no content array).');
@@ -105,13 +106,17 @@ export function completionFromMessage(text: string, opts: TranslateOptions): str
   const usage: AnthropicUsage = {};
   readUsage(usage, msg.usage);
   const u = openAIUsageOf(usage);
-  return completionBody({
-    id: typeof msg.id === 'string' ? msg.id : 'msg_unknown',
-    model: typeof msg.model === 'string' ? msg.model : opts.model,
-    created: opts.created,
-    content,
-    toolCalls,
-    finishReason: finishReason(msg.stop_reason, toolCalls.length),
-    ...(u === undefined ? {} : { usage: u }),
-  });
+  const id = typeof msg.id === 'string' ? msg.id : undefined;
+  return completionAnswer(
+    {
+      id: id ?? 'msg_unknown',
+      model: typeof msg.model === 'string' ? msg.model : opts.model,
+      created: opts.created,
+      content,
+      toolCalls,
+      finishReason: finishReason(msg.stop_reason, toolCalls.length),
+      ...(u === undefined ? {} : { usage: u }),
+    },
+    id,
+  );
 }

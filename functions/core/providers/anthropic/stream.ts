@@ -4,9 +4,10 @@
  * https://docs.anthropic.com/en/docs/build-with-claude/streaming
  */
 
+import type { StreamPiece } from '../../endpoints/types.ts';
 import { parseEvents, SseDecoder } from '../../sse/splitter.ts';
 import { isRecord, type Json } from '../messages.ts';
-import { ChunkWriter, DONE_EVENT, errorEvent } from '../openai/wire.ts';
+import { ChunkWriter, DONE_EVENT, PieceLog, streamFailure } from '../openai/wire.ts';
 import { anthropicStreamErrorKind } from './errors.ts';
 import {
   type AnthropicUsage,
@@ -27,6 +28,7 @@ type Block =
 
 export class AnthropicStreamTranslator {
   private readonly sse = new SseDecoder();
+  private readonly log = new PieceLog();
   private writer: ChunkWriter | undefined;
   private readonly blocks = new Map<number, Block>();
   private tools = 0;
@@ -40,20 +42,20 @@ export class AnthropicStreamTranslator {
 
   constructor(private readonly opts: TranslateOptions) {}
 
-  push(chunk: Uint8Array): string {
-    if (this.state !== 'open') return '';
-    return this.events(this.sse.push(chunk));
+  push(chunk: Uint8Array): StreamPiece {
+    if (this.state !== 'open') return { text: '' };
+    return this.log.take(this.events(this.sse.push(chunk)));
   }
 
-  end(): string {
-    if (this.state !== 'open') return '';
+  end(): StreamPiece {
+    if (this.state !== 'open') return { text: '' };
     // An event the body ended in without its blank line is still whole when its data parses. Without
-    // message_stop the answer is cut: no usage chunk, no [DONE] (the gateway reports the error).
-    return this.events(this.sse.end());
+    // message_stop the answer is cut: no usage, not done (the gateway reports the error).
+    return this.log.take(this.events(this.sse.end()));
   }
 
   private out(): ChunkWriter {
-    this.writer ??= new ChunkWriter('msg_unknown', this.opts.model, this.opts.created);
+    this.writer ??= new ChunkWriter('msg_unknown', this.opts.model, this.opts.created, this.log);
     return this.writer;
   }
 
@@ -79,10 +81,12 @@ export class AnthropicStreamTranslator {
       case 'message_start': {
         const m = isRecord(d.message) ? d.message : {};
         readUsage(this.usage, m.usage);
+        if (typeof m.id === 'string') this.log.id(m.id);
         this.writer ??= new ChunkWriter(
           typeof m.id === 'string' ? m.id : 'msg_unknown',
           typeof m.model === 'string' ? m.model : this.opts.model,
           this.opts.created,
+          this.log,
         );
         return this.writer.delta({ role: 'assistant', content: '' });
       }
@@ -100,10 +104,11 @@ export class AnthropicStreamTranslator {
         return '';
       }
       case 'message_stop': {
-        let out = this.finish();
+        const out = this.finish();
         const u = openAIUsageOf(this.usage);
-        if (u !== undefined) out += this.out().usage(u);
+        if (u !== undefined) this.out().usage(u);
         this.state = 'done';
+        this.log.end();
         return out + DONE_EVENT;
       }
       case 'error': {
@@ -111,7 +116,8 @@ export class AnthropicStreamTranslator {
         this.state = 'failed';
         const message = typeof e.message === 'string' ? e.message : 'Anthropic stream error';
         const type = typeof e.type === 'string' ? e.type : undefined;
-        return errorEvent(message, type, undefined, anthropicStreamErrorKind(e));
+        this.log.fail(streamFailure(message, anthropicStreamErrorKind(e), type));
+        return '';
       }
       default:
         return ''; // ping, content_block_stop, and event types added later

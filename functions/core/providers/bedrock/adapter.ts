@@ -19,8 +19,6 @@ export { parseBedrockError } from './errors.ts';
 
 export const bedrockAdapter = {
   type: 'bedrock',
-  // The transport (functions/aws/bedrock-transport.ts) turns ConverseStream's events into JSON lines.
-  streamType: 'application/x-ndjson',
   buildCall({ op, body, model, requestId, extraHeaders, provider, epochMs }) {
     if (op !== 'chat') {
       throw new UnsupportedFieldError(
@@ -45,16 +43,16 @@ export const bedrockAdapter = {
       created: Math.floor((epochMs ?? Date.now()) / 1000),
       ...(jsonTool === undefined ? {} : { jsonTool }),
     };
-    const stream = new ConverseStreamTranslator(ctx);
     return {
       method: 'POST',
       path: `/model/${encodeURIComponent(model)}/${body.stream === true ? 'converse-stream' : 'converse'}`,
       headers,
       body: JSON.stringify(input),
+      // The transport (functions/aws/bedrock-transport.ts) turns ConverseStream's events into JSON lines.
+      streamType: 'application/x-ndjson',
       translator: {
         body: (text: string) => completionOf(text, ctx),
-        push: (chunk: Uint8Array) => stream.push(chunk),
-        end: () => stream.end(),
+        stream: () => new ConverseStreamTranslator(ctx),
       },
       warnings,
     };

@@ -3,8 +3,9 @@
  * `tool_calls` (or, for the JSON-mode tool, the JSON `content` itself), the stop reason a finish reason, and
  * the token usage OpenAI's (prompt tokens include cache reads and writes). Shared with the stream translator.
  */
+import type { AnswerRead } from '../../endpoints/types.ts';
 import { isRecord, type Json } from '../messages.ts';
-import { completionBody, type FinishReason, type ToolCallOut } from '../openai/wire.ts';
+import { completionAnswer, type FinishReason, type ToolCallOut } from '../openai/wire.ts';
 import type { Usage } from '../types.ts';
 
 /** ConverseResponse.stopReason (the same values in ConverseStream's messageStop). */
@@ -97,8 +98,11 @@ export function bedrockUsage(u: unknown): Usage | undefined {
 /** Tool-call arguments are JSON text in OpenAI; Converse gives the input as a document (object). */
 export const argumentsOf = (input: unknown): string => JSON.stringify(input ?? {});
 
-/** A whole Converse answer (the ConverseCommand output as JSON) → OpenAI `chat.completion` JSON text. */
-export function completionOf(text: string, ctx: AnswerContext): string {
+/**
+ * A whole Converse answer (the ConverseCommand output as JSON) → OpenAI `chat.completion`, with its usage.
+ * Converse gives an answer no id of its own: none is recorded as the provider's.
+ */
+export function completionOf(text: string, ctx: AnswerContext): AnswerRead {
   const json: unknown = JSON.parse(text);
   const answer = isRecord(json) ? json : {};
   const output = isRecord(answer.output) ? answer.output : {};
@@ -121,14 +125,17 @@ export function completionOf(text: string, ctx: AnswerContext): string {
     }
   }
   const usage = bedrockUsage(answer.usage);
-  return completionBody({
-    id: ctx.id,
-    model: ctx.model,
-    created: ctx.created,
-    // JSON mode: the tool input is the answer; a preamble the model wrote before the call is not JSON.
-    content: jsonAnswer ?? (content === '' && toolCalls.length > 0 ? null : content),
-    toolCalls,
-    finishReason: finishReasonOf(answer.stopReason, toolCalls.length > 0),
-    ...(usage === undefined ? {} : { usage }),
-  });
+  return completionAnswer(
+    {
+      id: ctx.id,
+      model: ctx.model,
+      created: ctx.created,
+      // JSON mode: the tool input is the answer; a preamble the model wrote before the call is not JSON.
+      content: jsonAnswer ?? (content === '' && toolCalls.length > 0 ? null : content),
+      toolCalls,
+      finishReason: finishReasonOf(answer.stopReason, toolCalls.length > 0),
+      ...(usage === undefined ? {} : { usage }),
+    },
+    undefined,
+  );
 }

@@ -6,8 +6,10 @@
  * so an answer whose metadata went missing still completes, and a cut one (no messageStop) does not.
  * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
  */
+
+import type { StreamPiece, StreamReader } from '../../endpoints/types.ts';
 import { isRecord, type Json } from '../messages.ts';
-import { ChunkWriter, DONE_EVENT, errorEvent, type FinishReason } from '../openai/wire.ts';
+import { ChunkWriter, DONE_EVENT, type FinishReason, PieceLog, streamFailure } from '../openai/wire.ts';
 import type { Usage } from '../types.ts';
 import { bedrockStreamErrorKind } from './errors.ts';
 import { type AnswerContext, bedrockUsage, finishReasonOf } from './response.ts';
@@ -17,7 +19,8 @@ const isException = (key: string): boolean => key.endsWith('Exception');
 
 type Block = { kind: 'json' } | { kind: 'tool'; index: number };
 
-export class ConverseStreamTranslator {
+export class ConverseStreamTranslator implements StreamReader {
+  private readonly log = new PieceLog();
   private readonly writer: ChunkWriter;
   private readonly decoder = new TextDecoder();
   private pending = '';
@@ -34,26 +37,26 @@ export class ConverseStreamTranslator {
   private over = false;
 
   constructor(private readonly ctx: AnswerContext) {
-    this.writer = new ChunkWriter(ctx.id, ctx.model, ctx.created);
+    this.writer = new ChunkWriter(ctx.id, ctx.model, ctx.created, this.log);
   }
 
-  push(chunk: Uint8Array): string {
-    if (this.over) return '';
+  push(chunk: Uint8Array): StreamPiece {
+    if (this.over) return { text: '' };
     this.pending += this.decoder.decode(chunk, { stream: true });
     const cut = this.pending.lastIndexOf('\n');
-    if (cut === -1) return '';
+    if (cut === -1) return { text: '' };
     const lines = this.pending.slice(0, cut);
     this.pending = this.pending.slice(cut + 1);
-    return this.lines(lines);
+    return this.log.take(this.lines(lines));
   }
 
-  end(): string {
-    if (this.over) return '';
+  end(): StreamPiece {
+    if (this.over) return { text: '' };
     this.pending += this.decoder.decode();
     let out = this.lines(this.pending);
     this.pending = '';
     if (!this.over && this.finish !== undefined) out += this.done();
-    return out;
+    return this.log.take(out);
   }
 
   private lines(text: string): string {
@@ -66,7 +69,7 @@ export class ConverseStreamTranslator {
         event = JSON.parse(line);
       } catch {
         this.over = true;
-        out += errorEvent('Bedrock stream: an event the transport wrote is not JSON', 'bedrock_stream_error');
+        this.log.fail(streamFailure('Bedrock stream: an event the transport wrote is not JSON', 'server'));
         break;
       }
       if (isRecord(event)) out += this.event(event);
@@ -85,7 +88,8 @@ export class ConverseStreamTranslator {
       if (isException(key)) {
         this.over = true;
         const message = typeof value.message === 'string' ? value.message : key;
-        return errorEvent(message, key, undefined, bedrockStreamErrorKind(key, message));
+        this.log.fail(streamFailure(message, bedrockStreamErrorKind(key, message), key));
+        return '';
       }
     }
     return ''; // contentBlockStop, and events this adapter does not know
@@ -147,9 +151,11 @@ export class ConverseStreamTranslator {
     return this.finish === undefined ? '' : this.done();
   }
 
-  /** The usage chunk (only when Bedrock counted) and [DONE]. */
+  /** The usage (only when Bedrock counted) and [DONE]. */
   private done(): string {
     this.over = true;
-    return (this.usage === undefined ? '' : this.writer.usage(this.usage)) + DONE_EVENT;
+    if (this.usage !== undefined) this.writer.usage(this.usage);
+    this.log.end();
+    return DONE_EVENT;
   }
 }

@@ -9,7 +9,7 @@ import type { CallInput, ProviderAdapter, ResponseTranslator, UpstreamCall } fro
 import { UnsupportedFieldError } from '../types.ts';
 import { parseGeminiError } from './errors.ts';
 import { GEMINI_CHAT_FIELDS } from './request.ts';
-import { type AnswerContext, chatCompletionText, embeddingsListText } from './response.ts';
+import { type AnswerContext, chatCompletionOf, embeddingsListOf } from './response.ts';
 import { GeminiStreamTranslator } from './stream.ts';
 
 const DOC_EMBED = 'https://ai.google.dev/api/embeddings#method:-models.batchembedcontents';
@@ -51,11 +51,9 @@ function chatCall(input: CallInput, headers: Record<string, string>, ctx: Answer
   const { out, warnings } = applyFieldTable(GEMINI_CHAT_FIELDS, input.body, input.model, 'gemini');
   const stream = input.body.stream === true;
   const method = stream ? 'streamGenerateContent?alt=sse' : 'generateContent';
-  const streaming = new GeminiStreamTranslator(ctx);
   const translator: ResponseTranslator = {
-    body: (text) => chatCompletionText(text, ctx),
-    push: (chunk) => streaming.push(chunk),
-    end: () => streaming.end(),
+    body: (text) => chatCompletionOf(text, ctx),
+    stream: () => new GeminiStreamTranslator(ctx),
   };
   const path = `/${resourceName(input.model)}:${method}`;
   return { method: 'POST', path, headers, body: JSON.stringify(out), translator, warnings };
@@ -65,9 +63,9 @@ function embeddingsCall(input: CallInput, headers: Record<string, string>): Upst
   const { out, warnings } = applyFieldTable(GEMINI_EMBEDDING_FIELDS, input.body, input.model, 'gemini');
   const encoding = input.body.encoding_format === 'base64' ? 'base64' : 'float';
   const translator: ResponseTranslator = {
-    body: (text) => embeddingsListText(text, input.model, encoding),
-    push: () => '',
-    end: () => '',
+    body: (text) => embeddingsListOf(text, input.model, encoding),
+    // Embeddings are never streamed: the reader has nothing to read.
+    stream: () => ({ push: () => ({ text: '' }), end: () => ({ text: '' }) }),
   };
   const path = `/${resourceName(input.model)}:batchEmbedContents`;
   return { method: 'POST', path, headers, body: JSON.stringify(out), translator, warnings };

@@ -3,9 +3,10 @@
  * `batchEmbedContents` answer → an embeddings list, and the pieces the stream translator shares (finish
  * reasons, usage, reading parts, tool-call ids).
  */
+import type { AnswerRead } from '../../endpoints/types.ts';
 import { UpstreamError } from '../../errors.ts';
 import { isRecord, type Json } from '../messages.ts';
-import { completionBody, embeddingsBody, type FinishReason, type ToolCallOut } from '../openai/wire.ts';
+import { completionAnswer, embeddingsBody, type FinishReason, type ToolCallOut } from '../openai/wire.ts';
 import type { Usage } from '../types.ts';
 
 /** Gemini `finishReason` → OpenAI `finish_reason` (values not listed: 'stop'). */
@@ -171,9 +172,10 @@ function parseObject(text: string, what: string): Json {
  * `content: null` and finish reason `content_filter` (as OpenAI's own filter answers), not an error: the
  * request was understood and answered, and repeating it elsewhere would not be a different request.
  */
-export function chatCompletionText(text: string, ctx: AnswerContext): string {
+export function chatCompletionOf(text: string, ctx: AnswerContext): AnswerRead {
   const json = parseObject(text, 'generateContent answer');
   const usage = geminiUsage(json.usageMetadata);
+  const upstreamId = typeof json.responseId === 'string' ? json.responseId : undefined;
   const base = { id: answerId(json, ctx), model: answerModel(json, ctx), created: ctx.created };
   const withUsage = usage === undefined ? {} : { usage };
   const candidate: unknown = Array.isArray(json.candidates) ? json.candidates[0] : undefined;
@@ -184,33 +186,33 @@ export function chatCompletionText(text: string, ctx: AnswerContext): string {
         message: 'Gemini answered without a candidate.',
       });
     }
-    return completionBody({
-      ...base,
-      content: null,
-      toolCalls: [],
-      finishReason: 'content_filter',
-      ...withUsage,
-    });
+    return completionAnswer(
+      { ...base, content: null, toolCalls: [], finishReason: 'content_filter', ...withUsage },
+      upstreamId,
+    );
   }
   const { text: content, calls } = readParts(candidate.content, ctx, 0);
-  return completionBody({
-    ...base,
-    content: content === '' ? null : content,
-    toolCalls: calls,
-    finishReason: finishOf(candidate.finishReason, calls.length > 0),
-    ...withUsage,
-  });
+  return completionAnswer(
+    {
+      ...base,
+      content: content === '' ? null : content,
+      toolCalls: calls,
+      finishReason: finishOf(candidate.finishReason, calls.length > 0),
+      ...withUsage,
+    },
+    upstreamId,
+  );
 }
 
 /**
  * `batchEmbedContents` → OpenAI's embeddings list. Gemini counts no tokens for embeddings: the list has no
  * `usage`, and the gateway estimates (and flags) them rather than record a 0 nobody said.
  */
-export function embeddingsListText(text: string, model: string, encoding: 'float' | 'base64'): string {
+export function embeddingsListOf(text: string, model: string, encoding: 'float' | 'base64'): AnswerRead {
   const json = parseObject(text, 'batchEmbedContents answer');
   const list: unknown[] = Array.isArray(json.embeddings) ? json.embeddings : [];
   const vectors = list.map((e) =>
     isRecord(e) && Array.isArray(e.values) ? e.values.filter((v): v is number => typeof v === 'number') : [],
   );
-  return embeddingsBody(vectors, model, encoding);
+  return { text: embeddingsBody(vectors, model, encoding) };
 }

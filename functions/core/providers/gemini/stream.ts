@@ -4,11 +4,12 @@
  * terminating event (no [DONE]): a finish reason is the only sign the answer is complete.
  */
 
+import type { StreamPiece, StreamReader } from '../../endpoints/types.ts';
 import { failureKindOf } from '../../routing/failure.ts';
 import { parseEvents, SseDecoder } from '../../sse/splitter.ts';
 import { isRecord, type Json } from '../messages.ts';
-import { ChunkWriter, DONE_EVENT, errorEvent } from '../openai/wire.ts';
-import type { ResponseTranslator, Usage } from '../types.ts';
+import { ChunkWriter, DONE_EVENT, PieceLog, streamFailure } from '../openai/wire.ts';
+import type { Usage } from '../types.ts';
 import { parseGeminiError } from './errors.ts';
 import {
   type AnswerContext,
@@ -20,19 +21,13 @@ import {
   readParts,
 } from './response.ts';
 
-/** Gemini `status` (e.g. INTERNAL) → the OpenAI error type the relay sees in the error event. */
-function errorType(status: unknown): string {
-  if (status === 'RESOURCE_EXHAUSTED') return 'rate_limit_error';
-  if (status === 'INVALID_ARGUMENT' || status === 'FAILED_PRECONDITION') return 'invalid_request_error';
-  return 'server_error';
-}
-
 /**
  * One streamed answer's translator: keeps the unfinished SSE tail, the tool-call count (for indexes and ids),
  * the latest usage and whether a finish reason (complete) or an error event (failed) was seen.
  */
-export class GeminiStreamTranslator implements Pick<ResponseTranslator, 'push' | 'end'> {
+export class GeminiStreamTranslator implements StreamReader {
   private readonly sse = new SseDecoder();
+  private readonly log = new PieceLog();
   private writer: ChunkWriter | undefined;
   private calls = 0;
   private finished = false;
@@ -41,18 +36,19 @@ export class GeminiStreamTranslator implements Pick<ResponseTranslator, 'push' |
 
   constructor(private readonly ctx: AnswerContext) {}
 
-  push(chunk: Uint8Array): string {
-    if (this.failed) return '';
-    return this.events(this.sse.push(chunk));
+  push(chunk: Uint8Array): StreamPiece {
+    if (this.failed) return { text: '' };
+    return this.log.take(this.events(this.sse.push(chunk)));
   }
 
-  end(): string {
-    if (this.failed) return '';
+  end(): StreamPiece {
+    if (this.failed) return { text: '' };
     // An event the body ended in without its blank line is still a whole event if its JSON is whole.
-    let out = this.events(this.sse.end());
-    if (this.failed || !this.finished) return out;
-    if (this.usage !== undefined && this.writer !== undefined) out += this.writer.usage(this.usage);
-    return out + DONE_EVENT;
+    const out = this.events(this.sse.end());
+    if (this.failed || !this.finished) return this.log.take(out);
+    if (this.usage !== undefined && this.writer !== undefined) this.writer.usage(this.usage);
+    this.log.end();
+    return this.log.take(out + DONE_EVENT);
   }
 
   private events(complete: string): string {
@@ -81,13 +77,20 @@ export class GeminiStreamTranslator implements Pick<ResponseTranslator, 'push' |
       // The same reading as for this error as a status (`code` is its HTTP status).
       const http = typeof err.code === 'number' ? err.code : 500;
       const kind = failureKindOf(http, parseGeminiError(http, JSON.stringify({ error: err })));
-      return errorEvent(message, errorType(status), status, kind);
+      this.log.fail(streamFailure(message, kind, undefined, status));
+      return '';
     }
     const usage = geminiUsage(json.usageMetadata);
     if (usage !== undefined) this.usage = usage; // cumulative: the latest is the answer
     let out = '';
     if (this.writer === undefined) {
-      this.writer = new ChunkWriter(answerId(json, this.ctx), answerModel(json, this.ctx), this.ctx.created);
+      if (typeof json.responseId === 'string') this.log.id(json.responseId);
+      this.writer = new ChunkWriter(
+        answerId(json, this.ctx),
+        answerModel(json, this.ctx),
+        this.ctx.created,
+        this.log,
+      );
       out += this.writer.delta({ role: 'assistant', content: '' });
     }
     const w = this.writer;

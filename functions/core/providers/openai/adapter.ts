@@ -3,10 +3,27 @@
  * The body goes through untouched except `model`, which becomes the target's upstream model.
  */
 
-import { isRecord } from '../../json.ts';
-import { type ProviderAdapter, type ProviderErrorInfo, type Usage, unstructuredError } from '../types.ts';
+import { nativeEndpointsOf } from '../../config/schema.ts';
+import type { EndpointId } from '../../endpoints/types.ts';
+import { isRecord, own } from '../../json.ts';
+import { editJson, type JsonEdit } from '../../json-edit.ts';
+import {
+  type ForwardInput,
+  type ProviderAdapter,
+  type ProviderErrorInfo,
+  UnsupportedFieldError,
+  type UpstreamCall,
+  type Usage,
+  unstructuredError,
+} from '../types.ts';
 
 const PATHS = { chat: '/chat/completions', embeddings: '/embeddings', models: '/models' } as const;
+/** The OpenAI path of each endpoint a provider may serve natively (under its base URL, which ends in /v1). */
+const NATIVE_PATHS: Readonly<Partial<Record<EndpointId, string>>> = {
+  chat: '/chat/completions',
+  embeddings: '/embeddings',
+  responses: '/responses',
+};
 
 const asRecord = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 
@@ -118,20 +135,69 @@ export function openAIUsageOfBody(text: string): Usage | undefined {
   }
 }
 
+function headersOf(
+  requestId: string,
+  extraHeaders: Readonly<Record<string, string>> | undefined,
+  apiKey: string | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId };
+  if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
+  if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
+  return headers;
+}
+
+/** The call forwarding a client's request to an OpenAI-compatible provider that serves its endpoint. */
+function forwardCall({
+  endpoint,
+  text,
+  json,
+  stream,
+  model,
+  apiKey,
+  requestId,
+  extraHeaders,
+  provider,
+}: ForwardInput): UpstreamCall | undefined {
+  const path = own(NATIVE_PATHS, endpoint);
+  if (path === undefined || !(nativeEndpointsOf(provider) as readonly string[]).includes(endpoint))
+    return undefined;
+  // The client's bytes as sent: only the target's model, and the usage chunk a chat stream needs.
+  const edits: JsonEdit[] = [{ set: 'model', value: model }];
+  if (endpoint === 'chat' && stream && !clientWantsUsage(json)) {
+    edits.push({ set: 'stream_options', value: { ...asRecord(json.stream_options), include_usage: true } });
+  }
+  return {
+    method: 'POST',
+    path,
+    headers: headersOf(requestId, extraHeaders, apiKey),
+    body: editJson(text, edits, () => json),
+  };
+}
+
 export const openaiAdapter = {
   type: 'openai',
-  buildCall({ op, body, model, apiKey, requestId, extraHeaders }) {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId };
-    if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
-    if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
+  forward: forwardCall,
+  buildCall({ op, body, model, apiKey, requestId, extraHeaders, provider }) {
+    const headers = headersOf(requestId, extraHeaders, apiKey);
     if (op === 'models') return { method: 'GET', path: PATHS.models, headers };
-    // Streams always ask for the usage chunk (the ledger needs it); the relay drops it again for a client
-    // that did not ask (clientWantsUsage).
-    const upstreamBody =
-      op === 'chat' && body.stream === true && !clientWantsUsage(body)
-        ? { ...body, model, stream_options: { ...asRecord(body.stream_options), include_usage: true } }
-        : { ...body, model };
-    return { method: 'POST', path: PATHS[op], headers, body: JSON.stringify(upstreamBody) };
+    // A body the gateway made (translated from another endpoint) goes as its JSON, like a client's would.
+    const call = forwardCall({
+      endpoint: op,
+      text: JSON.stringify(body),
+      json: body,
+      stream: body.stream === true,
+      model,
+      apiKey,
+      requestId,
+      extraHeaders,
+      provider: provider ?? { type: 'openai' },
+      clientHeaders: {},
+    });
+    if (call !== undefined) return call;
+    throw new UnsupportedFieldError(
+      'model',
+      `This provider does not serve ${op} (its endpoints: ${nativeEndpointsOf(provider ?? { type: 'openai' }).join(', ')}).`,
+    );
   },
   parseError: parseOpenAIError,
 } satisfies ProviderAdapter;

@@ -3,7 +3,8 @@
  * shapes of `chat.completion`, `chat.completion.chunk`, the usage chunk, stream error events and embeddings
  * lists, so every provider's answer reaches the client (and the ledger's usage reader) in the same form.
  */
-import type { FailureKind } from '../../routing/failure.ts';
+import type { AnswerRead, StreamFailure, StreamPiece } from '../../endpoints/types.ts';
+import type { Json } from '../../json.ts';
 import type { Usage } from '../types.ts';
 
 export interface ToolCallOut {
@@ -61,17 +62,81 @@ export function completionBody(c: CompletionInit): string {
   });
 }
 
+/** A translated whole answer, typed: its text, and the usage and provider id the translator read. */
+export function completionAnswer(c: CompletionInit, upstreamId: string | undefined): AnswerRead {
+  return {
+    text: completionBody(c),
+    ...(c.usage === undefined ? {} : { usage: c.usage }),
+    ...(upstreamId === undefined ? {} : { upstreamId }),
+  };
+}
+
 export const DONE_EVENT = 'data: [DONE]\n\n';
 
-/** Writes the `chat.completion.chunk` events of one streamed answer (same id, model and created on each). */
+/**
+ * What a translator learnt while writing one step of a stream — the typed half of a {@link StreamPiece}: the
+ * chunk writer records the start of the answer, its id and the usage chunk; the translator records a failure
+ * and the end. `take(text)` hands the step over and starts the next.
+ */
+export class PieceLog {
+  private started = false;
+  private done = false;
+  private usage: Usage | undefined;
+  private usageChunk: Json | undefined;
+  private failure: StreamFailure | undefined;
+  private upstreamId: string | undefined;
+
+  start(): void {
+    this.started = true;
+  }
+  end(): void {
+    this.done = true;
+  }
+  fail(failure: StreamFailure): void {
+    this.failure = failure;
+  }
+  id(id: string): void {
+    this.upstreamId = id;
+  }
+  use(usage: Usage, chunk: Json): void {
+    this.usage = usage;
+    this.usageChunk = chunk;
+  }
+
+  take(text: string): StreamPiece {
+    const piece: StreamPiece = {
+      text,
+      ...(this.started ? { started: true } : {}),
+      ...(this.done ? { done: true } : {}),
+      ...(this.usage === undefined ? {} : { usage: this.usage }),
+      ...(this.usageChunk === undefined ? {} : { usageChunk: this.usageChunk }),
+      ...(this.failure === undefined ? {} : { failure: this.failure }),
+      ...(this.upstreamId === undefined ? {} : { upstreamId: this.upstreamId }),
+    };
+    this.started = false;
+    this.done = false;
+    this.usage = undefined;
+    this.usageChunk = undefined;
+    this.failure = undefined;
+    this.upstreamId = undefined;
+    return piece;
+  }
+}
+
+/**
+ * Writes the `chat.completion.chunk` events of one streamed answer (same id, model and created on each), and
+ * logs what they mean: a delta with content, tool calls or a finish reason starts the answer; the usage chunk
+ * is not written as text but logged (the relay sends it to a client that asked for it).
+ */
 export class ChunkWriter {
   constructor(
     private readonly id: string,
     private readonly model: string,
     private readonly created: number,
+    private readonly log: PieceLog,
   ) {}
 
-  private event(choices: unknown[], usage?: Usage): string {
+  private chunk(choices: unknown[], usage?: Usage): Record<string, unknown> {
     const chunk: Record<string, unknown> = {
       id: this.id,
       object: 'chat.completion.chunk',
@@ -80,32 +145,39 @@ export class ChunkWriter {
       choices,
     };
     if (usage !== undefined) chunk.usage = usageObject(usage);
-    return `data: ${JSON.stringify(chunk)}\n\n`;
+    return chunk;
   }
 
   /** A delta (`{role}`, `{content}`, `{tool_calls:[…]}`) with the finish reason when it is the last one. */
   delta(delta: Record<string, unknown>, finishReason: FinishReason | null = null): string {
-    return this.event([{ index: 0, delta, finish_reason: finishReason, logprobs: null }]);
+    const content = typeof delta.content === 'string' && delta.content !== '';
+    if (content || delta.tool_calls !== undefined || finishReason !== null) this.log.start();
+    const chunk = this.chunk([{ index: 0, delta, finish_reason: finishReason, logprobs: null }]);
+    return `data: ${JSON.stringify(chunk)}\n\n`;
   }
 
-  /** The usage chunk OpenAI sends last for `stream_options.include_usage` (empty `choices`). */
+  /** The usage chunk OpenAI sends last for `stream_options.include_usage` (empty `choices`): logged, not written. */
   usage(u: Usage): string {
-    return this.event([], u);
+    this.log.use(u, this.chunk([], u));
+    return '';
   }
 }
 
-/**
- * A provider's mid-stream error, in the shape the relay reads and translates into Switchyard's own. `kind`
- * is what the provider's adapter reads in it (as it would for the same error as a status): the stream head
- * fails over by it. The event itself never reaches a client — the relay writes its own error event.
- */
-export function errorEvent(message: string, type?: string, code?: string, kind?: FailureKind): string {
-  const error: Record<string, unknown> = { message };
-  if (type !== undefined) error.type = type;
-  if (code !== undefined) error.code = code;
-  if (kind !== undefined) error.kind = kind;
-  return `data: ${JSON.stringify({ error })}\n\n`;
+/** A provider's mid-stream error, as a translator reports it: `kind` by its adapter's own error table. */
+export function streamFailure(
+  message: string,
+  kind: FailureKindOf,
+  type?: string,
+  code?: string,
+): StreamFailure {
+  return {
+    message,
+    kind,
+    ...(type === undefined ? {} : { type }),
+    ...(code === undefined ? {} : { code }),
+  };
 }
+type FailureKindOf = StreamFailure['kind'];
 
 /** Float vectors as OpenAI's `base64` encoding: little-endian float32 bytes. */
 function base64Floats(values: readonly number[]): string {

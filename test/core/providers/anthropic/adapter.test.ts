@@ -1,5 +1,6 @@
 // The adapter end to end against the fake Anthropic API over loopback: request built by buildCall, sent
 // with undici, the answer's real bytes fed to the translator (or the error body to parseError).
+
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../../../functions/core/providers/anthropic/adapter.ts';
@@ -10,6 +11,7 @@ import {
   type FakeAnthropic,
   startAnthropicFake,
 } from '../../../support/fake-anthropic.ts';
+import { legacyTranslator } from '../legacy-text.ts';
 
 type Json = Record<string, unknown>;
 const KEY = 'sk-ant-fake-key';
@@ -47,8 +49,8 @@ async function exchange(body: Json, apiKey = KEY): Promise<Exchanged> {
     headers: call.headers,
     body: call.body ?? null,
   });
-  const t = call.translator;
-  if (t === undefined) throw new Error('no translator');
+  if (call.translator === undefined) throw new Error('no translator');
+  const t = legacyTranslator(call.translator);
   if (res.statusCode >= 400) {
     const error = anthropicAdapter.parseError(res.statusCode, await res.body.text());
     return { status: res.statusCode, headers: res.headers, text: '', error };

@@ -25,7 +25,7 @@ function message(content: Json[], more: Json = {}): string {
 }
 
 const translate = (text: string, jsonTool?: string): Json =>
-  JSON.parse(completionFromMessage(text, { ...opts, jsonTool }));
+  JSON.parse(completionFromMessage(text, { ...opts, jsonTool }).text);
 
 describe('completionFromMessage', () => {
   it('makes a chat.completion with the message id, the answering model and the text blocks joined', () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { anthropicAdapter } from '../../../../functions/core/providers/anthropic/adapter.ts';
 import { openAIUsage } from '../../../../functions/core/providers/openai/adapter.ts';
-import type { ResponseTranslator } from '../../../../functions/core/providers/types.ts';
+import { legacyTranslator } from '../legacy-text.ts';
 
 type Json = Record<string, unknown>;
 
-function translator(body: Json = {}): ResponseTranslator {
+function translator(body: Json = {}) {
   const c = anthropicAdapter.buildCall({
     op: 'chat',
     body: { model: 'alias', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body },
@@ -16,7 +16,7 @@ function translator(body: Json = {}): ResponseTranslator {
     epochMs: 1_700_000_000_000,
   });
   if (c.translator === undefined) throw new Error('no translator');
-  return c.translator;
+  return legacyTranslator(c.translator);
 }
 
 const ev = (data: Json): string => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`;

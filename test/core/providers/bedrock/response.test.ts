@@ -21,7 +21,7 @@ function translate(answer: Json, body: Json = { messages: [{ role: 'user', conte
     provider: { type: 'bedrock', region: 'us-east-1' } as ProviderConfig,
     epochMs: 1_700_000_000_500,
   });
-  return JSON.parse(call.translator?.body(JSON.stringify(answer)) ?? '{}');
+  return JSON.parse(call.translator?.body(JSON.stringify(answer)).text ?? '{}');
 }
 
 const converse = (content: Json[], stopReason: string, usage?: Json): Json => ({

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderConfig } from '../../../../functions/core/config/schema.ts';
 import { bedrockAdapter } from '../../../../functions/core/providers/bedrock/adapter.ts';
-import type { ResponseTranslator } from '../../../../functions/core/providers/types.ts';
+import { legacyTranslator } from '../legacy-text.ts';
 
 type Json = Record<string, unknown>;
 const MODEL = 'anthropic.claude-3-haiku-20240307-v1:0';
 
-function translator(body: Json = {}): ResponseTranslator {
+function translator(body: Json = {}) {
   const call = bedrockAdapter.buildCall({
     op: 'chat',
     body: { messages: [{ role: 'user', content: 'hi' }], stream: true, ...body },
@@ -18,7 +18,7 @@ function translator(body: Json = {}): ResponseTranslator {
     epochMs: 1_700_000_000_000,
   });
   if (call.translator === undefined) throw new Error('no translator');
-  return call.translator;
+  return legacyTranslator(call.translator);
 }
 
 /** The transport's wire: one line of JSON per ConverseStream event, as the SDK yields it. */
@@ -26,7 +26,7 @@ const ndjson = (events: Json[]): Uint8Array =>
   new TextEncoder().encode(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
 
 /** Feeds the bytes in pieces of `size`; every push must return whole SSE events only. */
-function feed(t: ResponseTranslator, bytes: Uint8Array, size: number): string {
+function feed(t: ReturnType<typeof translator>, bytes: Uint8Array, size: number): string {
   let out = '';
   for (let i = 0; i < bytes.length; i += size) {
     const text = t.push(bytes.subarray(i, i + size));

@@ -1,5 +1,6 @@
 // The adapter against the fake Gemini server over loopback: requests built by buildCall, real response bytes
 // through the translators, errors through parseError.
+
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { geminiAdapter } from '../../../../functions/core/providers/gemini/adapter.ts';
@@ -7,6 +8,7 @@ import type { CallInput } from '../../../../functions/core/providers/types.ts';
 import { kindOfStatus } from '../../../../functions/core/routing/failure.ts';
 import { parseEvents } from '../../../../functions/core/sse/splitter.ts';
 import { type FakeGemini, fakeVector, startGeminiFake } from '../../../support/fake-gemini.ts';
+import { legacyTranslator } from '../legacy-text.ts';
 
 type Json = Record<string, unknown>;
 const KEY = 'AIzaSy-test-key';
@@ -47,8 +49,8 @@ async function send(body: Json, over: Partial<CallInput> = {}): Promise<Sent> {
     headers: call.headers,
     body: call.body ?? null,
   });
-  const t = call.translator;
-  if (t === undefined) throw new Error('the gemini adapter always translates');
+  if (call.translator === undefined) throw new Error('the gemini adapter always translates');
+  const t = legacyTranslator(call.translator);
   let text = '';
   if (res.statusCode >= 400) text = await res.body.text();
   else if (body.stream === true) {
@@ -231,7 +233,6 @@ describe('the gemini adapter against the fake Gemini API', () => {
     expect(s.chunks.at(-1)).toEqual({
       error: {
         message: 'The model is overloaded. Please try again later.',
-        type: 'server_error',
         code: 'UNAVAILABLE',
         kind: 'server',
       },

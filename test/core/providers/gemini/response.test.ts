@@ -1,28 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../../functions/core/errors.ts';
 import {
-  chatCompletionText,
-  embeddingsListText,
+  chatCompletionOf,
+  embeddingsListOf,
   FINISH_REASONS,
   finishOf,
   geminiUsage,
   splitToolCallId,
   toolCallId,
 } from '../../../../functions/core/providers/gemini/response.ts';
-import { openAIUsageOfBody } from '../../../../functions/core/providers/openai/adapter.ts';
 
 const CTX = { requestId: 'req-42', model: 'gemini-2.5-flash', created: 1_700_000_000 };
 type Json = Record<string, unknown>;
 
 function translate(answer: Json): Json {
-  return JSON.parse(chatCompletionText(JSON.stringify(answer), CTX));
+  return JSON.parse(chatCompletionOf(JSON.stringify(answer), CTX).text);
 }
 const candidate = (parts: Json[], finishReason = 'STOP'): Json => ({
   candidates: [{ content: { role: 'model', parts }, finishReason, index: 0 }],
 });
 const USAGE = { promptTokenCount: 10, candidatesTokenCount: 5, totalTokenCount: 15 };
 
-describe('chatCompletionText', () => {
+describe('chatCompletionOf', () => {
   it('joins the text parts into the message and keeps responseId and modelVersion', () => {
     const out = translate({
       ...candidate([{ text: 'Hello, ' }, { text: 'world' }]),
@@ -114,8 +113,8 @@ describe('chatCompletionText', () => {
   });
 
   it('throws an upstream error for a body that is not an answer', () => {
-    expect(() => chatCompletionText('<html>', CTX)).toThrow(UpstreamError);
-    expect(() => chatCompletionText('{"candidates":[]}', CTX)).toThrow(/without a candidate/);
+    expect(() => chatCompletionOf('<html>', CTX)).toThrow(UpstreamError);
+    expect(() => chatCompletionOf('{"candidates":[]}', CTX)).toThrow(/without a candidate/);
   });
 });
 
@@ -175,7 +174,7 @@ describe('geminiUsage', () => {
   });
 
   it('reaches the ledger through the OpenAI reader of the translated body', () => {
-    const text = chatCompletionText(
+    const text = chatCompletionOf(
       JSON.stringify({
         ...candidate([{ text: 'x' }]),
         usageMetadata: {
@@ -187,7 +186,7 @@ describe('geminiUsage', () => {
       }),
       CTX,
     );
-    expect(openAIUsageOfBody(text)).toEqual({
+    expect(text.usage).toEqual({
       inputTokens: 9,
       outputTokens: 5,
       cachedInputTokens: 4,
@@ -206,11 +205,11 @@ describe('tool-call ids', () => {
   });
 });
 
-describe('embeddingsListText', () => {
+describe('embeddingsListOf', () => {
   const answer = JSON.stringify({ embeddings: [{ values: [0.5, -0.25] }, { values: [1, 0] }] });
 
   it('lists the vectors as OpenAI embeddings without usage', () => {
-    expect(JSON.parse(embeddingsListText(answer, 'gemini-embedding-001', 'float'))).toEqual({
+    expect(JSON.parse(embeddingsListOf(answer, 'gemini-embedding-001', 'float').text)).toEqual({
       object: 'list',
       data: [
         { object: 'embedding', index: 0, embedding: [0.5, -0.25] },
@@ -221,7 +220,7 @@ describe('embeddingsListText', () => {
   });
 
   it('encodes base64 as little-endian float32', () => {
-    const out = JSON.parse(embeddingsListText(answer, 'm', 'base64')) as { data: { embedding: string }[] };
+    const out = JSON.parse(embeddingsListOf(answer, 'm', 'base64').text) as { data: { embedding: string }[] };
     const bytes = Buffer.from(out.data[0]?.embedding ?? '', 'base64');
     expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, 2))).toEqual([0.5, -0.25]);
   });

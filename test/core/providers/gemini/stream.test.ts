@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { toolCallId } from '../../../../functions/core/providers/gemini/response.ts';
 import { GeminiStreamTranslator } from '../../../../functions/core/providers/gemini/stream.ts';
 import { parseEvents } from '../../../../functions/core/sse/splitter.ts';
+import { legacyText } from '../legacy-text.ts';
 
 const CTX = { requestId: 'req-7', model: 'gemini-2.5-flash', created: 1_700_000_000 };
 type Json = Record<string, unknown>;
@@ -24,11 +25,11 @@ function run(text: string, size: number): { out: string; chunks: Json[]; done: b
   const bytes = new TextEncoder().encode(text);
   let out = '';
   for (let i = 0; i < bytes.length; i += size) {
-    const piece = t.push(bytes.subarray(i, i + size));
+    const piece = legacyText(t.push(bytes.subarray(i, i + size)));
     if (piece !== '') expect(piece.endsWith('\n\n')).toBe(true); // whole events only
     out += piece;
   }
-  out += t.end();
+  out += legacyText(t.end());
   const events = parseEvents(out);
   return {
     out,
@@ -195,7 +196,6 @@ describe('GeminiStreamTranslator', () => {
     expect(chunks.at(-1)).toEqual({
       error: {
         message: 'The model is overloaded.',
-        type: 'server_error',
         code: 'UNAVAILABLE',
         kind: 'server',
       },

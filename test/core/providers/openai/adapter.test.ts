@@ -75,15 +75,33 @@ describe('parseOpenAIError', () => {
   });
 });
 
-describe('openaiAdapter.buildCall', () => {
+const PROVIDER = { type: 'openai' } as const;
+/** The call that forwards a chat request's text as the client sent it. */
+const forward = (
+  json: Record<string, unknown>,
+  text = JSON.stringify(json),
+  extraHeaders?: Record<string, string>,
+) => {
+  const call = openaiAdapter.forward({
+    endpoint: 'chat',
+    text,
+    json,
+    stream: json.stream === true,
+    model: 'upstream-model',
+    apiKey: 'sk-up',
+    requestId: 'req-9',
+    extraHeaders,
+    provider: PROVIDER,
+    clientHeaders: {},
+  });
+  if (call === undefined) throw new Error('an openai provider serves chat');
+  return call;
+};
+
+describe('openaiAdapter.forward', () => {
   it('replaces only the model, keeps unknown fields, and sends the key and request id', () => {
-    const call = openaiAdapter.buildCall({
-      op: 'chat',
-      body: { model: 'alias', messages: [], foo_extra: { a: 1 } },
-      model: 'upstream-model',
-      apiKey: 'sk-up',
-      requestId: 'req-9',
-      extraHeaders: { 'http-referer': 'https://app.example' },
+    const call = forward({ model: 'alias', messages: [], foo_extra: { a: 1 } }, undefined, {
+      'http-referer': 'https://app.example',
     });
     expect(call.path).toBe('/chat/completions');
     expect(JSON.parse(call.body ?? '')).toEqual({
@@ -122,18 +140,36 @@ describe('upstreamIdOf', () => {
   });
 });
 
-describe('openaiAdapter.buildCall stream usage', () => {
-  const build = (body: Record<string, unknown>) =>
-    JSON.parse(
-      openaiAdapter.buildCall({
-        op: 'chat',
-        body,
-        model: 'm',
-        apiKey: undefined,
-        requestId: 'r',
-        extraHeaders: undefined,
-      }).body ?? '',
+describe('openaiAdapter.forward: what the client sent is what the provider gets', () => {
+  it('keeps every byte but the model: key order inside tools, number formats, whitespace', () => {
+    const text =
+      '{"model":"alias", "tools":[{"function":{"parameters":{"z":1,"a":2},"name":"f"},"type":"function"}],"temperature":1.0}';
+    expect(forward(JSON.parse(text), text).body).toBe(
+      '{"model":"upstream-model", "tools":[{"function":{"parameters":{"z":1,"a":2},"name":"f"},"type":"function"}],"temperature":1.0}',
     );
+  });
+
+  it('serves only the endpoints its provider lists', () => {
+    const input = {
+      endpoint: 'responses',
+      text: '{}',
+      json: {},
+      stream: false,
+      model: 'm',
+      apiKey: undefined,
+      requestId: 'r',
+      extraHeaders: undefined,
+      clientHeaders: {},
+    } as const;
+    expect(openaiAdapter.forward({ ...input, provider: PROVIDER })?.path).toBe('/responses');
+    expect(
+      openaiAdapter.forward({ ...input, provider: { type: 'openai', endpoints: ['chat', 'embeddings'] } }),
+    ).toBeUndefined();
+  });
+});
+
+describe('openaiAdapter.forward stream usage', () => {
+  const build = (body: Record<string, unknown>) => JSON.parse(forward(body).body ?? '');
 
   it('asks a stream for its usage chunk when the client did not', () => {
     expect(build({ model: 'a', messages: [], stream: true }).stream_options).toEqual({ include_usage: true });

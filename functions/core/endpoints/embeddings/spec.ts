@@ -1,0 +1,61 @@
+/**
+ * `POST /v1/embeddings`. An `openai` target that serves embeddings (and `mock`) gets the request as sent (the
+ * model replaced); Gemini gets it through its adapter's table and translator; the others cannot embed (the
+ * next target, or a 400 `unsupported_parameter` when none can).
+ */
+import { embeddingsRequestSchema, parseBody } from '../../schemas/openai.ts';
+import { estimateEmbeddingInputTokens } from '../../usage/tokenizer.ts';
+import { SSE } from '../chat/spec.ts';
+import { openAIErrorBody, openAIErrorEvent } from '../openai/errors.ts';
+import { ChatStreamReader, readOpenAIAnswer, withChatUsageEvent } from '../openai/readers.ts';
+import type { EndpointSpec } from '../spec.ts';
+
+export const embeddingsSpec: EndpointSpec = {
+  id: 'embeddings',
+  path: '/v1/embeddings',
+  parse: (raw) => parseBody(embeddingsRequestSchema, raw),
+  model: (body) => body.model as string,
+  stream: () => false,
+  callFor(req, t) {
+    const forwarded = t.adapter.forward?.({
+      endpoint: 'embeddings',
+      text: req.text,
+      json: req.json,
+      stream: false,
+      model: t.model,
+      apiKey: t.apiKey,
+      requestId: t.requestId,
+      extraHeaders: t.provider.headers,
+      provider: t.provider,
+      clientHeaders: req.headers,
+    });
+    const call =
+      forwarded ??
+      t.adapter.buildCall({
+        op: 'embeddings',
+        body: req.json,
+        model: t.model,
+        apiKey: t.apiKey,
+        requestId: t.requestId,
+        extraHeaders: t.provider.headers,
+        provider: t.provider,
+        epochMs: t.epochMs,
+      });
+    const tr = call.translator;
+    return {
+      call,
+      answer: tr === undefined ? (body) => readOpenAIAnswer(body, 'data') : (body) => tr.body(body),
+      // Embeddings are never streamed; a reader is still a reader.
+      stream: () => new ChatStreamReader(),
+      streamType: SSE,
+    };
+  },
+  errorBody: openAIErrorBody,
+  errorEvent: openAIErrorEvent,
+  clientWantsUsage: () => false,
+  withUsageEvent: withChatUsageEvent,
+  withCost: (text) => text,
+  estimateInput: (counter, body) => estimateEmbeddingInputTokens(counter, body.input),
+  estimateOutput: () => 0,
+  bounds: (body) => ({ op: 'embeddings', body }),
+};
