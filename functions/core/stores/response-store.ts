@@ -9,6 +9,7 @@
  * (functions/aws/stores/dynamo-response-store.ts, also used locally on dynalite) and an in-memory one
  * (memory-response-store.ts).
  */
+import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { Json } from '../json.ts';
 
@@ -51,6 +52,15 @@ export interface ResponseStore {
   delete(id: string): Promise<boolean>;
 }
 
+/**
+ * What a host builds and hands the gateway: the store and the TTL new responses get (the hosts read it from
+ * `SWITCHYARD_RESPONSES_TTL_DAYS`).
+ */
+export interface ResponseStorage {
+  readonly store: ResponseStore;
+  readonly ttlDays: number;
+}
+
 /** Why a store refused a `put`: the id is stored already, or the response is larger than the store keeps. */
 export class ResponseStoreError extends Error {
   constructor(
@@ -68,6 +78,18 @@ export const MAX_RESPONSE_ID_LENGTH = 256;
 export const ANCESTOR_HINTS = 64;
 /** Time to live of a stored response when the host sets none (OpenAI keeps them 30 days). */
 export const DEFAULT_RESPONSES_TTL_DAYS = 30;
+/** Ten years: past that a TTL is a typo, not a retention policy. */
+export const MAX_RESPONSES_TTL_DAYS = 3_650;
+/**
+ * The TTL in days as the hosts' environments (`SWITCHYARD_RESPONSES_TTL_DAYS`) and the stack's context
+ * (`responsesTtlDays`) give it: a whole number of days from 1 to {@link MAX_RESPONSES_TTL_DAYS}, default 30.
+ */
+export const responsesTtlDaysSchema = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(MAX_RESPONSES_TTL_DAYS)
+  .default(DEFAULT_RESPONSES_TTL_DAYS);
 
 /** Whether a value may be a stored response's id (1–256 characters); any other is "not found" unread. */
 export function isResponseId(id: string): boolean {
