@@ -21,4 +21,5 @@ new SwitchyardStack(app, stackName, {
   bedrockModels: props.bedrockModels,
   publicFunctionUrl: props.publicFunctionUrl,
   usageShards: props.usageShards,
+  responsesTtlDays: props.responsesTtlDays,
 });

@@ -4,6 +4,7 @@
  */
 import type { App } from 'aws-cdk-lib';
 import { z } from 'zod';
+import { responsesTtlDaysSchema } from '../functions/core/stores/response-store.ts';
 import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { bedrockModelsContext } from './bedrock-access.ts';
 
@@ -24,6 +25,8 @@ export const stackContextSchema = z.object({
   publicFunctionUrl: flag.default(false),
   /** The usage ledger's aggregate shards per day. Readers query shards 0…N-1: raise it, never lower it. */
   usageShards: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
+  /** Days a stored response (Responses API, `store: true`) is kept before it expires. */
+  responsesTtlDays: responsesTtlDaysSchema,
 });
 export type StackContext = z.infer<typeof stackContextSchema>;
 

@@ -11,6 +11,7 @@ import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/a
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { DEFAULT_RESPONSES_TTL_DAYS } from '../functions/core/stores/response-store.ts';
 import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { grantBedrockInvoke } from './bedrock-access.ts';
 import { GATEWAY_HANDLER_ENTRY } from './handler-bundling.ts';
@@ -21,6 +22,8 @@ export interface GatewayFunctionProps {
   readonly configTable: Table;
   readonly keysTable: Table;
   readonly usageTable: Table;
+  /** Stored Responses: read, written and deleted by the gateway. */
+  readonly responsesTable: Table;
   readonly secret: Secret;
   /** A streamed answer holds the function for its whole length, so memory is money. */
   readonly memorySize?: number;
@@ -34,6 +37,8 @@ export interface GatewayFunctionProps {
   readonly publicUrl?: boolean;
   /** Aggregate shards per day of the usage ledger (SWITCHYARD_USAGE_SHARDS); default 8. Raise, never lower. */
   readonly usageShards?: number;
+  /** Days a stored response is kept (SWITCHYARD_RESPONSES_TTL_DAYS); default 30. */
+  readonly responsesTtlDays?: number;
 }
 
 export class GatewayFunction extends Construct {
@@ -55,6 +60,8 @@ export class GatewayFunction extends Construct {
         SWITCHYARD_USAGE_TABLE: props.usageTable.tableName,
         SWITCHYARD_SECRET_ID: props.secret.secretArn,
         SWITCHYARD_USAGE_SHARDS: String(props.usageShards ?? DEFAULT_USAGE_SHARDS),
+        SWITCHYARD_RESPONSES_TABLE: props.responsesTable.tableName,
+        SWITCHYARD_RESPONSES_TTL_DAYS: String(props.responsesTtlDays ?? DEFAULT_RESPONSES_TTL_DAYS),
         // The `service` dimension of every EMF metric: the stack's name, so the dashboard and the alarms of two
         // stacks in one account never read each other's metrics.
         POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
@@ -65,6 +72,8 @@ export class GatewayFunction extends Construct {
     // by a duplicate write). Both scoped to the table (and its indexes), nothing else.
     props.keysTable.grantReadWriteData(this.fn);
     props.usageTable.grantReadWriteData(this.fn);
+    // Stored Responses: written after an answer, read to continue or GET one, deleted by DELETE.
+    props.responsesTable.grantReadWriteData(this.fn);
     acknowledgeTableIndexes(this.fn, props.usageTable);
     props.secret.grantRead(this.fn);
     grantBedrockInvoke(this.fn, props.bedrockModels ?? []);

@@ -22,6 +22,8 @@ export interface SwitchyardStackProps extends StackProps {
   readonly publicFunctionUrl?: boolean;
   /** The usage ledger's aggregate shards per day (default 8): raise it, never lower it. */
   readonly usageShards?: number;
+  /** Days a stored response (Responses API, `store: true`) is kept; default 30. */
+  readonly responsesTtlDays?: number;
 }
 
 export class SwitchyardStack extends Stack {
@@ -39,8 +41,10 @@ export class SwitchyardStack extends Stack {
       configTable: this.tables.config,
       keysTable: this.tables.keys,
       usageTable: this.tables.usage,
+      responsesTable: this.tables.responses,
       secret: secret.secret,
       removalPolicy,
+      ...(props.responsesTtlDays === undefined ? {} : { responsesTtlDays: props.responsesTtlDays }),
       ...(props.memorySize === undefined ? {} : { memorySize: props.memorySize }),
       ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrency: props.reservedConcurrency }),
       ...(props.bedrockModels === undefined ? {} : { bedrockModels: props.bedrockModels }),
@@ -75,6 +79,7 @@ export class SwitchyardStack extends Stack {
     new CfnOutput(this, 'KeysTableName', { value: this.tables.keys.tableName });
     new CfnOutput(this, 'UsageTableName', { value: this.tables.usage.tableName });
     new CfnOutput(this, 'ReportsTableName', { value: this.tables.reports.tableName });
+    new CfnOutput(this, 'ResponsesTableName', { value: this.tables.responses.tableName });
     // `switchyard reconcile --stack` judges with the same default tolerance as the scheduled run.
     new CfnOutput(this, 'DriftTolerancePercent', { value: String(props.driftTolerancePercent ?? 2) });
     // The CLI must read the ledger's aggregates with the stack's shard count (SWITCHYARD_USAGE_SHARDS).

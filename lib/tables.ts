@@ -6,6 +6,7 @@ import {
   CONFIG_TABLE,
   KEYS_TABLE,
   REPORTS_TABLE,
+  RESPONSES_TABLE,
   type TableDefinition,
   USAGE_TABLE,
 } from '../functions/core/stores/tables.ts';
@@ -46,6 +47,8 @@ export class SwitchyardTables extends Construct {
   public readonly usage: Table;
   /** Reconciliation reports (per provider per day) and bill snapshots. */
   public readonly reports: Table;
+  /** Stored Responses (`store: true`): input and output items by response id, gzipped, TTL on `expiresAt`. */
+  public readonly responses: Table;
 
   constructor(scope: Construct, id: string, props: SwitchyardTablesProps) {
     super(scope, id);
@@ -54,5 +57,6 @@ export class SwitchyardTables extends Construct {
     this.keys = tableFrom(this, KEYS_TABLE, removal);
     this.usage = tableFrom(this, USAGE_TABLE, removal);
     this.reports = tableFrom(this, REPORTS_TABLE, removal);
+    this.responses = tableFrom(this, RESPONSES_TABLE, removal);
   }
 }

@@ -1,5 +1,6 @@
 /** The gateway function's environment, parsed once at cold start; a bad value fails the init naming it. */
 import { z } from 'zod';
+import { responsesTtlDaysSchema } from '../core/stores/response-store.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, DEFAULT_USAGE_SHARDS } from '../core/usage/types.ts';
 
 const envSchema = z.object({
@@ -10,6 +11,9 @@ const envSchema = z.object({
   /** Aggregate shards per day of the usage ledger: raise it, never lower it (readers query 0…N-1). */
   SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
   SWITCHYARD_USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).default(DEFAULT_USAGE_RETENTION_DAYS),
+  /** Stored Responses (`store: true`) and the days each is kept. */
+  SWITCHYARD_RESPONSES_TABLE: z.string().min(1),
+  SWITCHYARD_RESPONSES_TTL_DAYS: responsesTtlDaysSchema,
   /** Routes are re-read from DynamoDB in the background after this long. */
   SWITCHYARD_ROUTE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** A rotated secret is picked up within this many seconds. */

@@ -20,6 +20,7 @@ import type { RequestSummary } from '../core/ports.ts';
 import { requestIdFrom } from '../core/request-id.ts';
 import { maskingLogger, SecretMasker } from '../core/secrets.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
+import type { ResponseStorage } from '../core/stores/response-store.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
@@ -32,6 +33,7 @@ import { SecretKeys } from './secret-keys.ts';
 import { DynamoKeyRepo } from './stores/dynamo-key-repo.ts';
 import { DynamoLedger } from './stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from './stores/dynamo-limit-store.ts';
+import { DynamoResponseStore } from './stores/dynamo-response-store.ts';
 import { DynamoRouteStore } from './stores/dynamo-route-store.ts';
 import { lambdaTokenCounter } from './token-counter.ts';
 import { LogUsageSpool } from './usage-spool.ts';
@@ -58,6 +60,16 @@ const dynamo = new DynamoDBClient({
   requestHandler: new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 }),
 });
 const background = new Background();
+
+/**
+ * Stored Responses (`store: true`), on the table of SWITCHYARD_RESPONSES_TABLE, each kept
+ * SWITCHYARD_RESPONSES_TTL_DAYS days. Built here with the other stores; the gateway's request pipeline takes it
+ * when the Responses endpoint is wired in (exported until then, and for the harness to check the wiring).
+ */
+export const responses: ResponseStorage = {
+  store: new DynamoResponseStore(dynamo, env.SWITCHYARD_RESPONSES_TABLE, { clock: systemClock }),
+  ttlDays: env.SWITCHYARD_RESPONSES_TTL_DAYS,
+};
 
 const gateway = createGateway({
   routes: new CachedRouteStore(

@@ -59,6 +59,7 @@ export async function serve(): Promise<void> {
     providerKeys: env.SWITCHYARD_PROVIDER_KEYS,
     port: env.PORT,
     dataDir: env.SWITCHYARD_DATA_DIR,
+    responsesTtlDays: env.SWITCHYARD_RESPONSES_TTL_DAYS,
   });
   process.stderr.write(banner(gw, loaded, master, env.SWITCHYARD_DATA_DIR));
   const graceMs = env.SWITCHYARD_SHUTDOWN_GRACE_MS;

@@ -10,6 +10,7 @@ import { type BedrockTransportOptions, createBedrockTransport } from '../aws/bed
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
+import { DynamoResponseStore } from '../aws/stores/dynamo-response-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { MasterKeyStore } from '../core/auth.ts';
 import { Background } from '../core/background.ts';
@@ -19,7 +20,8 @@ import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { Logger, Metrics } from '../core/ports.ts';
 import { maskingLogger, SecretMasker } from '../core/secrets.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
-import { CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE } from '../core/stores/tables.ts';
+import { DEFAULT_RESPONSES_TTL_DAYS, type ResponseStorage } from '../core/stores/response-store.ts';
+import { CONFIG_TABLE, KEYS_TABLE, RESPONSES_TABLE, USAGE_TABLE } from '../core/stores/tables.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
@@ -63,6 +65,8 @@ export interface LocalGatewayOptions {
   readonly bedrock?: BedrockTransportOptions;
   /** Bounds on what a client may take to send its request; each field defaults to {@link DEFAULT_CLIENT_LIMITS}. */
   readonly clientLimits?: Partial<ClientLimits>;
+  /** Days a stored response is kept (SWITCHYARD_RESPONSES_TTL_DAYS); default {@link DEFAULT_RESPONSES_TTL_DAYS}. */
+  readonly responsesTtlDays?: number;
 }
 
 /**
@@ -125,6 +129,11 @@ export interface RunningGateway {
   /** The ledger as the gateway writes it, and its writer's counters. */
   readonly ledger: DynamoLedger;
   readonly ledgerWriter: LedgerWriter;
+  /**
+   * Stored Responses (`store: true`) in the embedded store's responses table, and their TTL. Built with the
+   * other stores; the gateway's request pipeline takes it when the Responses endpoint is wired in.
+   */
+  readonly responses: ResponseStorage;
   /** Ledger writes and budget settlements still running. */
   readonly background: Background;
   /** The embedded store's unix socket (tests open their own client on it with `connectStore`). */
@@ -230,6 +239,10 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     logger,
   });
   const keysTable = store.tableName(KEYS_TABLE);
+  const responses: ResponseStorage = {
+    store: new DynamoResponseStore(store.client, store.tableName(RESPONSES_TABLE), { clock: systemClock }),
+    ttlDays: opts.responsesTtlDays ?? DEFAULT_RESPONSES_TTL_DAYS,
+  };
   const gateway = createGateway({
     routes: new CachedRouteStore(routes, systemClock, opts.routeCacheTtlMs ?? 5_000, logger),
     keys: new ClientKeyStore(
@@ -285,6 +298,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     metrics,
     ledger,
     ledgerWriter,
+    responses,
     background,
     storeSocket: store.socket,
     close(graceMs = DEFAULT_SHUTDOWN_GRACE_MS) {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { EXAMPLE_CONFIG_YAML } from '../core/config/example.ts';
 import { type GatewayConfig, parseConfig } from '../core/config/schema.ts';
 import type { ProviderKeySource } from '../core/ports.ts';
+import { responsesTtlDaysSchema } from '../core/stores/response-store.ts';
 
 const providerKeysSchema = z.record(
   z.string(),
@@ -30,6 +31,8 @@ const envSchema = z.object({
     .min(0)
     .max(3_600_000, 'must be at most 3600000 (one hour)')
     .default(30_000),
+  /** Days a stored response (Responses API, `store: true`) is kept. */
+  SWITCHYARD_RESPONSES_TTL_DAYS: responsesTtlDaysSchema,
   SWITCHYARD_PROVIDER_KEYS: z
     .string()
     .optional()

@@ -6,6 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoResponseStore } from '../../functions/aws/stores/dynamo-response-store.ts';
+import { newStoredResponse, type ResponseStorage } from '../../functions/core/stores/response-store.ts';
+import { RESPONSES_TABLE } from '../../functions/core/stores/tables.ts';
 import type { FakeOpenAI } from '../support/fake-openai.ts';
 import { isUuidV7, raw, sseData, type TcpProxy } from '../support/gateway-harness.ts';
 import {
@@ -27,6 +30,7 @@ import {
   messages,
   PROMPT,
   PROVIDER_KEY,
+  RESPONSES_TTL_DAYS,
   SECRET_ID,
   SECRET_TTL_S,
   sdk,
@@ -45,9 +49,11 @@ let initMs = 0;
 let coldMs = 0;
 let frontOf: GatewayBundle['frontOf'];
 let close: GatewayBundle['close'] | undefined;
+let bundle: GatewayBundle;
 
 beforeAll(async () => {
-  ({ secrets, provider, proxy, bundleBytes, initMs, coldMs, frontOf, close } = await startGatewayBundle());
+  bundle = await startGatewayBundle();
+  ({ secrets, provider, proxy, bundleBytes, initMs, coldMs, frontOf, close } = bundle);
 });
 
 afterAll(async () => close?.());
@@ -63,6 +69,28 @@ describe('the gateway handler bundle (Lambda runtime mocked by an awslambda shim
 
   it('reads nothing from AWS at import (cold start does no I/O)', () => {
     expect(secrets.calls).toHaveLength(0);
+  });
+
+  it('builds the stored-Responses store on SWITCHYARD_RESPONSES_TABLE, with SWITCHYARD_RESPONSES_TTL_DAYS', async () => {
+    const responses = Reflect.get(bundle.exports, 'responses') as ResponseStorage;
+    expect(responses.ttlDays).toBe(RESPONSES_TTL_DAYS);
+    const nowS = Math.floor(Date.now() / 1000);
+    const r = newStoredResponse({
+      id: 'resp_lambda_wiring',
+      keyId: 'master',
+      route: 'gpt-4o-mini',
+      createdAt: nowS,
+      ttlDays: responses.ttlDays,
+      input: [{ type: 'message', role: 'user', content: 'hi' }],
+      output: [],
+      response: { id: 'resp_lambda_wiring', object: 'response' },
+    });
+    await responses.store.put(r);
+    // Read back through a store of the test's own, on the table the stack names: the bundle wrote there.
+    const table = bundle.conn.tableName(RESPONSES_TABLE);
+    const mine = new DynamoResponseStore(bundle.conn.client, table, { clock: { epochMs: () => Date.now() } });
+    expect(await mine.get(r.id)).toEqual(r);
+    expect(r.expiresAt - nowS).toBe(RESPONSES_TTL_DAYS * 86_400);
   });
 
   it('runs in a shim that sends prelude + 8 NULs at the first write and fixes status and headers there', async () => {

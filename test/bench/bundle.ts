@@ -49,6 +49,7 @@ export async function measureBundle(opts: { sourceMaps?: boolean } = {}): Promis
       SWITCHYARD_CONFIG_TABLE: 'bench',
       SWITCHYARD_KEYS_TABLE: 'bench-keys',
       SWITCHYARD_USAGE_TABLE: 'bench-usage',
+      SWITCHYARD_RESPONSES_TABLE: 'bench-responses',
       SWITCHYARD_SECRET_ID: 'bench',
       AWS_REGION: 'us-east-1',
     };

@@ -12,7 +12,17 @@ describe('stack context', () => {
       usageShards: 8,
       publicFunctionUrl: false,
       removalPolicy: 'retain',
+      responsesTtlDays: 30,
     });
+  });
+
+  it('takes the stored-Responses TTL in whole days from -c responsesTtlDays=7 or cdk.json, 1 to 3650', () => {
+    expect(contextOf({ responsesTtlDays: '7' }).responsesTtlDays).toBe(7);
+    expect(contextOf({ responsesTtlDays: 90 }).responsesTtlDays).toBe(90);
+    expect(contextOf({ responsesTtlDays: '3650' }).responsesTtlDays).toBe(3650);
+    for (const bad of ['0', '-1', '1.5', 'month', '3651', '']) {
+      expect(() => contextOf({ responsesTtlDays: bad })).toThrow(/responsesTtlDays/);
+    }
   });
 
   it('takes the usage shard count from -c usageShards=16 (a string) or cdk.json (a number)', () => {

@@ -151,7 +151,7 @@ describe('SwitchyardStack', () => {
     });
   });
 
-  it('grants each function only its own tables: gateway writes keys and usage, reads config; reconciler reads', () => {
+  it('grants each function only its own tables: gateway writes keys, usage and responses, reads config; reconciler reads', () => {
     type Statement = { Action: string | string[]; Resource: unknown };
     const policies = template.findResources('AWS::IAM::Policy') as Record<
       string,
@@ -164,18 +164,26 @@ describe('SwitchyardStack', () => {
     const tablesWith = (statements: Statement[], action: string) =>
       statements
         .filter((s) => [s.Action].flat().includes(action))
-        .flatMap((s) => JSON.stringify(s.Resource).match(/Tables(Config|Keys|Usage)/g) ?? [])
+        .flatMap((s) => JSON.stringify(s.Resource).match(/Tables(Config|Keys|Usage|Responses)/g) ?? [])
         .sort();
     const gateway = statementsOf('GatewayFunction');
     const reconciler = statementsOf('ReconcilerFunction');
     expect(gateway.length).toBeGreaterThan(0);
     expect(reconciler.length).toBeGreaterThan(0);
-    expect([...new Set(tablesWith(gateway, 'dynamodb:PutItem'))]).toEqual(['TablesKeys', 'TablesUsage']);
+    expect([...new Set(tablesWith(gateway, 'dynamodb:PutItem'))]).toEqual([
+      'TablesKeys',
+      'TablesResponses',
+      'TablesUsage',
+    ]);
     expect([...new Set(tablesWith(gateway, 'dynamodb:GetItem'))]).toEqual([
       'TablesConfig',
       'TablesKeys',
+      'TablesResponses',
       'TablesUsage',
     ]);
+    // Stored Responses are deleted by DELETE /v1/responses/{id}: the gateway may, the reconciler may not touch them.
+    expect([...new Set(tablesWith(gateway, 'dynamodb:DeleteItem'))]).toContain('TablesResponses');
+    expect(tablesWith(reconciler, 'dynamodb:GetItem')).not.toContain('TablesResponses');
     expect(tablesWith(reconciler, 'dynamodb:PutItem')).toEqual([]);
     expect([...new Set(tablesWith(reconciler, 'dynamodb:Query'))]).toEqual(['TablesConfig', 'TablesUsage']);
     const text = JSON.stringify([...gateway, ...reconciler]);
@@ -184,7 +192,7 @@ describe('SwitchyardStack', () => {
   });
 
   it('holds the keys and usage tables with TTL, PITR, the byTime index, and outputs their names', () => {
-    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+    template.resourceCountIs('AWS::DynamoDB::Table', 5);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       GlobalSecondaryIndexes: [
@@ -195,7 +203,7 @@ describe('SwitchyardStack', () => {
     const ttl = template.findResources('AWS::DynamoDB::Table', {
       Properties: { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } },
     });
-    expect(Object.keys(ttl)).toHaveLength(2);
+    expect(Object.keys(ttl)).toHaveLength(3); // keys, usage, responses
     template.hasOutput('KeysTableName', {});
     template.hasOutput('UsageTableName', {});
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -206,6 +214,40 @@ describe('SwitchyardStack', () => {
         }),
       },
     });
+  });
+
+  it('holds the stored-Responses table (on demand, PITR, TTL on expiresAt) and gives the gateway its name and TTL', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table') as Record<
+      string,
+      { Properties: Props; DeletionPolicy?: string; UpdateReplacePolicy?: string }
+    >;
+    const [id, table] =
+      Object.entries(tables).find(([logical]) => logical.startsWith('TablesResponses')) ?? [];
+    expect(id).toBeDefined();
+    expect(table?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    });
+    // The removal policy of the other tables: this stack was made with removalPolicy=destroy.
+    expect(table?.DeletionPolicy).toBe('Delete');
+    const retained = unbundled('Retained', { removalPolicy: 'retain' }).findResources('AWS::DynamoDB::Table');
+    const kept = Object.entries(retained).find(([logical]) => logical.startsWith('TablesResponses'))?.[1];
+    expect((kept as { DeletionPolicy?: string } | undefined)?.DeletionPolicy).toBe('Retain');
+    template.hasOutput('ResponsesTableName', { Value: { Ref: id } });
+    const gateway = envOf(template).find((env) => env.SWITCHYARD_KEYS_TABLE !== undefined);
+    expect(gateway?.SWITCHYARD_RESPONSES_TABLE).toEqual({ Ref: id });
+    expect(gateway?.SWITCHYARD_RESPONSES_TTL_DAYS).toBe('30');
+    const reconciler = envOf(template).find((env) => env.SWITCHYARD_REPORTS_TABLE !== undefined);
+    expect(reconciler).not.toHaveProperty('SWITCHYARD_RESPONSES_TABLE');
+    const week = envOf(unbundled('Week', { responsesTtlDays: 7 }));
+    expect(week.find((env) => env.SWITCHYARD_KEYS_TABLE !== undefined)?.SWITCHYARD_RESPONSES_TTL_DAYS).toBe(
+      '7',
+    );
   });
 
   it('gives the reconciler the reports table to write, the secret to read, and their names', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CONFIG_TABLE } from '../../functions/core/stores/tables.ts';
+import { CONFIG_TABLE, RESPONSES_TABLE } from '../../functions/core/stores/tables.ts';
 import {
   connectStore,
   localTableName,
@@ -177,6 +177,8 @@ describe('startEmbeddedStore in memory (tests)', () => {
       const tables = await other.send(new ListTablesCommand({}));
       other.destroy();
       expect(tables.TableNames).toContain(localTableName(CONFIG_TABLE));
+      // Stored Responses live in their own table, made from the same definition as the stack's.
+      expect(tables.TableNames).toContain(localTableName(RESPONSES_TABLE));
     } finally {
       await conn.close();
     }

@@ -76,4 +76,27 @@ export const REPORTS_TABLE = {
   sortKey: { name: 'sk', type: 'S' },
 } as const satisfies TableDefinition;
 
-export const TABLES: readonly TableDefinition[] = [CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE, REPORTS_TABLE];
+/**
+ * Stored Responses (functions/aws/stores/dynamo-response-store.ts), every item of a response under
+ * `pk` = `resp#<response id>`, each with `expiresAt` (epoch seconds; DynamoDB's TTL deletes it later, readers
+ * ignore it from that second on):
+ * - `sk` = `head`: the owner (`keyId`), `route`, `createdAt`, `prev` (previous_response_id), `writeId`, `parts`
+ *   and, when it fits, `doc`: the gzipped JSON of the input items, output items and Response object. Written
+ *   last, on condition that no head is there: without it the response does not exist;
+ * - `sk` = `part#<writeId>#<0000…>`: the gzipped JSON cut into pieces under the 400 KB item limit, when it does
+ *   not fit in the head.
+ */
+export const RESPONSES_TABLE = {
+  id: 'Responses',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  ttlAttribute: 'expiresAt',
+} as const satisfies TableDefinition;
+
+export const TABLES: readonly TableDefinition[] = [
+  CONFIG_TABLE,
+  KEYS_TABLE,
+  USAGE_TABLE,
+  REPORTS_TABLE,
+  RESPONSES_TABLE,
+];

@@ -16,7 +16,12 @@ import { build } from 'esbuild';
 import OpenAI from 'openai';
 import { DynamoRouteStore } from '../../../functions/aws/stores/dynamo-route-store.ts';
 import { parseConfig } from '../../../functions/core/config/schema.ts';
-import { CONFIG_TABLE, KEYS_TABLE, USAGE_TABLE } from '../../../functions/core/stores/tables.ts';
+import {
+  CONFIG_TABLE,
+  KEYS_TABLE,
+  RESPONSES_TABLE,
+  USAGE_TABLE,
+} from '../../../functions/core/stores/tables.ts';
 import { BUNDLE_SIDE_FILES, esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../../lib/handler-bundling.ts';
 import { type DynamoEndpoint, startDynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../support/fake-openai.ts';
@@ -37,6 +42,8 @@ export const SERVICE = 'SwitchyardHarness';
 export const MAX_BUNDLE_BYTES = 1_500_000;
 const INIT_TARGET_MS = 150;
 export const FORMATS: readonly EventFormat[] = ['function-url', 'rest-api'];
+/** The stored-Responses TTL the harness gives the function (not the default, so the wiring shows). */
+export const RESPONSES_TTL_DAYS = 7;
 
 export const PROMPT = 'stream me a sentence that is long enough to need several chunks';
 export const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
@@ -70,6 +77,8 @@ export interface GatewayBundle {
   readonly frontOf: (format: EventFormat) => LambdaFront;
   /** The one execution environment (the "instance") every front invokes. */
   readonly runtime: ExecutionEnvironment;
+  /** What the bundle's module exports (`handler`, and the stores it built for later wiring). */
+  readonly exports: object;
   /** Stops everything, removes the temp dir and puts `process.env` back as it was. */
   readonly close: () => Promise<void>;
 }
@@ -156,6 +165,8 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
       SWITCHYARD_CONFIG_TABLE: table,
       SWITCHYARD_KEYS_TABLE: conn.tableName(KEYS_TABLE),
       SWITCHYARD_USAGE_TABLE: conn.tableName(USAGE_TABLE),
+      SWITCHYARD_RESPONSES_TABLE: conn.tableName(RESPONSES_TABLE),
+      SWITCHYARD_RESPONSES_TTL_DAYS: String(RESPONSES_TTL_DAYS),
       SWITCHYARD_SECRET_ID: SECRET_ID,
       SWITCHYARD_SECRET_TTL_S: String(SECRET_TTL_S),
       POWERTOOLS_SERVICE_NAME: SERVICE,
@@ -190,6 +201,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
         return front;
       },
       runtime,
+      exports: typeof mod === 'object' && mod !== null ? mod : {},
       close,
     };
   } catch (err) {
