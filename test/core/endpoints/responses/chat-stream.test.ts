@@ -185,6 +185,32 @@ describe('ChatToResponsesStream', () => {
     expect(final.usage?.total_tokens).toBe(29);
   });
 
+  it('writes a refusal as its own part, and text after tool calls as a new message item, in output order', async () => {
+    const { events, types, text, s } = run([
+      chunk({ refusal: 'I cannot ' }),
+      chunk({ refusal: 'do that.' }),
+      call(0, { id: 'call_a', name: 'f' }, '{}'),
+      chunk({ content: 'But here is why.' }),
+      chunk({}, 'stop'),
+    ]);
+    expect(types).toContain('response.refusal.delta');
+    expect(events.find((e) => e.data.type === 'response.refusal.done')?.data.refusal).toBe(
+      'I cannot do that.',
+    );
+    const done = events
+      .filter((e) => e.data.type === 'response.output_item.done')
+      .map((e) => e.data.output_index);
+    expect(done).toEqual([0, 1, 2]);
+    const output = s.response().output as Json[];
+    expect(output.map((i) => i.type)).toEqual(['message', 'function_call', 'message']);
+    expect(output[0]?.content).toEqual([{ type: 'refusal', refusal: 'I cannot do that.' }]);
+
+    sdk.answer(text, 'text/event-stream');
+    const final = await sdk.client.responses.stream({ model: 'gpt-4o-mini', input: 'x' }).finalResponse();
+    expect(final.output_text).toBe('But here is why.');
+    expect(final.output).toMatchObject(output);
+  });
+
   it('holds arguments that come before the call’s name until it can announce the call', () => {
     const { events } = run([
       chunk({ tool_calls: [{ index: 0, id: 'call_x', function: { arguments: '{"a"' } }] }),
