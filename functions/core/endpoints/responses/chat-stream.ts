@@ -138,12 +138,15 @@ export class ChatToResponsesStream {
     // A call whose name never came is still the model's output: written with an empty name, not lost.
     for (const call of this.calls.values())
       if (call.outputIndex === undefined) out += this.addCall(call, status);
-    const open = [...this.calls.values()].filter((c) => !c.closed).map((c) => c.outputIndex as number);
-    if (this.message !== undefined) open.push(this.message.outputIndex);
-    for (const index of open.sort((a, b) => a - b)) {
-      const call = [...this.calls.values()].find((c) => c.outputIndex === index && !c.closed);
-      out += call === undefined ? this.closeMessage(status) : this.closeCall(call, status);
+    // Closed in output order: a call before the text that came after it.
+    const open: { index: number; close: () => string }[] = [];
+    for (const call of this.calls.values()) {
+      if (!call.closed)
+        open.push({ index: call.outputIndex as number, close: () => this.closeCall(call, status) });
     }
+    const m = this.message;
+    if (m !== undefined) open.push({ index: m.outputIndex, close: () => this.closeMessage(status) });
+    for (const item of open.sort((a, b) => a.index - b.index)) out += item.close();
     this.finished = true;
     this.status = status;
     const type = status === 'completed' ? 'response.completed' : 'response.incomplete';

@@ -26,20 +26,20 @@ function refuse(param: string, why: string): never {
 const CHAT_DETAIL: ReadonlySet<string> = new Set(['auto', 'low', 'high']);
 
 /** One part of a user, system or developer message → a chat content part. */
-function inputPart(part: Json, where: string, imagesAllowed: boolean): Json {
+function inputPart(part: Json, where: string, mediaAllowed: boolean): Json {
   switch (part.type) {
     case 'input_text':
     case 'output_text':
       return { type: 'text', text: str(part.text) ?? '' };
     case 'input_image': {
-      if (!imagesAllowed) refuse(`${where}.type`, 'images go in user messages only');
+      if (!mediaAllowed) refuse(`${where}.type`, 'images go in user messages only');
       const url = str(part.image_url);
       if (url === undefined) refuse(`${where}.file_id`, 'files uploaded to OpenAI are not available to it');
       const detail = str(part.detail);
       return { type: 'image_url', image_url: detail && CHAT_DETAIL.has(detail) ? { url, detail } : { url } };
     }
     case 'input_file': {
-      if (!imagesAllowed) refuse(`${where}.type`, 'files go in user messages only');
+      if (!mediaAllowed) refuse(`${where}.type`, 'files go in user messages only');
       const data = str(part.file_data);
       if (data === undefined) {
         const which = part.file_url !== undefined ? 'file_url' : 'file_id';

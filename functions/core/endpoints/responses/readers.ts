@@ -108,7 +108,7 @@ function parsed(data: string): Json {
 }
 
 /** One event's type and data, the data parsed once and only when asked for. */
-class Event {
+class UpstreamEvent {
   private json: Json | undefined;
   readonly type: string | undefined;
 
@@ -187,7 +187,7 @@ export class ResponsesStreamReader implements StreamReader {
         forward += `${block}\n\n`; // a comment: passed as it came
         continue;
       }
-      const event = new Event(raw);
+      const event = new UpstreamEvent(raw);
       const type = event.type;
       if (type === 'response.created') {
         const created = event.data.response;
@@ -262,7 +262,7 @@ export function responsesOutputText(forwarded: readonly string[]): string {
   let out = '';
   for (const chunk of forwarded) {
     for (const raw of parseEvents(chunk)) {
-      const event = new Event(raw);
+      const event = new UpstreamEvent(raw);
       if (event.type === undefined || !OUTPUT_DELTAS.has(event.type)) continue;
       const delta = event.data.delta;
       if (typeof delta === 'string') out += delta;
