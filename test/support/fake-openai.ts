@@ -10,6 +10,7 @@ import {
   BAD_JSON_MESSAGE,
   behaviourError,
 } from './fake-openai-errors.ts';
+import { responses } from './fake-openai-responses.ts';
 import {
   type ChatAnswer,
   chatChunkFrames,
@@ -68,6 +69,8 @@ export interface FakeBehaviour extends ServerBehaviour {
   raw?: { status: number; headers?: Record<string, string>; body?: string; bytes?: number };
   /** Prompt tokens billed per `image_url` part, on top of the text (OpenAI: 765 for a 1024×1024 image). */
   promptTokensPerImage?: number;
+  /** `/v1/responses`: the Response fails with this error (status `failed`; streamed: `response.failed`). */
+  responseFailed?: { code: string; message: string };
 }
 export interface FakeOpenAI extends FakeServer<FakeBehaviour> {
   /** The base URL a gateway config uses (`…/v1`). */
@@ -272,8 +275,15 @@ function sendRaw(
   more();
 }
 
-export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean } = {}): Promise<FakeOpenAI> {
+/**
+ * `responses: false` is a relay that serves chat and embeddings only: `/v1/responses` is a 404, as an unknown
+ * path is.
+ */
+export async function startFakeOpenAI(
+  opts: { apiKey?: string; record?: boolean; responses?: boolean } = {},
+): Promise<FakeOpenAI> {
   const { apiKey } = opts;
+  const servesResponses = opts.responses ?? true;
   const expectedAuth = apiKey === undefined ? undefined : `Bearer ${apiKey}`;
 
   const respond = (
@@ -291,7 +301,11 @@ export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean 
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const isApiPost = req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/embeddings');
+    const isApiPost =
+      req.method === 'POST' &&
+      (path === '/v1/chat/completions' ||
+        path === '/v1/embeddings' ||
+        (servesResponses && path === '/v1/responses'));
     if (expectedAuth !== undefined && req.headers.authorization !== expectedAuth) {
       sendError(res, 401, h, authError(req.headers.authorization));
     } else if (b.raw !== undefined) {
@@ -303,6 +317,7 @@ export async function startFakeOpenAI(opts: { apiKey?: string; record?: boolean 
       sendError(res, 400, h, apiError(BAD_JSON_MESSAGE, 'invalid_request_error', null));
     } else if (isApiPost && isRecord(body)) {
       if (path === '/v1/embeddings') embeddings(res, h, b, body);
+      else if (path === '/v1/responses') responses(res, st, h, b, body);
       else chat(res, st, h, b, body);
     } else if (req.method === 'GET' && path === '/v1/models') {
       sendJson(res, 200, h, MODELS_BODY);

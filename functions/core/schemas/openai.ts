@@ -12,8 +12,11 @@ import { InvalidRequestError } from '../errors.ts';
 export const MAX_NAME_LENGTH = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-/** A name: 1–256 characters, none a control character (a terminal escape in an operator's `usage` table). */
-const name = z
+/**
+ * A name: 1–256 characters, none a control character (a terminal escape in an operator's `usage` table). Every
+ * endpoint's schema bounds the names it takes from outside with it.
+ */
+export const name = z
   .string()
   .min(1)
   .max(MAX_NAME_LENGTH)
