@@ -13,7 +13,7 @@ export const MAX_NAME_LENGTH = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** A name: 1–256 characters, none a control character (a terminal escape in an operator's `usage` table). */
-const name = z
+export const name = z
   .string()
   .min(1)
   .max(MAX_NAME_LENGTH)
