@@ -261,8 +261,8 @@ export function createBedrockTransport(opts: BedrockTransportOptions = {}): Http
       });
       const mod = await sdk;
       const client = clientFor(mod, target.endpoint, region);
-      // The adapter's Converse JSON (core/providers/bedrock/request.ts), typed by its tests; InvokeModel sends
-      // its body's bytes as they are (Bedrock reads Claude's Messages body itself).
+      // The adapter's Converse JSON (core/providers/bedrock/request.ts), typed by its tests; InvokeModel
+      // sends its body's bytes as they are (Bedrock reads Claude's Messages body itself).
       const input = target.op === 'converse' ? converseInput(body, target.modelId) : undefined;
       const forwarded = Object.entries(headers).filter(
         ([k]) => !NOT_FORWARDED.has(k.toLowerCase()) && !k.toLowerCase().startsWith('x-amz-'),

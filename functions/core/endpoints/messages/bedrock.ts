@@ -1,10 +1,12 @@
 /**
  * Claude on Amazon Bedrock, natively: a Messages body goes through InvokeModel /
- * InvokeModelWithResponseStream as Bedrock's Anthropic body (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html):
- * the Messages fields as sent, plus `anthropic_version: "bedrock-2023-05-31"` and the beta flags as
- * `anthropic_beta`, without `model` (it is in the path) or `stream` (the operation says it). So prompt caching
- * and thinking survive, which Converse would translate away. The transport (functions/aws/bedrock-transport.ts)
- * serves the answer as Anthropic's: the JSON body, or the stream as Anthropic SSE text.
+ * InvokeModelWithResponseStream as Bedrock's Anthropic body — the Messages fields as sent, plus
+ * `anthropic_version: "bedrock-2023-05-31"` and the beta flags as `anthropic_beta`, without `model` (it is in
+ * the path) or `stream` (the operation says it); see
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html.
+ * So prompt caching and thinking survive, which Converse would translate away. The transport
+ * (functions/aws/bedrock-transport.ts) serves the answer as Anthropic's: the JSON body, or the stream as
+ * Anthropic SSE text.
  */
 import type { Json } from '../../json.ts';
 import { MAX_NAME_LENGTH } from '../../schemas/openai.ts';
@@ -31,7 +33,9 @@ export function bedrockInvokePath(modelId: string, stream: boolean): string {
   return `/model/${encodeURIComponent(modelId)}/${stream ? 'invoke-with-response-stream' : 'invoke'}`;
 }
 
-/** Beta flags: the client's `anthropic-beta` header (comma-separated) and any already in the body, once each. */
+/**
+ * Beta flags: the client's `anthropic-beta` header (comma-separated) and any already in the body, once each.
+ */
 function betasOf(header: string | undefined, inBody: unknown): string[] {
   const flags = [
     ...(Array.isArray(inBody) ? inBody.filter((f): f is string => typeof f === 'string') : []),

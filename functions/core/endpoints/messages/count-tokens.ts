@@ -1,8 +1,9 @@
 /**
  * Token estimates for the Messages API, counted with the gateway's estimate tokenizer (usage/tokenizer.ts):
- * `count_tokens` for targets that have no native count (https://docs.anthropic.com/en/api/messages-count-tokens
- * answers `{ "input_tokens": n }`), and the output text of a forwarded stream whose upstream reported no usage.
- * Estimates only: other model families tokenize differently, and the answer's header says it is one.
+ * `count_tokens` for targets that have no native count (it answers `{ "input_tokens": n }`:
+ * https://docs.anthropic.com/en/api/messages-count-tokens), and the output text of a forwarded stream whose
+ * upstream reported no usage. Estimates only: other model families tokenize differently, and the answer's
+ * header says it is one.
  */
 import { isRecord, type Json } from '../../json.ts';
 import { parseEvents } from '../../sse/splitter.ts';
@@ -10,10 +11,14 @@ import { imageTokensOf } from '../../usage/image-tokens.ts';
 import type { TokenCounter } from '../../usage/types.ts';
 import type { CountTokensRequest } from './schema.ts';
 
-/** Tokens per turn (role and separators) and to prime the reply: the chat estimate's numbers (tokenizer.ts). */
+/**
+ * Tokens per turn (role and separators) and to prime the reply: the chat estimate's numbers (tokenizer.ts).
+ */
 const PER_MESSAGE = 3;
 const REPLY_PRIMING = 3;
-/** An image at Claude's documented worst case (the client speaks Claude's API): image-tokens.ts' claude row. */
+/**
+ * An image at Claude's documented worst case (the client speaks Claude's API): image-tokens.ts' claude row.
+ */
 const IMAGE_TOKENS = imageTokensOf('anthropic', 'claude', undefined);
 /**
  * A PDF page, at the upper end of "1,500–3,000 tokens per page" (https://docs.anthropic.com/en/docs/build-with-claude/pdf-support),

@@ -60,7 +60,9 @@ export class MessagesFromChatReader implements StreamReader {
   }
 }
 
-/** A whole chat answer (read by the target's chat reader) → the Messages `message` text; usage and id kept. */
+/**
+ * A whole chat answer (read by the target's chat reader) → the Messages `message` text; usage and id kept.
+ */
 export function readMessagesFromChat(read: AnswerRead, ctx: MessagesContext): AnswerRead {
   let completion: unknown;
   try {

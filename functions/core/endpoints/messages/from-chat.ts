@@ -19,7 +19,9 @@ export interface MessagesContext {
   readonly requestId: string;
   /** The request's stop_sequences: one a relay reports as matched becomes `stop_sequence`. */
   readonly stopSequences?: readonly string[];
-  /** Input tokens estimated before the call, for message_start's usage (chat reports usage only at the end). */
+  /**
+   * Input tokens estimated before the call, for message_start's usage (chat reports usage only at the end).
+   */
   readonly inputTokens?: number;
 }
 
@@ -61,7 +63,9 @@ export function stopOf(finish: unknown, matched: unknown, toolCalls: number, ctx
   return { stop_reason: reason ?? 'end_turn', stop_sequence: null };
 }
 
-/** Messages `usage` of the gateway's usage: Anthropic's input_tokens leaves the cache reads and writes out. */
+/**
+ * Messages `usage` of the gateway's usage: Anthropic's input_tokens leaves the cache reads and writes out.
+ */
 export function anthropicUsage(u: Usage | undefined, estimatedInput = 0): Json {
   if (u === undefined) return { input_tokens: estimatedInput, output_tokens: 0 };
   const read = u.cachedInputTokens ?? 0;

@@ -214,7 +214,9 @@ function writeToolChoice(out: Json, value: unknown, ctx: FieldContext): void {
   if (value.disable_parallel_tool_use === true && value.type !== 'none') out.parallel_tool_calls = false;
 }
 
-/** Structured outputs → `response_format` json_schema (not strict: chat's strict mode refuses some schemas). */
+/**
+ * Structured outputs → `response_format` json_schema (not strict: chat's strict mode refuses some schemas).
+ */
 function writeOutputConfig(out: Json, value: unknown, ctx: FieldContext): void {
   if (!isRecord(value)) return;
   if (isRecord(value.format)) {
@@ -250,7 +252,9 @@ export const MESSAGES_TO_CHAT: FieldTable = {
   },
   temperature: { doc: `${DOC}#body-temperature — 0–1, inside chat's 0–2` },
   top_p: { doc: `${DOC}#body-top-p` },
-  // Dropped: a sampling hint chat has no parameter for; ignoring it changes no promise about the answer.
+  // Dropped: https://docs.anthropic.com/en/api/messages#body-top-k ("only sample from the top K options") is a
+  // sampling hint chat has no parameter for (https://platform.openai.com/docs/api-reference/chat/create);
+  // ignoring it changes no promise about the answer.
   top_k: 'drop',
   thinking: {
     transform: (v, ctx) => {
@@ -286,14 +290,19 @@ export const MESSAGES_TO_CHAT: FieldTable = {
   },
   // Dropped: hints about caching, capacity and placement that do not change the answer.
   cache_control: 'drop', // https://docs.anthropic.com/en/docs/build-with-claude/prompt-caching
-  service_tier: 'drop', // Anthropic's tiers (auto, standard_only) are not chat's
-  inference_geo: 'drop', // where Anthropic runs the request
-  speed: 'drop', // Anthropic's fast mode
-  diagnostics: 'drop', // Anthropic's cache-miss diagnostics
-  context_management: 'drop', // Anthropic clears old tool results server-side; a chat target sees them all
+  service_tier: 'drop', // https://docs.anthropic.com/en/api/service-tiers — auto / standard_only, not chat's
+  // https://docs.anthropic.com/en/api/messages#body-inference-geo — where Anthropic runs the request
+  inference_geo: 'drop',
+  speed: 'drop', // https://docs.anthropic.com/en/docs/build-with-claude/fast-mode — Anthropic's fast mode
+  // https://docs.anthropic.com/en/api/messages#body-diagnostics — Anthropic's cache-miss diagnostics
+  diagnostics: 'drop',
+  // https://docs.anthropic.com/en/docs/build-with-claude/context-editing — Anthropic clears old tool results
+  // server-side; a chat target sees them all, which changes nothing the answer promises
+  context_management: 'drop',
   // Rejected: ignoring them would lie (the tools or state they name would silently be absent).
   mcp_servers: 'reject', // https://docs.anthropic.com/en/docs/agents-and-tools/mcp-connector
-  container: 'reject', // code execution's container state lives at Anthropic
+  // https://docs.anthropic.com/en/api/messages#body-container — code execution's container lives at Anthropic
+  container: 'reject',
 };
 
 /** A validated Messages request → the chat request for a chat target, and what was dropped. */
