@@ -70,6 +70,9 @@ const ANSWER_EVENTS: ReadonlySet<string> = new Set([
   'message_delta',
 ]);
 
+/** Events whose data the reader needs (the id, usage, a failure); the others' names say enough. */
+const PARSED: ReadonlySet<string> = new Set(['message_start', 'message_delta', 'error']);
+
 /** Reads a native Messages stream; its text is the upstream's events, each whole, as they came. */
 export class MessagesStreamReader implements StreamReader {
   private readonly sse = new SseDecoder();
@@ -95,11 +98,15 @@ export class MessagesStreamReader implements StreamReader {
     for (const block of complete.split('\n\n')) {
       if (block === '') continue;
       const ev = parseEvents(block)[0];
+      // Anthropic (and the Bedrock transport) name each event on its `event:` line: only the events the
+      // gateway reads are parsed — deltas, most of a stream, pass without a JSON.parse.
       let data: unknown;
-      try {
-        data = ev === undefined ? undefined : JSON.parse(ev.data);
-      } catch {
-        data = undefined; // not an event of the Messages API: passed on as it came
+      if (ev !== undefined && (ev.event === undefined || PARSED.has(ev.event))) {
+        try {
+          data = JSON.parse(ev.data);
+        } catch {
+          data = undefined; // not an event of the Messages API: passed on as it came
+        }
       }
       const d: Json = isRecord(data) ? data : {};
       const type = typeof d.type === 'string' ? d.type : (ev?.event ?? '');

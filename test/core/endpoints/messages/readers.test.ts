@@ -122,6 +122,20 @@ describe('MessagesStreamReader', () => {
     },
   );
 
+  it('reads events that come without their `event:` line by their data’s type', () => {
+    const bare = STREAM.split('\n')
+      .filter((l) => !l.startsWith('event: '))
+      .join('\n');
+    const { merged } = readAll(enc.encode(bare), []);
+    expect(merged.text).toBe(bare);
+    expect(merged).toMatchObject({
+      upstreamId: 'msg_01ABC',
+      started: true,
+      done: true,
+      usage: { outputTokens: 42 },
+    });
+  });
+
   it('closes the last event when the body ends without its blank line', () => {
     const reader = new MessagesStreamReader();
     reader.push(enc.encode(STREAM.slice(0, -2)));
