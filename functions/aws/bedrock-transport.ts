@@ -1,10 +1,16 @@
 /**
  * The wire to Amazon Bedrock: the core's {@link HttpClient} over `@aws-sdk/client-bedrock-runtime`
- * (Converse / ConverseStream, SigV4 with the role's credentials, no key). The core adapter
- * (core/providers/bedrock) builds the call as if it were HTTP — `<baseUrl>/model/<id>/converse[-stream]`,
- * the Converse input as JSON, the region in `x-switchyard-region` — and reads the answer as JSON text:
- * the ConverseCommand output (without `$metadata`), or one NDJSON line per ConverseStream event as the SDK
- * yields it. SDK errors with an HTTP status become a response with that status and the body
+ * (SigV4 with the role's credentials, no key). The core builds the call as if it were HTTP, the region in
+ * `x-switchyard-region`, and the path says the operation:
+ * - `<baseUrl>/model/<id>/converse[-stream]` (core/providers/bedrock): the Converse input as JSON; the answer
+ *   is the ConverseCommand output (without `$metadata`) as JSON text, or one NDJSON line per ConverseStream
+ *   event as the SDK yields it.
+ * - `<baseUrl>/model/<id>/invoke[-with-response-stream]` (core/endpoints/messages/bedrock.ts): a body sent as
+ *   its bytes — Claude's Messages body for Bedrock — and the answer as Anthropic's: the JSON body as it came,
+ *   or each stream chunk (an Anthropic event, base64 `bytes` in the AWS event stream) as Anthropic SSE text,
+ *   `event: <type>\ndata: <json>\n\n`, so the Messages stream reader reads Bedrock's stream like Anthropic's.
+ *   An exception mid-stream is Anthropic's `event: error`.
+ * SDK errors with an HTTP status become a response with that status and the body
  * `{"__type": "<ExceptionName>", "message": "…"}`; errors without one (refused, DNS) a ConnectionError.
  *
  * The SDK is loaded with a dynamic `import()` on the first call, so it costs nothing at module init and stays
@@ -33,6 +39,7 @@ export interface BedrockTransportOptions {
 const importSdk = (): Promise<BedrockSdkModule> => import('@aws-sdk/client-bedrock-runtime');
 
 const encoder = new TextEncoder();
+const utf8 = new TextDecoder();
 
 /** Headers that are the SDK's business (signing, framing) or the adapter's message to this transport. */
 const NOT_FORWARDED = new Set(['content-type', 'content-length', 'host', 'authorization', REGION_HEADER]);
@@ -46,6 +53,8 @@ const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = {
   ThrottlingException: 429,
   ValidationException: 400,
   ModelStreamErrorException: 424,
+  // InvokeModelWithResponseStream's list adds it (API_runtime_InvokeModelWithResponseStream.html, Errors).
+  ModelTimeoutException: 408,
   InternalServerException: 500,
   ServiceUnavailableException: 503,
 };
@@ -53,17 +62,26 @@ const STREAM_EXCEPTION_STATUS: Readonly<Record<string, number>> = {
 interface Target {
   readonly endpoint: string;
   readonly modelId: string;
+  readonly op: 'converse' | 'invoke';
   readonly stream: boolean;
 }
 
 function targetOf(url: string): Target {
   const u = new URL(url);
-  const m = /^(.*)\/model\/([^/]+)\/(converse|converse-stream)$/.exec(u.pathname);
-  if (m === null) throw new Error(`bedrock transport: not a Converse URL: ${u.pathname}`);
+  const m = /^(.*)\/model\/([^/]+)\/(converse|invoke)(-stream|-with-response-stream)?$/.exec(u.pathname);
+  const op = m?.[3] === 'invoke' ? 'invoke' : 'converse';
+  const suffix = m?.[4];
+  if (
+    m === null ||
+    (suffix !== undefined && suffix !== (op === 'invoke' ? '-with-response-stream' : '-stream'))
+  ) {
+    throw new Error(`bedrock transport: not a Converse or InvokeModel URL: ${u.pathname}`);
+  }
   return {
     endpoint: `${u.origin}${m[1] ?? ''}`,
     modelId: decodeURIComponent(m[2] ?? ''),
-    stream: m[3] === 'converse-stream',
+    op,
+    stream: suffix !== undefined,
   };
 }
 
@@ -95,9 +113,9 @@ function converseInput(body: string | undefined, modelId: string): Json {
   return { ...input, modelId };
 }
 
-const oneChunk = (text: string): AsyncIterable<Uint8Array> =>
+const oneChunk = (data: string | Uint8Array): AsyncIterable<Uint8Array> =>
   (async function* () {
-    yield encoder.encode(text);
+    yield typeof data === 'string' ? encoder.encode(data) : data;
   })();
 
 /** `ThrottlingException` → `throttlingException`: the member name of ConverseStream's exception events. */
@@ -126,6 +144,80 @@ async function* ndjson(events: AsyncIterable<unknown> | undefined, signal: Abort
   } catch (err) {
     if (signal.aborted || !isServiceError(err)) throw err;
     yield encoder.encode(`${JSON.stringify({ [memberName(err.name)]: { message: err.message } })}\n`);
+  } finally {
+    done();
+  }
+}
+
+/**
+ * InvokeModelWithResponseStream's exceptions → Anthropic's error types, so the stream ends as Anthropic's
+ * would (`event: error`) and is read by the same table (core/providers/anthropic/errors.ts). Names from the
+ * Errors section of API_runtime_InvokeModelWithResponseStream.html; types from
+ * https://docs.anthropic.com/en/api/errors.
+ */
+const ANTHROPIC_ERROR_OF: Readonly<Record<string, string>> = {
+  ThrottlingException: 'rate_limit_error', // 429 both
+  ServiceUnavailableException: 'overloaded_error', // 503: no capacity now, as Anthropic's 529
+  ModelTimeoutException: 'timeout_error', // 408: the model took too long, as Anthropic's 504
+  ValidationException: 'invalid_request_error', // 400 both
+  ModelStreamErrorException: 'api_error', // the model failed mid-answer
+  InternalServerException: 'api_error', // 500 both
+};
+
+/** `throttlingException` (a stream member) or `ThrottlingException` (a thrown error) → Anthropic's type. */
+function anthropicErrorTypeOf(name: string): string {
+  return own(ANTHROPIC_ERROR_OF, name.charAt(0).toUpperCase() + name.slice(1)) ?? 'api_error';
+}
+
+const errorEvent = (name: string, message: string): Uint8Array =>
+  encoder.encode(
+    `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: anthropicErrorTypeOf(name), message } })}\n\n`,
+  );
+
+/** An event type safe on an `event:` line (Anthropic's are snake_case words). */
+const EVENT_TYPE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** One chunk's bytes (an Anthropic event's JSON) → one Anthropic SSE event, the JSON kept as it came. */
+function sseOf(bytes: Uint8Array): Uint8Array {
+  const text = utf8.decode(bytes);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return errorEvent('ModelStreamErrorException', 'Bedrock sent a stream chunk that is not JSON.');
+  }
+  const type =
+    isRecord(data) && typeof data.type === 'string' && EVENT_TYPE.test(data.type) ? data.type : undefined;
+  // A `data:` line ends at a newline: JSON with one between its tokens is written again on one line.
+  const line = /[\r\n]/.test(text) ? JSON.stringify(data) : text;
+  return encoder.encode(`${type === undefined ? '' : `event: ${type}\n`}data: ${line}\n\n`);
+}
+
+type ResponseEvent = BedrockSdk.ResponseStream;
+
+/** InvokeModelWithResponseStream's events → Anthropic SSE, each as soon as the SDK yields it. */
+async function* anthropicSse(
+  events: AsyncIterable<ResponseEvent> | undefined,
+  signal: AbortSignal,
+  done: () => void,
+) {
+  try {
+    if (events === undefined) return;
+    for await (const event of events) {
+      if (event.chunk?.bytes !== undefined) {
+        yield sseOf(event.chunk.bytes);
+        continue;
+      }
+      // An exception the SDK yields as a member (rather than throws) ends the stream the same way.
+      const [name, value] = Object.entries(event).find(([k, v]) => k !== '$unknown' && isRecord(v)) ?? [];
+      if (name !== undefined && isRecord(value)) {
+        yield errorEvent(name, typeof value.message === 'string' ? value.message : name);
+        return;
+      }
+    }
+  } catch (err) {
+    if (signal.aborted || !isServiceError(err)) throw err;
+    yield errorEvent(err.name, err.message);
   } finally {
     done();
   }
@@ -169,7 +261,9 @@ export function createBedrockTransport(opts: BedrockTransportOptions = {}): Http
       });
       const mod = await sdk;
       const client = clientFor(mod, target.endpoint, region);
-      const input = converseInput(body, target.modelId);
+      // The adapter's Converse JSON (core/providers/bedrock/request.ts), typed by its tests; InvokeModel
+      // sends its body's bytes as they are (Bedrock reads Claude's Messages body itself).
+      const input = target.op === 'converse' ? converseInput(body, target.modelId) : undefined;
       const forwarded = Object.entries(headers).filter(
         ([k]) => !NOT_FORWARDED.has(k.toLowerCase()) && !k.toLowerCase().startsWith('x-amz-'),
       );
@@ -186,8 +280,39 @@ export function createBedrockTransport(opts: BedrockTransportOptions = {}): Http
         return args;
       };
       const headerStep = { step: 'build', name: 'switchyardHeaders' } as const;
-      // The input is the adapter's Converse JSON (core/providers/bedrock/request.ts), typed by its tests.
       try {
+        if (input === undefined) {
+          const invoke = {
+            modelId: target.modelId,
+            body: encoder.encode(body ?? ''),
+            contentType: 'application/json',
+            accept: 'application/json',
+          };
+          if (!target.stream) {
+            const command = new mod.InvokeModelCommand(invoke);
+            command.middlewareStack.add((next) => (args) => next(setHeaders(args)), headerStep);
+            const out = await client.send(command, { abortSignal: controller.signal });
+            unlink();
+            return {
+              status: 200,
+              headers: { 'content-type': 'application/json' },
+              body: oneChunk(out.body ?? new Uint8Array()),
+              dispose() {},
+            };
+          }
+          const command = new mod.InvokeModelWithResponseStreamCommand(invoke);
+          command.middlewareStack.add((next) => (args) => next(setHeaders(args)), headerStep);
+          const out = await client.send(command, { abortSignal: controller.signal });
+          return {
+            status: 200,
+            headers: { 'content-type': 'text/event-stream' },
+            body: anthropicSse(out.body, controller.signal, unlink),
+            dispose: () => {
+              unlink();
+              controller.abort();
+            },
+          };
+        }
         if (!target.stream) {
           const command = new mod.ConverseCommand(input as unknown as BedrockSdk.ConverseCommandInput);
           command.middlewareStack.add((next) => (args) => next(setHeaders(args)), headerStep);

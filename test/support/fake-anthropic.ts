@@ -135,8 +135,11 @@ function pickTool(body: Json, afterToolResult: boolean): Json | undefined {
   return afterToolResult ? undefined : tools[0];
 }
 
-/** The answer as a whole message, and as the stream of named SSE events that says the same. */
-function answer(body: Json, b: AnthropicBehaviour): { message: Json; events: string[] } {
+/**
+ * The answer as a whole message, and as the stream of named SSE events that says the same (also what the
+ * Bedrock fake's InvokeModel answers for Claude: fake-bedrock-invoke.ts).
+ */
+export function anthropicAnswer(body: Json, b: AnthropicBehaviour): { message: Json; events: string[] } {
   const messages = (body.messages as unknown[]).filter(isRecord);
   let promptWords = countWords(textOf(body.system));
   let lastUser = '';
@@ -260,7 +263,7 @@ function respond(
   } else if (invalid(body) !== undefined) {
     invalidRequest(invalid(body) as string);
   } else {
-    const a = answer(body, b);
+    const a = anthropicAnswer(body, b);
     if (body.stream === true) writeEvents(res, st, h, a.events, b);
     else send(res, 200, h, JSON.stringify(a.message));
   }

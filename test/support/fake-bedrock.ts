@@ -1,15 +1,25 @@
 // A fake Amazon Bedrock runtime: a real node:http server on 127.0.0.1 speaking Bedrock's REST wire, so the
 // real @aws-sdk/client-bedrock-runtime can be pointed at it (`endpoint: origin`, any static credentials).
 // POST /model/{modelId}/converse answers JSON; /converse-stream answers AWS event-stream binary frames
-// (`:event-type`, `:message-type` event|exception, `:content-type`), as ConverseStream does. Errors are a
+// (`:event-type`, `:message-type` event|exception, `:content-type`), as ConverseStream does; /invoke and
+// /invoke-with-response-stream answer Claude's Messages body (fake-bedrock-invoke.ts). Errors are a
 // status, `x-amzn-errortype: <Name>:<namespace>` and `{"message": …}`. Behaves like fake-openai.ts: echo,
 // tools, tool results, JSON mode (a forced tool), word-count usage, and a behaviour queue of faults.
 // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EventStreamCodec } from '@smithy/core/event-streams';
-import { fromUtf8, toUtf8 } from '@smithy/core/serde';
+import type { AnthropicBehaviour } from './fake-anthropic.ts';
+import { respondInvoke } from './fake-bedrock-invoke.ts';
+import {
+  CORAL,
+  ERRORS,
+  exceptionFrame,
+  frame,
+  jsonHeaders,
+  type StreamException,
+  sendError,
+} from './fake-bedrock-wire.ts';
 import { countWords, isRecord, type Json, type ReqState, split } from './fake-openai-stream.ts';
 import {
   type FakeServer,
@@ -38,7 +48,7 @@ export interface FakeBedrockBehaviour extends ServerBehaviour {
   /** Stream: drop the connection after this many events (no messageStop); non-stream: after half the body. */
   cutAfterEvents?: number;
   /** Stream: an exception event (e.g. throttlingException, modelStreamErrorException) after N events. */
-  streamException?: { afterEvents: number; type: string; message?: string };
+  streamException?: StreamException;
   /** Text answer instead of the echo (also when tools are offered). */
   content?: string;
   /** JSON text of the tool input (default {"location":"Paris"}). */
@@ -48,6 +58,10 @@ export interface FakeBedrockBehaviour extends ServerBehaviour {
   chunkSize?: number;
   /** The usage to report (null: none at all in the answer / the metadata event). */
   usage?: BedrockUsageNumbers | null;
+  /** InvokeModel (Claude's Messages answer): the usage to report, in Anthropic's fields. */
+  messagesUsage?: AnthropicBehaviour['usage'];
+  /** InvokeModel: a thinking block before the answer. */
+  thinking?: string;
 }
 
 export interface RecordedBedrockRequest {
@@ -66,29 +80,7 @@ export interface FakeBedrock extends FakeServer<FakeBedrockBehaviour, RecordedBe
   url: string;
 }
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8);
-const NAMESPACE = 'http://internal.amazon.com/coral/com.amazon.bedrock/';
-const CORAL = 'http://internal.amazon.com/coral/com.amazon.coral.service/';
 const BAD_KEY = 'The security token included in the request is invalid.';
-
-/** Bedrock's exception for a status, with the message the real service answers. */
-const ERRORS: Readonly<Record<number, [string, string]>> = {
-  400: ['ValidationException', 'The provided request is not valid'],
-  403: ['AccessDeniedException', "You don't have access to the model with the specified model ID."],
-  404: ['ResourceNotFoundException', 'The requested resource could not be found.'],
-  408: ['ModelTimeoutException', 'Model has timed out in processing the request.'],
-  424: ['ModelErrorException', 'The model returned an error.'],
-  429: ['ThrottlingException', 'Too many requests, please wait before trying again.'],
-  500: ['InternalServerException', 'The server encountered an internal error.'],
-  503: ['ServiceUnavailableException', 'Bedrock is unable to process your request.'],
-};
-
-const jsonHeaders = () => ({ 'content-type': 'application/json', 'x-amzn-requestid': randomUUID() });
-
-function sendError(res: ServerResponse, status: number, type: string, message: string, ns = NAMESPACE): void {
-  const headers = { ...jsonHeaders(), 'x-amzn-errortype': `${type}:${ns}` };
-  sendBody(res, status, headers, JSON.stringify({ message }));
-}
 
 /** Text of Converse content blocks (text, and the text inside toolResult blocks). */
 function blocksText(blocks: unknown): string {
@@ -188,29 +180,6 @@ function streamEvents(a: Answer, size: number): [string, Json][] {
   return events;
 }
 
-function frame(messageType: 'event' | 'exception', type: string, payload: Json): Uint8Array {
-  const typeHeader = messageType === 'event' ? ':event-type' : ':exception-type';
-  return codec.encode({
-    headers: {
-      [typeHeader]: { type: 'string', value: type },
-      ':content-type': { type: 'string', value: 'application/json' },
-      ':message-type': { type: 'string', value: messageType },
-    },
-    // Bedrock pads every event with `p` (random characters) against length side channels.
-    body: fromUtf8(JSON.stringify(messageType === 'event' ? { ...payload, p: 'abcdefghij' } : payload)),
-  });
-}
-
-type StreamException = NonNullable<FakeBedrockBehaviour['streamException']>;
-
-function exceptionFrame(ex: StreamException): Uint8Array {
-  const payload: Json = { message: ex.message ?? `${ex.type} from the fake` };
-  if (ex.type === 'modelStreamErrorException') {
-    Object.assign(payload, { originalStatusCode: 500, originalMessage: 'model failed' });
-  }
-  return frame('exception', ex.type, payload);
-}
-
 function writeStream(res: ServerResponse, st: ReqState, a: Answer, b: FakeBedrockBehaviour): void {
   const headers = { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': randomUUID() };
   const events = streamEvents(a, Math.max(1, b.chunkSize ?? 8)).map(([type, p]) => frame('event', type, p));
@@ -230,7 +199,9 @@ function respond(
   /** The parsed JSON body, or the raw text when it is not JSON. */
   body: unknown,
 ) {
-  const m = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? '');
+  const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(
+    req.url ?? '',
+  );
   if (req.method !== 'POST' || m === null) {
     sendError(res, 404, 'UnknownOperationException', `No route for ${req.method} ${req.url}`);
     return;
@@ -242,6 +213,10 @@ function respond(
   }
   if (typeof body === 'string') {
     sendError(res, 400, 'SerializationException', 'Unable to parse request body');
+    return;
+  }
+  if (m[2] === 'invoke' || m[2] === 'invoke-with-response-stream') {
+    respondInvoke(res, st, b, body, decodeURIComponent(m[1] ?? ''), m[2] !== 'invoke');
     return;
   }
   if (!isRecord(body) || !Array.isArray(body.messages)) {
