@@ -12,7 +12,7 @@ import {
   type StreamReader,
 } from '../../../../functions/core/endpoints/types.ts';
 import type { Json } from '../../../../functions/core/json.ts';
-import { ChunkWriter, completionBody } from '../../../../functions/core/providers/openai/wire.ts';
+import { ChunkWriter, completionBody, PieceLog } from '../../../../functions/core/providers/openai/wire.ts';
 import type { Usage } from '../../../../functions/core/providers/types.ts';
 import { parseEvents } from '../../../../functions/core/sse/splitter.ts';
 import { type SdkServer, startSdkServer } from './sdk-server.ts';
@@ -40,7 +40,7 @@ class ChatPieces implements StreamReader {
   }
 }
 
-const w = new ChunkWriter('chatcmpl-9', 'claude-x', 1);
+const w = new ChunkWriter('chatcmpl-9', 'claude-x', 1, new PieceLog());
 const chatAnswer: StreamPiece[] = [
   { text: w.delta({ role: 'assistant', content: '' }), upstreamId: 'chatcmpl-9' },
   { text: w.delta({ content: 'Sunny ' }) + w.delta({ content: 'in Paris.' }), started: true },
