@@ -62,9 +62,8 @@ const dynamo = new DynamoDBClient({
 const background = new Background();
 
 /**
- * Stored Responses (`store: true`), on the table of SWITCHYARD_RESPONSES_TABLE, each kept
- * SWITCHYARD_RESPONSES_TTL_DAYS days. Built here with the other stores; the gateway's request pipeline takes it
- * when the Responses endpoint is wired in (exported until then, and for the harness to check the wiring).
+ * Stored Responses (`store`, default true), on the table of SWITCHYARD_RESPONSES_TABLE, each kept
+ * SWITCHYARD_RESPONSES_TTL_DAYS days (exported for the harness to check the wiring).
  */
 export const responses: ResponseStorage = {
   store: new DynamoResponseStore(dynamo, env.SWITCHYARD_RESPONSES_TABLE, { clock: systemClock }),
@@ -95,6 +94,7 @@ const gateway = createGateway({
   }),
   tokens: lambdaTokenCounter(),
   background,
+  responses,
   providerKeys: secret,
   http: createUndiciClient(),
   // The role's credentials; the SDK itself is a side file of the bundle, loaded on the first Bedrock call.

@@ -4,17 +4,21 @@ import { AuthenticationError } from './errors.ts';
 import { type HeaderMap, header } from './http.ts';
 import type { KeyStore, Principal } from './ports.ts';
 
-/** Reads `Authorization: Bearer <key>`; throws 401 when it is missing. */
+/**
+ * The client key: `Authorization: Bearer <key>` (OpenAI's SDKs, and Claude Code with an auth token), else
+ * `x-api-key: <key>` (Anthropic's SDK, Claude Code with an API key) — accepted on every endpoint, both being the
+ * same client keys. Throws 401 when neither is there.
+ */
 export function bearerOf(headers: HeaderMap): string {
   const auth = header(headers, 'authorization');
   const m = auth === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(auth);
-  if (m?.[1] === undefined) {
-    throw new AuthenticationError({
-      code: 'invalid_api_key',
-      message: 'Missing API key: send it as "Authorization: Bearer <key>".',
-    });
-  }
-  return m[1];
+  if (m?.[1] !== undefined) return m[1];
+  const apiKey = header(headers, 'x-api-key')?.trim();
+  if (apiKey !== undefined && apiKey !== '' && !/\s/.test(apiKey)) return apiKey;
+  throw new AuthenticationError({
+    code: 'invalid_api_key',
+    message: 'Missing API key: send it as "Authorization: Bearer <key>" or "x-api-key: <key>".',
+  });
 }
 
 export async function authenticate(keys: KeyStore, headers: HeaderMap): Promise<Principal> {

@@ -255,6 +255,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     usage: ledgerWriter,
     tokens: localTokenCounter(),
     background,
+    responses,
     providerKeys: staticProviderKeys(opts.providerKeys ?? {}),
     http,
     transports: { bedrock },

@@ -254,6 +254,12 @@ function respond(
     const retryAfter = b.retryAfter === undefined ? (b.status === 429 ? '1' : null) : b.retryAfter;
     if (retryAfter !== null) h['retry-after'] = retryAfter;
     sendError(res, b.status, h, [b.errorType ?? type, b.errorMessage ?? message]);
+  } else if (req.method === 'POST' && (req.url ?? '/').split('?')[0] === '/v1/messages/count_tokens') {
+    // https://docs.anthropic.com/en/api/messages-count-tokens: {"input_tokens": n}. The fake's count is its
+    // own (words + 3 per message + 7), so a test can tell it from the gateway's estimate.
+    const messages = isRecord(body) && Array.isArray(body.messages) ? body.messages.filter(isRecord) : [];
+    const words = messages.reduce((n, m) => n + countWords(textOf(m.content, true)), 0);
+    send(res, 200, h, JSON.stringify({ input_tokens: words + 3 * messages.length + 7 }));
   } else if (req.method !== 'POST' || (req.url ?? '/').split('?')[0] !== '/v1/messages') {
     sendError(res, 404, h, ['not_found_error', 'Not Found']);
   } else if (req.headers['anthropic-version'] === undefined) {

@@ -33,6 +33,7 @@ import {
   assertStorable,
   isExpired,
   isResponseId,
+  MAX_RESPONSE_ID_LENGTH,
   type ResponseStore,
   ResponseStoreError,
   type StoredResponse,
@@ -59,6 +60,7 @@ const docSchema = z.object({
   output: z.array(z.record(z.string(), z.unknown())),
   response: z.record(z.string(), z.unknown()),
   ancestors: z.array(z.string()).max(ANCESTOR_HINTS).optional(),
+  servedBy: z.object({ provider: z.string().max(MAX_RESPONSE_ID_LENGTH), native: z.boolean() }).optional(),
 });
 
 const HEAD = 'head';
@@ -84,6 +86,7 @@ export class DynamoResponseStore implements ResponseStore {
       output: r.output,
       response: r.response,
       ...(r.ancestors === undefined ? {} : { ancestors: r.ancestors.slice(-ANCESTOR_HINTS) }),
+      ...(r.servedBy === undefined ? {} : { servedBy: r.servedBy }),
     };
     const packed = await gzipAsync(JSON.stringify(doc));
     const inline = packed.byteLength <= PART_BYTES;
@@ -159,6 +162,7 @@ export class DynamoResponseStore implements ResponseStore {
       response: doc.response,
       ...(head.prev === undefined ? {} : { previousResponseId: head.prev }),
       ...(doc.ancestors === undefined ? {} : { ancestors: doc.ancestors }),
+      ...(doc.servedBy === undefined ? {} : { servedBy: doc.servedBy }),
     };
   }
 

@@ -9,19 +9,46 @@ import type { ProviderConfig } from '../config/schema.ts';
 import type { SwitchyardError } from '../errors.ts';
 import type { HeaderMap } from '../http.ts';
 import type { Json } from '../json.ts';
+import type { Logger } from '../ports.ts';
 import type { ProviderAdapter, UpstreamCall } from '../providers/types.ts';
+import type { SecretMasker } from '../secrets.ts';
+import type { ResponseStorage } from '../stores/response-store.ts';
 import type { TokenCounter } from '../usage/types.ts';
 import type { AnswerRead, EndpointId, StreamReader } from './types.ts';
 
-/** The client's request: its body as sent (text) and parsed, and its headers. */
-export interface ClientRequest<B extends Json = Json> {
+/**
+ * The client's request: its body as sent (text) and parsed, its headers, and what the spec's `prepare` loaded
+ * for it (`state`: a stored conversation, a translation made once) — undefined for a spec without one.
+ */
+export interface ClientRequest<B extends Json = Json, S = unknown> {
   readonly text: string;
   readonly json: B;
   readonly headers: HeaderMap;
+  readonly state: S;
+}
+
+/** What a spec's `prepare` may use: who asks, and the gateway's stores. */
+export interface PrepareContext {
+  readonly keyId: string;
+  /** The route: the model name the client sent. */
+  readonly route: string;
+  readonly requestId: string;
+  /** Wall clock at arrival, epoch ms. */
+  readonly epochMs: number;
+  /** Stored Responses (undefined: the host keeps none, so `store` keeps nothing and nothing can be continued). */
+  readonly responses: ResponseStorage | undefined;
+  readonly tokens: TokenCounter | undefined;
+  /** What the request keeps beyond its answer (a stored Response) is masked by it first. */
+  readonly secrets: SecretMasker;
+  readonly logger: Logger;
+  /** A line for the request's log line (a field dropped, a store that failed). */
+  warn(warning: string): void;
 }
 
 /** The target an attempt calls. */
 export interface TargetInput {
+  /** The provider's id in the config. */
+  readonly providerId: string;
   readonly adapter: ProviderAdapter;
   readonly provider: ProviderConfig;
   /** The target's upstream model. */
@@ -41,27 +68,43 @@ export interface TargetCall {
   stream(): StreamReader;
   /** The content type the streamed answer must have. */
   readonly streamType: string;
+  /**
+   * The answer is complete (read whole, or its stream's last piece about to be sent): what must happen before
+   * the client can see it end — a stored Response is put, so a `previous_response_id` naming it right after
+   * finds it. Never throws (a failure is the spec's to log).
+   */
+  complete?(): Promise<void>;
 }
 
 /** How a request's budget bound is computed: on its chat (or embeddings) form. */
 export interface BoundsInput {
   readonly op: 'chat' | 'embeddings';
   readonly body: Json;
+  /** Input tokens the body does not show: an earlier conversation the request continues. */
+  readonly extraInputTokens?: number;
 }
 
-export interface EndpointSpec<B extends Json = Json> {
+export interface EndpointSpec<B extends Json = Json, S = unknown> {
   readonly id: EndpointId;
   readonly path: string;
   /** Parses and checks the body once (throws the 400 naming the field). */
   parse(raw: unknown): B;
   model(body: B): string;
   stream(body: B): boolean;
+  /**
+   * Once the key and route are known, before admission: loads what the request depends on (a stored
+   * conversation) and checks what the schema cannot (headers). Its result is the request's `state`.
+   */
+  prepare?(req: ClientRequest<B, undefined>, ctx: PrepareContext): S | Promise<S>;
   /** The call to one target: native or translated. May throw UnsupportedFieldError (the next target). */
-  callFor(req: ClientRequest<B>, target: TargetInput): TargetCall;
+  callFor(req: ClientRequest<B, S>, target: TargetInput): TargetCall | Promise<TargetCall>;
   /** The error body of this API (the one translation point per shape). */
-  errorBody(err: SwitchyardError): Json;
-  /** The SSE event that ends a stream that failed after it started. */
-  errorEvent(err: SwitchyardError): string;
+  errorBody(err: SwitchyardError, requestId: string): Json;
+  /**
+   * The SSE event that ends a stream that failed after it started, when its reader writes no end of its own
+   * ({@link StreamReader.fail}).
+   */
+  errorEvent(err: SwitchyardError, requestId: string): string;
   /** Headers an error of this API carries besides the gateway's own (Anthropic's `request-id`). */
   errorHeaders?(requestId: string): Record<string, string>;
   /** Chat: the client asked for the usage chunk of its stream. */
@@ -71,9 +114,9 @@ export interface EndpointSpec<B extends Json = Json> {
   /** A whole answer's text with the request's cost in its usage (`usage.cost`), where the API has a place. */
   withCost(text: string, cost: number): string;
   /** Input tokens counted by the estimate tokenizer, when the upstream reports no usage. */
-  estimateInput(counter: TokenCounter, body: B): number;
+  estimateInput(counter: TokenCounter, req: ClientRequest<B, S>): number;
   /** Output tokens of a whole answer (`streamed` false) or of the forwarded stream text (true). */
   estimateOutput(counter: TokenCounter, text: string, streamed: boolean): number;
   /** What the budget bounds and the usage plausibility check read. */
-  bounds(body: B): BoundsInput;
+  bounds(req: ClientRequest<B, S>): BoundsInput;
 }

@@ -4,6 +4,7 @@
  * a failure, "the answer has started", done, the upstream id) — so nothing is recovered by parsing what a
  * translator just wrote (STYLE.md rule 12).
  */
+import type { SwitchyardError } from '../errors.ts';
 import type { Json } from '../json.ts';
 import type { Usage } from '../providers/types.ts';
 import type { FailureKind } from '../routing/failure.ts';
@@ -48,6 +49,12 @@ export interface StreamReader {
   push(chunk: Uint8Array): StreamPiece;
   /** The upstream body ended: the events its end completes. */
   end(): StreamPiece;
+  /**
+   * The events that end a stream the gateway fails after it started (an upstream failure, a timeout, a cut),
+   * when the stream's format ends a failure its own way (Responses: `response.failed`, then `error`, numbered
+   * after the events sent); without it the spec's error event is sent.
+   */
+  fail?(err: SwitchyardError): string;
 }
 
 /** A whole (non-stream) answer in the client's format, and what the gateway needs from it. */

@@ -77,7 +77,7 @@ export class RequestAccount {
     const { limits, logger } = this.deps;
     const p = this.principal;
     // Every request's usage is checked against its bounds, with or without a budget.
-    this.bounds = new RequestBounds(config, route, bounds.op, bounds.body);
+    this.bounds = new RequestBounds(config, route, bounds.op, bounds.body, bounds.extraInputTokens ?? 0);
     if (limits === undefined) return;
     if (p.rpm !== undefined) {
       const d = await limits.takeRate(p.keyId, p.rpm, this.arrivedAt).catch((err: unknown) => {

@@ -71,6 +71,8 @@ export interface Executed {
   readonly head: StreamHead | undefined;
   /** Non-stream: the answer, read whole, translated and checked. */
   readonly answer: Answer | undefined;
+  /** The winning attempt's call (its `complete` runs before the client sees the answer end). */
+  readonly call: TargetCall;
 }
 
 function hostOf(url: string | undefined): string {
@@ -155,7 +157,8 @@ export async function execute(
     for (let retry = 0; retry <= route.retry.attempts; retry++) {
       let tc: TargetCall;
       try {
-        tc = input.spec.callFor(input.req, {
+        tc = await input.spec.callFor(input.req, {
+          providerId: target.provider,
           adapter,
           provider,
           model: target.model,
@@ -212,7 +215,7 @@ export async function execute(
           status: opened.response.status,
           ms,
         });
-        return { opened, adapter, target, startedAt, head, answer };
+        return { opened, adapter, target, startedAt, head, answer, call: tc };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;

@@ -5,6 +5,7 @@
  * pipeline.ts, over the spec.
  */
 import { authenticate } from '../auth.ts';
+import { messagesSpec } from '../endpoints/messages/spec.ts';
 import { ENDPOINT_SPECS } from '../endpoints/registry.ts';
 import type { EndpointSpec } from '../endpoints/spec.ts';
 import {
@@ -17,17 +18,25 @@ import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RouteStore } from '../ports.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { NO_SECRETS } from '../secrets.ts';
+import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason } from '../upstream/reasons.ts';
 import { type AccountingDeps, accountDeps, RequestAccount } from './accounting.ts';
+import { countTokens } from './count-tokens.ts';
 import { type ExecuteDeps, ProviderState } from './execute.ts';
 import { type PipelineDeps, proxy } from './pipeline.ts';
 import { echoedPath, errorResponse, json, RequestScope } from './scope.ts';
+import { storedResponse } from './stored-responses.ts';
 
 export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
   readonly routes: RouteStore;
   readonly keys: KeyStore;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /**
+   * Stored Responses: `store` keeps each response, `previous_response_id` continues it on any target, and
+   * `GET`/`DELETE /v1/responses/{id}` read and remove it. Without it nothing is kept.
+   */
+  readonly responses?: ResponseStorage;
   /** Largest accepted request body; default 6 MiB, Lambda's own payload limit. */
   readonly maxBodyBytes?: number;
 }
@@ -45,11 +54,29 @@ export interface Gateway {
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
 
-/** The gateway's own endpoints (no upstream). */
-const OWN_ENDPOINTS: ReadonlyMap<string, 'health' | 'models'> = new Map([
-  ['/health', 'health'],
-  ['/v1/models', 'models'],
-]);
+/** The gateway's own endpoints, by path: their method, and whose error shape they answer in. */
+type OwnEndpoint = 'health' | 'models' | 'count_tokens';
+const OWN_ENDPOINTS: ReadonlyMap<string, { readonly kind: OwnEndpoint; readonly method: string }> = new Map([
+  ['/health', { kind: 'health', method: 'GET' }],
+  ['/v1/models', { kind: 'models', method: 'GET' }],
+  ['/v1/messages/count_tokens', { kind: 'count_tokens', method: 'POST' }],
+] as const);
+
+/** `GET` / `DELETE /v1/responses/{id}`: a stored response. */
+const STORED_RESPONSE = '/v1/responses/';
+
+/** What a request asks for: a proxied endpoint (its spec), one of the gateway's own, or a stored response. */
+type Endpoint =
+  | { readonly kind: 'proxy'; readonly spec: EndpointSpec }
+  | { readonly kind: OwnEndpoint }
+  | { readonly kind: 'stored'; readonly id: string };
+
+/** Whose error shape a path's errors take: its spec's (Anthropic's for count_tokens); else OpenAI's. */
+function errorShapeOf(path: string): EndpointSpec | undefined {
+  return (
+    ENDPOINT_SPECS.get(path) ?? (OWN_ENDPOINTS.get(path)?.kind === 'count_tokens' ? messagesSpec : undefined)
+  );
+}
 
 export function createGateway(deps: GatewayDeps): Gateway {
   const accounts = accountDeps(deps);
@@ -79,24 +106,33 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return json(200, scope.requestId, { object: 'list', data });
   }
 
-  /** The spec or own endpoint of a request, or the 404 / 405 of the error table. */
-  function endpointOf(req: GatewayRequest): EndpointSpec | 'health' | 'models' {
+  /** The endpoint of a request, or the 404 / 405 of the error table. */
+  function endpointOf(req: GatewayRequest): Endpoint {
     const spec = ENDPOINT_SPECS.get(req.path);
     const own = OWN_ENDPOINTS.get(req.path);
-    if (spec === undefined && own === undefined) {
+    let endpoint: Endpoint | undefined;
+    let methods: readonly string[] = ['POST'];
+    if (spec !== undefined) endpoint = { kind: 'proxy', spec };
+    else if (own !== undefined) {
+      endpoint = { kind: own.kind };
+      methods = [own.method];
+    } else if (req.path.startsWith(STORED_RESPONSE) && !req.path.includes('/', STORED_RESPONSE.length)) {
+      endpoint = { kind: 'stored', id: req.path.slice(STORED_RESPONSE.length) };
+      methods = ['GET', 'DELETE'];
+    }
+    if (endpoint === undefined) {
       throw new NotFoundError({
         code: 'unknown_url',
         message: `Unknown request URL: ${echoedPath(req.method)} ${echoedPath(req.path)}.`,
       });
     }
-    const method = spec === undefined ? 'GET' : 'POST';
-    if (req.method !== method) {
+    if (!methods.includes(req.method)) {
       throw new MethodNotAllowedError({
         code: 'method_not_allowed',
-        message: `Use ${method} for ${req.path}.`,
+        message: `Use ${methods.join(' or ')} for ${echoedPath(req.path)}.`,
       });
     }
-    return spec ?? (own as 'health' | 'models');
+    return endpoint;
   }
 
   return {
@@ -107,22 +143,30 @@ export function createGateway(deps: GatewayDeps): Gateway {
     async handle(req) {
       const requestId = requestIdFrom(header(req.headers, 'x-request-id'));
       const scope = new RequestScope(requestId, deps.clock.now(), deps, req);
-      // Errors are answered in the shape of the client's API once its endpoint is known.
-      let spec: EndpointSpec | undefined;
+      // Errors are answered in the shape of the client's API (a 405 on /v1/messages in Anthropic's).
+      const shape = errorShapeOf(req.path);
       try {
         if (stopping) throw shuttingDown();
         const endpoint = endpointOf(req);
-        if (endpoint === 'health') {
+        if (endpoint.kind === 'health') {
           scope.finish(200);
           return json(200, requestId, { status: 'ok' });
         }
-        if (endpoint !== 'models') spec = endpoint;
         const principal = await authenticate(deps.keys, req.headers);
         scope.summary.keyId = principal.keyId;
-        if (endpoint === 'models') return await models(scope, principal);
-        const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());
-        scope.account = account;
-        return await proxy(pipeline, scope, endpoint, principal, account);
+        switch (endpoint.kind) {
+          case 'models':
+            return await models(scope, principal);
+          case 'count_tokens':
+            return await countTokens(pipeline, scope, principal);
+          case 'stored':
+            return await storedResponse(deps.responses?.store, scope, principal, endpoint.id);
+          case 'proxy': {
+            const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());
+            scope.account = account;
+            return await proxy(pipeline, scope, endpoint.spec, principal, account);
+          }
+        }
       } catch (err) {
         if (err instanceof ClientGoneReason) {
           scope.finish(499);
@@ -136,7 +180,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             stack: err instanceof Error ? err.stack : undefined,
           });
         scope.finish(e.status, e);
-        return errorResponse(e, requestId, spec);
+        return errorResponse(e, requestId, shape);
       }
     },
   };

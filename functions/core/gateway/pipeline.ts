@@ -8,8 +8,9 @@ import type { ClientRequest, EndpointSpec } from '../endpoints/spec.ts';
 import { NotFoundError, PermissionDeniedError, type ServerShuttingDownError } from '../errors.ts';
 import type { GatewayResponse } from '../http.ts';
 import { type Json, own } from '../json.ts';
-import type { KeyStore, Principal, RouteStore } from '../ports.ts';
+import type { KeyStore, Logger, Principal, RouteStore } from '../ports.ts';
 import type { SecretMasker } from '../secrets.ts';
+import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import { linkAbort } from '../upstream/signals.ts';
 import { estimatedUsage } from '../usage/estimate.ts';
@@ -26,6 +27,9 @@ export interface PipelineDeps extends ExecuteDeps {
   readonly routes: RouteStore;
   readonly keys: KeyStore;
   readonly tokens?: TokenCounter;
+  readonly logger: Logger;
+  /** Stored Responses (`store`, `previous_response_id`); undefined when the host keeps none. */
+  readonly responses?: ResponseStorage;
   readonly secrets: SecretMasker;
   readonly maxBody: number;
   readonly state: ProviderState;
@@ -56,9 +60,38 @@ export function routeFor(config: GatewayConfig, model: string, principal: Princi
 }
 
 /** Step 1: the body, read within its limit, parsed by the spec. */
-async function readRequest(d: PipelineDeps, scope: RequestScope, spec: EndpointSpec): Promise<ClientRequest> {
+async function readRequest(
+  d: PipelineDeps,
+  scope: RequestScope,
+  spec: EndpointSpec,
+): Promise<ClientRequest<Json, undefined>> {
   const { text, json } = await readJsonBody(scope.req, d.maxBody);
-  return { text, json: spec.parse(json), headers: scope.req.headers };
+  return { text, json: spec.parse(json), headers: scope.req.headers, state: undefined };
+}
+
+/** Step 3: what the request depends on besides its body (a stored conversation), loaded by the spec. */
+async function prepare(
+  d: PipelineDeps,
+  scope: RequestScope,
+  spec: EndpointSpec,
+  read: ClientRequest<Json, undefined>,
+  principal: Principal,
+  route: string,
+  arrivedAt: number,
+): Promise<ClientRequest> {
+  if (spec.prepare === undefined) return read;
+  const state = await spec.prepare(read, {
+    keyId: principal.keyId,
+    route,
+    requestId: scope.requestId,
+    epochMs: arrivedAt,
+    responses: d.responses,
+    tokens: d.tokens,
+    secrets: d.secrets,
+    logger: d.logger,
+    warn: (w) => scope.stats.warnings.push(w),
+  });
+  return { ...read, state };
 }
 
 /**
@@ -91,14 +124,15 @@ export async function proxy(
   principal: Principal,
   account: RequestAccount,
 ): Promise<GatewayResponse> {
-  const req = await readRequest(d, scope, spec);
-  const stream = spec.stream(req.json);
-  const model = spec.model(req.json);
+  const read = await readRequest(d, scope, spec);
+  const stream = spec.stream(read.json);
+  const model = spec.model(read.json);
   scope.summary.stream = stream;
   scope.summary.route = model;
   const config = await d.routes.load();
   const route = routeFor(config, model, principal);
-  await account.admit(config, route, spec.bounds(req.json));
+  const req = await prepare(d, scope, spec, read, principal, model, account.arrivedAt);
+  await account.admit(config, route, spec.bounds(req));
 
   const sig = requestSignal(d, scope, route);
   let executed: Executed;
@@ -123,7 +157,7 @@ export async function proxy(
   scope.summary.provider = target.provider;
   scope.summary.model = target.model;
   account.target(config, target.provider, target.model);
-  const estimateInput = () => (d.tokens === undefined ? 0 : spec.estimateInput(d.tokens, req.json));
+  const estimateInput = () => (d.tokens === undefined ? 0 : spec.estimateInput(d.tokens, req));
   const headers = { 'x-request-id': scope.requestId, 'x-switchyard-provider': target.provider };
 
   if (executed.answer !== undefined) {
@@ -131,6 +165,8 @@ export async function proxy(
     const { answer, opened } = executed;
     sig.release();
     opened.close();
+    // What must outlive the answer (a stored Response) is done before the client has it.
+    await executed.call.complete?.();
     scope.stats.upstreamMs += d.clock.now() - startedAt;
     if (answer.usage !== undefined) account.use(answer.usage, 'provider');
     else if (d.tokens !== undefined) {
@@ -163,6 +199,7 @@ export async function proxy(
   // Draining: a client that leaves no longer aborts the upstream; the total deadline still does.
   if (drain) sig.unlinkClient();
   const wantsUsage = spec.clientWantsUsage(req.json);
+  const complete = executed.call.complete;
   const relayed = relay({
     provider: target.provider,
     secrets: d.secrets,
@@ -170,7 +207,8 @@ export async function proxy(
     head,
     idleMs: route.timeouts.idleMs,
     now: d.clock.now,
-    errorEvent: (err) => spec.errorEvent(err),
+    errorEvent: (err) => spec.errorEvent(err, scope.requestId),
+    ...(complete === undefined ? {} : { complete: () => complete.call(executed.call) }),
     usageEvent: wantsUsage
       ? (text: string, chunk: Json, u) => spec.withUsageEvent(text, chunk, account.costOf(u))
       : undefined,

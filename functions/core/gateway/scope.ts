@@ -89,5 +89,10 @@ export function json(
 export function errorResponse(err: SwitchyardError, requestId: string, spec?: EndpointSpec): GatewayResponse {
   const extra = { ...errorHeaders(err), ...spec?.errorHeaders?.(requestId) };
   if (err.status === 413) extra.connection = 'close'; // do not drain a huge body we refused
-  return json(err.status, requestId, spec === undefined ? toErrorBody(err) : spec.errorBody(err), extra);
+  return json(
+    err.status,
+    requestId,
+    spec === undefined ? toErrorBody(err) : spec.errorBody(err, requestId),
+    extra,
+  );
 }

@@ -62,6 +62,8 @@ export interface RelayInput {
   readonly usageEvent: ((text: string, chunk: Json, usage: Usage) => string) | undefined;
   /** Keep reading the upstream after the client left, to learn the true usage (bounded by the deadline). */
   readonly drainOnClientGone: boolean;
+  /** Runs once when the upstream said the answer is complete, before the piece that says so is sent. */
+  readonly complete?: () => Promise<void>;
 }
 
 /** Why a started stream broke, as the client's SSE error event says it. */
@@ -141,7 +143,14 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
       // The head (whole events read while the attempt could still fail over) goes first, then the body.
       let text = watch.take(r.head.piece);
       let more = !r.head.ended;
+      let completed = r.complete === undefined;
       for (;;) {
+        if (!completed && watch.done && watch.error === undefined) {
+          // The end goes out only once what must outlive it is done (a stored Response can be continued).
+          completed = true;
+          idle.stop();
+          await r.complete?.();
+        }
         if (text !== '') {
           firstChunkAt ??= r.now();
           watch.keep(text);
@@ -181,7 +190,7 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
         watch.detail = detailOf(r.secrets, reason instanceof Error ? reason.message : String(reason));
       }
     }
-    if (error !== undefined) yield r.errorEvent(error);
+    if (error !== undefined) yield reader.fail?.(error) ?? r.errorEvent(error);
   } finally {
     idle.stop();
     if (!finished && r.drainOnClientGone && !opened.controller.signal.aborted) {

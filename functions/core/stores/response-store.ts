@@ -36,6 +36,17 @@ export interface StoredResponse {
   readonly ancestors?: readonly string[];
   /** The Response object as it was returned (what `GET /v1/responses/{id}` answers). */
   readonly response: Json;
+  /**
+   * Who answered: the provider (its config id) and whether it served `/v1/responses` itself (`native`: it
+   * keeps its own copy, so a continuation sent to it again can go as the client sent it).
+   */
+  readonly servedBy?: ServedBy;
+}
+
+/** The provider that answered a stored response, and how. */
+export interface ServedBy {
+  readonly provider: string;
+  readonly native: boolean;
 }
 
 /**
@@ -275,8 +286,9 @@ export interface NewResponse {
   readonly input: readonly Json[];
   readonly output: readonly Json[];
   readonly response: Json;
-  /** The conversation it continues (from {@link conversationOf}), when the request named one. */
-  readonly previous?: Conversation;
+  /** The conversation it continues (its ids, oldest first: from {@link conversationOf}), when it has one. */
+  readonly previous?: Pick<Conversation, 'ids'>;
+  readonly servedBy?: ServedBy;
 }
 
 /** The record to `put`: expiry from the TTL, and the link and read-ahead hints from the conversation it continues. */
@@ -291,6 +303,7 @@ export function newStoredResponse(n: NewResponse): StoredResponse {
     input: n.input,
     output: n.output,
     response: n.response,
+    ...(n.servedBy === undefined ? {} : { servedBy: n.servedBy }),
     ...(last === undefined || n.previous === undefined
       ? {}
       : { previousResponseId: last, ancestors: n.previous.ids.slice(-ANCESTOR_HINTS) }),

@@ -51,6 +51,8 @@ export class RequestBounds {
     private readonly route: RouteConfig,
     private readonly op: 'chat' | 'embeddings',
     private readonly body: Readonly<Record<string, unknown>>,
+    /** Input the body does not show (an earlier conversation the request continues), in tokens. */
+    private readonly extraInputTokens = 0,
   ) {}
 
   /** The bounds of one target (computed once per target and request). */
@@ -60,12 +62,13 @@ export class RequestBounds {
     if (b !== undefined) return b;
     const p = own(this.config.providers, provider);
     const type = p?.type ?? 'openai';
-    const inputTokens = inputBoundOf(this.op, this.body, {
-      type,
-      model,
-      price: own(this.config.prices, id),
-      maxInputTokens: this.route.maxInputTokens,
-    });
+    const inputTokens =
+      inputBoundOf(this.op, this.body, {
+        type,
+        model,
+        price: own(this.config.prices, id),
+        maxInputTokens: this.route.maxInputTokens,
+      }) + this.extraInputTokens;
     if (this.op === 'embeddings') b = { inputTokens, outputCap: 0, outputLimit: 0, choices: 1 };
     else {
       const n = this.body.n;

@@ -44,7 +44,7 @@ function harness(
       config,
       route: config.routes.r!,
       spec: chatSpec,
-      req: { text: JSON.stringify(body), json: body, headers: {} },
+      req: { text: JSON.stringify(body), json: body, headers: {}, state: undefined },
       requestId: 'req-1',
       stream: false,
       signal,

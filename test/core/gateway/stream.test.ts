@@ -67,7 +67,7 @@ async function run(parts: (string | { waitMs: number })[], idleMs = 1000, opts: 
     head,
     idleMs,
     now: () => performance.now(),
-    errorEvent: chatSpec.errorEvent,
+    errorEvent: (err) => chatSpec.errorEvent(err, 'req-1'),
     usageEvent:
       (opts.forwardUsage ?? true)
         ? (text, chunk, u) => chatSpec.withUsageEvent(text, chunk, costOf(u))
@@ -203,7 +203,7 @@ describe('relay().cancel', () => {
       head: { piece: { text: '' }, ended: false, reader },
       idleMs: 1000,
       now: () => 0,
-      errorEvent: chatSpec.errorEvent,
+      errorEvent: (err) => chatSpec.errorEvent(err, 'req-1'),
       usageEvent: undefined,
       drainOnClientGone: false,
       onEnd: (o) => (outcome = o),

@@ -317,7 +317,7 @@ describe('newStoredResponse', () => {
       input: [],
       output: [],
       response: {},
-      previous: { ids, items: [], bytes: 0 },
+      previous: { ids },
     });
     expect(r.previousResponseId).toBe('resp_99');
     expect(r.ancestors).toEqual(ids.slice(-ANCESTOR_HINTS));

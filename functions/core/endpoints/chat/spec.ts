@@ -72,8 +72,8 @@ export const chatSpec: EndpointSpec = {
   clientWantsUsage,
   withUsageEvent: withChatUsageEvent,
   withCost: withUsageCost,
-  estimateInput: (counter, body) => estimateChatInputTokens(counter, body),
+  estimateInput: (counter, req) => estimateChatInputTokens(counter, req.json),
   estimateOutput: (counter, text, streamed) =>
     streamed ? estimateOutputOfEvents(counter, text) : estimateOutputOfBody(counter, text),
-  bounds: (body) => ({ op: 'chat', body }),
+  bounds: (req) => ({ op: 'chat', body: req.json }),
 };

@@ -55,7 +55,7 @@ export const embeddingsSpec: EndpointSpec = {
   clientWantsUsage: () => false,
   withUsageEvent: withChatUsageEvent,
   withCost: (text) => text,
-  estimateInput: (counter, body) => estimateEmbeddingInputTokens(counter, body.input),
+  estimateInput: (counter, req) => estimateEmbeddingInputTokens(counter, req.json.input),
   estimateOutput: () => 0,
-  bounds: (body) => ({ op: 'embeddings', body }),
+  bounds: (req) => ({ op: 'embeddings', body: req.json }),
 };

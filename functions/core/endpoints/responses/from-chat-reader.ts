@@ -4,6 +4,7 @@
  * answer. What the gateway needs (usage, failure, started, done, upstream id) is forwarded from the chat
  * pieces as it is; only the text is the reader's own.
  */
+import type { SwitchyardError } from '../../errors.ts';
 import { isRecord, type Json } from '../../json.ts';
 import type { Usage } from '../../providers/types.ts';
 import { parseEvents } from '../../sse/splitter.ts';
@@ -38,8 +39,9 @@ export class ResponsesFromChatReader implements StreamReader {
   }
 
   /** The end of a stream the gateway fails (an upstream failure, a timeout, a cut): the events to send last. */
-  fail(failure: ResponsesFailure): string {
-    return this.stream.finish({ done: false, error: failure, usage: this.usage });
+  fail(err: Pick<SwitchyardError, 'code' | 'message' | 'type'>): string {
+    const error: ResponsesFailure = { code: err.code, message: err.message, type: err.type };
+    return this.stream.finish({ done: false, error, usage: this.usage });
   }
 
   /** The Response object so far; after the end, the final one (what the store keeps). */

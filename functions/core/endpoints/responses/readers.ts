@@ -5,6 +5,7 @@
  * re-writing them. Only the few events that carry those are parsed; deltas pass by their name alone.
  * https://platform.openai.com/docs/api-reference/responses-streaming
  */
+import type { SwitchyardError } from '../../errors.ts';
 import { isRecord, type Json } from '../../json.ts';
 import type { Usage } from '../../providers/types.ts';
 import { type FailureKind, kindOfErrorObject } from '../../routing/failure.ts';
@@ -17,6 +18,8 @@ import {
   type StreamPiece,
   type StreamReader,
 } from '../types.ts';
+import { errorEvent, sseEvent } from './events.ts';
+import type { ResponsesFailure } from './response-object.ts';
 
 /** Upstream text the gateway keeps for its log line (the relay masks and cuts it again). */
 const MAX_MESSAGE = 2_000;
@@ -158,6 +161,9 @@ export class ResponsesStreamReader implements StreamReader {
   private failed = false;
   private events = 0;
   private lastSequence = -1;
+  /** The Response of `response.created` (what a failed end is written from), then the final one. */
+  private created: Json | undefined;
+  private final: Json | undefined;
 
   push(chunk: Uint8Array): StreamPiece {
     return this.read(this.sse.push(chunk));
@@ -170,6 +176,27 @@ export class ResponsesStreamReader implements StreamReader {
   /** The sequence number an event the gateway adds after the upstream's should carry. */
   get nextSequenceNumber(): number {
     return Math.max(this.events, this.lastSequence + 1);
+  }
+
+  /** The Response of `response.completed` / `response.incomplete` (what the store keeps); undefined before. */
+  response(): Json | undefined {
+    return this.final;
+  }
+
+  /**
+   * The gateway's end of a stream it fails after the upstream's events: `response.failed` (the Response the
+   * upstream created, failed) and the `error` event, numbered after the upstream's — as OpenAI ends a failed
+   * stream, so a client waits for nothing more.
+   */
+  fail(err: SwitchyardError): string {
+    const failure: ResponsesFailure = { code: err.code, message: err.message, type: err.type };
+    const seq = this.nextSequenceNumber;
+    const response = {
+      ...(this.created ?? { object: 'response' }),
+      status: 'failed',
+      error: { code: failure.code ?? 'server_error', message: failure.message },
+    };
+    return sseEvent('response.failed', seq, { response }) + errorEvent(seq + 1, failure);
   }
 
   private read(complete: string): StreamPiece {
@@ -191,9 +218,12 @@ export class ResponsesStreamReader implements StreamReader {
       const type = event.type;
       if (type === 'response.created') {
         const created = event.data.response;
+        if (isRecord(created)) this.created = created;
         if (isRecord(created) && typeof created.id === 'string') upstreamId = created.id.slice(0, MAX_ID);
       } else if (type === 'response.completed' || type === 'response.incomplete') {
-        usage = responsesUsage(event.data.response) ?? usage;
+        const final = event.data.response;
+        if (isRecord(final)) this.final = final;
+        usage = responsesUsage(final) ?? usage;
         done = true;
       } else if (type === 'response.failed') {
         const failed = event.data.response;
@@ -228,7 +258,7 @@ export class ResponsesStreamReader implements StreamReader {
  * body that is none — not JSON, JSON without an `output` list — with the failure it says itself for an
  * `{"error": …}` body or a Response whose status is `failed`.
  */
-export function readResponsesBody(body: string): AnswerRead {
+export function readResponsesBody(body: string): AnswerRead & { readonly response: Json } {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -251,6 +281,7 @@ export function readResponsesBody(body: string): AnswerRead {
     text: body,
     ...(usage === undefined ? {} : { usage }),
     ...(id === undefined ? {} : { upstreamId: id }),
+    response: json,
   };
 }
 

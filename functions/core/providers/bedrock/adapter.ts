@@ -6,7 +6,18 @@
  * Cohere via InvokeModel) are not part of this adapter.
  */
 
-import { type ProviderAdapter, UnsupportedFieldError } from '../types.ts';
+import {
+  bedrockInvokePath,
+  bedrockMessagesBody,
+  isClaudeOnBedrock,
+} from '../../endpoints/messages/bedrock.ts';
+import { header } from '../../http.ts';
+import {
+  type ForwardInput,
+  type ProviderAdapter,
+  UnsupportedFieldError,
+  type UpstreamCall,
+} from '../types.ts';
 import { parseBedrockError } from './errors.ts';
 import { converseInput } from './request.ts';
 import { completionOf } from './response.ts';
@@ -17,8 +28,41 @@ export const REGION_HEADER = 'x-switchyard-region';
 
 export { parseBedrockError } from './errors.ts';
 
+/** The region header and the call's own headers (the transport signs the request; there is no key). */
+function headersOf(
+  region: string | undefined,
+  requestId: string,
+  extraHeaders: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  if (region === undefined)
+    throw new Error('a bedrock provider needs `region` (config validation requires it)');
+  const headers: Record<string, string> = {};
+  if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
+  return Object.assign(headers, {
+    'content-type': 'application/json',
+    'x-request-id': requestId,
+    [REGION_HEADER]: region,
+  });
+}
+
+/**
+ * A Messages request to a Claude model: InvokeModel(-WithResponseStream) with Bedrock's Anthropic body, so
+ * prompt caching and thinking survive (endpoints/messages/bedrock.ts); other models are translated to chat
+ * and go through Converse.
+ */
+function forwardMessages(f: ForwardInput): UpstreamCall | undefined {
+  if (f.endpoint !== 'messages' || !isClaudeOnBedrock(f.model)) return undefined;
+  return {
+    method: 'POST',
+    path: bedrockInvokePath(f.model, f.stream),
+    headers: headersOf(f.provider.region, f.requestId, f.extraHeaders),
+    body: JSON.stringify(bedrockMessagesBody(f.json, header(f.clientHeaders, 'anthropic-beta'))),
+  };
+}
+
 export const bedrockAdapter = {
   type: 'bedrock',
+  forward: forwardMessages,
   buildCall({ op, body, model, requestId, extraHeaders, provider, epochMs }) {
     if (op !== 'chat') {
       throw new UnsupportedFieldError(
@@ -26,17 +70,8 @@ export const bedrockAdapter = {
         `Bedrock ${op} are not supported by the bedrock adapter (chat completions only).`,
       );
     }
-    const region = provider?.region;
-    if (region === undefined)
-      throw new Error('a bedrock provider needs `region` (config validation requires it)');
+    const headers = headersOf(provider?.region, requestId, extraHeaders);
     const { input, warnings, jsonTool } = converseInput(body, model, provider?.maxTokens);
-    const headers: Record<string, string> = {};
-    if (extraHeaders !== undefined) Object.assign(headers, extraHeaders);
-    Object.assign(headers, {
-      'content-type': 'application/json',
-      'x-request-id': requestId,
-      [REGION_HEADER]: region,
-    });
     const ctx = {
       id: `chatcmpl-${requestId}`,
       model,

@@ -40,7 +40,15 @@ class ChatPieces implements StreamReader {
   }
 }
 
-const w = new ChunkWriter('chatcmpl-9', 'claude-x', 1, new PieceLog());
+const log = new PieceLog();
+const w = new ChunkWriter('chatcmpl-9', 'claude-x', 1, log);
+/** The usage-only chunk, as the writer logs it for the piece (kept out of the text). */
+function usageChunk(u: Usage): Json {
+  w.usage(u);
+  const chunk = log.take('').usageChunk;
+  if (chunk === undefined) throw new Error('the writer logged no usage chunk');
+  return chunk;
+}
 const chatAnswer: StreamPiece[] = [
   { text: w.delta({ role: 'assistant', content: '' }), upstreamId: 'chatcmpl-9' },
   { text: w.delta({ content: 'Sunny ' }) + w.delta({ content: 'in Paris.' }), started: true },
@@ -53,7 +61,7 @@ const chatAnswer: StreamPiece[] = [
       w.delta({}, 'tool_calls'),
     started: true,
   },
-  { text: '', usageChunk: JSON.parse(w.usage(usage).slice(6)) as Json, usage, done: true },
+  { text: '', usageChunk: usageChunk(usage), usage, done: true },
 ];
 
 function readAll(pieces: readonly StreamPiece[]): { reader: ResponsesFromChatReader; out: StreamPiece[] } {

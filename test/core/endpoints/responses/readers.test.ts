@@ -172,6 +172,7 @@ describe('readResponsesBody', () => {
       text: body,
       usage: { inputTokens: 30, outputTokens: 7, cachedInputTokens: 10, reasoningTokens: 2 },
       upstreamId: 'resp_up1',
+      response: JSON.parse(body),
     });
   });
 

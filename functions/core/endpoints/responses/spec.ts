@@ -1,0 +1,183 @@
+/**
+ * `POST /v1/responses` (OpenAI's Responses API). A provider that serves it (type `openai` with `responses` in
+ * its `endpoints`) gets the request as the client sent it — the model replaced — and its events are relayed as
+ * they come; every other target gets it translated to chat (to-chat.ts) and its chat answer written back as a
+ * Response (from-chat*.ts). Stored responses (state.ts) make `previous_response_id` work on every target: a
+ * native target that served the response continued gets the request as sent; any other gets the earlier
+ * turns as items (native) or messages (translated).
+ * https://platform.openai.com/docs/api-reference/responses/create
+ */
+
+import { isRecord, type Json } from '../../json.ts';
+import { editJson } from '../../json-edit.ts';
+import type { UpstreamCall } from '../../providers/types.ts';
+import { parseBody } from '../../schemas/openai.ts';
+import type { ServedBy } from '../../stores/response-store.ts';
+import { estimateChatInputTokens } from '../../usage/tokenizer.ts';
+import type { TokenCounter } from '../../usage/types.ts';
+import { chatCall, SSE } from '../chat/spec.ts';
+import { openAIErrorBody } from '../openai/errors.ts';
+import { withChatUsageEvent } from '../openai/readers.ts';
+import type { BoundsInput, ClientRequest, EndpointSpec, TargetCall, TargetInput } from '../spec.ts';
+import { errorEvent } from './events.ts';
+import { ResponsesFromChatReader, readResponsesFromChat } from './from-chat-reader.ts';
+import { ResponsesStreamReader, readResponsesBody, responsesOutputText } from './readers.ts';
+import type { ResponseContext } from './response-object.ts';
+import { type ResponsesRequest, responsesRequestSchema } from './schema.ts';
+import { inputItemsOf, portableItems, ResponsesState } from './state.ts';
+import { chatFromResponses } from './to-chat.ts';
+
+type Req = ClientRequest<ResponsesRequest, ResponsesState>;
+
+/** The request as chat, for bounds and estimates: undefined when no chat target could take it. */
+function chatForm(req: Req): Json | undefined {
+  try {
+    return chatFromResponses(req.json, req.state.loaded ?? []).chat;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tokens of the earlier turns not in the chat form (their stored count, until they are loaded). */
+const unloadedTokens = (req: Req): number =>
+  req.state.loaded === undefined ? (req.state.previousTokens ?? 0) : 0;
+
+/**
+ * The budget bound: the request's chat form (the output cap is `max_output_tokens`) plus the earlier turns.
+ * A request no chat target could take (built-in tools) is bound by its bytes, a token each.
+ */
+function boundsOf(req: Req): BoundsInput {
+  const chat = chatForm(req) ?? {
+    messages: [{ role: 'user', content: req.text }],
+    ...(typeof req.json.max_output_tokens === 'number' ? { max_tokens: req.json.max_output_tokens } : {}),
+  };
+  return { op: 'chat', body: chat, extraInputTokens: unloadedTokens(req) };
+}
+
+function estimateInput(counter: TokenCounter, req: Req): number {
+  const chat = chatForm(req);
+  const own = chat === undefined ? counter.count(req.text) : estimateChatInputTokens(counter, chat);
+  return own + unloadedTokens(req);
+}
+
+/** Output tokens of a whole Response (its items' text and call arguments) or of forwarded events. */
+function estimateOutput(counter: TokenCounter, text: string, streamed: boolean): number {
+  if (streamed) return counter.count(responsesOutputText([text]));
+  let response: unknown;
+  try {
+    response = JSON.parse(text);
+  } catch {
+    return counter.count(text);
+  }
+  const output = isRecord(response) && Array.isArray(response.output) ? response.output : [];
+  let out = '';
+  for (const item of output) {
+    if (!isRecord(item)) continue;
+    if (typeof item.arguments === 'string') out += `${String(item.name ?? '')}${item.arguments}`;
+    if (!Array.isArray(item.content)) continue;
+    for (const part of item.content) {
+      if (isRecord(part) && typeof part.text === 'string') out += part.text;
+      if (isRecord(part) && typeof part.refusal === 'string') out += part.refusal;
+    }
+  }
+  return counter.count(out);
+}
+
+/** The native call: the client's bytes (the model edited), or its earlier turns spelled out as items. */
+async function nativeCall(req: Req, t: TargetInput, direct: UpstreamCall): Promise<UpstreamCall | undefined> {
+  if (req.state.holdsConversation(t.providerId)) return direct;
+  const input = [...portableItems(await req.state.conversation()), ...inputItemsOf(req.json.input)];
+  const { previous_response_id: _, ...rest } = req.json;
+  const json: Json = { ...rest, input };
+  const text = editJson(
+    req.text,
+    [{ delete: 'previous_response_id' }, { set: 'input', value: input }],
+    () => json,
+  );
+  return t.adapter.forward?.(forwardInput(req, t, text, json));
+}
+
+function forwardInput(req: Req, t: TargetInput, text: string, json: Json) {
+  return {
+    endpoint: 'responses' as const,
+    text,
+    json,
+    stream: req.json.stream === true,
+    model: t.model,
+    apiKey: t.apiKey,
+    requestId: t.requestId,
+    extraHeaders: t.provider.headers,
+    provider: t.provider,
+    clientHeaders: req.headers,
+  };
+}
+
+async function callFor(req: Req, t: TargetInput): Promise<TargetCall> {
+  const s = req.state;
+  const direct = t.adapter.forward?.(forwardInput(req, t, req.text, req.json));
+  const call = direct === undefined ? undefined : await nativeCall(req, t, direct);
+  if (call !== undefined) {
+    const by: ServedBy = { provider: t.providerId, native: true };
+    let reader: ResponsesStreamReader | undefined;
+    let whole: Json | undefined;
+    return {
+      call,
+      answer: (text) => {
+        const read = readResponsesBody(text);
+        whole = read.response;
+        return read;
+      },
+      stream: () => {
+        reader = new ResponsesStreamReader();
+        return reader;
+      },
+      streamType: SSE,
+      complete: () => s.keep(whole ?? reader?.response(), by),
+    };
+  }
+  // Translated: the earlier turns as chat messages, the chat answer as a Response.
+  const { chat, warnings } = chatFromResponses(
+    req.json,
+    s.previous === undefined ? [] : await s.conversation(),
+  );
+  const tc = chatCall(chat, undefined, req.headers, t);
+  const ctx: ResponseContext = { id: s.id, createdAt: s.createdAt, model: t.model, request: req.json };
+  const by: ServedBy = { provider: t.providerId, native: false };
+  let reader: ResponsesFromChatReader | undefined;
+  let whole: Json | undefined;
+  return {
+    call:
+      warnings.length === 0 ? tc.call : { ...tc.call, warnings: [...(tc.call.warnings ?? []), ...warnings] },
+    answer: (text) => {
+      const read = readResponsesFromChat(tc.answer(text), ctx);
+      whole = read.response;
+      return read;
+    },
+    stream: () => {
+      reader = new ResponsesFromChatReader(tc.stream(), ctx);
+      return reader;
+    },
+    streamType: tc.streamType,
+    complete: () => s.keep(whole ?? reader?.response(), by),
+  };
+}
+
+export const responsesSpec: EndpointSpec<ResponsesRequest, ResponsesState> = {
+  id: 'responses',
+  path: '/v1/responses',
+  parse: (raw) => parseBody(responsesRequestSchema, raw),
+  model: (body) => body.model,
+  stream: (body) => body.stream === true,
+  prepare: (req, ctx) => ResponsesState.prepare(req.json, ctx),
+  callFor,
+  errorBody: openAIErrorBody,
+  // Both readers end a failed stream themselves (response.failed, then error); this is the bare fallback.
+  errorEvent: (err) => errorEvent(0, { code: err.code, message: err.message, type: err.type }),
+  clientWantsUsage: () => false,
+  withUsageEvent: withChatUsageEvent,
+  // The cost goes in the `x-switchyard-cost-usd` header: a Response's usage has no place for it.
+  withCost: (text) => text,
+  estimateInput,
+  estimateOutput,
+  bounds: boundsOf,
+};

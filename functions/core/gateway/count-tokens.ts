@@ -1,0 +1,126 @@
+/**
+ * `POST /v1/messages/count_tokens` (https://docs.anthropic.com/en/api/messages-count-tokens): the input tokens
+ * of a Messages request, as Claude Code asks before it sends one. Native when the route has an `anthropic`
+ * target — the first one in route order is asked, once (no retry, no fallback: a count is advice, not an
+ * answer) — else, or when that ask fails, the gateway's estimate (the same tokenizer as its usage estimates).
+ * `x-switchyard-token-count: native | estimate` says which. Free upstream: no budget hold, no ledger record,
+ * no rate-limit token; its log line and metrics are made as for any request.
+ */
+
+import { utf8 } from '../bytes.ts';
+import { baseUrlsOf, type GatewayConfig, type RouteConfig } from '../config/schema.ts';
+import { estimateMessagesTokens } from '../endpoints/messages/count-tokens.ts';
+import { countTokensRequestSchema } from '../endpoints/messages/schema.ts';
+import { checkAnthropicHeaders } from '../endpoints/messages/spec.ts';
+import type { GatewayResponse } from '../http.ts';
+import { isRecord, own } from '../json.ts';
+import { editJson } from '../json-edit.ts';
+import type { Principal } from '../ports.ts';
+import { countTokensCall } from '../providers/anthropic/adapter.ts';
+import { ADAPTERS } from '../providers/registry.ts';
+import { parseBody } from '../schemas/openai.ts';
+import { openAttempt } from '../upstream/attempt.ts';
+import { TimeoutReason } from '../upstream/reasons.ts';
+import { linkAbort } from '../upstream/signals.ts';
+import type { TokenCounter } from '../usage/types.ts';
+import { readJsonBody } from './body.ts';
+import { type PipelineDeps, routeFor } from './pipeline.ts';
+import { json, type RequestScope } from './scope.ts';
+
+/** Without a tokenizer: four bytes a token, the usual rule of thumb for English. */
+const BYTES_COUNTER: TokenCounter = { count: (text) => Math.ceil(Buffer.byteLength(text, 'utf8') / 4) };
+
+/** Asks the route's first Anthropic target; undefined when it has none or the ask failed (logged). */
+async function nativeCount(
+  d: PipelineDeps,
+  scope: RequestScope,
+  config: GatewayConfig,
+  route: RouteConfig,
+  text: string,
+  parsed: Record<string, unknown>,
+): Promise<{ tokens: number; provider: string } | undefined> {
+  const target = route.targets.find((t) => own(config.providers, t.provider)?.type === 'anthropic');
+  const provider = target === undefined ? undefined : own(config.providers, target.provider);
+  if (target === undefined || provider === undefined) return undefined;
+  const keys = await d.providerKeys.keys(target.provider);
+  const call = countTokensCall({
+    text: editJson(text, [{ set: 'model', value: target.model }], () => parsed),
+    json: parsed,
+    model: target.model,
+    apiKey: d.state.nextKey(target.provider, keys),
+    requestId: scope.requestId,
+    extraHeaders: provider.headers,
+    provider,
+    clientHeaders: scope.req.headers,
+  });
+  const controller = new AbortController();
+  if (d.stopping()) controller.abort(d.shuttingDown());
+  d.inflight.add(controller);
+  const unlink = linkAbort(scope.req.signal, controller);
+  const totalMs = route.timeouts.totalMs;
+  const deadline = setTimeout(() => controller.abort(new TimeoutReason('total', totalMs)), totalMs);
+  const started = d.clock.now();
+  scope.stats.attempts++;
+  try {
+    const opened = await openAttempt({
+      provider: target.provider,
+      adapter: ADAPTERS.anthropic,
+      secrets: d.secrets,
+      transport: d.http,
+      baseUrls: baseUrlsOf(provider),
+      startIndex: 0,
+      call,
+      timeouts: route.timeouts,
+      requestSignal: controller.signal,
+      epochMs: d.clock.epochMs,
+      readAll: true,
+      maxResponseBytes: 64 * 1024,
+    });
+    const body: unknown = JSON.parse(utf8.decode(opened.first ?? new Uint8Array()));
+    opened.close();
+    const tokens = isRecord(body) ? body.input_tokens : undefined;
+    if (typeof tokens !== 'number' || !Number.isSafeInteger(tokens) || tokens < 0) {
+      throw new Error('the answer holds no input_tokens');
+    }
+    return { tokens, provider: target.provider };
+  } catch (err) {
+    d.logger.log('warn', 'count_tokens: native count failed, estimated', {
+      requestId: scope.requestId,
+      provider: target.provider,
+      error: d.secrets.mask(err instanceof Error ? err.message : String(err)).slice(0, 500),
+    });
+    return undefined;
+  } finally {
+    scope.stats.upstreamMs += d.clock.now() - started;
+    clearTimeout(deadline);
+    unlink();
+    d.inflight.delete(controller);
+  }
+}
+
+export async function countTokens(
+  d: PipelineDeps,
+  scope: RequestScope,
+  principal: Principal,
+): Promise<GatewayResponse> {
+  const { text, json: raw } = await readJsonBody(scope.req, d.maxBody);
+  const body = parseBody(countTokensRequestSchema, raw);
+  checkAnthropicHeaders(scope.req.headers);
+  scope.summary.route = body.model;
+  const config = await d.routes.load();
+  const route = routeFor(config, body.model, principal);
+  const native = await nativeCount(d, scope, config, route, text, body);
+  const headers: Record<string, string> = { 'request-id': scope.requestId };
+  let tokens: number;
+  if (native !== undefined) {
+    tokens = native.tokens;
+    headers['x-switchyard-token-count'] = 'native';
+    headers['x-switchyard-provider'] = native.provider;
+    scope.summary.provider = native.provider;
+  } else {
+    tokens = estimateMessagesTokens(d.tokens ?? BYTES_COUNTER, body).input_tokens;
+    headers['x-switchyard-token-count'] = 'estimate';
+  }
+  scope.finish(200);
+  return json(200, scope.requestId, { input_tokens: tokens }, headers);
+}
