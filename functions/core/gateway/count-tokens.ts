@@ -22,13 +22,10 @@ import { parseBody } from '../schemas/openai.ts';
 import { openAttempt } from '../upstream/attempt.ts';
 import { TimeoutReason } from '../upstream/reasons.ts';
 import { linkAbort } from '../upstream/signals.ts';
-import type { TokenCounter } from '../usage/types.ts';
+import { BYTES_COUNTER } from '../usage/estimate.ts';
 import { readJsonBody } from './body.ts';
 import { type PipelineDeps, routeFor } from './pipeline.ts';
 import { json, type RequestScope } from './scope.ts';
-
-/** Without a tokenizer: four bytes a token, the usual rule of thumb for English. */
-const BYTES_COUNTER: TokenCounter = { count: (text) => Math.ceil(Buffer.byteLength(text, 'utf8') / 4) };
 
 /** Asks the route's first Anthropic target; undefined when it has none or the ask failed (logged). */
 async function nativeCount(

@@ -68,3 +68,11 @@ export function estimateOutputOfEvents(counter: TokenCounter, forwarded: string)
 export function estimatedUsage(inputTokens: number, outputTokens: number): Usage {
   return { inputTokens, outputTokens, cachedInputTokens: 0, reasoningTokens: 0 };
 }
+
+/**
+ * A counter without a tokenizer: four UTF-8 bytes a token, the usual rule of thumb for English. For a number
+ * that must cost nothing on the hot path (a translated stream's first event) or when no tokenizer is there.
+ */
+export const BYTES_COUNTER: TokenCounter = {
+  count: (text) => Math.ceil(Buffer.byteLength(text, 'utf8') / 4),
+};

@@ -67,12 +67,21 @@ export interface StreamOutcome extends HttpOutcome {
   readonly streamError: unknown;
 }
 
+/** `usage` of a chat answer (prompt/completion tokens), or of a Response or a Message (input/output tokens). */
 function usageOf(json: unknown): Usage | undefined {
   if (!isRecord(json) || !isRecord(json.usage)) return undefined;
   const u = json.usage;
-  if (typeof u.prompt_tokens !== 'number' || typeof u.completion_tokens !== 'number') return undefined;
-  return { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens };
+  const input = u.prompt_tokens ?? u.input_tokens;
+  const output = u.completion_tokens ?? u.output_tokens;
+  if (typeof input !== 'number' || typeof output !== 'number') return undefined;
+  return { promptTokens: input, completionTokens: output };
 }
+
+/** The APIs a check may call besides chat: OpenAI's Responses, Anthropic's Messages. */
+export type OtherApi = 'responses' | 'messages';
+
+/** Anthropic's API version the validator speaks (https://docs.anthropic.com/en/api/versioning). */
+const ANTHROPIC_VERSION = '2023-06-01';
 
 function parseJson(text: string): unknown {
   try {
@@ -141,9 +150,9 @@ export class ValidateClient {
     return { headers, full, timeoutMs: opts.timeoutMs ?? this.limits.timeoutMs };
   }
 
-  private post(headers: Record<string, string>, body: Json, signal: AbortSignal) {
+  private post(headers: Record<string, string>, body: Json, signal: AbortSignal, path = '/chat/completions') {
     return this.http.send({
-      url: `${this.subject.baseUrl}/chat/completions`,
+      url: `${this.subject.baseUrl}${path}`,
       method: 'POST',
       headers,
       body: JSON.stringify(body),
@@ -155,11 +164,40 @@ export class ValidateClient {
   async chat(body: Json, opts: CallOptions = {}): Promise<HttpOutcome> {
     this.admit(body);
     const { headers, full, timeoutMs } = this.request(body, opts);
+    return this.whole('/chat/completions', headers, full, timeoutMs);
+  }
+
+  /**
+   * A non-stream question in another API: `POST /responses` (`input`, `max_output_tokens`) or
+   * `POST /messages` (Anthropic's body and headers, the key as `x-api-key` too), with `text` as the user's turn.
+   */
+  async other(api: OtherApi, text: string): Promise<HttpOutcome> {
+    const { headers, timeoutMs } = this.request({}, {});
+    const max = this.limits.maxTokens;
+    const model = this.subject.model;
+    const full: Json =
+      api === 'responses'
+        ? { model, input: text, max_output_tokens: Math.max(16, max) }
+        : { model, max_tokens: max, messages: [{ role: 'user', content: text }] };
+    if (api === 'messages') {
+      headers['anthropic-version'] = ANTHROPIC_VERSION;
+      headers['x-api-key'] = this.subject.key;
+    }
+    this.admit({ messages: [{ role: 'user', content: text }] });
+    return this.whole(`/${api}`, headers, full, timeoutMs);
+  }
+
+  private async whole(
+    path: string,
+    headers: Record<string, string>,
+    full: Json,
+    timeoutMs: number,
+  ): Promise<HttpOutcome> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     const t0 = performance.now();
     try {
-      const res = await this.post(headers, full, controller.signal);
+      const res = await this.post(headers, full, controller.signal, path);
       const chunks: Uint8Array[] = [];
       let size = 0;
       for await (const c of res.body) {

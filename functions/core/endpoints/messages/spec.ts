@@ -10,6 +10,7 @@ import { InvalidRequestError } from '../../errors.ts';
 import { header } from '../../http.ts';
 import { isRecord, type Json } from '../../json.ts';
 import { parseBody } from '../../schemas/openai.ts';
+import { BYTES_COUNTER } from '../../usage/estimate.ts';
 import type { TokenCounter } from '../../usage/types.ts';
 import { chatCall, SSE } from '../chat/spec.ts';
 import { withChatUsageEvent } from '../openai/readers.ts';
@@ -17,7 +18,6 @@ import type {
   BoundsInput,
   ClientRequest,
   EndpointSpec,
-  PrepareContext,
   TargetCall,
   TargetInput,
 } from '../spec.ts';
@@ -53,10 +53,7 @@ export class MessagesState {
   private translated: ChatFromMessages | Error | undefined;
   private estimate: number | undefined;
 
-  constructor(
-    private readonly body: MessagesRequest,
-    private readonly tokens: TokenCounter | undefined,
-  ) {}
+  constructor(private readonly body: MessagesRequest) {}
 
   /** The request as chat; throws the UnsupportedFieldError of a field no chat target can take. */
   chat(): ChatFromMessages {
@@ -71,10 +68,13 @@ export class MessagesState {
     return this.translated;
   }
 
-  /** Input tokens as the estimate tokenizer counts them (message_start's usage on a translated stream). */
-  inputTokens(): number | undefined {
-    if (this.tokens === undefined) return undefined;
-    this.estimate ??= estimateMessagesTokens(this.tokens, this.body).input_tokens;
+  /**
+   * A translated stream's input tokens before the provider counts them (message_start's usage, and the final
+   * one when the provider reports none): four bytes a token, no tokenizer — a tokenizer pass over a long
+   * conversation would cost tens of ms of the first token's time. message_delta carries the provider's count.
+   */
+  inputTokens(): number {
+    this.estimate ??= estimateMessagesTokens(BYTES_COUNTER, this.body).input_tokens;
     return this.estimate;
   }
 }
@@ -112,7 +112,7 @@ function callFor(req: Req, t: TargetInput): TargetCall {
     model: t.model,
     requestId: t.requestId,
     ...(req.json.stop_sequences === undefined ? {} : { stopSequences: req.json.stop_sequences }),
-    ...(inputTokens === undefined ? {} : { inputTokens }),
+    inputTokens,
   };
   return {
     call:
@@ -163,9 +163,9 @@ export const messagesSpec: EndpointSpec<MessagesRequest, MessagesState> = {
   parse: (raw) => parseBody(messagesRequestSchema, raw),
   model: (body) => body.model,
   stream: (body) => body.stream === true,
-  prepare(req, ctx: PrepareContext) {
+  prepare(req) {
     checkAnthropicHeaders(req.headers);
-    return new MessagesState(req.json, ctx.tokens);
+    return new MessagesState(req.json);
   },
   callFor,
   errorBody: (err, requestId) => anthropicErrorBody(err, requestId) as unknown as Json,
