@@ -117,6 +117,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
           return json(200, requestId, { status: 'ok' });
         }
         if (endpoint !== 'models') spec = endpoint;
+        if (spec !== undefined) scope.summary.endpoint = spec.id;
         const principal = await authenticate(deps.keys, req.headers);
         scope.summary.keyId = principal.keyId;
         if (endpoint === 'models') return await models(scope, principal);
