@@ -62,7 +62,7 @@ describe('request ids', () => {
     expect(s).toMatchObject({ requestId: id, status: 200, route: 'chat' });
   });
 
-  it('names the client API of each request in its log line (none for the gateway\'s own paths)', async () => {
+  it("names the client API of each request in its log line (none for the gateway's own paths)", async () => {
     const chat = await h.client.chat.completions.create({ model: 'chat', messages }).withResponse();
     const embed = await h.client.embeddings.create({ model: 'only-b', input: 'x' }).withResponse();
     const health = await raw(h.origin, '/health');
