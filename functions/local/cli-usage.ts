@@ -10,7 +10,7 @@ import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { COUNTERS } from '../aws/stores/ledger-items.ts';
 import { DAY_MS, dayStart, daysBetween } from '../core/days.ts';
-import { usageRecordSchema } from '../core/usage/record-schema.ts';
+import { ENDPOINT_IDS, usageRecordSchema } from '../core/usage/record-schema.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, type UsageAggregate, type UsageRecord } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
@@ -68,9 +68,9 @@ const BY = { key: 'keyId', model: 'model', provider: 'provider' } as const;
  * `--endpoint` filters request records only: the daily aggregates are by key, provider and model, and
  * splitting them by endpoint as well would change every aggregate's key (and the items already written).
  */
-const endpointFlag = z.enum(['chat', 'embeddings', 'responses', 'messages'], {
-  error: '--endpoint must be chat, embeddings, responses or messages',
-}) satisfies z.ZodType<UsageRecord['endpoint']>;
+const endpointFlag = z.enum(ENDPOINT_IDS, {
+  error: `--endpoint must be ${ENDPOINT_IDS.slice(0, -1).join(', ')} or ${ENDPOINT_IDS.at(-1)}`,
+});
 
 const flagsSchema = z
   .object({

@@ -6,7 +6,12 @@ import type { UsageRecord } from './types.ts';
 const count = z.number().int().min(0);
 
 /** Every {@link EndpointId}, checked both ways by the compiler: a new endpoint must be added here. */
-const ENDPOINT_IDS = ['chat', 'embeddings', 'responses', 'messages'] as const satisfies readonly EndpointId[];
+export const ENDPOINT_IDS = [
+  'chat',
+  'embeddings',
+  'responses',
+  'messages',
+] as const satisfies readonly EndpointId[];
 type Unlisted = Exclude<EndpointId, (typeof ENDPOINT_IDS)[number]>;
 const _allListed: [Unlisted] extends [never] ? true : Unlisted = true;
 void _allListed;
