@@ -1,6 +1,9 @@
 /**
  * Dashboard and alarms. Request metrics come from the gateway's EMF (namespace `Switchyard`, dimensions
  * service/Route/Provider), graphed with SEARCH so every route and provider shows up without listing them.
+ * Each EMF line also files its metrics under service/Endpoint (functions/aws/observability.ts: a second
+ * dimension set, so the per-route series above are the same series as before); the endpoint row searches
+ * that set — one line per client API, with a true p99 per endpoint.
  * Everything is keyed to this stack: the EMF `service` is the stack's name (lib/gateway-function.ts), the
  * REST API is named after the stack, and the Lambda metrics use the function's generated name — so two stacks
  * in one account never graph or alarm on each other's traffic.
@@ -75,6 +78,8 @@ export class Monitoring extends Construct {
     const fn = props.gateway;
     const byRoute = (metric: string, stat: string, label: string) =>
       search(props.service, 'Route,Provider', metric, stat, PERIOD, label);
+    const byEndpoint = (metric: string, stat: string, label: string) =>
+      search(props.service, 'Endpoint', metric, stat, PERIOD, label);
     const byProvider = (metric: string, stat: string, label: string) =>
       search(props.service, 'Provider', metric, stat, Duration.hours(1), label);
     const lambda = (metricName: string, statistic: string) =>
@@ -98,6 +103,11 @@ export class Monitoring extends Construct {
           graph('Latency p50 / p90 / p99 (ms)', percentiles('Latency', ['p50', 'p90', 'p99'])),
         ],
         [
+          graph('Requests by endpoint', [byEndpoint('Requests', 'Sum', 'requests')]),
+          graph('Errors by endpoint', [byEndpoint('Errors', 'Sum', 'errors')]),
+          graph('Latency p99 by endpoint (ms)', [byEndpoint('Latency', 'p99', 'p99')]),
+        ],
+        [
           graph('Time to first token p50 / p99 (ms)', percentiles('TimeToFirstToken', ['p50', 'p99'])),
           graph('Gateway overhead p50 / p99 (ms)', percentiles('GatewayOverhead', ['p50', 'p99'])),
           graph('Retries and fallbacks', [
@@ -106,9 +116,11 @@ export class Monitoring extends Construct {
           ]),
         ],
         [
-          graph('Tokens in / out', [
+          graph('Tokens in / out, prompt cache read / write', [
             byRoute('InputTokens', 'Sum', 'in'),
             byRoute('OutputTokens', 'Sum', 'out'),
+            byRoute('CacheReadTokens', 'Sum', 'cache read'),
+            byRoute('CacheWriteTokens', 'Sum', 'cache write'),
           ]),
           graph('Cost (USD) by route and provider', [byRoute('CostUSD', 'Sum', 'cost')]),
           graph('Billing drift (%) by provider', [byProvider('BillingDriftPercent', 'Maximum', 'drift')]),

@@ -1,7 +1,17 @@
 /**
  * Powertools adapters of the core's Logger and Metrics ports. The core logs one summary line per request
  * (never a prompt, a header or a key); metrics go out as CloudWatch EMF in namespace `Switchyard` with the
- * few dimensions DESIGN.md allows (Route, Provider; ErrorCode on Errors only).
+ * few dimensions DESIGN.md allows (Route, Provider; ErrorCode on Errors only), and each request metric once
+ * more by Endpoint alone.
+ *
+ * Why a second dimension set and not a third dimension: a metric's identity is its name plus its exact
+ * dimension names, so adding Endpoint to {service, Route, Provider} would start new series and leave every
+ * SEARCH schema of the dashboard (lib/monitoring.ts) matching nothing. A p99 per endpoint can also not be
+ * computed from per-route percentiles. So the same EMF line lists two dimension sets — {service, Route,
+ * Provider} as before and {service, Endpoint} — and CloudWatch files every metric of the line under both:
+ * still one line per request (plus one for an error), at the price of one series per metric and endpoint in
+ * use (at most 4 endpoints × the request metrics). The gateway's own paths (health, models, unknown URLs)
+ * have no endpoint and get no second set.
  */
 import type { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
@@ -21,8 +31,11 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
   return {
     record(s: RequestSummary) {
       const dims = { Route: s.route ?? 'none', Provider: s.provider ?? 'none' };
-      // Stored metrics share the dimensions added before publishing; one EMF line per request.
+      const byEndpoint = s.endpoint === undefined ? undefined : { Endpoint: s.endpoint };
+      // Stored metrics share the dimension sets added before publishing; one EMF line per request. Each
+      // addDimensions call is a set of its own (powertools ^2.36, as pinned), the service joining each.
       metrics.addDimensions(dims);
+      if (byEndpoint !== undefined) metrics.addDimensions(byEndpoint);
       metrics.addMetric('Requests', MetricUnit.Count, 1);
       metrics.addMetric('Latency', MetricUnit.Milliseconds, s.latencyMs);
       if (s.ttftMs !== undefined) metrics.addMetric('TimeToFirstToken', MetricUnit.Milliseconds, s.ttftMs);
@@ -34,6 +47,10 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
       metrics.addMetric('Fallbacks', MetricUnit.Count, s.fallbacks);
       if (s.inputTokens !== undefined) metrics.addMetric('InputTokens', MetricUnit.Count, s.inputTokens);
       if (s.outputTokens !== undefined) metrics.addMetric('OutputTokens', MetricUnit.Count, s.outputTokens);
+      if (s.cachedInputTokens !== undefined)
+        metrics.addMetric('CacheReadTokens', MetricUnit.Count, s.cachedInputTokens);
+      if (s.cacheWriteTokens !== undefined)
+        metrics.addMetric('CacheWriteTokens', MetricUnit.Count, s.cacheWriteTokens);
       if (s.costUsd !== undefined) metrics.addMetric('CostUSD', MetricUnit.NoUnit, s.costUsd);
       if (s.unpriced === true) metrics.addMetric('UnpricedRequests', MetricUnit.Count, 1);
       if (s.implausibleUsage === true) metrics.addMetric('ImplausibleUsage', MetricUnit.Count, 1);
@@ -42,6 +59,7 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
         // Errors carry one more dimension, so they go out as a single metric (published on add).
         const errors = metrics.singleMetric();
         errors.addDimensions({ ...dims, ErrorCode: s.errorCode });
+        if (byEndpoint !== undefined) errors.addDimensions(byEndpoint);
         errors.addMetric('Errors', MetricUnit.Count, 1);
       }
     },

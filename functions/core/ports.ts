@@ -3,6 +3,7 @@
  * same adapters against loopback servers and dynalite.
  */
 import type { GatewayConfig } from './config/schema.ts';
+import type { EndpointId } from './endpoints/types.ts';
 import type { BudgetPeriod } from './keys/types.ts';
 
 /** Reads the routing config (providers, routes, prices). Wrap it in {@link CachedRouteStore} on the hot path. */
@@ -66,6 +67,8 @@ export interface RequestSummary {
   readonly requestId: string;
   readonly method: string;
   readonly path: string;
+  /** The client API of the request; absent for the gateway's own paths (health, models) and unknown ones. */
+  readonly endpoint?: EndpointId;
   readonly keyId?: string;
   readonly route?: string;
   readonly provider?: string;
@@ -85,6 +88,10 @@ export interface RequestSummary {
   readonly warnings?: readonly string[];
   readonly inputTokens?: number;
   readonly outputTokens?: number;
+  /** Input tokens read from the provider's prompt cache; present only when there were some. */
+  readonly cachedInputTokens?: number;
+  /** Input tokens written into the provider's prompt cache; present only when there were some. */
+  readonly cacheWriteTokens?: number;
   /** USD of the request when priced. */
   readonly costUsd?: number;
   /** The request has usage but no price is configured for its provider/model. */

@@ -107,7 +107,8 @@ export const COMMANDS = {
     args: ['id'],
   },
   usage: {
-    synopsis: 'usage [--since D] [--until D] [--by key|model|provider] [--requests] [--json | --csv]',
+    synopsis:
+      'usage [--since D] [--until D] [--by key|model|provider] [--requests [--endpoint E]] [--json | --csv]',
     summary: 'requests, tokens, cost and errors from the ledger (default: this UTC month)',
     flags: {
       since: { type: 'string', value: 'D', help: 'from this UTC day (YYYY-MM-DD) or ISO time' },
@@ -122,6 +123,11 @@ export const COMMANDS = {
         help: 'group the totals (default key: id and name)',
       },
       requests: { type: 'boolean', help: 'one row per request instead of totals' },
+      endpoint: {
+        type: 'string',
+        value: 'E',
+        help: 'with --requests: only the requests of this API (chat, embeddings, responses, messages)',
+      },
       json: JSON_FLAG,
       csv: CSV_FLAG,
       ...STORE_FLAGS,

@@ -1,7 +1,7 @@
 /**
- * `switchyard usage [--since --until --by] [--requests] [--json | --csv]` reads the ledger (aggregates, or
- * one row per request), keys named beside their ids; `switchyard usage replay <file>` re-ingests spooled
- * records idempotently.
+ * `switchyard usage [--since --until --by] [--requests [--endpoint]] [--json | --csv]` reads the ledger
+ * (aggregates, or one row per request), keys named beside their ids; `switchyard usage replay <file>`
+ * re-ingests spooled records idempotently.
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -10,7 +10,7 @@ import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { COUNTERS } from '../aws/stores/ledger-items.ts';
 import { DAY_MS, dayStart, daysBetween } from '../core/days.ts';
-import { usageRecordSchema } from '../core/usage/record-schema.ts';
+import { ENDPOINT_IDS, usageRecordSchema } from '../core/usage/record-schema.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, type UsageAggregate, type UsageRecord } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
@@ -64,18 +64,31 @@ function instant(flag: string, value: string, end: boolean): number {
 
 const BY = { key: 'keyId', model: 'model', provider: 'provider' } as const;
 
+/**
+ * `--endpoint` filters request records only: the daily aggregates are by key, provider and model, and
+ * splitting them by endpoint as well would change every aggregate's key (and the items already written).
+ */
+const endpointFlag = z.enum(ENDPOINT_IDS, {
+  error: `--endpoint must be ${ENDPOINT_IDS.slice(0, -1).join(', ')} or ${ENDPOINT_IDS.at(-1)}`,
+});
+
 const flagsSchema = z
   .object({
     since: z.string().optional(),
     until: z.string().optional(),
     by: z.enum(['key', 'model', 'provider'], { error: '--by must be key, model or provider' }).default('key'),
     requests: z.boolean().optional(),
+    endpoint: endpointFlag.optional(),
     json: z.boolean().optional(),
     csv: z.boolean().optional(),
     stack: z.string().optional(),
     region: z.string().optional(),
   })
-  .refine((f) => !(f.json === true && f.csv === true), '--json or --csv, not both');
+  .refine((f) => !(f.json === true && f.csv === true), '--json or --csv, not both')
+  .refine(
+    (f) => f.endpoint === undefined || f.requests === true,
+    '--endpoint needs --requests (the daily totals are by key, provider and model)',
+  );
 
 /** The columns of `--requests --csv`: the record's own field names (as `--json` prints them), and the key's name. */
 const RECORD_COLUMNS = [
@@ -84,6 +97,7 @@ const RECORD_COLUMNS = [
   'recordId',
   'keyId',
   'keyName',
+  'endpoint',
   'route',
   'provider',
   'model',
@@ -92,6 +106,7 @@ const RECORD_COLUMNS = [
   'inputTokens',
   'outputTokens',
   'cachedInputTokens',
+  'cacheWriteTokens',
   'reasoningTokens',
   'costUsd',
   'priceVersion',
@@ -194,7 +209,8 @@ export async function usage(
     const sinceIso = new Date(since).toISOString();
     const untilIso = new Date(until).toISOString();
     if (flags.requests === true) {
-      const records = await inWindows(sinceIso, untilIso, shards, (from, to) => ledger.records(from, to));
+      const all = await inWindows(sinceIso, untilIso, shards, (from, to) => ledger.records(from, to));
+      const records = flags.endpoint === undefined ? all : all.filter((r) => r.endpoint === flags.endpoint);
       if (flags.json === true) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
@@ -215,6 +231,7 @@ export async function usage(
         r.requestId,
         r.keyId,
         nameOf(r.keyId),
+        r.endpoint,
         r.route ?? '-',
         `${r.provider ?? '-'}/${r.model ?? '-'}`,
         r.status,
@@ -223,7 +240,16 @@ export async function usage(
         r.costUsd === null ? 'unpriced' : r.costUsd.toFixed(6),
         r.usageSource,
       ]);
-      const header = ['time (UTC)', 'request id', 'key', 'name', 'route', 'provider/model', 'status'];
+      const header = [
+        'time (UTC)',
+        'request id',
+        'key',
+        'name',
+        'endpoint',
+        'route',
+        'provider/model',
+        'status',
+      ];
       process.stdout.write(textTable([...header, 'in', 'out', 'cost $', 'usage'], rows));
       return;
     }

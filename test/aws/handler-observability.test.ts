@@ -126,7 +126,7 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     expect(line?.correlation_id).toBe(line?.requestId);
   });
 
-  it('gives every EMF metric of a request its Route and Provider dimensions', async () => {
+  it('gives every EMF metric of a request its Route and Provider dimensions, and files it by Endpoint', async () => {
     const before = logs.json().length;
     await chat(sdk(frontOf('function-url')));
     await frontOf('function-url').invocations.at(-1)?.done;
@@ -143,6 +143,9 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     );
     const undimensioned = emf.filter((l) => l.Route !== 'gpt-4o-mini' || l.Provider !== 'openai');
     expect(undimensioned.map(metricNames)).toEqual([]);
+    // A second dimension set of the same line: {service, Endpoint}, the per-endpoint dashboard row's.
+    expect(emf.map((l) => l.Endpoint)).toEqual(emf.map(() => 'chat'));
+    expect(JSON.stringify(emf[0]?._aws)).toContain('["service","Endpoint"]');
     // The `service` dimension is the stack's (its POWERTOOLS_SERVICE_NAME), so stacks never share a series.
     expect(emf.map((l) => l.service)).toEqual(emf.map(() => SERVICE));
   });

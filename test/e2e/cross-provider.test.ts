@@ -188,7 +188,38 @@ describe('prompt-cache tokens of a native provider', () => {
     expect(response.headers.get('x-switchyard-cost-usd')).toBe('0.0129');
     expect(data.usage).toMatchObject({ prompt_tokens: 6000, prompt_tokens_details: { cached_tokens: 3000 } });
     const rec = await recordOf(h.gateway, response.headers.get('x-request-id') ?? '');
-    expect(rec).toMatchObject({ inputTokens: 6000, cachedInputTokens: 3000, costUsd: 0.0129 });
+    expect(rec).toMatchObject({
+      endpoint: 'chat',
+      inputTokens: 6000,
+      cachedInputTokens: 3000,
+      cacheWriteTokens: 2000,
+      costUsd: 0.0129,
+    });
+    // The log line says the same (and the CacheReadTokens / CacheWriteTokens metrics come from it).
+    const line = await h.waitForSummary(rec.requestId);
+    expect(line.fields).toMatchObject({ endpoint: 'chat', cachedInputTokens: 3000, cacheWriteTokens: 2000 });
+  });
+
+  it('records the cache writes of a streamed answer, from its message_start', async () => {
+    claude.enqueue({
+      usage: {
+        input_tokens: 10,
+        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: 4096,
+        output_tokens: 7,
+      },
+    });
+    const { data, response } = await h.client.chat.completions
+      .create({ model: 'direct', messages, stream: true })
+      .withResponse();
+    for await (const _ of data);
+    const rec = await recordOf(h.gateway, response.headers.get('x-request-id') ?? '');
+    expect(rec).toMatchObject({
+      stream: true,
+      inputTokens: 4106,
+      cacheWriteTokens: 4096,
+      cachedInputTokens: 0,
+    });
   });
 });
 

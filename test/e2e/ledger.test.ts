@@ -65,6 +65,7 @@ describe('ledger records (provider usage)', () => {
         'recordId',
         'time',
         'keyId',
+        'endpoint',
         'route',
         'provider',
         'model',
@@ -73,6 +74,7 @@ describe('ledger records (provider usage)', () => {
         'inputTokens',
         'outputTokens',
         'cachedInputTokens',
+        'cacheWriteTokens',
         'reasoningTokens',
         'costUsd',
         'priceVersion',
@@ -86,6 +88,7 @@ describe('ledger records (provider usage)', () => {
     );
     expect(r).toMatchObject({
       keyId: 'master',
+      endpoint: 'chat',
       route: 'priced',
       provider: 'a',
       model: 'up-priced',
@@ -94,6 +97,7 @@ describe('ledger records (provider usage)', () => {
       inputTokens: 1000,
       outputTokens: 500,
       cachedInputTokens: 200,
+      cacheWriteTokens: 0,
       costUsd: 0.0019,
       priceVersion: 'p-2026-11',
       attempts: 1,
@@ -149,6 +153,7 @@ describe('ledger records (provider usage)', () => {
       .create({ model: 'embed', input: ['one', 'two'] })
       .withResponse();
     expect(await recordOf(h.gateway, response.headers.get('x-request-id') ?? '')).toMatchObject({
+      endpoint: 'embeddings',
       route: 'embed',
       inputTokens: 2000,
       outputTokens: 0,

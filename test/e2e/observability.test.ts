@@ -62,6 +62,17 @@ describe('request ids', () => {
     expect(s).toMatchObject({ requestId: id, status: 200, route: 'chat' });
   });
 
+  it("names the client API of each request in its log line (none for the gateway's own paths)", async () => {
+    const chat = await h.client.chat.completions.create({ model: 'chat', messages }).withResponse();
+    const embed = await h.client.embeddings.create({ model: 'only-b', input: 'x' }).withResponse();
+    const health = await raw(h.origin, '/health');
+    const endpointOf = async (r: { headers: Headers }) =>
+      (await h.waitForSummary(r.headers.get('x-request-id') ?? '')).fields.endpoint;
+    expect(await endpointOf(chat.response)).toBe('chat');
+    expect(await endpointOf(embed.response)).toBe('embeddings');
+    expect(await endpointOf(health)).toBeUndefined();
+  });
+
   it('generates a UUIDv7 when the client sends none, and uses it upstream and in the log', async () => {
     const { response } = await h.client.chat.completions.create({ model: 'chat', messages }).withResponse();
     const id = response.headers.get('x-request-id') ?? '';

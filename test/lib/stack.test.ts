@@ -27,6 +27,27 @@ const envOf = (t: Template): Record<string, string>[] =>
     (p) => (p.Environment as { Variables: Record<string, string> }).Variables,
   );
 
+interface DashboardWidget {
+  readonly y: number;
+  readonly properties: { readonly title?: string; readonly metrics?: unknown[][] };
+}
+
+/** The dashboard's widgets, its body's tokens (the region, say) joined in as plain text. */
+function dashboardWidgets(t: Template): DashboardWidget[] {
+  const [dashboard] = resourcesOf(t, 'AWS::CloudWatch::Dashboard');
+  const body = dashboard?.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const text = body['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
+  return (JSON.parse(text) as { widgets: DashboardWidget[] }).widgets;
+}
+
+/** The math expressions a graph draws (its SEARCHes). */
+const expressionsOf = (w: DashboardWidget): string[] =>
+  (w.properties.metrics ?? []).flatMap((m) =>
+    m.flatMap((x) =>
+      typeof x === 'object' && x !== null && 'expression' in x ? [String(x.expression)] : [],
+    ),
+  );
+
 describe('SwitchyardStack', () => {
   it('runs the gateway on Node.js 22, ARM64, with the table and secret in its environment', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -309,6 +330,31 @@ describe('SwitchyardStack', () => {
     }
     expect(body).toContain('ConcurrentExecutions');
     expect(body).toContain('Throttles');
+  });
+
+  it('has a row with requests, errors and p99 latency per endpoint, and graphs prompt-cache tokens', () => {
+    const widgets = dashboardWidgets(unbundled('Endpoints'));
+    const search = (dims: string, metric: string, stat: string) =>
+      `SEARCH('{Switchyard,service,${dims}} service="Endpoints" MetricName="${metric}"', '${stat}', 300)`;
+    const row = ['Requests by endpoint', 'Errors by endpoint', 'Latency p99 by endpoint (ms)'].map(
+      (title) => {
+        const w = widgets.find((x) => x.properties.title === title);
+        expect(w, title).toBeDefined();
+        return w as DashboardWidget;
+      },
+    );
+    expect(row.map(expressionsOf)).toEqual([
+      [search('Endpoint', 'Requests', 'Sum')],
+      [search('Endpoint', 'Errors', 'Sum')],
+      [search('Endpoint', 'Latency', 'p99')],
+    ]);
+    // One row: the same height on the grid, side by side.
+    expect(new Set(row.map((w) => w.y)).size).toBe(1);
+    const tokens = widgets.flatMap(expressionsOf);
+    expect(tokens).toContain(search('Route,Provider', 'CacheReadTokens', 'Sum'));
+    expect(tokens).toContain(search('Route,Provider', 'CacheWriteTokens', 'Sum'));
+    // The per-route graphs still search the per-route set, which the Endpoint set left as it was.
+    expect(tokens).toContain(search('Route,Provider', 'Requests', 'Sum'));
   });
 
   it('sends alarms on throttles, concurrency, p99 duration, 5xx rate and billing drift to an SNS topic', () => {

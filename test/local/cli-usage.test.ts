@@ -34,6 +34,7 @@ function rec(i: number, over: Partial<UsageRecord> = {}): UsageRecord {
     recordId: `0190-rec-${i}`,
     time: `${day}T00:00:0${i}.000Z`,
     keyId: i % 2 === 0 ? 'key_even' : 'key_odd',
+    endpoint: 'chat',
     route: 'gpt-4o-mini',
     provider: 'relay',
     model: 'gpt-4o-mini',
@@ -42,6 +43,7 @@ function rec(i: number, over: Partial<UsageRecord> = {}): UsageRecord {
     inputTokens: 100 * i,
     outputTokens: 10 * i,
     cachedInputTokens: 0,
+    cacheWriteTokens: 0,
     reasoningTokens: 0,
     costUsd: 0.001 * i,
     priceVersion: 'v1',
@@ -70,7 +72,8 @@ async function withLedger<T>(fn: (l: DynamoLedger) => Promise<T>): Promise<T> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'switchyard-usage-'));
   await withLedger(async (l) => {
-    for (const i of [1, 2, 3]) await l.write(rec(i));
+    for (const i of [1, 2]) await l.write(rec(i));
+    await l.write(rec(3, { endpoint: 'messages', cacheWriteTokens: 30 }));
     await l.write(
       rec(4, {
         status: 502,
@@ -128,26 +131,29 @@ describe('switchyard usage', () => {
       ['key_odd', 'odd, the team'],
     ]);
     const requests = await run(['usage', '--requests']);
-    expect(requests.out).toMatch(/req-1\s+key_odd\s+odd, the team\s+gpt-4o-mini/);
+    expect(requests.out).toMatch(/req-1\s+key_odd\s+odd, the team\s+chat\s+gpt-4o-mini/);
   });
 
   it('prints CSV whose amounts a spreadsheet reads as numbers (no $, no separators)', async () => {
     const totals = (await run(['usage', '--csv'])).out.trim().split('\n');
     expect(totals).toEqual([
-      'key,name,requests,errors,inputTokens,outputTokens,cachedInputTokens,reasoningTokens,costUsd,unpricedRequests,estimatedRequests,implausibleRequests',
-      'key_even,,2,1,200,20,0,0,0.002,0,0,0',
-      'key_odd,"odd, the team",3,0,900,90,0,0,0.004,1,0,0',
+      'key,name,requests,errors,inputTokens,outputTokens,cachedInputTokens,cacheWriteTokens,reasoningTokens,costUsd,unpricedRequests,estimatedRequests,implausibleRequests',
+      'key_even,,2,1,200,20,0,0,0,0.002,0,0,0',
+      'key_odd,"odd, the team",3,0,900,90,0,30,0,0.004,1,0,0',
     ]);
     const byModel = (await run(['usage', '--csv', '--by', 'model'])).out.trim().split('\n');
-    expect(byModel[1]).toBe('gpt-4o-mini,5,1,1100,110,0,0,0.006,1,0,0');
+    expect(byModel[1]).toBe('gpt-4o-mini,5,1,1100,110,0,30,0,0.006,1,0,0');
     const perRequest = (await run(['usage', '--requests', '--csv'])).out.trim().split('\n');
     expect(perRequest[0]).toBe(
-      'time,requestId,recordId,keyId,keyName,route,provider,model,status,errorCode,inputTokens,outputTokens,cachedInputTokens,reasoningTokens,costUsd,priceVersion,latencyMs,ttftMs,attempts,stream,usageSource,upstreamId',
+      'time,requestId,recordId,keyId,keyName,endpoint,route,provider,model,status,errorCode,inputTokens,outputTokens,cachedInputTokens,cacheWriteTokens,reasoningTokens,costUsd,priceVersion,latencyMs,ttftMs,attempts,stream,usageSource,upstreamId',
     );
     expect(perRequest[1]).toBe(
-      `${day}T00:00:01.000Z,req-1,0190-rec-1,key_odd,"odd, the team",gpt-4o-mini,relay,gpt-4o-mini,200,,100,10,0,0,0.001,v1,50,,1,false,provider,chatcmpl-1`,
+      `${day}T00:00:01.000Z,req-1,0190-rec-1,key_odd,"odd, the team",chat,gpt-4o-mini,relay,gpt-4o-mini,200,,100,10,0,0,0,0.001,v1,50,,1,false,provider,chatcmpl-1`,
     );
-    expect(perRequest[5]).toContain(',500,50,0,0,,,50,'); // unpriced: an empty cost, never 0
+    expect(perRequest[3]).toContain(
+      ',"odd, the team",messages,gpt-4o-mini,relay,gpt-4o-mini,200,,300,30,0,30,0,',
+    );
+    expect(perRequest[5]).toContain(',500,50,0,0,0,,,50,'); // unpriced: an empty cost, never 0
     const both = await run(['usage', '--csv', '--json']);
     expect([both.code, both.err.split('\n')[0]]).toEqual([2, 'usage: --json or --csv, not both']);
   });
@@ -164,6 +170,23 @@ describe('switchyard usage', () => {
     expect(records.map((x) => x.requestId)).toEqual(['req-1', 'req-2', 'req-3', 'req-4', 'req-5']);
     expect(records[0]).toEqual(rec(1));
     expect(records[4]?.costUsd).toBeNull();
+  });
+
+  it('lists the requests of one endpoint (--endpoint), and says the totals cannot be split by it', async () => {
+    const only = await run(['usage', '--requests', '--json', '--endpoint', 'messages']);
+    expect((JSON.parse(only.out) as UsageRecord[]).map((x) => x.requestId)).toEqual(['req-3']);
+    const table = await run(['usage', '--requests', '--endpoint', 'chat']);
+    expect(table.out).toMatch(/name\s+endpoint\s+route/);
+    expect(table.out).toMatch(/req-1\s+key_odd\s+odd, the team\s+chat\s+gpt-4o-mini/);
+    expect(table.out).not.toContain('req-3');
+    const totals = await run(['usage', '--endpoint', 'chat']);
+    expect([totals.code, totals.err.split('\n')[0]]).toEqual([
+      2,
+      'usage: --endpoint needs --requests (the daily totals are by key, provider and model)',
+    ]);
+    const bad = await run(['usage', '--requests', '--endpoint', 'completions']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--endpoint must be chat, embeddings, responses or messages');
   });
 
   it('rejects a bad --since with the flag named', async () => {

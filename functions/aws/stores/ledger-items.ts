@@ -16,6 +16,7 @@ const FIELDS = {
   recordId: 'S',
   time: 'S',
   keyId: 'S',
+  endpoint: 'S',
   route: 'S?',
   provider: 'S?',
   model: 'S?',
@@ -24,6 +25,7 @@ const FIELDS = {
   inputTokens: 'N',
   outputTokens: 'N',
   cachedInputTokens: 'N',
+  cacheWriteTokens: 'N',
   reasoningTokens: 'N',
   costUsd: 'N?',
   priceVersion: 'S?',
@@ -35,6 +37,15 @@ const FIELDS = {
   upstreamId: 'S?',
   implausible: 'S-',
 } as const satisfies Record<keyof UsageRecord, 'S' | 'S?' | 'S-' | 'N' | 'N?' | 'B'>;
+
+/**
+ * What fields added after records were first written read as in an item without them — the defaults of
+ * functions/core/usage/record-schema.ts, so a stored record and a spooled one of the same age read the same.
+ */
+const BEFORE_THE_FIELD: Partial<Record<keyof UsageRecord, string | number>> = {
+  endpoint: 'chat',
+  cacheWriteTokens: 0,
+};
 
 /** FNV-1a (32 bit) of the record id: a stable shard, the same in every process. */
 export function shardOf(recordId: string, shards: number): number {
@@ -72,8 +83,8 @@ export function recordFromItem(item: Item): UsageRecord {
   const out = JSON.parse(item.doc?.S ?? '{}') as Record<string, unknown>;
   // The same field order and nulls as the interface, whatever wrote the document.
   return Object.fromEntries(
-    Object.entries(FIELDS).flatMap(([k, kind]) =>
-      kind === 'S-' && out[k] == null ? [] : [[k, out[k] ?? null]],
+    (Object.entries(FIELDS) as [keyof UsageRecord, string][]).flatMap(([k, kind]) =>
+      kind === 'S-' && out[k] == null ? [] : [[k, out[k] ?? BEFORE_THE_FIELD[k] ?? null]],
     ),
   ) as unknown as UsageRecord;
 }
@@ -86,6 +97,7 @@ export function countersOf(r: UsageRecord): Record<string, number> {
     inputTokens: r.inputTokens,
     outputTokens: r.outputTokens,
     cachedInputTokens: r.cachedInputTokens,
+    cacheWriteTokens: r.cacheWriteTokens,
     reasoningTokens: r.reasoningTokens,
     costUsd: r.costUsd ?? 0,
     unpricedRequests: r.costUsd === null && r.usageSource !== 'none' ? 1 : 0,
@@ -100,6 +112,7 @@ export const COUNTERS = [
   'inputTokens',
   'outputTokens',
   'cachedInputTokens',
+  'cacheWriteTokens',
   'reasoningTokens',
   'costUsd',
   'unpricedRequests',

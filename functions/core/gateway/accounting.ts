@@ -164,14 +164,25 @@ export class RequestAccount {
   /** Tokens and cost for the request's log line and metrics (estimates included; `unpriced` when no price). */
   metricsFields(): Pick<
     RequestSummary,
-    'inputTokens' | 'outputTokens' | 'costUsd' | 'unpriced' | 'implausibleUsage'
+    | 'inputTokens'
+    | 'outputTokens'
+    | 'cachedInputTokens'
+    | 'cacheWriteTokens'
+    | 'costUsd'
+    | 'unpriced'
+    | 'implausibleUsage'
   > {
     const u = this.usage;
     if (u === undefined) return {};
     const cost = this.costUsd;
+    const read = u.cachedInputTokens ?? 0;
+    const written = u.cacheWriteTokens ?? 0;
     return {
       inputTokens: u.inputTokens,
       outputTokens: u.outputTokens,
+      // Only when there were some: most requests touch no prompt cache, and the log line stays short.
+      ...(read > 0 ? { cachedInputTokens: read } : {}),
+      ...(written > 0 ? { cacheWriteTokens: written } : {}),
       ...(cost === undefined ? { unpriced: true } : { costUsd: cost }),
       ...(this.check?.implausible === undefined ? {} : { implausibleUsage: true }),
     };
@@ -193,6 +204,9 @@ export class RequestAccount {
       recordId: this.recordId,
       time: new Date(this.arrivedAt).toISOString(),
       keyId: this.principal.keyId,
+      // An account is made only for a spec's request, whose id the gateway has set by then; 'chat' is what
+      // a record from before the field reads as, should a caller ever leave it out.
+      endpoint: s.endpoint ?? 'chat',
       route: route ?? null,
       provider: s.provider ?? null,
       model: s.model ?? null,
@@ -201,6 +215,7 @@ export class RequestAccount {
       inputTokens: u?.inputTokens ?? 0,
       outputTokens: u?.outputTokens ?? 0,
       cachedInputTokens: u?.cachedInputTokens ?? 0,
+      cacheWriteTokens: u?.cacheWriteTokens ?? 0,
       reasoningTokens: u?.reasoningTokens ?? 0,
       costUsd: cost ?? null,
       priceVersion: cost === undefined ? null : (this.priced?.version ?? null),

@@ -152,6 +152,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           scope.finish(200);
           return json(200, requestId, { status: 'ok' });
         }
+        // The client API of a proxied request (its log line, metrics and ledger record say it).
+        if (endpoint.kind === 'proxy') scope.summary.endpoint = endpoint.spec.id;
         const principal = await authenticate(deps.keys, req.headers);
         scope.summary.keyId = principal.keyId;
         switch (endpoint.kind) {

@@ -1,14 +1,28 @@
 /** The usage record as data from outside (a spool file, an exported log): parsed once with zod. */
 import { z } from 'zod';
+import type { EndpointId } from '../endpoints/types.ts';
 import type { UsageRecord } from './types.ts';
 
 const count = z.number().int().min(0);
+
+/** Every {@link EndpointId}, checked both ways by the compiler: a new endpoint must be added here. */
+export const ENDPOINT_IDS = [
+  'chat',
+  'embeddings',
+  'responses',
+  'messages',
+] as const satisfies readonly EndpointId[];
+type Unlisted = Exclude<EndpointId, (typeof ENDPOINT_IDS)[number]>;
+const _allListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void _allListed;
 
 export const usageRecordSchema = z.strictObject({
   requestId: z.string().min(1),
   recordId: z.string().min(1),
   time: z.iso.datetime(),
   keyId: z.string().min(1),
+  // Absent in records written before the field existed, when only chat and embeddings were served: `chat`.
+  endpoint: z.enum(ENDPOINT_IDS).default('chat'),
   route: z.string().nullable(),
   provider: z.string().nullable(),
   model: z.string().nullable(),
@@ -17,6 +31,8 @@ export const usageRecordSchema = z.strictObject({
   inputTokens: count,
   outputTokens: count,
   cachedInputTokens: count,
+  // Absent in records written before the field existed: no cache writes were counted then.
+  cacheWriteTokens: count.default(0),
   reasoningTokens: count,
   costUsd: z.number().min(0).nullable(),
   priceVersion: z.string().nullable(),

@@ -1,6 +1,7 @@
 /**
  * The usage ledger's record and ports. Field names are public: `usage --json --requests` prints them as is.
  */
+import type { EndpointId } from '../endpoints/types.ts';
 
 export type UsageSource = 'provider' | 'estimated' | 'none';
 
@@ -13,6 +14,12 @@ export interface UsageRecord {
   /** ISO time the request arrived. */
   readonly time: string;
   readonly keyId: string;
+  /**
+   * The client API the request came in on (chat, embeddings, responses, messages). Records written before the
+   * field existed read as `chat`: every request that was recorded then was a chat or embeddings one, and the
+   * ledger could not tell them apart.
+   */
+  readonly endpoint: EndpointId;
   /** The model name the client sent (the route), when the body had one. */
   readonly route: string | null;
   readonly provider: string | null;
@@ -22,7 +29,14 @@ export interface UsageRecord {
   readonly errorCode: string | null;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  /** Input tokens read from the provider's prompt cache (part of inputTokens). */
   readonly cachedInputTokens: number;
+  /**
+   * Input tokens written into the provider's prompt cache (part of inputTokens; Anthropic's
+   * `cache_creation_input_tokens`, Bedrock's `cacheWriteInputTokens`); 0 when none, and in records written
+   * before the field existed.
+   */
+  readonly cacheWriteTokens: number;
   readonly reasoningTokens: number;
   /** USD; null when no price is configured for provider/model (never priced at 0). */
   readonly costUsd: number | null;
@@ -81,6 +95,8 @@ export interface UsageAggregate {
   readonly inputTokens: number;
   readonly outputTokens: number;
   readonly cachedInputTokens: number;
+  /** Prompt-cache writes; absent where a reader sums none (aggregates written before it read as 0). */
+  readonly cacheWriteTokens?: number;
   readonly reasoningTokens: number;
   /** Sum over priced requests. */
   readonly costUsd: number;

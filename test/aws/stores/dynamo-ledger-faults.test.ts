@@ -202,6 +202,7 @@ async function extraAttributes(keyId: string): Promise<string[][]> {
 }
 
 const AGGREGATE_ATTRIBUTES = [
+  'cacheWriteTokens',
   'cachedInputTokens',
   'costUsd',
   'day',

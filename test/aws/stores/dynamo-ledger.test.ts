@@ -94,6 +94,28 @@ describe('DynamoLedger.write', () => {
     expect(a).toMatchObject({ requests: 2, implausibleRequests: 1, outputTokens: 1e15 + 5 });
   });
 
+  it("keeps each record's endpoint and prompt-cache writes, and sums the writes into the aggregate", async () => {
+    const at = '2026-10-20T10:00:00.000Z';
+    const messages = rec({ keyId: 'key_ep', time: at, endpoint: 'messages', cacheWriteTokens: 2000 });
+    const responses = rec({ keyId: 'key_ep', time: at, endpoint: 'responses', cacheWriteTokens: 48 });
+    await ledger.write(messages);
+    await ledger.writeBatch([responses]);
+    const back = await ledger.records(at, '2026-10-20T10:00:01.000Z');
+    expect(back.find((r) => r.recordId === messages.recordId)).toEqual(messages);
+    expect(back.find((r) => r.recordId === responses.recordId)).toEqual(responses);
+    const [a] = await aggOf('2026-10-20', 'key_ep');
+    expect(a).toMatchObject({ requests: 2, cacheWriteTokens: 2048 });
+  });
+
+  it('reads an item written before the endpoint and cache-write fields as a chat request with 0 writes', async () => {
+    const r = rec({ keyId: 'key_before', time: '2026-10-21T10:00:00.000Z' });
+    const { endpoint: _e, cacheWriteTokens: _c, ...before } = r;
+    const item = { ...recordItem(r, SHARDS, 30, true), doc: { S: JSON.stringify(before) } };
+    await conn.client.send(new PutItemCommand({ TableName: conn.tableName(USAGE_TABLE), Item: item }));
+    const [back] = await ledger.records(r.time, '2026-10-21T10:00:01.000Z');
+    expect(back).toEqual({ ...before, endpoint: 'chat', cacheWriteTokens: 0 });
+  });
+
   it('sums token counters as exact integers, however large (only USD is rounded)', async () => {
     const at = '2026-10-08T10:00:00.000Z';
     await ledger.write(rec({ keyId: 'key_big', time: at, outputTokens: 1e15 }));

@@ -29,13 +29,26 @@ const old = {
 describe('usageRecordSchema', () => {
   it('reads a record written before the implausible flag existed, without adding it', () => {
     const r = usageRecordSchema.parse(old);
-    expect(r).toEqual(old);
+    expect(r).toMatchObject(old);
     expect(Object.keys(r)).not.toContain('implausible');
+  });
+
+  it('reads a record written before the endpoint and cache-write fields as a chat request with no cache writes', () => {
+    expect(usageRecordSchema.parse(old)).toEqual({ ...old, endpoint: 'chat', cacheWriteTokens: 0 });
+  });
+
+  it('keeps the endpoint and cache writes of a newer record, and refuses an unknown endpoint', () => {
+    const now = { ...old, endpoint: 'messages', cacheWriteTokens: 2048 };
+    expect(usageRecordSchema.parse(now)).toEqual(now);
+    // A round trip through JSON (a spool line) gives the same record back.
+    expect(usageRecordSchema.parse(JSON.parse(JSON.stringify(now)))).toEqual(now);
+    expect(usageRecordSchema.safeParse({ ...old, endpoint: 'completions' }).success).toBe(false);
+    expect(usageRecordSchema.safeParse({ ...old, cacheWriteTokens: -1 }).success).toBe(false);
   });
 
   it('reads a flagged record with its reason, and refuses an empty one', () => {
     const flagged = { ...old, implausible: 'output 1000000000000000 tokens > 10 allowed (cap 10 × 1)' };
-    expect(usageRecordSchema.parse(flagged)).toEqual(flagged);
+    expect(usageRecordSchema.parse(flagged)).toMatchObject(flagged);
     expect(usageRecordSchema.safeParse({ ...old, implausible: '' }).success).toBe(false);
   });
 });
