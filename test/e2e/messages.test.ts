@@ -73,6 +73,7 @@ describe('native', () => {
     expect(response.headers.get('x-switchyard-provider')).toBe('claude');
     const rec = await recordOf(h.gateway, response.headers.get('x-request-id') ?? '');
     expect(rec.upstreamId).toBe(data.id);
+    expect(rec.endpoint).toBe('messages');
   });
 
   it('relays the stream as it comes', async () => {

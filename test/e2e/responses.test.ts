@@ -77,6 +77,7 @@ describe('native pass-through', () => {
     expect(upstreamBody(native).model).toBe('gpt-4o');
     const rec = await recordOf(h.gateway, response.headers.get('x-request-id') ?? '');
     expect(rec.upstreamId).toBe(data.id);
+    expect(rec.endpoint).toBe('responses');
     expect(rec.inputTokens).toBeGreaterThan(0);
   });
 
