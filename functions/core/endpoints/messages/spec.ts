@@ -14,13 +14,7 @@ import { BYTES_COUNTER } from '../../usage/estimate.ts';
 import type { TokenCounter } from '../../usage/types.ts';
 import { chatCall, SSE } from '../chat/spec.ts';
 import { withChatUsageEvent } from '../openai/readers.ts';
-import type {
-  BoundsInput,
-  ClientRequest,
-  EndpointSpec,
-  TargetCall,
-  TargetInput,
-} from '../spec.ts';
+import type { BoundsInput, ClientRequest, EndpointSpec, TargetCall, TargetInput } from '../spec.ts';
 import { estimateMessagesTokens, messagesOutputText } from './count-tokens.ts';
 import { anthropicErrorBody, anthropicErrorEvent } from './errors.ts';
 import type { MessagesContext } from './from-chat.ts';
