@@ -167,6 +167,27 @@ describe('stored responses', () => {
     expect(upstreamBody(native, 1).input).toBe('two');
   });
 
+  it('spells the turns out when the provider that served them no longer has them', async () => {
+    const first = await h.client.responses.create({ model: 'gpt-native', input: 'remember 42' });
+    // A relay that sent the first turn to another upstream account, or a key of another project.
+    native.enqueue({
+      status: 400,
+      errorType: 'invalid_request_error',
+      errorCode: 'previous_response_not_found',
+      errorMessage: `Previous response with id '${first.id}' not found.`,
+    });
+    const second = await h.client.responses.create({
+      model: 'gpt-native',
+      input: 'what number?',
+      previous_response_id: first.id,
+    });
+    expect(second.output_text).toBe('echo: what number?');
+    expect(upstreamBody(native, 1).previous_response_id).toBe(first.id);
+    const retried = upstreamBody(native, 2);
+    expect(retried.previous_response_id).toBeUndefined();
+    expect(JSON.stringify(retried.input)).toContain('remember 42');
+  });
+
   it('keeps nothing with store: false', async () => {
     const r = await h.client.responses.create({ model: 'gpt-relay', input: 'forget me', store: false });
     await expect(h.client.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);

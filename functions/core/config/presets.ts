@@ -57,6 +57,9 @@ export const PRESETS: Readonly<Record<string, Preset>> = {
     type: 'openai',
     baseUrls: ['https://openrouter.ai/api/v1'],
     billing: { type: 'openrouter' },
+    // Its Responses API is a stateless beta (no previous_response_id, https://openrouter.ai/docs/api/reference/responses/overview):
+    // Responses requests are translated to its chat API, and the gateway keeps the conversation.
+    endpoints: ['chat', 'embeddings'],
     doc: 'https://openrouter.ai/docs/api/reference/overview',
   },
   // The blog gives https://4sapi.com and says OpenAI clients add /v1; billing is one-api style (new-api

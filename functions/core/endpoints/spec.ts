@@ -11,6 +11,7 @@ import type { HeaderMap } from '../http.ts';
 import type { Json } from '../json.ts';
 import type { Logger } from '../ports.ts';
 import type { ProviderAdapter, UpstreamCall } from '../providers/types.ts';
+import type { AttemptFailure } from '../routing/failure.ts';
 import type { SecretMasker } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import type { TokenCounter } from '../usage/types.ts';
@@ -98,6 +99,12 @@ export interface EndpointSpec<B extends Json = Json, S = unknown> {
   prepare?(req: ClientRequest<B, undefined>, ctx: PrepareContext): S | Promise<S>;
   /** The call to one target: native or translated. May throw UnsupportedFieldError (the next target). */
   callFor(req: ClientRequest<B, S>, target: TargetInput): TargetCall | Promise<TargetCall>;
+  /**
+   * A target refused an attempt in a way the spec can fix by calling it differently (a provider that no
+   * longer holds a conversation it served: the earlier turns then go as input). True: the same target is
+   * called again at once (`callFor` again), not counted against the route's retries. At most once per target.
+   */
+  recover?(req: ClientRequest<B, S>, failure: AttemptFailure, providerId: string): boolean;
   /** The error body of this API (the one translation point per shape). */
   errorBody(err: SwitchyardError, requestId: string): Json;
   /**

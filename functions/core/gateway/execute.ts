@@ -235,6 +235,10 @@ export async function execute(
           ...(f.detail === undefined ? {} : { error: f.detail }),
         });
         if (deadlinePassed()) throw finalError(failures, true);
+        if (input.spec.recover?.(input.req, f, target.provider) === true) {
+          retry--; // the same target, called differently: not one of the route's retries
+          continue;
+        }
         if (!canFailOver(f.kind)) throw finalError(failures, false);
         if (!retryableOnSameTarget(f.kind) || retry === route.retry.attempts) break;
         const delay = backoffMs(retry, route.retry, f.retryAfterMs, deps.random);

@@ -170,6 +170,8 @@ export const responsesSpec: EndpointSpec<ResponsesRequest, ResponsesState> = {
   stream: (body) => body.stream === true,
   prepare: (req, ctx) => ResponsesState.prepare(req.json, ctx),
   callFor,
+  recover: (req, failure, providerId) =>
+    failure.code === 'previous_response_not_found' && req.state.forget(providerId),
   errorBody: openAIErrorBody,
   // Both readers end a failed stream themselves (response.failed, then error); this is the bare fallback.
   errorEvent: (err) => errorEvent(0, { code: err.code, message: err.message, type: err.type }),

@@ -37,6 +37,8 @@ export class ResponsesState {
   private items: Promise<readonly Json[]> | undefined;
   /** The earlier turns, once loaded (the budget bound then counts them instead of the stored usage). */
   loaded: readonly Json[] | undefined;
+  /** The provider that served the response continued no longer holds it ({@link forget}). */
+  private forgotten = false;
 
   private constructor(
     private readonly ctx: PrepareContext,
@@ -96,11 +98,23 @@ export class ResponsesState {
 
   /**
    * Whether a target may get the request as the client sent it, `previous_response_id` and all: it served
-   * the response continued, natively, so it holds the conversation itself.
+   * the response continued, natively, so it holds the conversation itself — unless it said it does not.
    */
   holdsConversation(providerId: string): boolean {
     const by = this.previous?.servedBy;
-    return this.previous === undefined || (by?.native === true && by.provider === providerId);
+    if (this.previous === undefined) return true;
+    return by?.native === true && by.provider === providerId && !this.forgotten;
+  }
+
+  /**
+   * The provider that served the response continued answered `previous_response_not_found` (a relay that
+   * sent it to another upstream account, a key of another project, its own retention over): from now on it
+   * gets the earlier turns as input. True the first time only, so the attempt is made again once.
+   */
+  forget(providerId: string): boolean {
+    if (this.forgotten || !this.holdsConversation(providerId) || this.previous === undefined) return false;
+    this.forgotten = true;
+    return true;
   }
 
   /**
