@@ -9,8 +9,9 @@ import type { Json } from '../json.ts';
 import type { Usage } from '../providers/types.ts';
 import type { FailureKind } from '../routing/failure.ts';
 
-/** The client APIs the gateway serves. */
-export type EndpointId = 'chat' | 'embeddings' | 'responses' | 'messages';
+/** The client APIs the gateway serves (the ledger's `endpoint`, the metrics' `Endpoint`). */
+export const ENDPOINT_IDS = ['chat', 'embeddings', 'responses', 'messages'] as const;
+export type EndpointId = (typeof ENDPOINT_IDS)[number];
 
 /** An upstream's failure said inside an answer (an error event, a `response.failed`, a 200 error body). */
 export interface StreamFailure {

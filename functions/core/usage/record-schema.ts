@@ -1,20 +1,11 @@
 /** The usage record as data from outside (a spool file, an exported log): parsed once with zod. */
 import { z } from 'zod';
-import type { EndpointId } from '../endpoints/types.ts';
+import { ENDPOINT_IDS } from '../endpoints/types.ts';
 import type { UsageRecord } from './types.ts';
 
-const count = z.number().int().min(0);
+export { ENDPOINT_IDS };
 
-/** Every {@link EndpointId}, checked both ways by the compiler: a new endpoint must be added here. */
-export const ENDPOINT_IDS = [
-  'chat',
-  'embeddings',
-  'responses',
-  'messages',
-] as const satisfies readonly EndpointId[];
-type Unlisted = Exclude<EndpointId, (typeof ENDPOINT_IDS)[number]>;
-const _allListed: [Unlisted] extends [never] ? true : Unlisted = true;
-void _allListed;
+const count = z.number().int().min(0);
 
 export const usageRecordSchema = z.strictObject({
   requestId: z.string().min(1),
