@@ -20,7 +20,11 @@ import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { Logger, Metrics } from '../core/ports.ts';
 import { maskingLogger, SecretMasker } from '../core/secrets.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
-import { DEFAULT_RESPONSES_TTL_DAYS, type ResponseStorage } from '../core/stores/response-store.ts';
+import {
+  DEFAULT_RESPONSES_TTL_DAYS,
+  type ResponseStorage,
+  type ResponseStore,
+} from '../core/stores/response-store.ts';
 import { CONFIG_TABLE, KEYS_TABLE, RESPONSES_TABLE, USAGE_TABLE } from '../core/stores/tables.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
@@ -67,6 +71,10 @@ export interface LocalGatewayOptions {
   readonly clientLimits?: Partial<ClientLimits>;
   /** Days a stored response is kept (SWITCHYARD_RESPONSES_TTL_DAYS); default {@link DEFAULT_RESPONSES_TTL_DAYS}. */
   readonly responsesTtlDays?: number;
+  /** Wraps the stored-Responses store (tests: a slow or failing one). */
+  readonly responseStore?: (real: ResponseStore) => ResponseStore;
+  /** How long an answer's end waits for its Response to be stored (default 3 s). */
+  readonly responsesKeepWaitMs?: number;
 }
 
 /**
@@ -239,9 +247,13 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     logger,
   });
   const keysTable = store.tableName(KEYS_TABLE);
+  const responseStore = new DynamoResponseStore(store.client, store.tableName(RESPONSES_TABLE), {
+    clock: systemClock,
+  });
   const responses: ResponseStorage = {
-    store: new DynamoResponseStore(store.client, store.tableName(RESPONSES_TABLE), { clock: systemClock }),
+    store: opts.responseStore === undefined ? responseStore : opts.responseStore(responseStore),
     ttlDays: opts.responsesTtlDays ?? DEFAULT_RESPONSES_TTL_DAYS,
+    ...(opts.responsesKeepWaitMs === undefined ? {} : { keepWaitMs: opts.responsesKeepWaitMs }),
   };
   const gateway = createGateway({
     routes: new CachedRouteStore(routes, systemClock, opts.routeCacheTtlMs ?? 5_000, logger),

@@ -5,6 +5,8 @@
  * input and output are estimated and bounded, and the shape of its errors. The gateway's request path is a
  * few steps over a spec; a new endpoint is one spec plus its translators.
  */
+
+import type { Background } from '../background.ts';
 import type { ProviderConfig } from '../config/schema.ts';
 import type { SwitchyardError } from '../errors.ts';
 import type { HeaderMap } from '../http.ts';
@@ -42,6 +44,8 @@ export interface PrepareContext {
   /** What the request keeps beyond its answer (a stored Response) is masked by it first. */
   readonly secrets: SecretMasker;
   readonly logger: Logger;
+  /** Where work that outlives the answer is tracked (the hosts finish it before they stop). */
+  readonly background: Background | undefined;
   /** A line for the request's log line (a field dropped, a store that failed). */
   warn(warning: string): void;
 }

@@ -3,6 +3,7 @@
  * (rate limit, budget), open an answer (the attempt loop), then answer whole or relay the stream — and account
  * for it when it ends. Nothing here knows an endpoint's shape: the spec does.
  */
+import type { Background } from '../background.ts';
 import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
 import type { ClientRequest, EndpointSpec } from '../endpoints/spec.ts';
 import { NotFoundError, PermissionDeniedError, type ServerShuttingDownError } from '../errors.ts';
@@ -28,6 +29,7 @@ export interface PipelineDeps extends ExecuteDeps {
   readonly keys: KeyStore;
   readonly tokens?: TokenCounter;
   readonly logger: Logger;
+  readonly background?: Background;
   /** Stored Responses (`store`, `previous_response_id`); undefined when the host keeps none. */
   readonly responses?: ResponseStorage;
   readonly secrets: SecretMasker;
@@ -89,6 +91,7 @@ async function prepare(
     tokens: d.tokens,
     secrets: d.secrets,
     logger: d.logger,
+    background: d.background,
     warn: (w) => scope.stats.warnings.push(w),
   });
   return { ...read, state };

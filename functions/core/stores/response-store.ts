@@ -70,6 +70,11 @@ export interface ResponseStore {
 export interface ResponseStorage {
   readonly store: ResponseStore;
   readonly ttlDays: number;
+  /**
+   * How long an answer's end waits for its Response to be stored before it goes out anyway (the write then
+   * finishes in the background); default 3 s (endpoints/responses/state.ts).
+   */
+  readonly keepWaitMs?: number;
 }
 
 /** Why a store refused a `put`: the id is stored already, or the response is larger than the store keeps. */

@@ -29,6 +29,12 @@ import type { ResponsesRequest } from './schema.ts';
  */
 export const CROSS_TOKENIZER_FACTOR = 1.5;
 
+/**
+ * How long the answer's end waits for its Response to be stored. DynamoDB answers a put in milliseconds; its
+ * client gives up on a try after 5 s and retries, so a store in trouble could hold the end for many seconds.
+ */
+export const KEEP_WAIT_MS = 3_000;
+
 export class ResponsesState {
   /** The id of a translated answer: what the client holds and the store keys. */
   readonly id = `resp_${uuidv7().replaceAll('-', '')}`;
@@ -147,15 +153,30 @@ export class ResponsesState {
         ? {}
         : { previous: { ids: [...(this.previous.ancestors ?? []), this.previous.id] } }),
     });
-    try {
-      await storage.store.put(record);
-    } catch (err) {
-      this.ctx.warn('response not stored: the response store failed');
-      this.ctx.logger.log('error', 'response not stored', {
-        requestId: this.ctx.requestId,
-        responseId: id,
-        error: String(err),
-      });
+    const put = storage.store.put(record).then(
+      () => true,
+      (err: unknown) => {
+        this.ctx.warn('response not stored: the response store failed');
+        this.ctx.logger.log('error', 'response not stored', {
+          requestId: this.ctx.requestId,
+          responseId: id,
+          error: secrets.mask(String(err)).slice(0, 500),
+        });
+        return false;
+      },
+    );
+    // A store that hangs must not hold the answer's end: past the wait the answer goes out, and the write
+    // goes on in the background (the hosts finish it before they stop), so a continuation may still find it.
+    const waitMs = storage.keepWaitMs ?? KEEP_WAIT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = new Promise<'slow'>((resolve) => {
+      timer = setTimeout(() => resolve('slow'), waitMs);
+    });
+    const outcome = await Promise.race([put, waited]);
+    clearTimeout(timer);
+    if (outcome === 'slow') {
+      this.ctx.warn(`response stored late: the response store took over ${waitMs} ms`);
+      this.ctx.background?.add(put);
     }
   }
 }
