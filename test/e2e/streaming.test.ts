@@ -151,6 +151,24 @@ describe('chat completions (stream)', () => {
 });
 
 describe('streams that break after the first byte', () => {
+  it('ends the client stream at the upstream [DONE], even when the upstream keeps its end open', async () => {
+    // idleMs is 5 s on this route: a relay that read on after [DONE] would hold the client for 5 s and then
+    // end the finished answer with an upstream_timeout error event.
+    h.fakes.a.enqueue({ holdOpenAfterDone: true });
+    const start = performance.now();
+    const { data: stream, response } = await h.client.chat.completions
+      .create({ model: 'patient', messages, stream: true })
+      .withResponse();
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    expect(text).toBe(`echo: ${PROMPT}`);
+    expect(performance.now() - start).toBeLessThan(2500);
+    const s = await h.waitForSummary(response.headers.get('x-request-id') ?? '');
+    expect(s).toMatchObject({ status: 200, stream: true, inputTokens: 12, outputTokens: 13 });
+    // The gateway let go of the upstream connection it no longer reads.
+    await eventually(() => proxy.open() === 0, 2000);
+  });
+
   it('ends a stream whose upstream goes quiet with an upstream_timeout error event (idleMs)', async () => {
     h.fakes.a.enqueue({ stallAfterChunks: 2 });
     const stream = await h.client.chat.completions.create({ model: 'gpt-4o-mini', messages, stream: true });

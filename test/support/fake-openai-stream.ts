@@ -183,7 +183,8 @@ export function writeStream(
       }
       const f = frames[i++];
       if (f === undefined) {
-        res.end('data: [DONE]\n\n');
+        if (b.holdOpenAfterDone === true) res.write('data: [DONE]\n\n');
+        else res.end('data: [DONE]\n\n');
         return;
       }
       res.write(f);

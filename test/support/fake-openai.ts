@@ -50,6 +50,8 @@ export interface FakeBehaviour extends ServerBehaviour {
   /** Chunk 1 is the first (role) chunk; see writeStream in fake-openai-stream.ts. */
   cutAfterChunks?: number;
   content?: string;
+  /** Stream: send `data: [DONE]` and then keep the response open (an upstream that never closes its end). */
+  holdOpenAfterDone?: boolean;
   /** Stream: HTTP 200, then this error as the first event, then the connection closes. */
   streamErrorFirst?: { message: string; type?: string; code?: string };
   chunkSize?: number;

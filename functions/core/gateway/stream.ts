@@ -158,7 +158,9 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
           idle.stop();
           yield text;
         }
-        if (watch.error !== undefined || !more) break;
+        // The answer is complete once the upstream said so: what it does after (close late, hang, reset) is
+        // not the client's business, so the relay stops reading and the stream ends clean.
+        if (watch.error !== undefined || !more || watch.done) break;
         idle.arm();
         const next = await opened.iterator.next();
         if (next.done) {
