@@ -4,12 +4,10 @@
  */
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
+import { MAX_NAME_LENGTH } from './names.ts';
 
-/**
- * Names the gateway echoes (in an error, a log line, the ledger) are bounded before anything else happens: a
- * 5 MiB model name once made 10 MiB of log per request and a spool line replay could not load.
- */
-export const MAX_NAME_LENGTH = 256;
+export { MAX_NAME_LENGTH };
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /**

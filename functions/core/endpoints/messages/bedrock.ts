@@ -9,7 +9,7 @@
  * Anthropic SSE text.
  */
 import type { Json } from '../../json.ts';
-import { MAX_NAME_LENGTH } from '../../schemas/openai.ts';
+import { MAX_NAME_LENGTH } from '../../schemas/names.ts';
 
 /** The only value Bedrock accepts for Claude's Messages body (the user guide's request syntax). */
 export const BEDROCK_ANTHROPIC_VERSION = 'bedrock-2023-05-31';
