@@ -46,7 +46,8 @@ describe('README on AWS', () => {
   });
 
   it('points apps at the REST API, and says what a public function URL bypasses', () => {
-    expect(DEPLOY).toContain('Point the OpenAI SDK at `<ApiUrl>v1`');
+    expect(DEPLOY).toContain('Point the OpenAI SDK (and Codex, the AI SDK) at `<ApiUrl>v1`');
+    expect(DEPLOY).toMatch(/the Anthropic SDK \(and Claude Code\) at\s+`<ApiUrl>`/);
     expect(DEPLOY).not.toContain('<FunctionUrl>v1');
     expect(DEPLOY).toMatch(/publicFunctionUrl=true/);
     expect(DEPLOY).toMatch(/skip\s+what the REST API gives — the stage throttle/);

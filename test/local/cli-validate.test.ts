@@ -27,7 +27,8 @@ beforeAll(async () => {
   ]);
   h = await startHarness({
     config: () => ({
-      providers: { relay: { type: 'openai', baseUrls: [good.url] } },
+      // The fake relay serves chat only, so the gateway is told so: /v1/responses is translated to its chat.
+      providers: { relay: { type: 'openai', baseUrls: [good.url], endpoints: ['chat', 'embeddings'] } },
       routes: {
         'fake-gpt': route([{ provider: 'relay', model: 'fake-gpt' }], {
           timeouts: { firstByteMs: 5000, idleMs: 5000, totalMs: 20_000 },

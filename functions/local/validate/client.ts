@@ -169,7 +169,7 @@ export class ValidateClient {
 
   /**
    * A non-stream question in another API: `POST /responses` (`input`, `max_output_tokens`) or
-   * `POST /messages` (Anthropic's body and headers, the key as `x-api-key` too), with `text` as the user's turn.
+   * `POST /messages` (Anthropic's body and headers, the key as `x-api-key` only), with `text` as the user's turn.
    */
   async other(api: OtherApi, text: string): Promise<HttpOutcome> {
     const { headers, timeoutMs } = this.request({}, {});
@@ -180,6 +180,9 @@ export class ValidateClient {
         ? { model, input: text, max_output_tokens: Math.max(16, max) }
         : { model, max_tokens: max, messages: [{ role: 'user', content: text }] };
     if (api === 'messages') {
+      // As the Anthropic SDK and Claude Code send it: the key as `x-api-key` only, so the check finds a relay
+      // (or a Switchyard) that reads only the bearer header.
+      delete headers.authorization;
       headers['anthropic-version'] = ANTHROPIC_VERSION;
       headers['x-api-key'] = this.subject.key;
     }

@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createUndiciClient } from '../../../functions/core/upstream/undici-client.ts';
 import { localTokenCounter } from '../../../functions/local/token-counter.ts';
+import type { HttpOutcome } from '../../../functions/local/validate/client.ts';
 import { type RunnerDeps, runSubject } from '../../../functions/local/validate/runner.ts';
-import { OTHER_API_CHECKS } from '../../../functions/local/validate/suites/other-apis.ts';
+import { judgeOtherApi, OTHER_API_CHECKS } from '../../../functions/local/validate/suites/other-apis.ts';
 import { DEFAULT_LIMITS } from '../../../functions/local/validate/types.ts';
 import { type Harness, openaiProvider, route, startHarness } from '../../support/gateway-harness.ts';
 
@@ -42,4 +43,32 @@ it('passes the Responses and Messages checks against Switchyard', async () => {
   const sent = h.fakes.up.requests.find((r) => r.path === '/v1/responses')?.body as Record<string, unknown>;
   expect(sent.input).toBe('What is the capital of France? Answer in one word.');
   expect(sent.max_output_tokens).toBeGreaterThanOrEqual(16);
+});
+
+const outcome = (status: number | null, json: unknown = null): HttpOutcome => ({
+  status,
+  headers: {},
+  text: json === null ? '' : JSON.stringify(json),
+  json,
+  latencyMs: 3,
+  timedOut: false,
+  usage: undefined,
+});
+
+it('skips an API the relay does not serve (404, 405, 501) and fails one it serves badly', () => {
+  for (const status of [404, 405, 501]) {
+    const r = judgeOtherApi('responses', outcome(status, { error: { message: 'no route' } }));
+    expect(r.status).toBe('skipped');
+    expect(r.summary).toBe(
+      `not served (HTTP ${status}); behind Switchyard, give this provider \`endpoints: [chat, embeddings]\` and /v1/responses is translated to chat`,
+    );
+  }
+  expect(judgeOtherApi('messages', outcome(500, { error: { message: 'boom' } })).status).toBe('fail');
+  expect(judgeOtherApi('messages', outcome(200, { content: [] })).summary).toMatch(
+    /^HTTP 200 without a Message holding text; /,
+  );
+  expect(judgeOtherApi('messages', outcome(null)).summary).toMatch(/^no answer; /);
+  expect(judgeOtherApi('messages', outcome(200, { content: [{ type: 'text', text: 'Paris' }] })).status).toBe(
+    'pass',
+  );
 });

@@ -12,6 +12,9 @@ import type { HttpOutcome, OtherApi } from '../client.ts';
 import { round } from '../stats.ts';
 import type { Check, CheckOutcome } from '../types.ts';
 
+/** Statuses by which a server says it has no such endpoint. */
+const NOT_SERVED: ReadonlySet<number> = new Set([404, 405, 501]);
+
 const QUESTION = 'What is the capital of France? Answer in one word.';
 
 /** The answer's text: a Response's `output_text` parts, or a Message's text blocks ('' when none). */
@@ -48,6 +51,12 @@ export function judgeOtherApi(api: OtherApi, out: HttpOutcome): CheckOutcome {
     api === 'responses'
       ? 'behind Switchyard, give this provider `endpoints: [chat, embeddings]` and /v1/responses is translated to chat'
       : 'behind Switchyard, /v1/messages to this provider is translated to chat';
+  // 404, 405 and 501 say "this relay does not serve that API", which is not a fault of the relay (the check is
+  // not required and Switchyard translates both): skipped, with what to configure. Anything else — a 5xx,
+  // a 200 without text, no answer — is the API being served badly: a failure.
+  if (out.status !== null && NOT_SERVED.has(out.status)) {
+    return { status: 'skipped', summary: `not served (HTTP ${out.status}); ${advice}`, evidence };
+  }
   const what = out.status === null ? 'no answer' : `HTTP ${out.status} without ${shape} holding text`;
   return { status: 'fail', summary: `${what}; ${advice}`, evidence };
 }
