@@ -61,9 +61,39 @@ const ask = (model: string): Anthropic.MessageCreateParamsNonStreaming => ({
   messages: [{ role: 'user', content: 'hello there' }],
 });
 
+/** A relay's 200 stream: these text deltas, then `data: {"error": …}` (as relays report a failure). */
+function erroredChatStream(parts: string[]) {
+  const chunk = (delta: unknown) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-err', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+  const error = { message: 'upstream overloaded', type: 'server_error', code: null };
+  const body = [chunk({ role: 'assistant', content: '' }), ...parts.map((p) => chunk({ content: p }))].join(
+    '',
+  );
+  return {
+    raw: {
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: `${body}data: ${JSON.stringify({ error })}\n\n`,
+    },
+  };
+}
+
 const TARGETS = [
-  { name: 'an OpenAI relay', model: 'gpt-translated', calls: () => relay.requests.length },
-  { name: 'Gemini', model: 'gemini-translated', calls: () => gemini.requests.length },
+  {
+    name: 'an OpenAI relay',
+    model: 'gpt-translated',
+    calls: () => relay.requests.length,
+    // The role chunk, then two text chunks of four characters, then the connection drops.
+    cutAfterContent: () => relay.enqueue({ chunkSize: 4, cutAfterChunks: 3 }),
+    failAfterContent: () => relay.enqueue(erroredChatStream(['echo', ': he'])),
+  },
+  {
+    name: 'Gemini',
+    model: 'gemini-translated',
+    calls: () => gemini.requests.length,
+    cutAfterContent: () => gemini.enqueue({ chunkSize: 4, cutAfterEvents: 2 }),
+    failAfterContent: () => gemini.enqueue({ chunkSize: 4, errorAfterEvents: 2 }),
+  },
 ] as const;
 
 describe.each(TARGETS)('translated to $name', ({ model, calls }) => {
@@ -128,6 +158,26 @@ describe.each(TARGETS)('translated to $name', ({ model, calls }) => {
     expect(final.content).toEqual([
       expect.objectContaining({ type: 'tool_use', name: 'get_weather', input: { location: 'Paris' } }),
     ]);
+  });
+});
+
+describe.each(TARGETS)('a translated stream from $name that fails after content', (t) => {
+  it.each([
+    ['is cut', t.cutAfterContent],
+    ['sends an error', t.failAfterContent],
+  ])('throws the SDK’s APIError when the upstream %s', async (_, fault) => {
+    fault();
+    const stream = sdk.messages.stream(ask(t.model), { headers: { 'x-request-id': 'req-tr-mid' } });
+    let text = '';
+    stream.on('text', (d) => {
+      text += d;
+    });
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(text).toBe('echo: he');
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    const e = err as InstanceType<typeof Anthropic.APIError>;
+    expect(e.type).toBe('api_error');
+    expect(e.error).toMatchObject({ type: 'error', error: { type: 'api_error' }, request_id: 'req-tr-mid' });
   });
 });
 
