@@ -23,9 +23,19 @@ beforeAll(async () => {
   bedrock = await startBedrockFake({ accessKeyId: KEY_ID });
   h = await startHarness({
     config: () => ({
-      providers: { aws: { type: 'bedrock', region: 'us-east-1', baseUrls: [bedrock.url] } },
+      providers: {
+        aws: { type: 'bedrock', region: 'us-east-1', baseUrls: [bedrock.url] },
+        // Beta flags in the provider's config, as an Anthropic provider takes them (`anthropic-beta`).
+        'aws-1m': {
+          type: 'bedrock',
+          region: 'us-east-1',
+          baseUrls: [bedrock.url],
+          headers: { 'anthropic-beta': 'context-1m-2025-08-07' },
+        },
+      },
       routes: {
         'claude-bedrock': route([{ provider: 'aws', model: CLAUDE }]),
+        'claude-bedrock-1m': route([{ provider: 'aws-1m', model: CLAUDE }]),
         'nova-bedrock': route([{ provider: 'aws', model: NOVA }]),
       },
     }),
@@ -89,6 +99,15 @@ describe('Claude on Bedrock, natively', () => {
     expect(req.body.metadata).toEqual({ user_id: 'user-9' });
     // The tools as the client wrote them, key order included.
     expect(JSON.stringify(req.body.tools)).toBe(JSON.stringify([WEATHER]));
+  });
+
+  it('adds the provider config’s beta flags to anthropic_beta, after the client’s', async () => {
+    const beta = { headers: { 'anthropic-beta': 'prompt-caching-2024-07-31' } };
+    await sdk.messages.create({ ...hello, model: 'claude-bedrock-1m' }, beta);
+    expect(only().body.anthropic_beta).toEqual(['prompt-caching-2024-07-31', 'context-1m-2025-08-07']);
+    bedrock.reset();
+    await sdk.messages.stream({ ...hello, model: 'claude-bedrock-1m' }).finalMessage();
+    expect(only().body.anthropic_beta).toEqual(['context-1m-2025-08-07']);
   });
 
   it('streams through InvokeModelWithResponseStream as Anthropic’s events, with finalMessage()', async () => {
