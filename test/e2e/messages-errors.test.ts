@@ -153,6 +153,21 @@ describe('the rows after authentication', () => {
     expect(claude.requests).toHaveLength(0);
   });
 
+  it('400 invalid_request_error: Anthropic refuses the request, its message kept', async () => {
+    const err = await failure(sdk.messages.create({ ...hello, tool_choice: { type: 'any' } }));
+    expectRow(err, 400, Anthropic.BadRequestError, 'invalid_request_error');
+    expect(err.apiMessage).toContain('tool_choice may only be specified while providing tools');
+    expect(claude.requests).toHaveLength(1);
+  });
+
+  it('502 api_error: the provider key is refused, and Anthropic’s words about it are kept out', async () => {
+    claude.enqueue({ status: 401, errorMessage: 'invalid x-api-key ak-err' });
+    const err = await failure(sdk.messages.create(hello));
+    expectRow(err, 502, Anthropic.InternalServerError, 'api_error');
+    expect(err.apiMessage).not.toContain('ak-err');
+    expect(err.headers?.get('x-should-retry')).toBe('false');
+  });
+
   it('502 api_error: every target overloaded or failing (the upstream’s words kept out)', async () => {
     claude.setDefault({ status: 529 });
     relay.setDefault({ status: 503, errorMessage: 'relay internals: pool-7 exhausted' });

@@ -126,6 +126,8 @@ describe('the body as sent', () => {
     const res = await raw(h.origin, '/v1/messages', { body: text, key: h.masterKey });
     expect(res.status).toBe(200);
     expect(claude.requests[0]?.raw).toBe(text.replace('"claude-native"', '"claude-sonnet-4-5"'));
+    // The client sent no anthropic-version: the one version of the Messages API goes.
+    expect(claude.requests[0]?.headers['anthropic-version']).toBe('2023-06-01');
   });
 });
 
