@@ -5,6 +5,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { anthropicWith } from '../support/anthropic-sdk.ts';
 import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
 import { type Harness, route, startHarness, upstreamBody } from '../support/gateway-harness.ts';
@@ -124,9 +125,12 @@ describe('translated', () => {
 
 describe('auth and errors', () => {
   it('takes the key as x-api-key or as a bearer token', async () => {
-    const bearer = new Anthropic({ baseURL: h.origin, apiKey: null, authToken: h.masterKey, maxRetries: 0 });
+    const bearer = anthropicWith(h.origin, { bearer: h.masterKey });
     await expect(bearer.messages.create(hello)).resolves.toMatchObject({ type: 'message' });
-    const wrong = new Anthropic({ baseURL: h.origin, apiKey: 'sk-wrong', maxRetries: 0 });
+    // The SDK sends even `apiKey` as a bearer token: x-api-key (Claude Code's way) is set as a header.
+    const apiKey = anthropicWith(h.origin, { xApiKey: h.masterKey });
+    await expect(apiKey.messages.create(hello)).resolves.toMatchObject({ type: 'message' });
+    const wrong = anthropicWith(h.origin, { xApiKey: 'sk-wrong' });
     const err = await wrong.messages.create(hello).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
     expect((err as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({

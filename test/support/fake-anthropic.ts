@@ -279,6 +279,7 @@ export async function startAnthropicFake(opts: { apiKey?: string } = {}): Promis
   const fake = await startFakeServer({
     respond: (req, res, st, b: AnthropicBehaviour, body) => respond(req, res, st, b, body, opts.apiKey),
     recordOf,
+    keepRaw: true,
     keepAliveTimeout: 60_000,
   });
   return { ...fake, url: `${fake.origin}/v1` };

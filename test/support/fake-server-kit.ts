@@ -14,6 +14,8 @@ export interface RecordedRequest {
   path: string;
   headers: Record<string, string | string[] | undefined>;
   body: unknown;
+  /** The body's text exactly as it arrived (only for fakes that ask for it: {@link FakeServerSpec.keepRaw}). */
+  raw?: string;
 }
 
 /** The behaviour fields the kit acts on itself; each fake's behaviour adds its own (all optional). */
@@ -44,6 +46,8 @@ export interface FakeServerSpec<B, R> {
   recordOf(req: IncomingMessage): R;
   /** false: record nothing (the bench's hot path). Default true. */
   record?: boolean;
+  /** Also record the body's text as it arrived (`raw`), for tests of what is forwarded byte for byte. */
+  keepRaw?: boolean;
   /** The body from its text (default {@link jsonOrText}). */
   parseBody?(raw: string): unknown;
   /** Answers at once, before the first-byte delay, when it returns true (e.g. a refused signature). */
@@ -72,7 +76,7 @@ export const recordOf = (req: IncomingMessage): RecordedRequest => ({
   body: undefined,
 });
 
-export async function startFakeServer<B extends ServerBehaviour, R extends { body: unknown }>(
+export async function startFakeServer<B extends ServerBehaviour, R extends { body: unknown; raw?: string }>(
   spec: FakeServerSpec<B, R>,
 ): Promise<FakeServer<B, R>> {
   // Every field of a behaviour is optional, so {} is the behaviour "no faults".
@@ -100,8 +104,10 @@ export async function startFakeServer<B extends ServerBehaviour, R extends { bod
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = parse(chunks.length === 1 ? String(chunks[0]) : Buffer.concat(chunks).toString());
+      const text = chunks.length === 1 ? String(chunks[0]) : Buffer.concat(chunks).toString();
+      const body = parse(text);
       if (rec !== undefined) rec.body = body;
+      if (rec !== undefined && spec.keepRaw === true) rec.raw = text;
       if (spec.refuse?.(req, res) === true) return;
       const go = (): void => {
         st.timer = undefined;

@@ -46,6 +46,16 @@ function headersOf(
 }
 
 /**
+ * The beta flags of a Claude call: the client's `anthropic-beta` and the provider config's (`headers`), as an
+ * `anthropic` provider joins them — Bedrock reads them only from the body's `anthropic_beta`, so a flag left
+ * in a header would be silently lost.
+ */
+function betaFlags(f: ForwardInput): string {
+  const flags = [header(f.clientHeaders, 'anthropic-beta'), f.extraHeaders?.['anthropic-beta']];
+  return flags.filter((v) => v !== undefined).join(',');
+}
+
+/**
  * A Messages request to a Claude model: InvokeModel(-WithResponseStream) with Bedrock's Anthropic body, so
  * prompt caching and thinking survive (endpoints/messages/bedrock.ts); other models are translated to chat
  * and go through Converse.
@@ -56,7 +66,7 @@ function forwardMessages(f: ForwardInput): UpstreamCall | undefined {
     method: 'POST',
     path: bedrockInvokePath(f.model, f.stream),
     headers: headersOf(f.provider.region, f.requestId, f.extraHeaders),
-    body: JSON.stringify(bedrockMessagesBody(f.json, header(f.clientHeaders, 'anthropic-beta'))),
+    body: JSON.stringify(bedrockMessagesBody(f.json, betaFlags(f))),
   };
 }
 

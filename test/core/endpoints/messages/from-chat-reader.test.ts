@@ -3,6 +3,7 @@ import {
   MessagesFromChatReader,
   readMessagesFromChat,
 } from '../../../../functions/core/endpoints/messages/from-chat-reader.ts';
+import { ChatStreamReader } from '../../../../functions/core/endpoints/openai/readers.ts';
 import {
   mergePieces,
   NotAnAnswerError,
@@ -10,7 +11,6 @@ import {
 } from '../../../../functions/core/endpoints/types.ts';
 import type { Json } from '../../../../functions/core/json.ts';
 import { parseEvents } from '../../../../functions/core/sse/splitter.ts';
-import { ChatSseReader } from '../../../support/chat-sse-reader.ts';
 import { chatChunkFrames, chatCompletionBody, usageObject } from '../../../support/fake-openai-stream.ts';
 
 const enc = new TextEncoder();
@@ -27,7 +27,7 @@ const answer = {
 const STREAM = `${chatChunkFrames(answer, 3, true).join('')}data: [DONE]\n\n`;
 
 function run(bytes: Uint8Array, step: number): { merged: StreamPiece; pieces: StreamPiece[] } {
-  const reader = new MessagesFromChatReader(new ChatSseReader(), ctx);
+  const reader = new MessagesFromChatReader(new ChatStreamReader(), ctx);
   const pieces: StreamPiece[] = [];
   for (let at = 0; at < bytes.length; at += step) pieces.push(reader.push(bytes.subarray(at, at + step)));
   pieces.push(reader.end());
@@ -81,7 +81,7 @@ describe('MessagesFromChatReader', () => {
   it('passes a failure on without an event of its own (the relay writes the error), and reads nothing after', () => {
     const frames = chatChunkFrames(answer, 3, true);
     const failing = `${frames.slice(0, 3).join('')}data: {"error":{"message":"boom","type":"server_error"}}\n\n`;
-    const reader = new MessagesFromChatReader(new ChatSseReader(), ctx);
+    const reader = new MessagesFromChatReader(new ChatStreamReader(), ctx);
     const piece = reader.push(enc.encode(failing));
     expect(piece.failure).toMatchObject({ kind: 'server', message: 'boom' });
     expect(types(piece.text)).not.toContain('error');

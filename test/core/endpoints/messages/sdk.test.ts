@@ -17,6 +17,7 @@ import {
 } from '../../../../functions/core/endpoints/messages/from-chat-reader.ts';
 import { messagesRequestSchema } from '../../../../functions/core/endpoints/messages/schema.ts';
 import { chatFromMessages } from '../../../../functions/core/endpoints/messages/to-chat.ts';
+import { ChatStreamReader } from '../../../../functions/core/endpoints/openai/readers.ts';
 import {
   AuthenticationError,
   BudgetExceededError,
@@ -31,7 +32,6 @@ import {
 } from '../../../../functions/core/errors.ts';
 import { openAIUsageOfBody } from '../../../../functions/core/providers/openai/adapter.ts';
 import { parseBody } from '../../../../functions/core/schemas/openai.ts';
-import { ChatSseReader } from '../../../support/chat-sse-reader.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../../support/fake-openai.ts';
 import { type Listening, listenOnLoopback } from '../../../support/loopback.ts';
 
@@ -83,7 +83,7 @@ async function frontDoor(req: IncomingMessage, res: ServerResponse): Promise<voi
     return;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'request-id': REQUEST_ID });
-  const reader = new MessagesFromChatReader(new ChatSseReader(), ctx);
+  const reader = new MessagesFromChatReader(new ChatStreamReader(), ctx);
   const cut = new UpstreamError({ code: 'upstream_stream_cut', message: 'The upstream stream was cut.' });
   let done = false;
   try {
