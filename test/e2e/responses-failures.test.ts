@@ -30,9 +30,15 @@ beforeAll(async () => {
       ]),
       'metered-relay': route([{ provider: 'relay', model: 'priced' }]),
       'metered-native': route([{ provider: 'native', model: 'priced' }]),
+      'metered-input': route([{ provider: 'relay', model: 'input-priced' }]),
     },
     // $1 per 1M input tokens, $1,000 per 1M output tokens: each output token the reservation holds is $0.001.
-    prices: { 'relay/priced': { input: 1, output: 1000 }, 'native/priced': { input: 1, output: 1000 } },
+    prices: {
+      'relay/priced': { input: 1, output: 1000 },
+      'native/priced': { input: 1, output: 1000 },
+      // Each input token $0.001, output free.
+      'relay/input-priced': { input: 1000, output: 0 },
+    },
   });
 });
 afterAll(async () => rig.close());
@@ -194,4 +200,26 @@ describe('budgets', () => {
       expect(upstreamCalls()).toBe(1);
     },
   );
+
+  it('counts the items a request references (item_reference) in its reservation', async () => {
+    const { key } = await rig.clientKey('budget-references', 1);
+    const client = rig.h.clientWithKey(key);
+    // A long answer, free to make (output costs nothing here)…
+    rig.relay.enqueue({ content: Array<string>(3000).fill('word').join(' ') });
+    const first = await client.responses.create({ model: 'metered-input', input: 'say a lot' });
+    const item = first.output[0];
+    if (item?.type !== 'message') throw new Error('no message item');
+    // …is 3,000 input tokens ($3) when a request sends it back by reference: more than the $1 budget.
+    await expect(
+      client.responses.create({
+        model: 'metered-input',
+        input: [
+          { type: 'item_reference', id: item.id },
+          { role: 'user', content: 'go on' },
+        ],
+        max_output_tokens: 16,
+      }),
+    ).rejects.toMatchObject({ status: 402, code: 'budget_exceeded' });
+    expect(rig.relay.requests).toHaveLength(1);
+  });
 });

@@ -107,6 +107,34 @@ describe('previous_response_id across providers', () => {
   });
 });
 
+describe('item_reference to an item of a translated answer', () => {
+  it('is resolved from the store for the key that made it, on any target', async () => {
+    const first = await create({ model: ROUTES.gemini, input: 'my name is Ada' });
+    const item = first.output[0];
+    if (item?.type !== 'message') throw new Error('no message item');
+    const input: OpenAI.Responses.ResponseInput = [
+      { role: 'user', content: 'my name is Ada' },
+      { type: 'item_reference', id: item.id },
+      { role: 'user', content: 'my name?' },
+    ];
+    const second = await create({ model: ROUTES.claude, input });
+    expect(second.output_text).toBe('echo: my name?');
+    expect(claudeTurns()).toEqual([
+      expect.stringMatching(/^user: .*my name is Ada/),
+      expect.stringMatching(/^assistant: .*echo: my name is Ada/),
+      expect.stringMatching(/^user: .*my name\?/),
+    ]);
+    // Another key's reference is not resolved: refused, naming the item, as a missing one is.
+    const other = rig.h.clientWithKey((await rig.clientKey('ref-other')).key);
+    await expect(other.responses.create({ model: ROUTES.claude, input })).rejects.toMatchObject({
+      status: 400,
+      code: 'unsupported_parameter',
+      param: 'input[1].id',
+    });
+    expect(rig.claude.requests).toHaveLength(1);
+  });
+});
+
 describe('GET and DELETE /v1/responses/{id}', () => {
   it('reads a stored streamed response as it was returned', async () => {
     const final = await streamed({ model: ROUTES.claude, input: 'keep me' });
