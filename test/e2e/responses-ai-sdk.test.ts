@@ -4,7 +4,7 @@
  * the SDK returns — on a native route and on translated ones (chat-only relay, Anthropic).
  */
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, type ModelMessage, stepCountIs, streamText, tool } from 'ai';
+import { generateText, type ModelMessage, Output, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bodyOf, type ResponsesRig, ROUTES, startResponsesRig } from '../support/responses-rig.ts';
@@ -41,7 +41,7 @@ const weather = tool({
   execute: async ({ location }) => `sunny in ${location}`,
 });
 
-describe.each(['native', 'relay', 'claude'] as const)('the AI SDK on the %s route', (target) => {
+describe.each(['native', 'relay', 'claude', 'gemini'] as const)('the AI SDK on the %s route', (target) => {
   const model = () => provider()(ROUTES[target]);
 
   it('calls POST /v1/responses and gets the text and usage with generateText', async () => {
@@ -118,5 +118,67 @@ describe('an AI SDK conversation that moves between routes', () => {
     expect(input[1]).toMatchObject({ type: 'message', role: 'assistant' });
     expect(input[1]?.id).toBeUndefined();
     expect(JSON.stringify(input[1])).toContain('echo: my name is Ada');
+  });
+});
+
+describe('the AI SDK with previousResponseId', () => {
+  it.each(['relay', 'claude'] as const)('continues a stored conversation on the %s route', async (target) => {
+    const first = await generateText({ model: provider()(ROUTES.native), prompt: 'my name is Ada' });
+    const responseId = first.providerMetadata?.openai?.responseId;
+    expect(typeof responseId).toBe('string');
+    const second = await generateText({
+      model: provider()(ROUTES[target]),
+      prompt: 'what is my name?',
+      providerOptions: { openai: { previousResponseId: String(responseId) } },
+    });
+    expect(second.text).toBe('echo: what is my name?');
+    const body = JSON.stringify(bodyOf(rig[target]));
+    expect(body).toContain('my name is Ada');
+    expect(body).toContain('echo: my name is Ada');
+  });
+});
+
+describe('the AI SDK reading what the gateway translated', () => {
+  it('reads cached and reasoning tokens from a translated usage', async () => {
+    rig.relay.enqueue({
+      usage: { prompt_tokens: 30, completion_tokens: 12, cached_tokens: 10, reasoning_tokens: 5 },
+    });
+    const result = await generateText({ model: provider()(ROUTES.relay), prompt: 'count me' });
+    expect(result.usage).toMatchObject({
+      inputTokens: 30,
+      inputTokenDetails: { cacheReadTokens: 10, noCacheTokens: 20 },
+      outputTokens: 12,
+      outputTokenDetails: { reasoningTokens: 5 },
+      totalTokens: 42,
+    });
+  });
+
+  it('gets a structured answer (Output.object → text.format json_schema → response_format)', async () => {
+    const result = await generateText({
+      model: provider()(ROUTES.relay),
+      prompt: 'structured please',
+      output: Output.object({ schema: z.object({ answer: z.string() }) }),
+    });
+    expect(result.output).toEqual({ answer: 'echo: structured please' });
+    expect(bodyOf(rig.relay).response_format).toMatchObject({ type: 'json_schema' });
+  });
+
+  it('reports a stream cut mid-way as an error, after the text that came', async () => {
+    rig.relay.enqueue({ cutAfterChunks: 3, chunkSize: 4 });
+    const errors: unknown[] = [];
+    const result = streamText({
+      model: provider()(ROUTES.relay),
+      prompt: 'a long answer please',
+      onError: ({ error }) => {
+        errors.push(error);
+      },
+    });
+    const parts: string[] = [];
+    for await (const part of result.fullStream) parts.push(part.type);
+    expect(parts).toContain('text-delta');
+    expect(parts).toContain('error');
+    // The SDK reads response.failed: the step finishes as an error, not as a complete answer.
+    expect(await result.finishReason).toBe('error');
+    expect(String(errors[0])).toContain('Stream interrupted');
   });
 });

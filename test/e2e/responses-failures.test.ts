@@ -222,4 +222,27 @@ describe('budgets', () => {
     ).rejects.toMatchObject({ status: 402, code: 'budget_exceeded' });
     expect(rig.relay.requests).toHaveLength(1);
   });
+
+  it('counts the earlier conversation (its stored usage × 1.5) when a request continues it', async () => {
+    const { key } = await rig.clientKey('budget-previous', 1);
+    const client = rig.h.clientWithKey(key);
+    // A long answer, free to make: 1,000 output tokens, as the upstream reports them…
+    rig.relay.enqueue({ usage: { prompt_tokens: 2, completion_tokens: 1000 } });
+    const long = await client.responses.create({ model: 'metered-input', input: 'say a lot' });
+    // …is input the next turn pays for: (2 + 1,000) × 1.5 tokens at $0.001 is over $1.50.
+    await expect(
+      client.responses.create({ model: 'metered-input', input: 'go on', previous_response_id: long.id }),
+    ).rejects.toMatchObject({ status: 402, code: 'budget_exceeded' });
+    // A short earlier turn fits.
+    rig.relay.enqueue({ usage: { prompt_tokens: 2, completion_tokens: 3 } });
+    const short = await client.responses.create({ model: 'metered-input', input: 'say little' });
+    const next = await client.responses.create({
+      model: 'metered-input',
+      input: 'go on',
+      previous_response_id: short.id,
+      max_output_tokens: 16,
+    });
+    expect(next.output_text).toBe('echo: go on');
+    expect(rig.relay.requests).toHaveLength(3);
+  });
 });

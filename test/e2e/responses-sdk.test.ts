@@ -7,7 +7,7 @@
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordOf } from '../support/ledger-helpers.ts';
-import { type ResponsesRig, ROUTES, startResponsesRig } from '../support/responses-rig.ts';
+import { bodyOf, type ResponsesRig, ROUTES, startResponsesRig } from '../support/responses-rig.ts';
 
 type Event = OpenAI.Responses.ResponseStreamEvent;
 
@@ -77,7 +77,11 @@ describe.each(TARGETS)('responses.create on the %s route', (target) => {
 
   it('streams the text and ends with response.completed carrying the usage', async () => {
     USAGE[target]();
-    const evs = await events({ model, input: 'stream to me' });
+    const { data: stream, response } = await rig.h.client.responses
+      .create({ model, input: 'stream to me', stream: true })
+      .withResponse();
+    const evs: Event[] = [];
+    for await (const ev of stream) evs.push(ev);
     const text = evs.flatMap((e) => (e.type === 'response.output_text.delta' ? [e.delta] : [])).join('');
     expect(text).toBe('echo: stream to me');
     const last = evs.at(-1);
@@ -94,6 +98,15 @@ describe.each(TARGETS)('responses.create on the %s route', (target) => {
     });
     // Numbered from 0, one by one, as OpenAI numbers them.
     expect(evs.map((e) => e.sequence_number)).toEqual(evs.map((_, i) => i));
+    const rec = await recordOf(rig.h.gateway, response.headers.get('x-request-id') ?? '');
+    expect(rec).toMatchObject({
+      inputTokens: 20,
+      outputTokens: 9,
+      cachedInputTokens: 6,
+      stream: true,
+      status: 200,
+    });
+    expect(rec.upstreamId).not.toBeNull();
   });
 
   it('gives the final Response through the responses.stream() helper', async () => {
@@ -107,6 +120,63 @@ describe.each(TARGETS)('responses.create on the %s route', (target) => {
     expect(final.status).toBe('completed');
     expect(final.output_text).toBe('echo: helper please');
     expect(final.usage?.input_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('a translated Response echoes the request', () => {
+  it('as OpenAI does: metadata, instructions, max_output_tokens, temperature, tools (metadata not sent on)', async () => {
+    const data = await rig.h.client.responses.create({
+      model: ROUTES.relay,
+      input: 'echo my fields',
+      instructions: 'Be brief.',
+      metadata: { ticket: 'T-1' },
+      max_output_tokens: 50,
+      temperature: 0.4,
+      tools: [WEATHER],
+      tool_choice: 'none',
+    });
+    expect(data).toMatchObject({
+      metadata: { ticket: 'T-1' },
+      instructions: 'Be brief.',
+      max_output_tokens: 50,
+      temperature: 0.4,
+      tool_choice: 'none',
+      tools: [WEATHER],
+      store: true,
+      previous_response_id: null,
+    });
+    expect(bodyOf(rig.relay).metadata).toBeUndefined();
+  });
+});
+
+describe('image input, translated', () => {
+  const PIXEL =
+    'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+  const input: OpenAI.Responses.ResponseInput = [
+    {
+      role: 'user',
+      content: [
+        { type: 'input_text', text: 'what is this?' },
+        { type: 'input_image', image_url: PIXEL, detail: 'low' },
+      ],
+    },
+  ];
+
+  it('reaches a chat relay as an image_url part and Anthropic as an image block', async () => {
+    await rig.h.client.responses.create({ model: ROUTES.relay, input });
+    expect(bodyOf(rig.relay).messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'what is this?' },
+          { type: 'image_url', image_url: { url: PIXEL, detail: 'low' } },
+        ],
+      },
+    ]);
+    await rig.h.client.responses.create({ model: ROUTES.claude, input });
+    const claudeMessages = bodyOf(rig.claude).messages as { content: { type: string; source?: unknown }[] }[];
+    expect(claudeMessages[0]?.content.map((b) => b.type)).toEqual(['text', 'image']);
+    expect(claudeMessages[0]?.content[1]?.source).toMatchObject({ type: 'base64', media_type: 'image/png' });
   });
 });
 

@@ -93,6 +93,16 @@ describe('previous_response_id across providers', () => {
     expect(claudeTurns()[3]).toContain('echo: two');
   });
 
+  it('continues a streamed native response on translated targets (the relayed stream is what is stored)', async () => {
+    const first = await streamed({ model: ROUTES.native, input: 'streamed native turn' });
+    const second = await create({ model: ROUTES.relay, input: 'next', previous_response_id: first.id });
+    expect(second.output_text).toBe('echo: next');
+    const messages = bodyOf(rig.relay).messages as { role: string; content: unknown }[];
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(JSON.stringify(messages[1])).toContain('echo: streamed native turn');
+    expect((await rig.h.client.responses.retrieve(first.id)).output).toEqual(first.output);
+  });
+
   it('keeps the instructions of the request only (as OpenAI does), not those of earlier turns', async () => {
     const first = await create({ model: ROUTES.relay, input: 'hi', instructions: 'Speak French.' });
     await create({

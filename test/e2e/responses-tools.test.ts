@@ -175,6 +175,54 @@ describe('a streamed function call, translated', () => {
   });
 });
 
+describe('a streamed function call answered on another provider', () => {
+  it('is accumulated by responses.stream(), then its output goes to Gemini with previous_response_id', async () => {
+    const stream = rig.h.client.responses.stream({
+      model: ROUTES.claude,
+      input: 'weather?',
+      tools: [WEATHER],
+    });
+    const final = await stream.finalResponse();
+    const fc = final.output.find((i) => i.type === 'function_call');
+    if (fc?.type !== 'function_call') throw new Error('no function_call');
+    expect(JSON.parse(fc.arguments)).toEqual({ location: 'Paris' });
+    expect(fc.call_id).toMatch(/^toolu_/);
+
+    const second = await rig.h.client.responses.create({
+      model: ROUTES.gemini,
+      tools: [WEATHER],
+      previous_response_id: final.id,
+      input: [{ type: 'function_call_output', call_id: fc.call_id, output: 'foggy' }],
+    });
+    expect(second.output_text).toBe('tool said: foggy');
+    const contents = bodyOf(rig.gemini).contents as { role: string; parts: Record<string, unknown>[] }[];
+    expect(contents.map((c) => c.role)).toEqual(['user', 'model', 'user']);
+    expect(contents[1]?.parts[0]?.functionCall).toMatchObject({
+      name: 'get_weather',
+      args: { location: 'Paris' },
+    });
+    expect(contents[2]?.parts[0]?.functionResponse).toMatchObject({ name: 'get_weather' });
+  });
+
+  it('sends the sampling fields and parallel_tool_calls to a chat target', async () => {
+    await rig.h.client.responses.create({
+      model: ROUTES.relay,
+      input: 'x',
+      tools: [WEATHER],
+      parallel_tool_calls: false,
+      temperature: 0.2,
+      top_p: 0.5,
+      max_output_tokens: 77,
+    });
+    expect(upstreamBody(rig.relay)).toMatchObject({
+      parallel_tool_calls: false,
+      temperature: 0.2,
+      top_p: 0.5,
+      max_tokens: 77,
+    });
+  });
+});
+
 const Answer = z.object({ answer: z.string() });
 
 describe('text.format', () => {
