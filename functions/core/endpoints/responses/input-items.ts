@@ -141,22 +141,27 @@ class ChatMessages {
   }
 }
 
-/** The items of earlier turns by id, for `item_reference` (only items that have an id). */
-function byId(previous: readonly Json[]): Map<string, Json> {
-  const index = new Map<string, Json>();
+/**
+ * The items an `item_reference` may name, by id: the earlier turns' (only items that have an id), then those
+ * the gateway resolved from its store (references.ts).
+ */
+function byId(previous: readonly Json[], referenced: ReadonlyMap<string, Json>): Map<string, Json> {
+  const index = new Map<string, Json>(referenced);
   for (const item of previous) if (typeof item.id === 'string') index.set(item.id, item);
   return index;
 }
 
 /**
  * The chat messages of a conversation: `previous` (earlier turns' items, oldest first) then `input` (a string
- * is one user message). Throws {@link UnsupportedFieldError} naming the item a chat target cannot take; items
- * that are safe to leave out (reasoning) are dropped with a warning.
+ * is one user message). `referenced` holds items named by the input's references that the gateway read from
+ * its store. Throws {@link UnsupportedFieldError} naming the item a chat target cannot take; items that are
+ * safe to leave out (reasoning) are dropped with a warning.
  */
 export function messagesFromItems(
   previous: readonly Json[],
   input: unknown,
   warn: (message: string) => void,
+  referenced: ReadonlyMap<string, Json> = new Map(),
 ): Json[] {
   const out = new ChatMessages();
   for (const item of previous) convert(out, { item, where: 'previous_response_id' }, undefined, warn);
@@ -164,7 +169,7 @@ export function messagesFromItems(
     out.push({ role: 'user', content: input });
     return out.messages;
   }
-  const index = byId(previous);
+  const index = byId(previous, referenced);
   const list: unknown[] = Array.isArray(input) ? input : [];
   list.forEach((item, i) => {
     convert(out, { item: isRecord(item) ? item : {}, where: `input[${i}]` }, index, warn);

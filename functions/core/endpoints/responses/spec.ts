@@ -22,6 +22,7 @@ import type { BoundsInput, ClientRequest, EndpointSpec, TargetCall, TargetInput 
 import { errorEvent } from './events.ts';
 import { ResponsesFromChatReader, readResponsesFromChat } from './from-chat-reader.ts';
 import { ResponsesStreamReader, readResponsesBody, responsesOutputText } from './readers.ts';
+import { inlineReferences } from './references.ts';
 import type { ResponseContext } from './response-object.ts';
 import { type ResponsesRequest, responsesRequestSchema } from './schema.ts';
 import { inputItemsOf, portableItems, ResponsesState } from './state.ts';
@@ -32,7 +33,7 @@ type Req = ClientRequest<ResponsesRequest, ResponsesState>;
 /** The request as chat, for bounds and estimates: undefined when no chat target could take it. */
 function chatForm(req: Req): Json | undefined {
   try {
-    return chatFromResponses(req.json, req.state.loaded ?? []).chat;
+    return chatFromResponses(req.json, req.state.loaded ?? [], req.state.references).chat;
   } catch {
     return undefined;
   }
@@ -83,10 +84,22 @@ function estimateOutput(counter: TokenCounter, text: string, streamed: boolean):
   return counter.count(out);
 }
 
-/** The native call: the client's bytes (the model edited), or its earlier turns spelled out as items. */
+/**
+ * The native call: the client's bytes (the model edited); or with its earlier turns spelled out as items, for
+ * a provider that did not serve them; or with the items its references name in place of references to items
+ * the gateway made (no provider knows those ids).
+ */
 async function nativeCall(req: Req, t: TargetInput, direct: UpstreamCall): Promise<UpstreamCall | undefined> {
-  if (req.state.holdsConversation(t.providerId)) return direct;
-  const input = [...portableItems(await req.state.conversation()), ...inputItemsOf(req.json.input)];
+  const s = req.state;
+  const holds = s.holdsConversation(t.providerId);
+  if (holds && s.references.size === 0) return direct;
+  const own = inlineReferences(inputItemsOf(req.json.input), s.references, false);
+  if (holds) {
+    const json: Json = { ...req.json, input: own };
+    const text = editJson(req.text, [{ set: 'input', value: own }], () => json);
+    return t.adapter.forward?.(forwardInput(req, t, text, json));
+  }
+  const input = [...portableItems(await s.conversation()), ...own];
   const { previous_response_id: _, ...rest } = req.json;
   const json: Json = { ...rest, input };
   const text = editJson(
@@ -139,6 +152,7 @@ async function callFor(req: Req, t: TargetInput): Promise<TargetCall> {
   const { chat, warnings } = chatFromResponses(
     req.json,
     s.previous === undefined ? [] : await s.conversation(),
+    s.references,
   );
   const tc = chatCall(chat, undefined, req.headers, t);
   const ctx: ResponseContext = { id: s.id, createdAt: s.createdAt, model: t.model, request: req.json };

@@ -20,6 +20,7 @@ import {
   type StoredResponse,
 } from '../../stores/response-store.ts';
 import type { PrepareContext } from '../spec.ts';
+import { inlineReferences, loadReferences, type ReferencedItems } from './references.ts';
 import type { ResponsesRequest } from './schema.ts';
 
 /**
@@ -45,6 +46,11 @@ export class ResponsesState {
   loaded: readonly Json[] | undefined;
   /** The provider that served the response continued no longer holds it ({@link forget}). */
   private forgotten = false;
+  /**
+   * The items the input's `item_reference`s name that the gateway made (references.ts): read in `prepare`, so
+   * every target and the budget bound see them.
+   */
+  references: ReferencedItems = new Map();
 
   private constructor(
     private readonly ctx: PrepareContext,
@@ -57,15 +63,20 @@ export class ResponsesState {
 
   /** Reads the response `previous_response_id` names (it must be the key's); loads its turns when needed. */
   static async prepare(body: ResponsesRequest, ctx: PrepareContext): Promise<ResponsesState> {
-    const prevId = body.previous_response_id;
-    if (typeof prevId !== 'string') return new ResponsesState(ctx, body, undefined);
     const store = ctx.responses?.store;
-    const previous = store !== undefined && isResponseId(prevId) ? await store.get(prevId) : undefined;
-    if (previous === undefined || previous.keyId !== ctx.keyId)
-      throw new PreviousResponseNotFoundError(prevId);
-    const state = new ResponsesState(ctx, body, previous);
-    // Without a count of the earlier turns the bound needs the turns themselves.
-    if (state.previousTokens === undefined) state.loaded = await state.conversation();
+    const prevId = body.previous_response_id;
+    let state: ResponsesState;
+    if (typeof prevId !== 'string') {
+      state = new ResponsesState(ctx, body, undefined);
+    } else {
+      const previous = store !== undefined && isResponseId(prevId) ? await store.get(prevId) : undefined;
+      if (previous === undefined || previous.keyId !== ctx.keyId)
+        throw new PreviousResponseNotFoundError(prevId);
+      state = new ResponsesState(ctx, body, previous);
+      // Without a count of the earlier turns the bound needs the turns themselves.
+      if (state.previousTokens === undefined) state.loaded = await state.conversation();
+    }
+    if (store !== undefined) state.references = await loadReferences(body.input, store, ctx.keyId);
     return state;
   }
 
@@ -145,7 +156,11 @@ export class ResponsesState {
       route: this.ctx.route,
       createdAt: this.createdAt,
       ttlDays: storage.ttlDays,
-      input: this.inputItems,
+      // Referenced items are kept as the items: the conversation stays whole on any target, whatever expires.
+      input:
+        this.references.size === 0
+          ? this.inputItems
+          : inlineReferences(this.inputItems, this.references, true),
       output: Array.isArray(masked.output) ? masked.output.filter(isRecord) : [],
       response: masked,
       servedBy,

@@ -93,13 +93,13 @@ const gatewayField = (doc: string) => ({ transform: () => undefined, doc });
  * Every Responses field and what becomes of it for a chat target. Row order matters: `input` writes the
  * messages, then `instructions` puts its system message first; `tools` comes before `parallel_tool_calls`.
  */
-function responsesFields(previous: readonly Json[]): FieldTable {
+function responsesFields(previous: readonly Json[], referenced: ReadonlyMap<string, Json>): FieldTable {
   return {
     input: {
       // Always written (an absent input is an empty list): earlier turns may stand alone.
       default: () => [],
       write: (out, value, ctx) => {
-        out.messages = messagesFromItems(previous, value, ctx.warn);
+        out.messages = messagesFromItems(previous, value, ctx.warn, referenced);
       },
       doc: `${DOC}#responses-create-input — items → messages (input-items.ts); earlier turns first`,
     },
@@ -179,15 +179,17 @@ function responsesFields(previous: readonly Json[]): FieldTable {
 /**
  * The chat-completions body for a Responses request. `previous` holds the items of the earlier turns (oldest
  * first: each earlier response's input items, then its output items) when the request continues a stored
- * conversation (`previous_response_id`). `warnings` are for the request's log line. Throws
+ * conversation (`previous_response_id`); `referenced`, the items its `item_reference`s name that the gateway
+ * read from its store (references.ts). `warnings` are for the request's log line. Throws
  * {@link UnsupportedFieldError}.
  */
 export function chatFromResponses(
   body: Readonly<Json>,
   previous: readonly Json[],
+  referenced: ReadonlyMap<string, Json> = new Map(),
 ): { chat: Json; warnings: string[] } {
   const model = typeof body.model === 'string' ? body.model : '';
-  const { out, warnings } = applyFieldTable(responsesFields(previous), body, model, TARGET);
+  const { out, warnings } = applyFieldTable(responsesFields(previous, referenced), body, model, TARGET);
   if (!Array.isArray(out.messages) || out.messages.length === 0) {
     throw new UnsupportedFieldError('input', `'input' is required: ${TARGET} needs at least one message.`);
   }
