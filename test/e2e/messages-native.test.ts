@@ -144,11 +144,9 @@ describe('answers', () => {
     });
   });
 
-  // KNOWN GAP (gateway/pipeline.ts, the lead's): a 200 answer carries `x-request-id` but not Anthropic's
-  // `request-id`, so the SDK's `_request_id` of a Message, and `requestID` of an error thrown mid-stream, are
-  // null. The fix is one line: the success headers there get `...spec.errorHeaders?.(scope.requestId)` (a
-  // spec's own response headers). `it.fails` turns red once it is fixed: then make it a plain `it`.
-  it.fails('names the request id as `request-id` on answers and on a mid-stream error', async () => {
+  // Every answer, whole or streamed, carries Anthropic's `request-id` (= x-request-id): the SDK's `_request_id`
+  // of a Message and `requestID` of an error thrown mid-stream name the request.
+  it('names the request id as `request-id` on answers and on a mid-stream error', async () => {
     const { response, request_id } = await sdk.messages
       .create(hello, { headers: { 'x-request-id': 'req-native-ok' } })
       .withResponse();

@@ -24,6 +24,8 @@ import {
   GetItemCommand,
   PutItemCommand,
   paginateQuery,
+  QueryCommand,
+  type QueryCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
@@ -34,12 +36,17 @@ import {
   isExpired,
   isResponseId,
   MAX_RESPONSE_ID_LENGTH,
+  type ReadOptions,
   type ResponseStore,
   ResponseStoreError,
   type StoredResponse,
 } from '../../core/stores/response-store.ts';
 
 type Item = Record<string, AttributeValue>;
+
+/** A read the request's signal can abandon (the SDK stops waiting and rejects with an AbortError). */
+const sendOptions = (signal: AbortSignal | undefined) =>
+  signal === undefined ? {} : { abortSignal: signal };
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -135,19 +142,23 @@ export class DynamoResponseStore implements ResponseStore {
     }
   }
 
-  async get(id: string): Promise<StoredResponse | undefined> {
+  async get(id: string, opts: ReadOptions = {}): Promise<StoredResponse | undefined> {
     if (!isResponseId(id)) return undefined;
+    const signal = opts.signal;
     const res = await this.client.send(
       new GetItemCommand({
         TableName: this.tableName,
         Key: { ...keyOf(id), sk: { S: HEAD } },
         ConsistentRead: true,
       }),
+      sendOptions(signal),
     );
     if (res.Item === undefined) return undefined;
     const head = parseHead(id, res.Item);
     if (isExpired(head, this.opts.clock.epochMs())) return undefined;
-    const packed = head.parts === 0 ? head.doc : await this.readParts(id, head.writeId, head.parts);
+    // Another key's response is judged by its head: its parts (up to MAX_PARTS reads) are never read.
+    if (opts.keyId !== undefined && head.keyId !== opts.keyId) return undefined;
+    const packed = head.parts === 0 ? head.doc : await this.readParts(id, head.writeId, head.parts, signal);
     if (packed === undefined) return undefined;
     const text = (await gunzipAsync(packed, { maxOutputLength: MAX_DOC_BYTES })).toString('utf8');
     const doc = docSchema.parse(JSON.parse(text));
@@ -200,25 +211,33 @@ export class DynamoResponseStore implements ResponseStore {
   }
 
   /** The parts of one write, joined; undefined when any is missing (the response is being deleted). */
-  private async readParts(id: string, writeId: string, count: number): Promise<Uint8Array | undefined> {
+  private async readParts(
+    id: string,
+    writeId: string,
+    count: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array | undefined> {
     const chunks: Uint8Array[] = [];
-    const pages = paginateQuery(
-      { client: this.client },
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)',
-        ExpressionAttributeValues: { ':pk': keyOf(id).pk, ':w': { S: `part#${writeId}#` } },
-        ConsistentRead: true,
-      },
-    );
-    for await (const page of pages) {
+    let from: Item | undefined;
+    do {
+      const page: QueryCommandOutput = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :w)',
+          ExpressionAttributeValues: { ':pk': keyOf(id).pk, ':w': { S: `part#${writeId}#` } },
+          ConsistentRead: true,
+          ExclusiveStartKey: from,
+        }),
+        sendOptions(signal),
+      );
       for (const item of page.Items ?? []) {
         // Sorted by `sk`, whose index is zero-padded: part i is the i-th item, or a part is missing.
         if (item.sk?.S !== partSk(writeId, chunks.length) || item.doc?.B === undefined) return undefined;
         chunks.push(item.doc.B);
         if (chunks.length > count) return undefined;
       }
-    }
+      from = page.LastEvaluatedKey;
+    } while (from !== undefined);
     return chunks.length === count ? Buffer.concat(chunks) : undefined;
   }
 

@@ -33,6 +33,8 @@ export interface ClientRequest<B extends Json = Json, S = unknown> {
 /** What a spec's `prepare` may use: who asks, and the gateway's stores. */
 export interface PrepareContext {
   readonly keyId: string;
+  /** The request's signal (client gone, deadline, shutdown): every store read of `prepare` passes it on. */
+  readonly signal: AbortSignal;
   /** The route: the model name the client sent. */
   readonly route: string;
   readonly requestId: string;
@@ -116,8 +118,8 @@ export interface EndpointSpec<B extends Json = Json, S = unknown> {
    * ({@link StreamReader.fail}).
    */
   errorEvent(err: SwitchyardError, requestId: string): string;
-  /** Headers an error of this API carries besides the gateway's own (Anthropic's `request-id`). */
-  errorHeaders?(requestId: string): Record<string, string>;
+  /** Headers every answer of this API carries besides the gateway's own (Anthropic's `request-id`). */
+  headers?(requestId: string): Record<string, string>;
   /** Chat: the client asked for the usage chunk of its stream. */
   clientWantsUsage(body: B): boolean;
   /** Chat: the text with the usage chunk a client asked for, and the request's cost, put where it goes. */

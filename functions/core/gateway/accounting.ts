@@ -48,6 +48,33 @@ export function accountDeps(deps: AccountingDeps & { readonly sleep: Sleep }): A
   };
 }
 
+/**
+ * Takes one token of the key's rpm (nothing without an rpm or a limit store); throws the 429 of the error table.
+ * A limit store that fails lets the request through (logged): the rate limit fails open, as the budget does.
+ */
+export async function takeRateToken(
+  deps: Pick<AccountingDeps, 'limits' | 'logger'>,
+  p: Principal,
+  nowMs: number,
+): Promise<void> {
+  const { limits, logger } = deps;
+  if (limits === undefined || p.rpm === undefined) return;
+  const d = await limits.takeRate(p.keyId, p.rpm, nowMs).catch((err: unknown) => {
+    logger.log('error', 'rate limit not enforced: limit store failed', {
+      keyId: p.keyId,
+      error: String(err),
+    });
+    return { ok: true } as const;
+  });
+  if (!d.ok) {
+    throw new RateLimitError({
+      code: 'rate_limit_exceeded',
+      message: `Rate limit reached for this key: ${p.rpm} requests per minute.`,
+      retryAfterSeconds: Math.max(1, Math.ceil(d.retryAfterMs / 1000)),
+    });
+  }
+}
+
 /** A reservation outlives its request's deadline by this much before anyone may release it. */
 const HOLD_GRACE_MS = 60_000;
 
@@ -72,29 +99,21 @@ export class RequestAccount {
     readonly arrivedAt: number,
   ) {}
 
-  /** Rate limit, then budget reservation; throws the 429 / 402 of the error table. */
+  /**
+   * The key's rate limit: one token of its rpm, taken before anything else the request makes the gateway do (a
+   * stored conversation read, the budget hold); throws the 429 of the error table.
+   */
+  rate(): Promise<void> {
+    return takeRateToken(this.deps, this.principal, this.arrivedAt);
+  }
+
+  /** The budget reservation, at the most the request can cost; throws the 402 of the error table. */
   async admit(config: GatewayConfig, route: RouteConfig, bounds: BoundsInput): Promise<void> {
     const { limits, logger } = this.deps;
     const p = this.principal;
     // Every request's usage is checked against its bounds, with or without a budget.
     this.bounds = new RequestBounds(config, route, bounds.op, bounds.body, bounds.extraInputTokens ?? 0);
     if (limits === undefined) return;
-    if (p.rpm !== undefined) {
-      const d = await limits.takeRate(p.keyId, p.rpm, this.arrivedAt).catch((err: unknown) => {
-        logger.log('error', 'rate limit not enforced: limit store failed', {
-          keyId: p.keyId,
-          error: String(err),
-        });
-        return { ok: true } as const;
-      });
-      if (!d.ok) {
-        throw new RateLimitError({
-          code: 'rate_limit_exceeded',
-          message: `Rate limit reached for this key: ${p.rpm} requests per minute.`,
-          retryAfterSeconds: Math.max(1, Math.ceil(d.retryAfterMs / 1000)),
-        });
-      }
-    }
     if (p.budget !== undefined) {
       const hold: BudgetHold = {
         keyId: p.keyId,

@@ -6,10 +6,11 @@
 import type { Background } from '../background.ts';
 import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
 import type { ClientRequest, EndpointSpec } from '../endpoints/spec.ts';
-import { NotFoundError, PermissionDeniedError, type ServerShuttingDownError } from '../errors.ts';
+import { NotFoundError, PermissionDeniedError, ServerShuttingDownError } from '../errors.ts';
 import type { GatewayResponse } from '../http.ts';
 import { type Json, own } from '../json.ts';
 import type { KeyStore, Logger, Principal, RouteStore } from '../ports.ts';
+import { finalError } from '../routing/failure.ts';
 import type { SecretMasker } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
@@ -80,10 +81,12 @@ async function prepare(
   principal: Principal,
   route: string,
   arrivedAt: number,
+  signal: AbortSignal,
 ): Promise<ClientRequest> {
   if (spec.prepare === undefined) return read;
   const state = await spec.prepare(read, {
     keyId: principal.keyId,
+    signal,
     route,
     requestId: scope.requestId,
     epochMs: arrivedAt,
@@ -95,6 +98,16 @@ async function prepare(
     warn: (w) => scope.stats.warnings.push(w),
   });
   return { ...read, state };
+}
+
+/**
+ * What a request whose own signal ended a step before any upstream call answers: the client gone (499), a
+ * shutdown (503), else its deadline (504, as when no upstream answered in time).
+ */
+function abandoned(signal: AbortSignal): unknown {
+  const why: unknown = signal.reason;
+  if (why instanceof ClientGoneReason || why instanceof ServerShuttingDownError) return why;
+  return finalError([], true);
 }
 
 /**
@@ -134,12 +147,21 @@ export async function proxy(
   scope.summary.route = model;
   const config = await d.routes.load();
   const route = routeFor(config, model, principal);
-  const req = await prepare(d, scope, spec, read, principal, model, account.arrivedAt);
-  await account.admit(config, route, spec.bounds(req));
+  // The rpm token first: a key over its rate causes no store read (a stored conversation, the budget hold).
+  await account.rate();
 
   const sig = requestSignal(d, scope, route);
+  let req: ClientRequest;
   let executed: Executed;
   try {
+    // What prepare reads (a stored conversation) is read under the request's signal: a client that leaves, the
+    // deadline or a shutdown ends a store that hangs, as it ends an upstream that does.
+    req = await prepare(d, scope, spec, read, principal, model, account.arrivedAt, sig.signal).catch(
+      (err: unknown) => {
+        throw sig.signal.aborted ? abandoned(sig.signal) : err;
+      },
+    );
+    await account.admit(config, route, spec.bounds(req));
     executed = await execute(
       d,
       d.state,
@@ -161,16 +183,21 @@ export async function proxy(
   scope.summary.model = target.model;
   account.target(config, target.provider, target.model);
   const estimateInput = () => (d.tokens === undefined ? 0 : spec.estimateInput(d.tokens, req));
-  const headers = { 'x-request-id': scope.requestId, 'x-switchyard-provider': target.provider };
+  const headers = {
+    ...spec.headers?.(scope.requestId),
+    'x-request-id': scope.requestId,
+    'x-switchyard-provider': target.provider,
+  };
 
   if (executed.answer !== undefined) {
     // Step: the whole answer.
     const { answer, opened } = executed;
     sig.release();
     opened.close();
+    // The upstream's time ends with its answer: the wait for a stored Response below is the gateway's own.
+    scope.stats.upstreamMs += d.clock.now() - startedAt;
     // What must outlive the answer (a stored Response) is done before the client has it.
     await executed.call.complete?.();
-    scope.stats.upstreamMs += d.clock.now() - startedAt;
     if (answer.usage !== undefined) account.use(answer.usage, 'provider');
     else if (d.tokens !== undefined) {
       account.use(

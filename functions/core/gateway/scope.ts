@@ -87,7 +87,7 @@ export function json(
 
 /** An error answer in the shape of the client's API (OpenAI's by default), with the table's headers. */
 export function errorResponse(err: SwitchyardError, requestId: string, spec?: EndpointSpec): GatewayResponse {
-  const extra = { ...errorHeaders(err), ...spec?.errorHeaders?.(requestId) };
+  const extra = { ...errorHeaders(err), ...spec?.headers?.(requestId) };
   if (err.status === 413) extra.connection = 'close'; // do not drain a huge body we refused
   return json(
     err.status,

@@ -18,7 +18,7 @@ export async function storedResponse(
   id: string,
 ): Promise<GatewayResponse> {
   if (store === undefined) throw new ResponseNotFoundError(id);
-  const stored = await ownedResponse(store, id, principal.keyId);
+  const stored = await ownedResponse(store, id, principal.keyId, scope.req.signal);
   scope.summary.route = stored.route;
   if (scope.req.method === 'DELETE') {
     // Gone between the read and the delete (expired, or another delete won): the same 404.

@@ -138,12 +138,13 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
   let error: SwitchyardError | undefined;
   // Stays false when the host stops iterating early (the client went away) or the client signal aborted us.
   let finished = false;
+  // Whether what must outlive the answer (a stored Response) was done, or there is nothing to do.
+  let completed = r.complete === undefined;
   try {
     try {
       // The head (whole events read while the attempt could still fail over) goes first, then the body.
       let text = watch.take(r.head.piece);
       let more = !r.head.ended;
-      let completed = r.complete === undefined;
       for (;;) {
         if (!completed && watch.done && watch.error === undefined) {
           // The end goes out only once what must outlive it is done (a stored Response can be continued).
@@ -196,7 +197,7 @@ export async function* relayStream(r: RelayInput): AsyncGenerator<string, void, 
   } finally {
     idle.stop();
     if (!finished && r.drainOnClientGone && !opened.controller.signal.aborted) {
-      await drainRest(opened, watch, reader, idle);
+      await drainRest(opened, watch, reader, idle, completed ? undefined : r.complete);
     }
     opened.close(finished ? undefined : new ClientGoneReason());
     r.onEnd(outcomeOf(watch, !finished, error, firstChunkAt));
@@ -224,13 +225,16 @@ function outcomeOf(
 /**
  * The client left mid-stream: read the rest of the upstream answer without forwarding it, only to learn its
  * usage (the provider bills the whole answer). Bounded by the idle timer and the request's total deadline
- * (both abort the upstream read); text read here counts towards an estimate as if it had been forwarded.
+ * (both abort the upstream read); text read here counts towards an estimate as if it had been forwarded. An
+ * answer drained to its end is completed as a relayed one is (its Response stored: the client that left holds
+ * its id from `response.created` and may continue it).
  */
 async function drainRest(
   opened: OpenedAttempt,
   watch: StreamWatch,
   reader: StreamReader,
   idle: IdleTimer,
+  complete: (() => Promise<void>) | undefined,
 ): Promise<void> {
   try {
     for (;;) {
@@ -241,6 +245,8 @@ async function drainRest(
       if (text !== '') watch.keep(text);
       if (next.done || watch.done || watch.error !== undefined) break;
     }
+    idle.stop();
+    if (watch.done && watch.error === undefined) await complete?.();
   } catch {
     // Deadline, idle timeout or a broken upstream: the usage stays what was learnt (or estimated).
   } finally {

@@ -7,6 +7,7 @@ import type { Clock } from '../ports.ts';
 import {
   assertStorable,
   isExpired,
+  type ReadOptions,
   type ResponseStore,
   ResponseStoreError,
   type StoredResponse,
@@ -25,9 +26,11 @@ export class MemoryResponseStore implements ResponseStore {
     this.byId.set(response.id, structuredClone(response));
   }
 
-  async get(id: string): Promise<StoredResponse | undefined> {
+  async get(id: string, opts: ReadOptions = {}): Promise<StoredResponse | undefined> {
+    opts.signal?.throwIfAborted();
     const r = this.byId.get(id);
-    return r === undefined || isExpired(r, this.clock.epochMs()) ? undefined : structuredClone(r);
+    if (r === undefined || isExpired(r, this.clock.epochMs())) return undefined;
+    return opts.keyId !== undefined && r.keyId !== opts.keyId ? undefined : structuredClone(r);
   }
 
   async delete(id: string): Promise<boolean> {

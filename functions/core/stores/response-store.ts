@@ -54,11 +54,22 @@ export interface ServedBy {
  * response that is expired, partly written or being deleted. Ownership is not the store's business: go through
  * {@link ownedResponse} and {@link conversationOf}.
  */
+/** How a request reads a stored response. */
+export interface ReadOptions {
+  /**
+   * Only this key's response: another key's reads as missing, and is found so from its head alone (the DynamoDB
+   * adapter reads no parts of it).
+   */
+  readonly keyId?: string | undefined;
+  /** The request's signal (client gone, its deadline, a shutdown): an aborted read rejects. */
+  readonly signal?: AbortSignal | undefined;
+}
+
 export interface ResponseStore {
   /** Stores a response; throws {@link ResponseStoreError} (`id_taken`, `too_large`) or the store's error. */
   put(response: StoredResponse): Promise<void>;
-  /** The response, or undefined when it is missing, expired, partly written or being deleted. */
-  get(id: string): Promise<StoredResponse | undefined>;
+  /** The response, or undefined when it is missing, expired, partly written, being deleted or not `opts.keyId`'s. */
+  get(id: string, opts?: ReadOptions): Promise<StoredResponse | undefined>;
   /** Removes every trace of the response; true when a live (unexpired) one was there. */
   delete(id: string): Promise<boolean>;
 }
@@ -164,8 +175,9 @@ export async function ownedResponse(
   store: ResponseStore,
   id: string,
   keyId: string,
+  signal?: AbortSignal,
 ): Promise<StoredResponse> {
-  const r = isResponseId(id) ? await store.get(id) : undefined;
+  const r = isResponseId(id) ? await store.get(id, { keyId, signal }) : undefined;
   if (r === undefined || r.keyId !== keyId) throw new ResponseNotFoundError(id);
   return r;
 }
@@ -239,13 +251,14 @@ export async function conversationOf(
   id: string,
   keyId: string,
   limits: ConversationLimits = DEFAULT_CONVERSATION_LIMITS,
+  signal?: AbortSignal,
 ): Promise<Conversation> {
   if (!isResponseId(id)) throw new PreviousResponseNotFoundError(id);
   const reads = new Map<string, Promise<StoredResponse | undefined>>();
   const read = (rid: string): Promise<StoredResponse | undefined> => {
     let p = reads.get(rid);
     if (p === undefined) {
-      p = store.get(rid);
+      p = store.get(rid, { keyId, signal });
       // A read ahead that the walk never reaches (it failed first) must not be an unhandled rejection.
       p.catch(() => {});
       reads.set(rid, p);

@@ -121,6 +121,23 @@ describe('DynamoResponseStore: the 400 KB item limit', () => {
     expect(await sut.store.get(r.id)).toEqual(r);
   });
 
+  it("reads only the head of another key's response: none of its parts", async () => {
+    const r = withImage(800_000);
+    await sut.store.put(r);
+    const calls: string[] = [];
+    const counting = {
+      send: (command: { constructor: { name: string } }, opts?: unknown) => {
+        calls.push(command.constructor.name);
+        return (conn.client.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, opts);
+      },
+    } as unknown as DynamoDBClient;
+    const store = storeOn(counting);
+    expect(await store.get(r.id, { keyId: 'key_bob' })).toBeUndefined();
+    expect(calls).toEqual(['GetItemCommand']);
+    expect(await store.get(r.id, { keyId: r.keyId })).toEqual(r);
+    expect(calls).toEqual(['GetItemCommand', 'GetItemCommand', 'QueryCommand']);
+  });
+
   it('refuses a second write of a big response and keeps the first one readable', async () => {
     const r = withImage(800_000);
     await sut.store.put(r);

@@ -51,6 +51,24 @@ export function responseStoreContract(name: string, current: () => StoreUnderTes
       expect(await store.get(r.id)).toEqual(r);
     });
 
+    it("reads another key's response as missing when the read names a key", async () => {
+      const { store } = current();
+      const r = sampleResponse();
+      await store.put(r);
+      expect(await store.get(r.id, { keyId: 'key_bob' })).toBeUndefined();
+      expect(await store.get(r.id, { keyId: 'key_alice' })).toEqual(r);
+    });
+
+    it('rejects a read whose signal has aborted (the request is over)', async () => {
+      const { store } = current();
+      const r = sampleResponse();
+      await store.put(r);
+      const gone = new AbortController();
+      gone.abort(new Error('client went away'));
+      await expect(store.get(r.id, { signal: gone.signal })).rejects.toThrow();
+      expect(await store.get(r.id, { signal: new AbortController().signal })).toEqual(r);
+    });
+
     it('answers undefined for an id it does not hold, and for one no store could hold', async () => {
       const { store } = current();
       expect(await store.get('resp_nothing_here')).toBeUndefined();

@@ -164,7 +164,7 @@ export const messagesSpec: EndpointSpec<MessagesRequest, MessagesState> = {
   callFor,
   errorBody: (err, requestId) => anthropicErrorBody(err, requestId) as unknown as Json,
   errorEvent: anthropicErrorEvent,
-  errorHeaders: (requestId) => ({ 'request-id': requestId }),
+  headers: (requestId) => ({ 'request-id': requestId }),
   clientWantsUsage: () => false,
   withUsageEvent: withChatUsageEvent,
   // The cost goes in the `x-switchyard-cost-usd` header: a Message's usage has no place for it.

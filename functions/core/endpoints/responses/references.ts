@@ -55,6 +55,7 @@ export async function loadReferences(
   input: unknown,
   store: ResponseStore,
   keyId: string,
+  signal?: AbortSignal,
 ): Promise<ReferencedItems> {
   const ids = referencedIds(input);
   const found = new Map<string, Json>();
@@ -65,7 +66,9 @@ export async function loadReferences(
     MAX_REFERENCED_RESPONSES,
   );
   for (let i = 0; i < responses.length; i += READS_AT_ONCE) {
-    const batch = await Promise.all(responses.slice(i, i + READS_AT_ONCE).map((id) => store.get(id)));
+    const batch = await Promise.all(
+      responses.slice(i, i + READS_AT_ONCE).map((id) => store.get(id, { keyId, signal })),
+    );
     for (const stored of batch) {
       if (stored === undefined || stored.keyId !== keyId) continue;
       for (const item of stored.output) {

@@ -12,6 +12,7 @@ import { isRecord, type Json } from '../../json.ts';
 import { uuidv7 } from '../../request-id.ts';
 import {
   conversationOf,
+  DEFAULT_CONVERSATION_LIMITS,
   isResponseId,
   newStoredResponse,
   PreviousResponseNotFoundError,
@@ -69,14 +70,18 @@ export class ResponsesState {
     if (typeof prevId !== 'string') {
       state = new ResponsesState(ctx, body, undefined);
     } else {
-      const previous = store !== undefined && isResponseId(prevId) ? await store.get(prevId) : undefined;
+      const read = { keyId: ctx.keyId, signal: ctx.signal };
+      const previous =
+        store !== undefined && isResponseId(prevId) ? await store.get(prevId, read) : undefined;
       if (previous === undefined || previous.keyId !== ctx.keyId)
         throw new PreviousResponseNotFoundError(prevId);
       state = new ResponsesState(ctx, body, previous);
       // Without a count of the earlier turns the bound needs the turns themselves.
       if (state.previousTokens === undefined) state.loaded = await state.conversation();
     }
-    if (store !== undefined) state.references = await loadReferences(body.input, store, ctx.keyId);
+    if (store !== undefined) {
+      state.references = await loadReferences(body.input, store, ctx.keyId, ctx.signal);
+    }
     return state;
   }
 
@@ -105,11 +110,17 @@ export class ResponsesState {
     if (previous === undefined || store === undefined) return Promise.resolve([]);
     // The named response is read already: the walk starts from it.
     const seeded: ResponseStore = {
-      get: (id) => (id === previous.id ? Promise.resolve(previous) : store.get(id)),
+      get: (id, opts) => (id === previous.id ? Promise.resolve(previous) : store.get(id, opts)),
       put: (r) => store.put(r),
       delete: (id) => store.delete(id),
     };
-    this.items ??= conversationOf(seeded, previous.id, this.ctx.keyId).then((c) => c.items);
+    this.items ??= conversationOf(
+      seeded,
+      previous.id,
+      this.ctx.keyId,
+      DEFAULT_CONVERSATION_LIMITS,
+      this.ctx.signal,
+    ).then((c) => c.items);
     return this.items;
   }
 
