@@ -138,17 +138,30 @@ describe('count_tokens', () => {
     expect(claude.requests).toHaveLength(0);
   });
 
-  it('is free: no ledger record and no rate-limit token', async () => {
-    const client = anthropicWith(h.origin, { xApiKey: await keyFor({ rpm: 1 }) });
-    for (let i = 0; i < 3; i++) {
-      await client.messages.countTokens(
-        { model: 'claude-native', messages },
-        { headers: { 'x-request-id': `req-count-${i}` } },
-      );
-    }
+  it("makes no ledger record, but takes a token of the key's rpm", async () => {
+    const client = anthropicWith(h.origin, { xApiKey: await keyFor({ rpm: 2 }) });
+    await client.messages.countTokens(
+      { model: 'claude-native', messages },
+      { headers: { 'x-request-id': 'req-count-0' } },
+    );
     await client.messages.create({ model: 'claude-native', max_tokens: 10, messages });
+    // The key's two requests a minute are spent: a count is refused as any request would be.
+    const limited = await failure(client.messages.countTokens({ model: 'claude-native', messages }));
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    expect(limited.type).toBe('rate_limit_error');
+    expect(claude.requests.filter((r) => r.path === '/v1/messages/count_tokens')).toHaveLength(1);
     const ids = (await ledgerRecords(h.gateway)).map((r) => r.requestId);
     expect(ids.filter((id) => id.startsWith('req-count-'))).toEqual([]);
+  });
+
+  it('answers the estimate when the native count does not come in time', async () => {
+    claude.enqueue({ firstByteDelayMs: 5000 });
+    const { data, response } = await sdk.messages
+      .countTokens({ model: 'claude-native', messages })
+      .withResponse();
+    expect(response.headers.get('x-switchyard-token-count')).toBe('estimate');
+    expect(data.input_tokens).toBeGreaterThan(0);
+    expect(data.input_tokens).not.toBe(FAKE_COUNT);
   });
 });
 

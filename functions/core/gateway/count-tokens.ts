@@ -3,8 +3,11 @@
  * of a Messages request, as Claude Code asks before it sends one. Native when the route has an `anthropic`
  * target — the first one in route order is asked, once (no retry, no fallback: a count is advice, not an
  * answer) — else, or when that ask fails, the gateway's estimate (the same tokenizer as its usage estimates).
- * `x-switchyard-token-count: native | estimate` says which. Free upstream: no budget hold, no ledger record,
- * no rate-limit token; its log line and metrics are made as for any request.
+ * `x-switchyard-token-count: native | estimate` says which. Free upstream, so no budget hold and no ledger
+ * record; but it takes one token of the key's rpm (a count costs the provider's rate limit and the gateway's
+ * work, and a key's rpm bounds all it can make the gateway do), and the native ask is capped at
+ * {@link NATIVE_COUNT_MS} (a count that takes longer is no use to a client about to send). Its log line and
+ * metrics are made as for any request.
  */
 
 import { utf8 } from '../bytes.ts';
@@ -12,6 +15,7 @@ import { baseUrlsOf, type GatewayConfig, type RouteConfig } from '../config/sche
 import { estimateMessagesTokens } from '../endpoints/messages/count-tokens.ts';
 import { countTokensRequestSchema } from '../endpoints/messages/schema.ts';
 import { checkAnthropicHeaders } from '../endpoints/messages/spec.ts';
+import { ServerShuttingDownError } from '../errors.ts';
 import type { GatewayResponse } from '../http.ts';
 import { isRecord, own } from '../json.ts';
 import { editJson } from '../json-edit.ts';
@@ -19,13 +23,16 @@ import type { Principal } from '../ports.ts';
 import { countTokensCall } from '../providers/anthropic/adapter.ts';
 import { ADAPTERS } from '../providers/registry.ts';
 import { parseBody } from '../schemas/openai.ts';
-import { openAttempt } from '../upstream/attempt.ts';
-import { TimeoutReason } from '../upstream/reasons.ts';
+import { type OpenedAttempt, openAttempt } from '../upstream/attempt.ts';
+import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import { linkAbort } from '../upstream/signals.ts';
 import { BYTES_COUNTER } from '../usage/estimate.ts';
 import { readJsonBody } from './body.ts';
 import { type PipelineDeps, routeFor } from './pipeline.ts';
 import { json, type RequestScope } from './scope.ts';
+
+/** The most a native count may take (or the route's total deadline, when shorter); then the estimate answers. */
+export const NATIVE_COUNT_MS = 10_000;
 
 /** Asks the route's first Anthropic target; undefined when it has none or the ask failed (logged). */
 async function nativeCount(
@@ -39,27 +46,28 @@ async function nativeCount(
   const target = route.targets.find((t) => own(config.providers, t.provider)?.type === 'anthropic');
   const provider = target === undefined ? undefined : own(config.providers, target.provider);
   if (target === undefined || provider === undefined) return undefined;
-  const keys = await d.providerKeys.keys(target.provider);
-  const call = countTokensCall({
-    text: editJson(text, [{ set: 'model', value: target.model }], () => parsed),
-    json: parsed,
-    model: target.model,
-    apiKey: d.state.nextKey(target.provider, keys),
-    requestId: scope.requestId,
-    extraHeaders: provider.headers,
-    provider,
-    clientHeaders: scope.req.headers,
-  });
   const controller = new AbortController();
   if (d.stopping()) controller.abort(d.shuttingDown());
   d.inflight.add(controller);
   const unlink = linkAbort(scope.req.signal, controller);
-  const totalMs = route.timeouts.totalMs;
-  const deadline = setTimeout(() => controller.abort(new TimeoutReason('total', totalMs)), totalMs);
+  const capMs = Math.min(route.timeouts.totalMs, NATIVE_COUNT_MS);
+  const deadline = setTimeout(() => controller.abort(new TimeoutReason('total', capMs)), capMs);
   const started = d.clock.now();
   scope.stats.attempts++;
+  let opened: OpenedAttempt | undefined;
   try {
-    const opened = await openAttempt({
+    const keys = await d.providerKeys.keys(target.provider);
+    const call = countTokensCall({
+      text: editJson(text, [{ set: 'model', value: target.model }], () => parsed),
+      json: parsed,
+      model: target.model,
+      apiKey: d.state.nextKey(target.provider, keys),
+      requestId: scope.requestId,
+      extraHeaders: provider.headers,
+      provider,
+      clientHeaders: scope.req.headers,
+    });
+    opened = await openAttempt({
       provider: target.provider,
       adapter: ADAPTERS.anthropic,
       secrets: d.secrets,
@@ -67,20 +75,26 @@ async function nativeCount(
       baseUrls: baseUrlsOf(provider),
       startIndex: 0,
       call,
-      timeouts: route.timeouts,
+      timeouts: {
+        ...route.timeouts,
+        totalMs: capMs,
+        firstByteMs: Math.min(route.timeouts.firstByteMs, capMs),
+      },
       requestSignal: controller.signal,
       epochMs: d.clock.epochMs,
       readAll: true,
       maxResponseBytes: 64 * 1024,
     });
     const body: unknown = JSON.parse(utf8.decode(opened.first ?? new Uint8Array()));
-    opened.close();
     const tokens = isRecord(body) ? body.input_tokens : undefined;
     if (typeof tokens !== 'number' || !Number.isSafeInteger(tokens) || tokens < 0) {
       throw new Error('the answer holds no input_tokens');
     }
     return { tokens, provider: target.provider };
   } catch (err) {
+    // The client that left gets no answer: the request ends as any other whose client is gone (499).
+    if (controller.signal.reason instanceof ClientGoneReason) throw controller.signal.reason;
+    if (controller.signal.reason instanceof ServerShuttingDownError) throw controller.signal.reason;
     d.logger.log('warn', 'count_tokens: native count failed, estimated', {
       requestId: scope.requestId,
       provider: target.provider,
@@ -88,6 +102,7 @@ async function nativeCount(
     });
     return undefined;
   } finally {
+    opened?.close();
     scope.stats.upstreamMs += d.clock.now() - started;
     clearTimeout(deadline);
     unlink();
@@ -99,6 +114,8 @@ export async function countTokens(
   d: PipelineDeps,
   scope: RequestScope,
   principal: Principal,
+  /** Takes one token of the key's rpm (429 when none is left). */
+  rate: () => Promise<void>,
 ): Promise<GatewayResponse> {
   const { text, json: raw } = await readJsonBody(scope.req, d.maxBody);
   const body = parseBody(countTokensRequestSchema, raw);
@@ -106,6 +123,7 @@ export async function countTokens(
   scope.summary.route = body.model;
   const config = await d.routes.load();
   const route = routeFor(config, body.model, principal);
+  await rate();
   const native = await nativeCount(d, scope, config, route, text, body);
   const headers: Record<string, string> = { 'request-id': scope.requestId };
   let tokens: number;

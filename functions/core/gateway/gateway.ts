@@ -20,7 +20,7 @@ import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { NO_SECRETS } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason } from '../upstream/reasons.ts';
-import { type AccountingDeps, accountDeps, RequestAccount } from './accounting.ts';
+import { type AccountingDeps, accountDeps, RequestAccount, takeRateToken } from './accounting.ts';
 import { countTokens } from './count-tokens.ts';
 import { type ExecuteDeps, ProviderState } from './execute.ts';
 import { type PipelineDeps, proxy } from './pipeline.ts';
@@ -160,7 +160,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
           case 'models':
             return await models(scope, principal);
           case 'count_tokens':
-            return await countTokens(pipeline, scope, principal);
+            return await countTokens(pipeline, scope, principal, () =>
+              takeRateToken(accounts, principal, deps.clock.epochMs()),
+            );
           case 'stored':
             return await storedResponse(deps.responses?.store, scope, principal, endpoint.id);
           case 'proxy': {
