@@ -188,6 +188,46 @@ describe('stored responses', () => {
     expect(JSON.stringify(retried.input)).toContain('remember 42');
   });
 
+  it('spells the turns out too for a relay that words it otherwise: a 404 whose param is previous_response_id', async () => {
+    const first = await h.client.responses.create({ model: 'gpt-native', input: 'remember 43' });
+    native.enqueue({
+      status: 404,
+      errorCode: null,
+      errorParam: 'previous_response_id',
+      errorMessage: 'Conversation state not found on this upstream.',
+    });
+    const second = await h.client.responses.create({
+      model: 'gpt-native',
+      input: 'what number?',
+      previous_response_id: first.id,
+    });
+    expect(second.output_text).toBe('echo: what number?');
+    expect(upstreamBody(native, 2).previous_response_id).toBeUndefined();
+    expect(JSON.stringify(upstreamBody(native, 2).input)).toContain('remember 43');
+  });
+
+  it('answers the failure after a lost conversation, not the lost conversation', async () => {
+    const first = await h.client.responses.create({ model: 'gpt-native', input: 'remember 44' });
+    native.enqueue({
+      status: 400,
+      errorCode: 'previous_response_not_found',
+      errorMessage: `Previous response with id '${first.id}' not found.`,
+    });
+    native.enqueue({ status: 429, retryAfter: '1' });
+    // The route has no retries: the second call's 429 is the request's answer (every target rate limited).
+    await expect(
+      h.client.responses.create({ model: 'gpt-native', input: 'go on', previous_response_id: first.id }),
+    ).rejects.toMatchObject({ status: 429, code: 'upstream_rate_limited' });
+    expect(native.requests).toHaveLength(3);
+  });
+
+  it('refuses background: true on a native target too, before any upstream call', async () => {
+    await expect(
+      h.client.responses.create({ model: 'gpt-native', input: 'later', background: true }),
+    ).rejects.toMatchObject({ status: 400, code: 'unsupported_parameter', param: 'background' });
+    expect(native.requests).toHaveLength(0);
+  });
+
   it('keeps nothing with store: false', async () => {
     const r = await h.client.responses.create({ model: 'gpt-relay', input: 'forget me', store: false });
     await expect(h.client.responses.retrieve(r.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);

@@ -51,6 +51,7 @@ export function behaviourError(b: FakeBehaviour, status: number, model: string):
   }
   if (b.errorType !== undefined) e.type = b.errorType;
   if (b.errorMessage !== undefined) e.message = b.errorMessage;
+  if (b.errorParam !== undefined) e.param = b.errorParam;
   return e;
 }
 

@@ -41,6 +41,8 @@ export interface FakeBehaviour extends ServerBehaviour {
   errorType?: string;
   errorCode?: string | null;
   errorMessage?: string;
+  /** The error body's `param` (null unless set, or the code implies one). */
+  errorParam?: string;
   retryAfter?: string;
   retryAfterMs?: string;
   chunkDelayMs?: number;

@@ -236,7 +236,10 @@ export async function execute(
         });
         if (deadlinePassed()) throw finalError(failures, true);
         if (input.spec.recover?.(input.req, f, target.provider) === true) {
-          retry--; // the same target, called differently: not one of the route's retries
+          // The same target, called differently: not one of the route's retries, and its failure is not the
+          // request's (a later failure is what the client hears about).
+          failures.pop();
+          retry--;
           continue;
         }
         if (!canFailOver(f.kind)) throw finalError(failures, false);

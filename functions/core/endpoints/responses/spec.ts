@@ -8,9 +8,11 @@
  * https://platform.openai.com/docs/api-reference/responses/create
  */
 
+import { InvalidRequestError } from '../../errors.ts';
 import { isRecord, type Json } from '../../json.ts';
 import { editJson } from '../../json-edit.ts';
 import type { UpstreamCall } from '../../providers/types.ts';
+import type { AttemptFailure } from '../../routing/failure.ts';
 import { parseBody } from '../../schemas/openai.ts';
 import type { ServedBy } from '../../stores/response-store.ts';
 import { estimateChatInputTokens } from '../../usage/tokenizer.ts';
@@ -176,16 +178,40 @@ async function callFor(req: Req, t: TargetInput): Promise<TargetCall> {
   };
 }
 
+/**
+ * `background: true` is refused whatever the target: a native provider would answer `queued` and run it on its
+ * own, but the client then polls `GET /v1/responses/{id}`, which the gateway serves from its own store (where
+ * the finished answer never arrives), and the usage of a run the gateway never sees is never billed.
+ */
+function refuseBackground(body: ResponsesRequest): ResponsesRequest {
+  if (body.background !== true) return body;
+  throw new InvalidRequestError({
+    code: 'unsupported_parameter',
+    param: 'background',
+    message:
+      "'background' is not supported by Switchyard: an answer is streamed or returned, never run on its own. " +
+      'Send the request without it (stream: true keeps a long answer going).',
+  });
+}
+
+/**
+ * The provider no longer holds the conversation a `previous_response_id` names: OpenAI's code, or a relay's 400 /
+ * 404 that blames that parameter in other words (a null code, "not found" text).
+ */
+function lostConversation(f: AttemptFailure): boolean {
+  if (f.code === 'previous_response_not_found') return true;
+  return (f.status === 400 || f.status === 404) && f.param === 'previous_response_id';
+}
+
 export const responsesSpec: EndpointSpec<ResponsesRequest, ResponsesState> = {
   id: 'responses',
   path: '/v1/responses',
-  parse: (raw) => parseBody(responsesRequestSchema, raw),
+  parse: (raw) => refuseBackground(parseBody(responsesRequestSchema, raw)),
   model: (body) => body.model,
   stream: (body) => body.stream === true,
   prepare: (req, ctx) => ResponsesState.prepare(req.json, ctx),
   callFor,
-  recover: (req, failure, providerId) =>
-    failure.code === 'previous_response_not_found' && req.state.forget(providerId),
+  recover: (req, failure, providerId) => lostConversation(failure) && req.state.forget(providerId),
   errorBody: openAIErrorBody,
   // Both readers end a failed stream themselves (response.failed, then error); this is the bare fallback.
   errorEvent: (err) => errorEvent(0, { code: err.code, message: err.message, type: err.type }),
