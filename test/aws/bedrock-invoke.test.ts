@@ -58,7 +58,7 @@ function invoke(body: Json, stream: boolean, signal = new AbortController().sign
       'x-request-id': 'req-invoke-1',
       [REGION_HEADER]: 'us-east-1',
     },
-    body: JSON.stringify(bedrockMessagesBody(body, beta)),
+    body: JSON.stringify(bedrockMessagesBody(body, { client: beta }).body),
     signal,
   });
 }
@@ -85,7 +85,7 @@ describe('Bedrock transport: InvokeModel for Claude (real SDK → loopback Bedro
       request('hello bedrock', { stream: false }),
       false,
       undefined,
-      'prompt-caching-2024-07-31',
+      'interleaved-thinking-2025-05-14',
     );
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json');
@@ -107,7 +107,7 @@ describe('Bedrock transport: InvokeModel for Claude (real SDK → loopback Bedro
     expect(String(rec?.headers.authorization)).toContain('/us-east-1/bedrock/aws4_request');
     expect(rec?.body).toEqual({
       anthropic_version: BEDROCK_ANTHROPIC_VERSION,
-      anthropic_beta: ['prompt-caching-2024-07-31'],
+      anthropic_beta: ['interleaved-thinking-2025-05-14'],
       max_tokens: 256,
       messages: [{ role: 'user', content: 'hello bedrock' }],
     });

@@ -2,8 +2,8 @@
  * `/v1/messages` to Claude on Amazon Bedrock, end to end: the official `@anthropic-ai/sdk` talks to the local
  * gateway, whose real Bedrock transport (the AWS SDK, signed) calls InvokeModel /
  * InvokeModelWithResponseStream on the loopback fake with Bedrock's Anthropic body — `anthropic_version:
- * bedrock-2023-05-31`, the client's beta flags as `anthropic_beta`, no `model` or `stream` — and the answer
- * comes back as Anthropic's message or events. A Bedrock model that is not Claude goes through Converse.
+ * bedrock-2023-05-31`, the client's beta flags Bedrock documents as `anthropic_beta`, no `model` or `stream` —
+ * and the answer comes back as Anthropic's message or events. A Bedrock model that is not Claude goes through Converse.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -32,10 +32,18 @@ beforeAll(async () => {
           baseUrls: [bedrock.url],
           headers: { 'anthropic-beta': 'context-1m-2025-08-07' },
         },
+        // A flag Bedrock does not document, configured by the operator: sent as it is.
+        'aws-own': {
+          type: 'bedrock',
+          region: 'us-east-1',
+          baseUrls: [bedrock.url],
+          headers: { 'anthropic-beta': 'prompt-caching-2024-07-31' },
+        },
       },
       routes: {
         'claude-bedrock': route([{ provider: 'aws', model: CLAUDE }]),
         'claude-bedrock-1m': route([{ provider: 'aws-1m', model: CLAUDE }]),
+        'claude-bedrock-own': route([{ provider: 'aws-own', model: CLAUDE }]),
         'nova-bedrock': route([{ provider: 'aws', model: NOVA }]),
       },
     }),
@@ -81,7 +89,7 @@ describe('Claude on Bedrock, natively', () => {
         tool_choice: { type: 'none' },
         metadata: { user_id: 'user-9' },
       },
-      { headers: { 'anthropic-beta': 'prompt-caching-2024-07-31, interleaved-thinking-2025-05-14' } },
+      { headers: { 'anthropic-beta': 'token-efficient-tools-2025-02-19, interleaved-thinking-2025-05-14' } },
     );
     expect(data).toMatchObject({
       type: 'message',
@@ -94,7 +102,10 @@ describe('Claude on Bedrock, natively', () => {
     expect(req.body).not.toHaveProperty('model');
     expect(req.body).not.toHaveProperty('stream');
     expect(req.body.anthropic_version).toBe('bedrock-2023-05-31');
-    expect(req.body.anthropic_beta).toEqual(['prompt-caching-2024-07-31', 'interleaved-thinking-2025-05-14']);
+    expect(req.body.anthropic_beta).toEqual([
+      'token-efficient-tools-2025-02-19',
+      'interleaved-thinking-2025-05-14',
+    ]);
     expect(req.body.system).toBe('Be brief.');
     expect(req.body.metadata).toEqual({ user_id: 'user-9' });
     // The tools as the client wrote them, key order included.
@@ -102,12 +113,45 @@ describe('Claude on Bedrock, natively', () => {
   });
 
   it('adds the provider config’s beta flags to anthropic_beta, after the client’s', async () => {
-    const beta = { headers: { 'anthropic-beta': 'prompt-caching-2024-07-31' } };
+    const beta = { headers: { 'anthropic-beta': 'interleaved-thinking-2025-05-14' } };
     await sdk.messages.create({ ...hello, model: 'claude-bedrock-1m' }, beta);
-    expect(only().body.anthropic_beta).toEqual(['prompt-caching-2024-07-31', 'context-1m-2025-08-07']);
+    expect(only().body.anthropic_beta).toEqual(['interleaved-thinking-2025-05-14', 'context-1m-2025-08-07']);
     bedrock.reset();
     await sdk.messages.stream({ ...hello, model: 'claude-bedrock-1m' }).finalMessage();
     expect(only().body.anthropic_beta).toEqual(['context-1m-2025-08-07']);
+  });
+
+  it('drops the first-party flags Claude Code sends that Bedrock refuses, names them in the log, answers 200', async () => {
+    const claudeCode = {
+      headers: {
+        'anthropic-beta':
+          'claude-code-20250219,interleaved-thinking-2025-05-14,fine-grained-tool-streaming-2025-05-14',
+      },
+    };
+    const { data, response } = await sdk.messages.create(hello, claudeCode).withResponse();
+    expect(response.status).toBe(200);
+    expect(data.content).toEqual([{ type: 'text', text: 'echo: hello bedrock' }]);
+    expect(only().body.anthropic_beta).toEqual(['interleaved-thinking-2025-05-14']);
+    const line = await h.waitForSummary(response.headers.get('x-request-id') ?? '');
+    expect(line.fields.warnings).toEqual([
+      'aws: anthropic-beta claude-code-20250219 dropped: Bedrock does not document it',
+      'aws: anthropic-beta fine-grained-tool-streaming-2025-05-14 dropped: Bedrock does not document it',
+    ]);
+    bedrock.reset();
+    const final = await sdk.messages.stream(hello, claudeCode).finalMessage();
+    expect(final.content).toEqual([{ type: 'text', text: 'echo: hello bedrock' }]);
+    expect(only().body.anthropic_beta).toEqual(['interleaved-thinking-2025-05-14']);
+  });
+
+  it('sends the operator’s configured flags as they are, even one Bedrock then refuses', async () => {
+    const err = await sdk.messages
+      .create(
+        { ...hello, model: 'claude-bedrock-own' },
+        { headers: { 'anthropic-beta': 'claude-code-20250219' } },
+      )
+      .catch((e: unknown) => e);
+    expect(only().body.anthropic_beta).toEqual(['prompt-caching-2024-07-31']);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
   });
 
   it('streams through InvokeModelWithResponseStream as Anthropic’s events, with finalMessage()', async () => {

@@ -1,9 +1,9 @@
 // InvokeModel / InvokeModelWithResponseStream of the Bedrock fake, for Claude: the request body is Claude's
-// Messages body for Bedrock (`anthropic_version: "bedrock-2023-05-31"`, beta flags in `anthropic_beta`, no
-// `model` or `stream`: Bedrock refuses them as extraneous keys); the answer is Anthropic's — the `message`
-// JSON, or each Anthropic event as a `chunk` event of the AWS event stream whose `bytes` (base64) hold the
-// event's JSON, `message_stop` carrying `amazon-bedrock-invocationMetrics`. The answer itself is the
-// Anthropic fake's (fake-anthropic.ts), so both native paths answer alike.
+// Messages body for Bedrock (`anthropic_version: "bedrock-2023-05-31"`, documented beta flags only in
+// `anthropic_beta`, no `model` or `stream`: Bedrock refuses them as extraneous keys); the answer is
+// Anthropic's — the `message` JSON, or each Anthropic event as a `chunk` event of the AWS event stream whose
+// `bytes` (base64) hold the event's JSON, `message_stop` carrying `amazon-bedrock-invocationMetrics`. The
+// answer itself is the Anthropic fake's (fake-anthropic.ts), so both native paths answer alike.
 // https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html
 // https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InvokeModelWithResponseStream.html
 
@@ -17,6 +17,23 @@ import { sendBody, sendHalf, writeFrames } from './fake-server-kit.ts';
 const MALFORMED = 'Malformed input request: ';
 const REFORMAT = ', please reformat your input and try again.';
 
+/**
+ * The beta flags the user guide lists for Claude (its "Available beta headers" table); Bedrock refuses any
+ * other with 400 "invalid beta flag". The fake's own copy: it models Bedrock, not the gateway's list.
+ */
+const DOCUMENTED_BETAS = new Set([
+  'computer-use-2025-01-24',
+  'token-efficient-tools-2025-02-19',
+  'interleaved-thinking-2025-05-14',
+  'output-128k-2025-02-19',
+  'dev-full-thinking-2025-05-14',
+  'context-1m-2025-08-07',
+  'context-management-2025-06-27',
+  'effort-2025-11-24',
+  'tool-search-tool-2025-10-19',
+  'tool-examples-2025-10-29',
+]);
+
 /** Why Bedrock would refuse this body as Claude's (its ValidationException message), or undefined. */
 function invalid(body: Json): string | undefined {
   if (!('anthropic_version' in body))
@@ -29,6 +46,12 @@ function invalid(body: Json): string | undefined {
   }
   if (body.anthropic_beta !== undefined && !Array.isArray(body.anthropic_beta)) {
     return `${MALFORMED}#/anthropic_beta: expected type: JSONArray${REFORMAT}`;
+  }
+  if (
+    Array.isArray(body.anthropic_beta) &&
+    body.anthropic_beta.some((f) => !DOCUMENTED_BETAS.has(String(f)))
+  ) {
+    return 'invalid beta flag';
   }
   if (typeof body.max_tokens !== 'number')
     return `${MALFORMED}#: required key [max_tokens] not found${REFORMAT}`;

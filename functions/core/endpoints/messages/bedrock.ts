@@ -1,8 +1,8 @@
 /**
  * Claude on Amazon Bedrock, natively: a Messages body goes through InvokeModel /
  * InvokeModelWithResponseStream as Bedrock's Anthropic body — the Messages fields as sent, plus
- * `anthropic_version: "bedrock-2023-05-31"` and the beta flags as `anthropic_beta`, without `model` (it is in
- * the path) or `stream` (the operation says it); see
+ * `anthropic_version: "bedrock-2023-05-31"` and the beta flags Bedrock takes as `anthropic_beta`, without
+ * `model` (it is in the path) or `stream` (the operation says it); see
  * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html.
  * So prompt caching and thinking survive, which Converse would translate away. The transport
  * (functions/aws/bedrock-transport.ts) serves the answer as Anthropic's: the JSON body, or the stream as
@@ -34,28 +34,73 @@ export function bedrockInvokePath(modelId: string, stream: boolean): string {
 }
 
 /**
- * Beta flags: the client's `anthropic-beta` header (comma-separated) and any already in the body, once each.
+ * The beta flags Bedrock documents for Claude's `anthropic_beta`: the "Available beta headers" table of
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages-request-response.html
+ * (the table writes `Interleaved-thinking-…`; Anthropic's flag, and what clients send, is lower-case).
+ * InvokeModel refuses any other flag with a 400 ValidationException, and Claude Code sends first-party ones
+ * (`claude-code-20250219`, `oauth-2025-04-20`, `prompt-caching-2024-07-31`, `files-api-2025-04-14`, …): a
+ * client's flag outside this list is dropped, and named in the request's log line.
  */
-function betasOf(header: string | undefined, inBody: unknown): string[] {
-  const flags = [
-    ...(Array.isArray(inBody) ? inBody.filter((f): f is string => typeof f === 'string') : []),
-    ...(header ?? '').split(','),
-  ]
+export const BEDROCK_BETAS: ReadonlySet<string> = new Set([
+  'computer-use-2025-01-24',
+  'token-efficient-tools-2025-02-19',
+  'interleaved-thinking-2025-05-14',
+  'output-128k-2025-02-19',
+  'dev-full-thinking-2025-05-14',
+  'context-1m-2025-08-07',
+  'context-management-2025-06-27',
+  'effort-2025-11-24',
+  'tool-search-tool-2025-10-19',
+  'tool-examples-2025-10-29',
+]);
+
+/** The beta flags of a call to Claude on Bedrock, by who set them (each comma-separated). */
+export interface BedrockBetas {
+  /** The client's `anthropic-beta` header: only flags in {@link BEDROCK_BETAS} are sent. */
+  readonly client?: string | undefined;
+  /**
+   * The provider config's `headers['anthropic-beta']`: sent as they are. The operator knows their account —
+   * a flag Bedrock grants to some accounts only (`dev-full-thinking-…` asks the account team) or a newer one
+   * this list does not have yet stays reachable by configuring it.
+   */
+  readonly operator?: string | undefined;
+}
+
+/** Bedrock's InvokeModel body, and the client's beta flags left out of it (each once, as sent). */
+export interface BedrockMessagesBody {
+  readonly body: Json;
+  readonly dropped: readonly string[];
+}
+
+/** The flags of a comma-separated header or of a body's `anthropic_beta` array, trimmed, empties left out. */
+function flagsOf(value: unknown): string[] {
+  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [];
+  return list
+    .filter((f): f is string => typeof f === 'string')
     .map((f) => f.trim())
     .filter((f) => f !== '' && f.length <= MAX_NAME_LENGTH);
-  return [...new Set(flags)];
 }
 
 /**
  * A Messages request body (as the client sent it, parsed) → Bedrock's InvokeModel body. Key order is kept
- * (`anthropic_version` first, as the user guide writes it); nothing but the edits above changes.
+ * (`anthropic_version` first, as the user guide writes it); nothing but the edits above changes. Beta flags:
+ * any already in the body and the client's header (both the client's: filtered), then the operator's, once each.
  */
-export function bedrockMessagesBody(body: Readonly<Json>, anthropicBeta?: string): Json {
+export function bedrockMessagesBody(body: Readonly<Json>, betas: BedrockBetas = {}): BedrockMessagesBody {
   const { model: _model, stream: _stream, anthropic_version: _version, anthropic_beta, ...rest } = body;
-  const betas = betasOf(anthropicBeta, anthropic_beta);
+  const operator = flagsOf(betas.operator);
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  for (const flag of [...flagsOf(anthropic_beta), ...flagsOf(betas.client)]) {
+    (BEDROCK_BETAS.has(flag) || operator.includes(flag) ? kept : dropped).push(flag);
+  }
+  const flags = [...new Set([...kept, ...operator])];
   return {
-    anthropic_version: BEDROCK_ANTHROPIC_VERSION,
-    ...(betas.length === 0 ? {} : { anthropic_beta: betas }),
-    ...rest,
+    body: {
+      anthropic_version: BEDROCK_ANTHROPIC_VERSION,
+      ...(flags.length === 0 ? {} : { anthropic_beta: flags }),
+      ...rest,
+    },
+    dropped: [...new Set(dropped)],
   };
 }

@@ -46,27 +46,26 @@ function headersOf(
 }
 
 /**
- * The beta flags of a Claude call: the client's `anthropic-beta` and the provider config's (`headers`), as an
- * `anthropic` provider joins them — Bedrock reads them only from the body's `anthropic_beta`, so a flag left
- * in a header would be silently lost.
- */
-function betaFlags(f: ForwardInput): string {
-  const flags = [header(f.clientHeaders, 'anthropic-beta'), f.extraHeaders?.['anthropic-beta']];
-  return flags.filter((v) => v !== undefined).join(',');
-}
-
-/**
  * A Messages request to a Claude model: InvokeModel(-WithResponseStream) with Bedrock's Anthropic body, so
  * prompt caching and thinking survive (endpoints/messages/bedrock.ts); other models are translated to chat
- * and go through Converse.
+ * and go through Converse. Beta flags: the client's `anthropic-beta` and the provider config's (`headers`),
+ * as an `anthropic` provider joins them — Bedrock reads them only from the body's `anthropic_beta`, so a flag
+ * left in a header would be silently lost. The client's flags Bedrock does not document are dropped (it
+ * would refuse the call) and named in the log line; the config's are the operator's, sent as they are.
  */
 function forwardMessages(f: ForwardInput): UpstreamCall | undefined {
   if (f.endpoint !== 'messages' || !isClaudeOnBedrock(f.model)) return undefined;
+  const { body, dropped } = bedrockMessagesBody(f.json, {
+    client: header(f.clientHeaders, 'anthropic-beta'),
+    operator: f.extraHeaders?.['anthropic-beta'],
+  });
+  const warnings = dropped.map((flag) => `anthropic-beta ${flag} dropped: Bedrock does not document it`);
   return {
     method: 'POST',
     path: bedrockInvokePath(f.model, f.stream),
     headers: headersOf(f.provider.region, f.requestId, f.extraHeaders),
-    body: JSON.stringify(bedrockMessagesBody(f.json, betaFlags(f))),
+    body: JSON.stringify(body),
+    ...(warnings.length === 0 ? {} : { warnings }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BEDROCK_ANTHROPIC_VERSION,
+  BEDROCK_BETAS,
   bedrockInvokePath,
   bedrockMessagesBody,
   isClaudeOnBedrock,
@@ -44,27 +45,82 @@ describe('bedrockMessagesBody', () => {
       messages: [{ role: 'user', content: 'hi' }],
       thinking: { type: 'enabled', budget_tokens: 2048 },
     };
-    const out = bedrockMessagesBody(
-      body,
-      'interleaved-thinking-2025-05-14, token-efficient-tools-2025-02-19',
-    );
-    expect(out).toEqual({
+    const out = bedrockMessagesBody(body, {
+      client: 'interleaved-thinking-2025-05-14, token-efficient-tools-2025-02-19',
+    });
+    expect(out.body).toEqual({
       anthropic_version: BEDROCK_ANTHROPIC_VERSION,
       anthropic_beta: ['interleaved-thinking-2025-05-14', 'token-efficient-tools-2025-02-19'],
       max_tokens: 100,
       messages: [{ role: 'user', content: 'hi' }],
       thinking: { type: 'enabled', budget_tokens: 2048 },
     });
-    expect(Object.keys(out)[0]).toBe('anthropic_version');
+    expect(out.dropped).toEqual([]);
+    expect(Object.keys(out.body)[0]).toBe('anthropic_version');
     expect(body.model).toBe('claude-sonnet-4-5'); // the client's body is not changed
   });
 
   it('sends no anthropic_beta without flags, and keeps each flag once', () => {
-    expect(bedrockMessagesBody({ max_tokens: 1, messages: [] })).not.toHaveProperty('anthropic_beta');
-    expect(bedrockMessagesBody({ max_tokens: 1, messages: [] }, ' , ')).not.toHaveProperty('anthropic_beta');
-    expect(
-      bedrockMessagesBody({ anthropic_beta: ['a'], max_tokens: 1, messages: [] }, 'a,b').anthropic_beta,
-    ).toEqual(['a', 'b']);
+    const empty = { max_tokens: 1, messages: [] };
+    expect(bedrockMessagesBody(empty).body).not.toHaveProperty('anthropic_beta');
+    expect(bedrockMessagesBody(empty, { client: ' , ', operator: '' }).body).not.toHaveProperty(
+      'anthropic_beta',
+    );
+    const twice = bedrockMessagesBody(
+      { ...empty, anthropic_beta: ['effort-2025-11-24'] },
+      { client: 'effort-2025-11-24,context-1m-2025-08-07', operator: 'context-1m-2025-08-07' },
+    );
+    expect(twice.body.anthropic_beta).toEqual(['effort-2025-11-24', 'context-1m-2025-08-07']);
+  });
+
+  it('drops the client’s flags Bedrock does not document (Claude Code’s first-party ones) and names each once', () => {
+    const claudeCode = [
+      'claude-code-20250219',
+      'oauth-2025-04-20',
+      'interleaved-thinking-2025-05-14',
+      'fine-grained-tool-streaming-2025-05-14',
+      'prompt-caching-2024-07-31',
+      'files-api-2025-04-14',
+      'context-1m-2025-08-07',
+    ].join(',');
+    const out = bedrockMessagesBody(
+      { anthropic_beta: ['oauth-2025-04-20', 'computer-use-2025-01-24'], max_tokens: 1, messages: [] },
+      { client: claudeCode },
+    );
+    expect(out.body.anthropic_beta).toEqual([
+      'computer-use-2025-01-24',
+      'interleaved-thinking-2025-05-14',
+      'context-1m-2025-08-07',
+    ]);
+    expect(out.dropped).toEqual([
+      'oauth-2025-04-20',
+      'claude-code-20250219',
+      'fine-grained-tool-streaming-2025-05-14',
+      'prompt-caching-2024-07-31',
+      'files-api-2025-04-14',
+    ]);
+  });
+
+  it('compares flags exactly, as Bedrock does', () => {
+    const out = bedrockMessagesBody(
+      { max_tokens: 1, messages: [] },
+      { client: 'Interleaved-Thinking-2025-05-14' },
+    );
+    expect(out.body).not.toHaveProperty('anthropic_beta');
+    expect(out.dropped).toEqual(['Interleaved-Thinking-2025-05-14']);
+  });
+
+  it('keeps the operator’s configured flags as they are, and a client flag the operator configured too', () => {
+    const out = bedrockMessagesBody(
+      { max_tokens: 1, messages: [] },
+      {
+        client: 'prompt-caching-2024-07-31, claude-code-20250219',
+        operator: 'prompt-caching-2024-07-31,x-beta',
+      },
+    );
+    expect(BEDROCK_BETAS.has('prompt-caching-2024-07-31')).toBe(false);
+    expect(out.body.anthropic_beta).toEqual(['prompt-caching-2024-07-31', 'x-beta']);
+    expect(out.dropped).toEqual(['claude-code-20250219']);
   });
 });
 
