@@ -74,7 +74,9 @@ function membersOf(text: string): { members: Member[]; close: number } | undefin
     if (text.charCodeAt(i) !== 34) return undefined;
     const start = i;
     const keyEnd = skipString(text, i);
-    const key = JSON.parse(text.slice(start, keyEnd)) as string;
+    // A key without escapes is its text; only an escaped one needs the JSON parser.
+    const raw = text.slice(start + 1, keyEnd - 1);
+    const key = raw.includes('\\') ? (JSON.parse(text.slice(start, keyEnd)) as string) : raw;
     i = keyEnd;
     while (i < text.length && (WS(text.charCodeAt(i)) || text.charCodeAt(i) === 58)) i++;
     const valueStart = i;
@@ -117,8 +119,11 @@ export function editJson(text: string, edits: readonly JsonEdit[], fallback: () 
     const m = i === -1 ? undefined : found.members[i];
     if ('set' in e) {
       const value = JSON.stringify(e.value);
-      if (m !== undefined) splices.push({ from: m.valueStart, to: m.valueEnd, insert: value });
-      else appended.push(`${JSON.stringify(key)}:${value}`);
+      // A value already as it should be (the client named the target's own model) is left alone.
+      if (m === undefined) appended.push(`${JSON.stringify(key)}:${value}`);
+      else if (text.slice(m.valueStart, m.valueEnd) !== value) {
+        splices.push({ from: m.valueStart, to: m.valueEnd, insert: value });
+      }
     } else if (m !== undefined) {
       // The member and the comma that joins it to the next one (or to the previous one, when it is last).
       const next = found.members[i + 1];
@@ -135,6 +140,7 @@ export function editJson(text: string, edits: readonly JsonEdit[], fallback: () 
     const joiner = remaining > 0 ? ',' : '';
     splices.push({ from: found.close, to: found.close, insert: `${joiner}${appended.join(',')}` });
   }
+  if (splices.length === 0) return text;
   splices.sort((a, b) => b.from - a.from);
   for (const s of splices) out = out.slice(0, s.from) + s.insert + out.slice(s.to);
   return out;

@@ -27,6 +27,20 @@ describe('editJson', () => {
     expect(edit('{}', { set: 'model', value: 'm' })).toBe('{"model":"m"}');
   });
 
+  it('gives back the very text when a value is already what it should be, and edits once otherwise', () => {
+    const text = '{ "model" : "gpt-4o-mini", "messages":[{"role":"user","content":"hi"}] }';
+    const same = edit(text, { set: 'model', value: 'gpt-4o-mini' });
+    expect(same).toBe(text);
+    expect(edit(text, { set: 'model', value: 'other' })).toBe(
+      '{ "model" : "other", "messages":[{"role":"user","content":"hi"}] }',
+    );
+  });
+
+  it('finds a key written with escapes as the parser reads it', () => {
+    expect(edit('{"mod\\u0065l":"a","x":1}', { set: 'model', value: 'b' })).toBe('{"mod\\u0065l":"b","x":1}');
+    expect(edit('{"a\\"b":1}', { set: 'model', value: 'm' })).toBe('{"a\\"b":1,"model":"m"}');
+  });
+
   it('removes members wherever they are, with their comma', () => {
     const text = '{"model":"m","stream":true,"max_tokens":5}';
     expect(edit(text, { delete: 'model' })).toBe('{"stream":true,"max_tokens":5}');

@@ -103,7 +103,9 @@ export class RequestAccount {
    * The key's rate limit: one token of its rpm, taken before anything else the request makes the gateway do (a
    * stored conversation read, the budget hold); throws the 429 of the error table.
    */
-  rate(): Promise<void> {
+  rate(): Promise<void> | undefined {
+    // Most keys have no rpm: no promise, no await on the hot path.
+    if (this.deps.limits === undefined || this.principal.rpm === undefined) return undefined;
     return takeRateToken(this.deps, this.principal, this.arrivedAt);
   }
 

@@ -148,7 +148,8 @@ export async function proxy(
   const config = await d.routes.load();
   const route = routeFor(config, model, principal);
   // The rpm token first: a key over its rate causes no store read (a stored conversation, the budget hold).
-  await account.rate();
+  const rated = account.rate();
+  if (rated !== undefined) await rated;
 
   const sig = requestSignal(d, scope, route);
   let req: ClientRequest;
@@ -156,11 +157,14 @@ export async function proxy(
   try {
     // What prepare reads (a stored conversation) is read under the request's signal: a client that leaves, the
     // deadline or a shutdown ends a store that hangs, as it ends an upstream that does.
-    req = await prepare(d, scope, spec, read, principal, model, account.arrivedAt, sig.signal).catch(
-      (err: unknown) => {
-        throw sig.signal.aborted ? abandoned(sig.signal) : err;
-      },
-    );
+    req =
+      spec.prepare === undefined
+        ? read
+        : await prepare(d, scope, spec, read, principal, model, account.arrivedAt, sig.signal).catch(
+            (err: unknown) => {
+              throw sig.signal.aborted ? abandoned(sig.signal) : err;
+            },
+          );
     await account.admit(config, route, spec.bounds(req));
     executed = await execute(
       d,
