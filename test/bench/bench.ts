@@ -10,7 +10,7 @@
  *   --log <path>   where the gateway's JSON log lines go (default: a temp file, deleted after the run)
  *   --cpu-prof     run the gateway under --cpu-prof; the .cpuprofile lands in a temp folder
  */
-import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,8 @@ import { type Proc, startProc } from './procs.ts';
 import { type Report, renderMarkdown, renderText } from './report.ts';
 import { summarize } from './summary.ts';
 
+/** docs/benchmarks.md keeps everything from this line on across runs. */
+const KEPT_MARKER = '<!-- kept by npm run bench: hand-written below -->';
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -230,7 +232,10 @@ async function main(): Promise<void> {
     if (errors > 0 || (gwEnd.errors ?? 0) > 0) log('WARNING: some requests failed; the numbers are suspect');
     if (!quick) {
       const doc = fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url));
-      writeFileSync(doc, renderMarkdown(report));
+      // What follows the marker is written by hand (numbers of other benches, such as bench:core A/Bs): kept.
+      const previous = existsSync(doc) ? readFileSync(doc, 'utf8') : '';
+      const at = previous.indexOf(KEPT_MARKER);
+      writeFileSync(doc, renderMarkdown(report) + (at === -1 ? '' : `\n${previous.slice(at)}`));
       log(`wrote ${doc}`);
     }
     if (flags['cpu-prof'] === true) log(`gateway CPU profile in ${profDir}`);
