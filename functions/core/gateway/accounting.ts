@@ -109,21 +109,28 @@ export class RequestAccount {
     return takeRateToken(this.deps, this.principal, this.arrivedAt);
   }
 
-  /** The budget reservation, at the most the request can cost; throws the 402 of the error table. */
-  async admit(config: GatewayConfig, route: RouteConfig, bounds: BoundsInput): Promise<void> {
-    const { limits, logger } = this.deps;
-    const p = this.principal;
+  /**
+   * The request's bounds, and the budget reservation at the most it can cost; throws the 402 of the error table.
+   * A key without a budget makes no store call: nothing to wait for (undefined).
+   */
+  admit(config: GatewayConfig, route: RouteConfig, bounds: BoundsInput): Promise<void> | undefined {
     // Every request's usage is checked against its bounds, with or without a budget.
     this.bounds = new RequestBounds(config, route, bounds.op, bounds.body, bounds.extraInputTokens ?? 0);
-    if (limits === undefined) return;
-    if (p.budget !== undefined) {
+    if (this.deps.limits === undefined || this.principal.budget === undefined) return undefined;
+    return this.reserve(this.bounds, route.timeouts.totalMs);
+  }
+
+  private async reserve(bounds: RequestBounds, totalMs: number): Promise<void> {
+    const { limits, logger } = this.deps;
+    const p = this.principal;
+    if (limits !== undefined && p.budget !== undefined) {
       const hold: BudgetHold = {
         keyId: p.keyId,
         window: budgetWindow(p.budget.period, this.arrivedAt),
         limitUsd: p.budget.usd,
-        amountUsd: this.bounds.reserveUsd(),
+        amountUsd: bounds.reserveUsd(),
         holdId: this.recordId,
-        expiresAtEpochMs: this.arrivedAt + route.timeouts.totalMs + HOLD_GRACE_MS,
+        expiresAtEpochMs: this.arrivedAt + totalMs + HOLD_GRACE_MS,
       };
       const ok = await limits.reserve(hold, this.arrivedAt).catch((err: unknown) => {
         logger.log('error', 'budget not enforced: limit store failed', {

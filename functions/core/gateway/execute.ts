@@ -157,7 +157,7 @@ export async function execute(
     for (let retry = 0; retry <= route.retry.attempts; retry++) {
       let tc: TargetCall;
       try {
-        tc = await input.spec.callFor(input.req, {
+        const made = input.spec.callFor(input.req, {
           providerId: target.provider,
           adapter,
           provider,
@@ -166,6 +166,8 @@ export async function execute(
           requestId: input.requestId,
           epochMs: deps.clock.epochMs(),
         });
+        // Only Responses makes its call asynchronously (a stored conversation): the others cost no tick here.
+        tc = made instanceof Promise ? await made : made;
       } catch (err) {
         if (!(err instanceof UnsupportedFieldError)) throw err;
         // Nothing was sent: not an attempt. The next target (maybe another provider type) may take it.

@@ -62,16 +62,6 @@ export function routeFor(config: GatewayConfig, model: string, principal: Princi
   return route;
 }
 
-/** Step 1: the body, read within its limit, parsed by the spec. */
-async function readRequest(
-  d: PipelineDeps,
-  scope: RequestScope,
-  spec: EndpointSpec,
-): Promise<ClientRequest<Json, undefined>> {
-  const { text, json } = await readJsonBody(scope.req, d.maxBody);
-  return { text, json: spec.parse(json), headers: scope.req.headers, state: undefined };
-}
-
 /** Step 3: what the request depends on besides its body (a stored conversation), loaded by the spec. */
 async function prepare(
   d: PipelineDeps,
@@ -140,7 +130,13 @@ export async function proxy(
   principal: Principal,
   account: RequestAccount,
 ): Promise<GatewayResponse> {
-  const read = await readRequest(d, scope, spec);
+  const { text, json } = await readJsonBody(scope.req, d.maxBody);
+  const read: ClientRequest<Json, undefined> = {
+    text,
+    json: spec.parse(json),
+    headers: scope.req.headers,
+    state: undefined,
+  };
   const stream = spec.stream(read.json);
   const model = spec.model(read.json);
   scope.summary.stream = stream;
@@ -165,7 +161,8 @@ export async function proxy(
               throw sig.signal.aborted ? abandoned(sig.signal) : err;
             },
           );
-    await account.admit(config, route, spec.bounds(req));
+    const admitted = account.admit(config, route, spec.bounds(req));
+    if (admitted !== undefined) await admitted;
     executed = await execute(
       d,
       d.state,
@@ -201,7 +198,8 @@ export async function proxy(
     // The upstream's time ends with its answer: the wait for a stored Response below is the gateway's own.
     scope.stats.upstreamMs += d.clock.now() - startedAt;
     // What must outlive the answer (a stored Response) is done before the client has it.
-    await executed.call.complete?.();
+    const complete = executed.call.complete;
+    if (complete !== undefined) await complete.call(executed.call);
     if (answer.usage !== undefined) account.use(answer.usage, 'provider');
     else if (d.tokens !== undefined) {
       account.use(
