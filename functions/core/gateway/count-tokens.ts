@@ -92,7 +92,7 @@ async function nativeCount(
     }
     return { tokens, provider: target.provider };
   } catch (err) {
-    // The client that left gets no answer: the request ends as any other whose client is gone (499).
+    // The client that left gets no answer: the request ends like every other whose client is gone (499).
     if (controller.signal.reason instanceof ClientGoneReason) throw controller.signal.reason;
     if (controller.signal.reason instanceof ServerShuttingDownError) throw controller.signal.reason;
     d.logger.log('warn', 'count_tokens: native count failed, estimated', {
