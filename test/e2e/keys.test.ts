@@ -8,7 +8,13 @@ import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { type ClientKeyOptions, newClientKey } from '../../functions/core/keys/client-keys.ts';
 import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
 import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
-import { type Harness, openaiProvider, route, startHarness } from '../support/gateway-harness.ts';
+import {
+  clearOfMinuteEdge,
+  type Harness,
+  openaiProvider,
+  route,
+  startHarness,
+} from '../support/gateway-harness.ts';
 import { recordOf } from '../support/ledger-helpers.ts';
 
 const KEY_TTL_MS = 200;
@@ -69,6 +75,7 @@ describe('client keys', () => {
 
   it('answers 429 rate_limit_exceeded with Retry-After past the per-minute limit', async () => {
     const { client } = await keyFor({ rpm: 3 });
+    await clearOfMinuteEdge();
     for (let i = 0; i < 3; i++) await client.chat.completions.create({ model: 'alpha', messages });
     const err = await client.chat.completions.create({ model: 'alpha', messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { anthropicWith, putClientKey, sdkFailure } from '../support/anthropic-sdk.ts';
 import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
-import { type Harness, route, startHarness } from '../support/gateway-harness.ts';
+import { clearOfMinuteEdge, type Harness, route, startHarness } from '../support/gateway-harness.ts';
 import { ledgerRecords } from '../support/ledger-helpers.ts';
 
 let claude: FakeAnthropic;
@@ -140,6 +140,7 @@ describe('count_tokens', () => {
 
   it("makes no ledger record, but takes a token of the key's rpm", async () => {
     const client = anthropicWith(h.origin, { xApiKey: await keyFor({ rpm: 2 }) });
+    await clearOfMinuteEdge();
     await client.messages.countTokens(
       { model: 'claude-native', messages },
       { headers: { 'x-request-id': 'req-count-0' } },

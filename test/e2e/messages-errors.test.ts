@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { anthropicWith, putClientKey, type SdkError, sdkFailure } from '../support/anthropic-sdk.ts';
 import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
-import { type Harness, raw, route, startHarness } from '../support/gateway-harness.ts';
+import { clearOfMinuteEdge, type Harness, raw, route, startHarness } from '../support/gateway-harness.ts';
 
 const MAX_BODY = 32 * 1024;
 
@@ -114,6 +114,7 @@ describe('the rows after authentication', () => {
 
   it('429 rate_limit_error: a key over its per-minute limit, with Retry-After', async () => {
     const client = anthropicWith(h.origin, { xApiKey: await keyFor({ rpm: 2 }) });
+    await clearOfMinuteEdge();
     await client.messages.create(hello);
     await client.messages.create(hello);
     const err = await failure(client.messages.create(hello));

@@ -9,7 +9,13 @@ import type {
   StoredResponse,
 } from '../../functions/core/stores/response-store.ts';
 import { putClientKey } from '../support/anthropic-sdk.ts';
-import { type Harness, openaiProvider, route, startHarness } from '../support/gateway-harness.ts';
+import {
+  clearOfMinuteEdge,
+  type Harness,
+  openaiProvider,
+  route,
+  startHarness,
+} from '../support/gateway-harness.ts';
 
 /**
  * The real store behind a switch: as is, failing every put, holding each put for `delayMs`, or holding every
@@ -136,6 +142,7 @@ describe('the Response store and the answer', () => {
 
   it('reads no stored conversation for a key over its rpm: the 429 comes first', async () => {
     const client = h.clientWithKey(await putClientKey(h.gateway, { rpm: 1 }));
+    await clearOfMinuteEdge();
     const first = await client.responses.create({ model: 'gpt', input: 'one' });
     const before = switched().reads;
     await expect(

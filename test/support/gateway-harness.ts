@@ -286,6 +286,16 @@ export interface RawResponse {
   readonly text: string;
 }
 
+/**
+ * Waits, when the wall clock is within `marginMs` of the next minute, until that minute has begun: a key's rpm
+ * counts requests per calendar minute (the limit store's window), so a test that spends a key's requests and
+ * then expects a 429 must not straddle a minute's edge, where the count starts over.
+ */
+export async function clearOfMinuteEdge(marginMs = 3000): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 20));
+}
+
 /** A plain fetch to the gateway (for what the SDK hides or refuses to send). */
 export async function raw(
   origin: string,
