@@ -86,6 +86,12 @@ for (const p of [streams30, short1]) {
       ` ${p.budgetItemBytes} B, ${p.wcuPerBudgetWrite} WCU per write × ${p.budgetWritesPerRequest} writes per request`,
   );
 }
+// DynamoDB's item size limit: past it a reservation fails outright, whatever the write units.
+const maxHolds = Math.floor((400 * 1024 - fit.baseBytes) / fit.bytesPerHold);
+log(
+  `  the budget item reaches DynamoDB's 400 KB item limit at ${maxHolds} holds in flight` +
+    ` (${Math.round(maxHolds / 30)} req/s of 30 s streams): reservations then fail whatever the WCU`,
+);
 log(`Scenario (b): 10,000 req/s spread over many keys and models, ${SHARDS} usage shards`);
 for (const l of spread.loads) {
   const at = Math.round(spread.atRate * l.wcuPerRequest * l.share);
