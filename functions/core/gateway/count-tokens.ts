@@ -49,7 +49,8 @@ async function nativeCount(
   const controller = new AbortController();
   if (d.stopping()) controller.abort(d.shuttingDown());
   d.inflight.add(controller);
-  const unlink = linkAbort(scope.req.signal, controller);
+  // The hosts abort the client's signal without a reason of ours: name it, so a client that left ends as 499.
+  const unlink = linkAbort(scope.req.signal, controller, () => new ClientGoneReason());
   const capMs = Math.min(route.timeouts.totalMs, NATIVE_COUNT_MS);
   const deadline = setTimeout(() => controller.abort(new TimeoutReason('total', capMs)), capMs);
   const started = d.clock.now();

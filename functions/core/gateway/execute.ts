@@ -135,6 +135,16 @@ function checkedAnswer(opened: OpenedAttempt, tc: TargetCall, from: HeadSource):
   }
 }
 
+/**
+ * What a request whose own signal ended a step before any upstream call answers: the client gone (499), a
+ * shutdown (503), else its deadline (504, as when no upstream answered in time).
+ */
+export function abandoned(signal: AbortSignal): unknown {
+  const why: unknown = signal.reason;
+  if (why instanceof ClientGoneReason || why instanceof ServerShuttingDownError) return why;
+  return finalError([], true);
+}
+
 export async function execute(
   deps: ExecuteDeps,
   state: ProviderState,
@@ -169,6 +179,8 @@ export async function execute(
         // Only Responses makes its call asynchronously (a stored conversation): the others cost no tick here.
         tc = made instanceof Promise ? await made : made;
       } catch (err) {
+        // A stored conversation read under the request's signal, which ended (deadline, client, shutdown).
+        if (signal.aborted) throw abandoned(signal);
         if (!(err instanceof UnsupportedFieldError)) throw err;
         // Nothing was sent: not an attempt. The next target (maybe another provider type) may take it.
         failures.push({ kind: 'unsupported', message: err.message, param: err.param });

@@ -6,11 +6,10 @@
 import type { Background } from '../background.ts';
 import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
 import type { ClientRequest, EndpointSpec } from '../endpoints/spec.ts';
-import { NotFoundError, PermissionDeniedError, ServerShuttingDownError } from '../errors.ts';
+import { NotFoundError, PermissionDeniedError, type ServerShuttingDownError } from '../errors.ts';
 import type { GatewayResponse } from '../http.ts';
 import { type Json, own } from '../json.ts';
 import type { KeyStore, Logger, Principal, RouteStore } from '../ports.ts';
-import { finalError } from '../routing/failure.ts';
 import type { SecretMasker } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
@@ -19,7 +18,7 @@ import { estimatedUsage } from '../usage/estimate.ts';
 import type { TokenCounter } from '../usage/types.ts';
 import type { RequestAccount } from './accounting.ts';
 import { readJsonBody } from './body.ts';
-import { type ExecuteDeps, type Executed, execute, type ProviderState } from './execute.ts';
+import { abandoned, type ExecuteDeps, type Executed, execute, type ProviderState } from './execute.ts';
 import { JSON_TYPE, type RequestScope, round } from './scope.ts';
 import { relay, type StreamOutcome } from './stream.ts';
 
@@ -88,16 +87,6 @@ async function prepare(
     warn: (w) => scope.stats.warnings.push(w),
   });
   return { ...read, state };
-}
-
-/**
- * What a request whose own signal ended a step before any upstream call answers: the client gone (499), a
- * shutdown (503), else its deadline (504, as when no upstream answered in time).
- */
-function abandoned(signal: AbortSignal): unknown {
-  const why: unknown = signal.reason;
-  if (why instanceof ClientGoneReason || why instanceof ServerShuttingDownError) return why;
-  return finalError([], true);
 }
 
 /**

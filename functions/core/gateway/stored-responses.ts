@@ -9,6 +9,7 @@
 import type { GatewayResponse } from '../http.ts';
 import type { Principal } from '../ports.ts';
 import { ownedResponse, ResponseNotFoundError, type ResponseStore } from '../stores/response-store.ts';
+import { ClientGoneReason } from '../upstream/reasons.ts';
 import { json, type RequestScope } from './scope.ts';
 
 export async function storedResponse(
@@ -18,7 +19,11 @@ export async function storedResponse(
   id: string,
 ): Promise<GatewayResponse> {
   if (store === undefined) throw new ResponseNotFoundError(id);
-  const stored = await ownedResponse(store, id, principal.keyId, scope.req.signal);
+  const signal = scope.req.signal;
+  const stored = await ownedResponse(store, id, principal.keyId, signal).catch((err: unknown) => {
+    // The read was abandoned because the client left (the SDK's AbortError, a DOMException): a 499, not a 500.
+    throw signal?.aborted === true ? new ClientGoneReason() : err;
+  });
   scope.summary.route = stored.route;
   if (scope.req.method === 'DELETE') {
     // Gone between the read and the delete (expired, or another delete won): the same 404.

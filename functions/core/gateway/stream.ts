@@ -236,6 +236,11 @@ async function drainRest(
   idle: IdleTimer,
   complete: (() => Promise<void>) | undefined,
 ): Promise<void> {
+  // The client left at the very piece that ended the answer: nothing is left to read, only to complete.
+  if (watch.done || watch.error !== undefined) {
+    if (watch.done && watch.error === undefined) await complete?.().catch(() => undefined);
+    return;
+  }
   try {
     for (;;) {
       idle.arm();

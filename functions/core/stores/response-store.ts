@@ -234,7 +234,8 @@ function tooLarge(id: string, max: number): InvalidRequestError {
   });
 }
 
-const itemBytes = (r: StoredResponse): number =>
+/** UTF-8 bytes of a stored response's items (what {@link ConversationLimits.maxBytes} counts). */
+export const itemBytes = (r: StoredResponse): number =>
   Buffer.byteLength(JSON.stringify(r.input), 'utf8') + Buffer.byteLength(JSON.stringify(r.output), 'utf8');
 
 /**

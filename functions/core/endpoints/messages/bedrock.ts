@@ -72,10 +72,17 @@ export interface BedrockMessagesBody {
   readonly dropped: readonly string[];
 }
 
+/**
+ * The most beta flags taken from one source: Anthropic defines a few dozen, and every one the client sends that
+ * Bedrock does not document becomes a line of the request's log, so a body's array is bounded here.
+ */
+export const MAX_BETA_FLAGS = 64;
+
 /** The flags of a comma-separated header or of a body's `anthropic_beta` array, trimmed, empties left out. */
 function flagsOf(value: unknown): string[] {
   const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : [];
   return list
+    .slice(0, MAX_BETA_FLAGS)
     .filter((f): f is string => typeof f === 'string')
     .map((f) => f.trim())
     .filter((f) => f !== '' && f.length <= MAX_NAME_LENGTH);

@@ -11,7 +11,7 @@
  * https://platform.openai.com/docs/api-reference/responses/create#responses-create-input
  */
 import { isRecord, type Json } from '../../json.ts';
-import type { ResponseStore } from '../../stores/response-store.ts';
+import { DEFAULT_CONVERSATION_LIMITS, itemBytes, type ResponseStore } from '../../stores/response-store.ts';
 
 /** An item id of a translated answer: its kind, its response's hex id, its place in `output`. */
 const GATEWAY_ITEM_ID = /^(?:msg|fc)_([0-9a-f]{32})_(\d{1,5})$/;
@@ -65,12 +65,16 @@ export async function loadReferences(
     0,
     MAX_REFERENCED_RESPONSES,
   );
-  for (let i = 0; i < responses.length; i += READS_AT_ONCE) {
+  // What the reads may bring back in all, as a conversation walk may (32 MiB of items): past it, the rest of
+  // the references stay unresolved, so one request cannot make the gateway read 256 large responses.
+  let budget = DEFAULT_CONVERSATION_LIMITS.maxBytes;
+  for (let i = 0; i < responses.length && budget > 0; i += READS_AT_ONCE) {
     const batch = await Promise.all(
       responses.slice(i, i + READS_AT_ONCE).map((id) => store.get(id, { keyId, signal })),
     );
     for (const stored of batch) {
       if (stored === undefined || stored.keyId !== keyId) continue;
+      budget -= itemBytes(stored);
       for (const item of stored.output) {
         if (typeof item.id === 'string' && wanted.has(item.id)) found.set(item.id, item);
       }

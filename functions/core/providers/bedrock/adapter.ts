@@ -53,13 +53,23 @@ function headersOf(
  * left in a header would be silently lost. The client's flags Bedrock does not document are dropped (it
  * would refuse the call) and named in the log line; the config's are the operator's, sent as they are.
  */
+/** Dropped beta flags named in the log line; the rest are counted. */
+const SHOWN_DROPPED = 16;
+
 function forwardMessages(f: ForwardInput): UpstreamCall | undefined {
   if (f.endpoint !== 'messages' || !isClaudeOnBedrock(f.model)) return undefined;
   const { body, dropped } = bedrockMessagesBody(f.json, {
     client: header(f.clientHeaders, 'anthropic-beta'),
     operator: f.extraHeaders?.['anthropic-beta'],
   });
-  const warnings = dropped.map((flag) => `anthropic-beta ${flag} dropped: Bedrock does not document it`);
+  const warnings =
+    dropped.length === 0
+      ? []
+      : [
+          `anthropic-beta ${dropped.slice(0, SHOWN_DROPPED).join(', ')}` +
+            `${dropped.length > SHOWN_DROPPED ? ` and ${dropped.length - SHOWN_DROPPED} more` : ''}` +
+            ` dropped: Bedrock does not document ${dropped.length === 1 ? 'it' : 'them'}`,
+        ];
   return {
     method: 'POST',
     path: bedrockInvokePath(f.model, f.stream),

@@ -92,6 +92,44 @@ describe('loadReferences', () => {
   });
 });
 
+describe('loadReferences: what the reads may bring back', () => {
+  it('stops reading once the responses read hold more than a conversation may (32 MiB)', async () => {
+    const mem = new MemoryResponseStore({ epochMs: () => 1_700_000_000_000 });
+    const hex = (i: number) => i.toString(16).padStart(32, '0');
+    const big = 'x'.repeat(3 * 1024 * 1024); // 3 MiB of input per response: 16 of them are past 32 MiB
+    for (let i = 0; i < 40; i++) {
+      const id = `resp_${hex(i)}`;
+      const output = [{ ...answer, id: itemId({ id }, 'msg', 0) }];
+      await mem.put(
+        newStoredResponse({
+          id,
+          keyId: 'key_a',
+          route: 'r',
+          createdAt: 1_700_000_000,
+          ttlDays: 30,
+          input: [{ role: 'user', content: big }],
+          output,
+          response: { id, object: 'response', output },
+        }),
+      );
+    }
+    let reads = 0;
+    const store: ResponseStore = {
+      get: (i, o) => {
+        reads++;
+        return mem.get(i, o);
+      },
+      put: (r) => mem.put(r),
+      delete: (i) => mem.delete(i),
+    };
+    const refs = Array.from({ length: 40 }, (_, i) => ref(itemId({ id: `resp_${hex(i)}` }, 'msg', 0)));
+    const found = await loadReferences(refs, store, 'key_a');
+    // One batch of 16 (48 MiB) spends the budget: the next batches are not read, their references unresolved.
+    expect(reads).toBe(16);
+    expect(found.size).toBe(16);
+  });
+});
+
 describe('inlineReferences', () => {
   const refs = new Map([[MSG, answer]]);
 
