@@ -134,8 +134,7 @@ describe('Claude on Bedrock, natively', () => {
     expect(only().body.anthropic_beta).toEqual(['interleaved-thinking-2025-05-14']);
     const line = await h.waitForSummary(response.headers.get('x-request-id') ?? '');
     expect(line.fields.warnings).toEqual([
-      'aws: anthropic-beta claude-code-20250219 dropped: Bedrock does not document it',
-      'aws: anthropic-beta fine-grained-tool-streaming-2025-05-14 dropped: Bedrock does not document it',
+      'aws: anthropic-beta claude-code-20250219, fine-grained-tool-streaming-2025-05-14 dropped: Bedrock does not document them',
     ]);
     bedrock.reset();
     const final = await sdk.messages.stream(hello, claudeCode).finalMessage();

@@ -362,3 +362,25 @@ describe('Bedrock request: tools and JSON mode', () => {
     expect(input({ messages: ask, response_format: { type: 'text' } }).toolConfig).toBeUndefined();
   });
 });
+
+describe('Claude on Bedrock: the beta flags a client sends that Bedrock does not document', () => {
+  it('are named in one warning, 16 at most, the rest counted', () => {
+    const flags = Array.from({ length: 20 }, (_, i) => `made-up-beta-${i}`);
+    const forwarded = bedrockAdapter.forward?.({
+      endpoint: 'messages',
+      text: '{}',
+      json: { model: 'claude', max_tokens: 8, messages: [] },
+      stream: false,
+      model: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
+      apiKey: undefined,
+      requestId: 'req-betas',
+      extraHeaders: undefined,
+      provider: PROVIDER,
+      clientHeaders: { 'anthropic-beta': [...flags, 'interleaved-thinking-2025-05-14'].join(',') },
+    });
+    expect(forwarded?.warnings).toEqual([
+      `anthropic-beta ${flags.slice(0, 16).join(', ')} and 4 more dropped: Bedrock does not document them`,
+    ]);
+    expect(JSON.parse(String(forwarded?.body)).anthropic_beta).toEqual(['interleaved-thinking-2025-05-14']);
+  });
+});
