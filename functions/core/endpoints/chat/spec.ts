@@ -13,6 +13,7 @@ import { estimateChatInputTokens } from '../../usage/tokenizer.ts';
 import { openAIErrorBody, openAIErrorEvent } from '../openai/errors.ts';
 import { ChatStreamReader, readOpenAIAnswer, withChatUsageEvent } from '../openai/readers.ts';
 import type { ClientRequest, EndpointSpec, TargetCall, TargetInput } from '../spec.ts';
+import { buildFor, forwardTo } from '../target-calls.ts';
 
 export const SSE = 'text/event-stream';
 
@@ -27,30 +28,9 @@ export function chatCall(
   t: TargetInput,
 ): TargetCall {
   const stream = json.stream === true;
-  const forwarded = t.adapter.forward?.({
-    endpoint: 'chat',
-    text: text ?? JSON.stringify(json),
-    json,
-    stream,
-    model: t.model,
-    apiKey: t.apiKey,
-    requestId: t.requestId,
-    extraHeaders: t.provider.headers,
-    provider: t.provider,
-    clientHeaders: headers,
-  });
   const call =
-    forwarded ??
-    t.adapter.buildCall({
-      op: 'chat',
-      body: json,
-      model: t.model,
-      apiKey: t.apiKey,
-      requestId: t.requestId,
-      extraHeaders: t.provider.headers,
-      provider: t.provider,
-      epochMs: t.epochMs,
-    });
+    forwardTo(t, 'chat', { text: text ?? JSON.stringify(json), json, stream }, headers) ??
+    buildFor(t, 'chat', json);
   const tr = call.translator;
   return {
     call,

@@ -9,6 +9,7 @@ import { SSE } from '../chat/spec.ts';
 import { openAIErrorBody, openAIErrorEvent } from '../openai/errors.ts';
 import { ChatStreamReader, readOpenAIAnswer, withChatUsageEvent } from '../openai/readers.ts';
 import type { EndpointSpec } from '../spec.ts';
+import { buildFor, forwardTo } from '../target-calls.ts';
 
 export const embeddingsSpec: EndpointSpec = {
   id: 'embeddings',
@@ -17,30 +18,9 @@ export const embeddingsSpec: EndpointSpec = {
   model: (body) => body.model as string,
   stream: () => false,
   callFor(req, t) {
-    const forwarded = t.adapter.forward?.({
-      endpoint: 'embeddings',
-      text: req.text,
-      json: req.json,
-      stream: false,
-      model: t.model,
-      apiKey: t.apiKey,
-      requestId: t.requestId,
-      extraHeaders: t.provider.headers,
-      provider: t.provider,
-      clientHeaders: req.headers,
-    });
     const call =
-      forwarded ??
-      t.adapter.buildCall({
-        op: 'embeddings',
-        body: req.json,
-        model: t.model,
-        apiKey: t.apiKey,
-        requestId: t.requestId,
-        extraHeaders: t.provider.headers,
-        provider: t.provider,
-        epochMs: t.epochMs,
-      });
+      forwardTo(t, 'embeddings', { text: req.text, json: req.json, stream: false }, req.headers) ??
+      buildFor(t, 'embeddings', req.json);
     const tr = call.translator;
     return {
       call,

@@ -15,6 +15,7 @@ import type { TokenCounter } from '../../usage/types.ts';
 import { chatCall, SSE } from '../chat/spec.ts';
 import { withChatUsageEvent } from '../openai/readers.ts';
 import type { BoundsInput, ClientRequest, EndpointSpec, TargetCall, TargetInput } from '../spec.ts';
+import { forwardTo } from '../target-calls.ts';
 import { estimateMessagesTokens, messagesOutputText } from './count-tokens.ts';
 import { anthropicErrorBody, anthropicErrorEvent } from './errors.ts';
 import type { MessagesContext } from './from-chat.ts';
@@ -86,18 +87,8 @@ function nativeCall(call: TargetCall['call']): TargetCall {
 }
 
 function callFor(req: Req, t: TargetInput): TargetCall {
-  const direct = t.adapter.forward?.({
-    endpoint: 'messages',
-    text: req.text,
-    json: req.json,
-    stream: req.json.stream === true,
-    model: t.model,
-    apiKey: t.apiKey,
-    requestId: t.requestId,
-    extraHeaders: t.provider.headers,
-    provider: t.provider,
-    clientHeaders: req.headers,
-  });
+  const body = { text: req.text, json: req.json, stream: req.json.stream === true };
+  const direct = forwardTo(t, 'messages', body, req.headers);
   if (direct !== undefined) return nativeCall(direct);
   const { chat, warnings } = req.state.chat();
   const tc = chatCall(chat, undefined, req.headers, t);

@@ -21,6 +21,7 @@ import { chatCall, SSE } from '../chat/spec.ts';
 import { openAIErrorBody } from '../openai/errors.ts';
 import { withChatUsageEvent } from '../openai/readers.ts';
 import type { BoundsInput, ClientRequest, EndpointSpec, TargetCall, TargetInput } from '../spec.ts';
+import { forwardTo } from '../target-calls.ts';
 import { errorEvent } from './events.ts';
 import { ResponsesFromChatReader, readResponsesFromChat } from './from-chat-reader.ts';
 import { ResponsesStreamReader, readResponsesBody, responsesOutputText } from './readers.ts';
@@ -99,7 +100,7 @@ async function nativeCall(req: Req, t: TargetInput, direct: UpstreamCall): Promi
   if (holds) {
     const json: Json = { ...req.json, input: own };
     const text = editJson(req.text, [{ set: 'input', value: own }], () => json);
-    return t.adapter.forward?.(forwardInput(req, t, text, json));
+    return forwardInput(req, t, text, json);
   }
   const input = [...portableItems(await s.conversation()), ...own];
   const { previous_response_id: _, ...rest } = req.json;
@@ -109,27 +110,17 @@ async function nativeCall(req: Req, t: TargetInput, direct: UpstreamCall): Promi
     [{ delete: 'previous_response_id' }, { set: 'input', value: input }],
     () => json,
   );
-  return t.adapter.forward?.(forwardInput(req, t, text, json));
+  return forwardInput(req, t, text, json);
 }
 
+/** The target's native call for this request's body (`text`, `json`: the client's, or one the gateway edited). */
 function forwardInput(req: Req, t: TargetInput, text: string, json: Json) {
-  return {
-    endpoint: 'responses' as const,
-    text,
-    json,
-    stream: req.json.stream === true,
-    model: t.model,
-    apiKey: t.apiKey,
-    requestId: t.requestId,
-    extraHeaders: t.provider.headers,
-    provider: t.provider,
-    clientHeaders: req.headers,
-  };
+  return forwardTo(t, 'responses', { text, json, stream: req.json.stream === true }, req.headers);
 }
 
 async function callFor(req: Req, t: TargetInput): Promise<TargetCall> {
   const s = req.state;
-  const direct = t.adapter.forward?.(forwardInput(req, t, req.text, req.json));
+  const direct = forwardInput(req, t, req.text, req.json);
   const call = direct === undefined ? undefined : await nativeCall(req, t, direct);
   if (call !== undefined) {
     const by: ServedBy = { provider: t.providerId, native: true };
