@@ -6,10 +6,10 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { anthropicWith, putClientKey, sdkFailure } from '../support/anthropic-sdk.ts';
-import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
-import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
-import { clearOfMinuteEdge, type Harness, route, startHarness } from '../support/gateway-harness.ts';
+import { anthropicWith, putClientKey, sdkFailure, startClaudeRig } from '../support/anthropic-sdk.ts';
+import type { FakeAnthropic } from '../support/fake-anthropic.ts';
+import type { FakeOpenAI } from '../support/fake-openai.ts';
+import { clearOfMinuteEdge, type Harness, route } from '../support/gateway-harness.ts';
 import { ledgerRecords } from '../support/ledger-helpers.ts';
 
 let claude: FakeAnthropic;
@@ -18,25 +18,16 @@ let h: Harness<never>;
 let sdk: Anthropic;
 
 beforeAll(async () => {
-  claude = await startAnthropicFake({ apiKey: 'ak-count' });
-  relay = await startFakeOpenAI();
-  h = await startHarness({
-    config: () => ({
-      providers: {
-        claude: { type: 'anthropic', baseUrls: [claude.url] },
-        relay: { type: 'openai', baseUrls: [relay.url] },
-      },
-      routes: {
-        'claude-native': route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
-        'gpt-then-claude': route([
-          { provider: 'relay', model: 'gpt-4o' },
-          { provider: 'claude', model: 'claude-opus-4-1' },
-        ]),
-        'gpt-only': route([{ provider: 'relay', model: 'gpt-4o' }]),
-      },
-    }),
-    providerKeys: { claude: 'ak-count', relay: 'rk-count' },
-  });
+  ({ claude, relay, h } = await startClaudeRig('count', {
+    routes: {
+      'claude-native': route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
+      'gpt-then-claude': route([
+        { provider: 'relay', model: 'gpt-4o' },
+        { provider: 'claude', model: 'claude-opus-4-1' },
+      ]),
+      'gpt-only': route([{ provider: 'relay', model: 'gpt-4o' }]),
+    },
+  }));
   sdk = new Anthropic({ baseURL: h.origin, apiKey: h.masterKey, maxRetries: 0 });
 });
 afterAll(async () => {

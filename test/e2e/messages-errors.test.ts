@@ -6,9 +6,15 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { anthropicWith, putClientKey, type SdkError, sdkFailure } from '../support/anthropic-sdk.ts';
-import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
-import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
+import {
+  anthropicWith,
+  putClientKey,
+  type SdkError,
+  sdkFailure,
+  startClaudeRig,
+} from '../support/anthropic-sdk.ts';
+import type { FakeAnthropic } from '../support/fake-anthropic.ts';
+import type { FakeOpenAI } from '../support/fake-openai.ts';
 import { clearOfMinuteEdge, type Harness, raw, route, startHarness } from '../support/gateway-harness.ts';
 
 const MAX_BODY = 32 * 1024;
@@ -19,28 +25,19 @@ let h: Harness<never>;
 let sdk: Anthropic;
 
 beforeAll(async () => {
-  claude = await startAnthropicFake({ apiKey: 'ak-err' });
-  relay = await startFakeOpenAI();
-  h = await startHarness({
-    config: () => ({
-      providers: {
-        claude: { type: 'anthropic', baseUrls: [claude.url] },
-        relay: { type: 'openai', baseUrls: [relay.url] },
-      },
-      routes: {
-        claude: route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
-        other: route([{ provider: 'claude', model: 'claude-haiku-4-5' }]),
-        'claude-then-gpt': route([
-          { provider: 'claude', model: 'claude-sonnet-4-5' },
-          { provider: 'relay', model: 'gpt-4o' },
-        ]),
-      },
-      // $15 per 1M output tokens: max_tokens 1,000 reserves $0.015.
-      prices: { 'claude/claude-sonnet-4-5': { input: 3, output: 15 } },
-    }),
-    providerKeys: { claude: 'ak-err', relay: 'rk-err' },
+  ({ claude, relay, h } = await startClaudeRig('err', {
+    routes: {
+      claude: route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
+      other: route([{ provider: 'claude', model: 'claude-haiku-4-5' }]),
+      'claude-then-gpt': route([
+        { provider: 'claude', model: 'claude-sonnet-4-5' },
+        { provider: 'relay', model: 'gpt-4o' },
+      ]),
+    },
+    // $15 per 1M output tokens: max_tokens 1,000 reserves $0.015.
+    prices: { 'claude/claude-sonnet-4-5': { input: 3, output: 15 } },
     maxBodyBytes: MAX_BODY,
-  });
+  }));
   sdk = new Anthropic({ baseURL: h.origin, apiKey: h.masterKey, maxRetries: 0 });
 });
 afterAll(async () => {

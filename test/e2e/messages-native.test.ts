@@ -6,9 +6,10 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
-import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
-import { type Harness, raw, route, startHarness } from '../support/gateway-harness.ts';
+import { startClaudeRig } from '../support/anthropic-sdk.ts';
+import type { FakeAnthropic } from '../support/fake-anthropic.ts';
+import type { FakeOpenAI } from '../support/fake-openai.ts';
+import { type Harness, raw, route } from '../support/gateway-harness.ts';
 import { recordOf } from '../support/ledger-helpers.ts';
 
 let claude: FakeAnthropic;
@@ -19,24 +20,15 @@ let sdk: Anthropic;
 const sdkBodies: string[] = [];
 
 beforeAll(async () => {
-  claude = await startAnthropicFake({ apiKey: 'ak-native' });
-  relay = await startFakeOpenAI();
-  h = await startHarness({
-    config: () => ({
-      providers: {
-        claude: { type: 'anthropic', baseUrls: [claude.url] },
-        relay: { type: 'openai', baseUrls: [relay.url] },
-      },
-      routes: {
-        'claude-native': route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
-        'claude-then-gpt': route([
-          { provider: 'claude', model: 'claude-sonnet-4-5' },
-          { provider: 'relay', model: 'gpt-4o' },
-        ]),
-      },
-    }),
-    providerKeys: { claude: 'ak-native', relay: 'rk-native' },
-  });
+  ({ claude, relay, h } = await startClaudeRig('native', {
+    routes: {
+      'claude-native': route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
+      'claude-then-gpt': route([
+        { provider: 'claude', model: 'claude-sonnet-4-5' },
+        { provider: 'relay', model: 'gpt-4o' },
+      ]),
+    },
+  }));
   sdk = new Anthropic({
     baseURL: h.origin,
     apiKey: h.masterKey,

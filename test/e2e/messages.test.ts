@@ -5,10 +5,10 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { anthropicWith } from '../support/anthropic-sdk.ts';
-import { type FakeAnthropic, startAnthropicFake } from '../support/fake-anthropic.ts';
-import { type FakeOpenAI, startFakeOpenAI } from '../support/fake-openai.ts';
-import { type Harness, route, startHarness, upstreamBody } from '../support/gateway-harness.ts';
+import { anthropicWith, startClaudeRig } from '../support/anthropic-sdk.ts';
+import type { FakeAnthropic } from '../support/fake-anthropic.ts';
+import type { FakeOpenAI } from '../support/fake-openai.ts';
+import { type Harness, route, upstreamBody } from '../support/gateway-harness.ts';
 import { recordOf } from '../support/ledger-helpers.ts';
 
 let claude: FakeAnthropic;
@@ -17,25 +17,16 @@ let h: Harness<never>;
 let sdk: Anthropic;
 
 beforeAll(async () => {
-  claude = await startAnthropicFake({ apiKey: 'ak-1' });
-  relay = await startFakeOpenAI();
-  h = await startHarness({
-    config: () => ({
-      providers: {
-        claude: { type: 'anthropic', baseUrls: [claude.url] },
-        relay: { type: 'openai', baseUrls: [relay.url] },
-      },
-      routes: {
-        'claude-native': route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
-        'gpt-translated': route([{ provider: 'relay', model: 'gpt-4o' }]),
-        'claude-then-gpt': route([
-          { provider: 'claude', model: 'claude-sonnet-4-5' },
-          { provider: 'relay', model: 'gpt-4o' },
-        ]),
-      },
-    }),
-    providerKeys: { claude: 'ak-1', relay: 'rk-1' },
-  });
+  ({ claude, relay, h } = await startClaudeRig('1', {
+    routes: {
+      'claude-native': route([{ provider: 'claude', model: 'claude-sonnet-4-5' }]),
+      'gpt-translated': route([{ provider: 'relay', model: 'gpt-4o' }]),
+      'claude-then-gpt': route([
+        { provider: 'claude', model: 'claude-sonnet-4-5' },
+        { provider: 'relay', model: 'gpt-4o' },
+      ]),
+    },
+  }));
   sdk = new Anthropic({ baseURL: h.origin, apiKey: h.masterKey, maxRetries: 0 });
 });
 afterAll(async () => {

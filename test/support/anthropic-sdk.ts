@@ -10,6 +10,9 @@ import { type ClientKeyOptions, newClientKey } from '../../functions/core/keys/c
 import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
 import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
 import type { RunningGateway } from '../../functions/local/server.ts';
+import { type FakeAnthropic, startAnthropicFake } from './fake-anthropic.ts';
+import { type FakeOpenAI, startFakeOpenAI } from './fake-openai.ts';
+import { type ConfigInput, type Harness, startHarness } from './gateway-harness.ts';
 
 /** How the key goes: `x-api-key` (Claude Code with an API key) or `Authorization: Bearer` (an auth token). */
 export type ClientAuth = { readonly xApiKey: string } | { readonly bearer: string };
@@ -62,4 +65,36 @@ export async function putClientKey(
   const k = newClientKey({ name: 'anthropic-sdk-e2e', ...opts });
   await new DynamoKeyRepo(connectStore(gateway.storeSocket), localTableName(KEYS_TABLE)).put(k.record);
   return k.key;
+}
+
+/** The gateway in front of an Anthropic fake (provider `claude`) and an OpenAI chat relay (provider `relay`). */
+export interface ClaudeRig {
+  readonly claude: FakeAnthropic;
+  readonly relay: FakeOpenAI;
+  readonly h: Harness<never>;
+}
+
+/**
+ * Starts the rig the Messages suites share: both fakes, and the gateway with `routes` over them (provider keys
+ * `ak-<tag>` and `rk-<tag>`; the Anthropic fake accepts only its own).
+ */
+export async function startClaudeRig(
+  tag: string,
+  opts: { routes: ConfigInput['routes']; prices?: ConfigInput['prices']; maxBodyBytes?: number },
+): Promise<ClaudeRig> {
+  const claude = await startAnthropicFake({ apiKey: `ak-${tag}` });
+  const relay = await startFakeOpenAI();
+  const h = await startHarness({
+    config: () => ({
+      providers: {
+        claude: { type: 'anthropic', baseUrls: [claude.url] },
+        relay: { type: 'openai', baseUrls: [relay.url] },
+      },
+      routes: opts.routes,
+      ...(opts.prices === undefined ? {} : { prices: opts.prices }),
+    }),
+    providerKeys: { claude: `ak-${tag}`, relay: `rk-${tag}` },
+    ...(opts.maxBodyBytes === undefined ? {} : { maxBodyBytes: opts.maxBodyBytes }),
+  });
+  return { claude, relay, h };
 }
