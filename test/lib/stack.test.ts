@@ -2,7 +2,8 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SwitchyardStack, type SwitchyardStackProps } from '../../lib/switchyard-stack.ts';
+import { SwitchyardStack } from '../../lib/switchyard-stack.ts';
+import { envOf, type Props, quickApp, resourcesOf, unbundled } from './stack-template.ts';
 
 let template: Template;
 
@@ -10,43 +11,6 @@ beforeAll(() => {
   const app = new App();
   template = Template.fromStack(new SwitchyardStack(app, 'Test', { removalPolicy: 'destroy' }));
 }, 60_000);
-
-/** A stack synthesized without bundling its functions (for what the template alone decides). */
-function unbundled(id: string, props: Partial<SwitchyardStackProps> = {}): Template {
-  return Template.fromStack(new SwitchyardStack(quickApp(), id, { removalPolicy: 'destroy', ...props }));
-}
-function quickApp(): App {
-  // CDK's own switch: bundle no stack's assets (the functions get a placeholder asset).
-  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-}
-type Props = Record<string, unknown>;
-const resourcesOf = (t: Template, type: string): Props[] =>
-  Object.values(t.findResources(type)).map((r) => (r as { Properties: Props }).Properties);
-const envOf = (t: Template): Record<string, string>[] =>
-  resourcesOf(t, 'AWS::Lambda::Function').map(
-    (p) => (p.Environment as { Variables: Record<string, string> }).Variables,
-  );
-
-interface DashboardWidget {
-  readonly y: number;
-  readonly properties: { readonly title?: string; readonly metrics?: unknown[][] };
-}
-
-/** The dashboard's widgets, its body's tokens (the region, say) joined in as plain text. */
-function dashboardWidgets(t: Template): DashboardWidget[] {
-  const [dashboard] = resourcesOf(t, 'AWS::CloudWatch::Dashboard');
-  const body = dashboard?.DashboardBody as { 'Fn::Join': [string, unknown[]] };
-  const text = body['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'TOKEN')).join('');
-  return (JSON.parse(text) as { widgets: DashboardWidget[] }).widgets;
-}
-
-/** The math expressions a graph draws (its SEARCHes). */
-const expressionsOf = (w: DashboardWidget): string[] =>
-  (w.properties.metrics ?? []).flatMap((m) =>
-    m.flatMap((x) =>
-      typeof x === 'object' && x !== null && 'expression' in x ? [String(x.expression)] : [],
-    ),
-  );
 
 describe('SwitchyardStack', () => {
   it('runs the gateway on Node.js 22, ARM64, with the table and secret in its environment', () => {
@@ -286,121 +250,5 @@ describe('SwitchyardStack', () => {
     expect(policies).toMatch(/ReconcilerFunction[^"]*Role/);
     expect(policies).toContain('dynamodb:PutItem');
     expect(policies).toContain('secretsmanager:GetSecretValue');
-  });
-
-  it('alarms on a provider balance below its threshold', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'LowBalanceProviders',
-      Namespace: 'Switchyard',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    });
-  });
-
-  it('schedules the reconciler hourly (incremental) and daily (full run of the previous UTC day)', () => {
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 hour)',
-      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'incremental' }) })],
-    });
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'cron(15 1 * * ? *)',
-      Targets: [Match.objectLike({ Input: JSON.stringify({ mode: 'daily' }) })],
-    });
-    // Gateway and reconciler each have their own role.
-    expect(Object.keys(template.findResources('AWS::IAM::Role')).length).toBeGreaterThanOrEqual(2);
-  });
-
-  it('has a dashboard over the EMF metrics by route and provider, and the Lambda metrics', () => {
-    const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
-    const body = JSON.stringify(Object.values(dashboards)[0]);
-    for (const metric of [
-      'Requests',
-      'Errors',
-      'Latency',
-      'TimeToFirstToken',
-      'GatewayOverhead',
-      'Retries',
-      'Fallbacks',
-      'InputTokens',
-      'OutputTokens',
-      'CostUSD',
-      'BillingDriftPercent',
-    ]) {
-      expect(body).toMatch(new RegExp(`MetricName=\\W+${metric}\\W`));
-    }
-    expect(body).toContain('ConcurrentExecutions');
-    expect(body).toContain('Throttles');
-  });
-
-  it('has a row with requests, errors and p99 latency per endpoint, and graphs prompt-cache tokens', () => {
-    const widgets = dashboardWidgets(unbundled('Endpoints'));
-    const search = (dims: string, metric: string, stat: string) =>
-      `SEARCH('{Switchyard,service,${dims}} service="Endpoints" MetricName="${metric}"', '${stat}', 300)`;
-    const row = ['Requests by endpoint', 'Errors by endpoint', 'Latency p99 by endpoint (ms)'].map(
-      (title) => {
-        const w = widgets.find((x) => x.properties.title === title);
-        expect(w, title).toBeDefined();
-        return w as DashboardWidget;
-      },
-    );
-    expect(row.map(expressionsOf)).toEqual([
-      [search('Endpoint', 'Requests', 'Sum')],
-      [search('Endpoint', 'Errors', 'Sum')],
-      [search('Endpoint', 'Latency', 'p99')],
-    ]);
-    // One row: the same height on the grid, side by side.
-    expect(new Set(row.map((w) => w.y)).size).toBe(1);
-    const tokens = widgets.flatMap(expressionsOf);
-    expect(tokens).toContain(search('Route,Provider', 'CacheReadTokens', 'Sum'));
-    expect(tokens).toContain(search('Route,Provider', 'CacheWriteTokens', 'Sum'));
-    // The per-route graphs still search the per-route set, which the Endpoint set left as it was.
-    expect(tokens).toContain(search('Route,Provider', 'Requests', 'Sum'));
-  });
-
-  it('sends alarms on throttles, concurrency, p99 duration, 5xx rate and billing drift to an SNS topic', () => {
-    interface AlarmProps {
-      MetricName?: string;
-      Namespace?: string;
-      Threshold: number;
-      AlarmActions: unknown[];
-      Metrics?: { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[];
-    }
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
-      Properties: AlarmProps;
-    }[];
-    const byMetric = new Map(alarms.map((a) => [a.Properties.MetricName, a.Properties]));
-    expect(byMetric.get('Throttles')?.Threshold).toBe(0);
-    expect(byMetric.get('ConcurrentExecutions')?.Threshold).toBe(800);
-    expect(byMetric.has('Duration')).toBe(true);
-    // The drift alarm follows the reconciler's verdicts (each provider's own tolerance), not a raw percent.
-    const drift = byMetric.get('BillingDrifts');
-    expect(drift?.Namespace).toBe('Switchyard');
-    expect(drift?.Threshold).toBe(1);
-    // 5xx alarms are rates over a minimum volume, for the REST API and the function URL.
-    const rates = alarms
-      .map((a) => a.Properties)
-      .filter((p) => p.Metrics?.some((m) => m.Expression?.includes('100 * e / r')));
-    expect(rates.map((p) => p.Threshold)).toEqual([5, 5]);
-    const inputs = rates.map((p) =>
-      (p.Metrics ?? [])
-        .flatMap((m) => (m.MetricStat === undefined ? [] : [m.MetricStat.Metric.MetricName]))
-        .sort(),
-    );
-    expect(inputs).toEqual(
-      expect.arrayContaining([
-        ['5XXError', 'Count'],
-        ['Url5xxCount', 'UrlRequestCount'],
-      ]),
-    );
-    for (const a of alarms) expect(JSON.stringify(a.Properties.AlarmActions)).toContain('Alarms');
-    template.resourceCountIs('AWS::SNS::Topic', 1);
-  });
-
-  it('takes the drift tolerance as a prop: the reconciler judges by it unless a provider sets its own', () => {
-    const t = unbundled('Drift', { driftTolerancePercent: 0.5 });
-    t.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ SWITCHYARD_DRIFT_TOLERANCE_PERCENT: '0.5' }) },
-    });
-    t.hasOutput('DriftTolerancePercent', { Value: '0.5' });
   });
 });
