@@ -18,6 +18,10 @@ export const RECONCILER_HANDLER_ENTRY = fileURLToPath(
   new URL('../functions/aws/reconciler-handler.ts', import.meta.url),
 );
 
+export const LEDGER_FOLD_HANDLER_ENTRY = fileURLToPath(
+  new URL('../functions/aws/ledger-fold-handler.ts', import.meta.url),
+);
+
 /** ESM needs `require` for the CommonJS dependencies esbuild inlines. */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __sy_createRequire } from 'node:module'; const require = __sy_createRequire(import.meta.url);";

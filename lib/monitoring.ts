@@ -31,6 +31,8 @@ import { Construct } from 'constructs';
 
 export interface MonitoringProps {
   readonly gateway: IFunction;
+  /** The ledger fold function (the usage stream's consumer): its iterator age shows how far behind it is. */
+  readonly ledgerFold?: IFunction;
   /** The EMF `service` dimension of this stack's functions (their POWERTOOLS_SERVICE_NAME). */
   readonly service: string;
   readonly api: RestApi;
@@ -50,6 +52,8 @@ export interface MonitoringProps {
 const MIN_REQUESTS_FOR_RATE = 20;
 
 const PERIOD = Duration.minutes(5);
+/** The ledger fold's stream iterator age past which it alarms (ms): normal is about a second. */
+const FOLD_BEHIND_ALARM_MS = 300_000;
 
 /** A SEARCH over one service's EMF metric with these dimensions, one line per dimension value. */
 function search(
@@ -170,6 +174,15 @@ export class Monitoring extends Construct {
       props.p99DurationAlarmMs ?? 120_000,
       'Gateway p99 duration is high.',
     );
+    if (props.ledgerFold !== undefined) {
+      alarm(
+        'LedgerFoldBehind',
+        props.ledgerFold.metric('IteratorAge', { statistic: 'Maximum', period: PERIOD }),
+        FOLD_BEHIND_ALARM_MS,
+        'The ledger fold is more than 5 minutes behind the usage stream: aggregates (usage, reconciliation) ' +
+          'lag, and records older than 24 h would leave the stream unfolded.',
+      );
+    }
     const ratePct = props.errorRateAlarmPercent ?? 5;
     const rate = (errors: Metric, requests: Metric, label: string) =>
       new MathExpression({

@@ -3,6 +3,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { GatewayFunction } from './gateway-function.ts';
+import { LedgerFold } from './ledger-fold.ts';
 import { Monitoring } from './monitoring.ts';
 import { Reconciler } from './reconciler.ts';
 import { GatewayRestApi } from './rest-api.ts';
@@ -63,8 +64,14 @@ export class SwitchyardStack extends Stack {
         : { driftTolerancePercent: props.driftTolerancePercent }),
       usageShards,
     });
+    const fold = new LedgerFold(this, 'LedgerFold', {
+      usageTable: this.tables.usage,
+      removalPolicy,
+      usageShards,
+    });
     const monitoring = new Monitoring(this, 'Monitoring', {
       gateway: this.gateway.fn,
+      ledgerFold: fold.fn,
       service: this.stackName,
       api: api.api,
       ...(props.alarmEmail === undefined ? {} : { alarmEmail: props.alarmEmail }),
@@ -84,6 +91,8 @@ export class SwitchyardStack extends Stack {
     new CfnOutput(this, 'DriftTolerancePercent', { value: String(props.driftTolerancePercent ?? 2) });
     // The CLI must read the ledger's aggregates with the stack's shard count (SWITCHYARD_USAGE_SHARDS).
     new CfnOutput(this, 'UsageShards', { value: String(usageShards) });
+    // The table's stream adds records into the aggregates: a CLI replay must only put them (stack-store.ts).
+    new CfnOutput(this, 'UsageFold', { value: 'stream' });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
     new CfnOutput(this, 'ApiUrl', { value: api.api.url, description: 'OpenAI baseURL = this + v1' });
     new CfnOutput(this, 'FunctionUrl', {

@@ -1,6 +1,6 @@
 /** DynamoDB tables from the shared definitions (functions/core/stores/tables.ts): one construct, one concern. */
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import {
   CONFIG_TABLE,
@@ -26,6 +26,7 @@ function tableFrom(scope: Construct, def: TableDefinition, removal: RemovalPolic
     billingMode: BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     ...(def.ttlAttribute === undefined ? {} : { timeToLiveAttribute: def.ttlAttribute }),
+    ...(def.stream === undefined ? {} : { stream: StreamViewType.NEW_IMAGE }),
     removalPolicy: removal,
   });
   for (const ix of def.globalIndexes ?? []) {

@@ -61,3 +61,15 @@ export type ReconcilerEnv = z.infer<typeof reconcilerEnvSchema>;
 export function parseReconcilerEnv(env: NodeJS.ProcessEnv): ReconcilerEnv {
   return parseEnvWith(reconcilerEnvSchema, env);
 }
+
+/** The ledger fold function folds the usage table's stream into the aggregates of the gateway's shards. */
+const foldEnvSchema = envSchema.pick({
+  SWITCHYARD_USAGE_TABLE: true,
+  SWITCHYARD_USAGE_SHARDS: true,
+  POWERTOOLS_SERVICE_NAME: true,
+});
+export type FoldEnv = z.infer<typeof foldEnvSchema>;
+
+export function parseFoldEnv(env: NodeJS.ProcessEnv): FoldEnv {
+  return parseEnvWith(foldEnvSchema, env);
+}

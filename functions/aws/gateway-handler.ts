@@ -84,6 +84,8 @@ const gateway = createGateway({
     store: new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
       shards: env.SWITCHYARD_USAGE_SHARDS,
       retentionDays: env.SWITCHYARD_USAGE_RETENTION_DAYS,
+      // One put per request: the usage table's stream folds records into the aggregates (lib/ledger-fold.ts).
+      fold: 'stream',
     }),
     spool: new LogUsageSpool(),
     background,

@@ -19,6 +19,11 @@ export interface StackTables {
   tableName(which: StackTable): string;
   /** The usage table's aggregate shards as the stack deployed them (its `UsageShards` output), when known. */
   readonly usageShards?: number;
+  /**
+   * Who adds a usage record into the aggregates (its `UsageFold` output): `stream` on stacks whose table
+   * stream folds them, so a CLI replay only puts the record. Stacks from before the fold have no output.
+   */
+  readonly usageFold?: 'inline' | 'stream';
   close(): Promise<void>;
 }
 
@@ -48,6 +53,7 @@ export async function openStackTables(stackName: string, region?: string): Promi
   return {
     client,
     ...(Number.isInteger(shards) && shards >= 1 ? { usageShards: shards } : {}),
+    usageFold: outputs.get('UsageFold') === 'stream' ? 'stream' : 'inline',
     tableName(which) {
       const name = outputs.get(TABLE_OUTPUTS[which]);
       if (name === undefined) {

@@ -192,6 +192,8 @@ export async function usage(
     const ledger = new DynamoLedger(store.client, store.tableName('usage'), {
       shards,
       retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
+      // A stack's stream folds what a replay puts: adding it here as well would count it twice.
+      ...(store.usageFold === undefined ? {} : { fold: store.usageFold }),
     });
     if (spool !== undefined) {
       let written = 0;

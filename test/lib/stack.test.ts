@@ -94,12 +94,12 @@ describe('SwitchyardStack', () => {
     for (const env of envOf(blue)) expect(env.POWERTOOLS_SERVICE_NAME).toBe('Blue');
   });
 
-  it('passes the usage shard count to both functions and outputs it (default 8)', () => {
+  it('passes the usage shard count to the gateway, the reconciler and the ledger fold, and outputs it (default 8)', () => {
     for (const env of envOf(template)) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('8');
     template.hasOutput('UsageShards', { Value: '8' });
     const t = unbundled('Shards', { usageShards: 16 });
     const envs = envOf(t);
-    expect(envs).toHaveLength(2);
+    expect(envs).toHaveLength(3);
     for (const env of envs) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('16');
     t.hasOutput('UsageShards', { Value: '16' });
   });
@@ -174,6 +174,42 @@ describe('SwitchyardStack', () => {
     const text = JSON.stringify([...gateway, ...reconciler]);
     expect(text).toContain('secretsmanager:GetSecretValue');
     expect(text).not.toMatch(/"Resource":"\*"/);
+  });
+
+  it('streams new usage records to the ledger fold: in order, retried whole, never bisected, INSERTs of records only', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byTime' })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TablesUsage'), 'StreamArn'] },
+      FunctionName: { Ref: Match.stringLikeRegexp('^LedgerFoldFunction') },
+      StartingPosition: 'TRIM_HORIZON',
+      ParallelizationFactor: 1,
+      BisectBatchOnFunctionError: false,
+      MaximumBatchingWindowInSeconds: 1,
+      FilterCriteria: {
+        Filters: [
+          {
+            Pattern: JSON.stringify({
+              eventName: ['INSERT'],
+              dynamodb: { Keys: { pk: { S: [{ prefix: 'req#' }] } } },
+            }),
+          },
+        ],
+      },
+    });
+    // Retried until the batch folds (no retry cap, no record age cap): a dropped batch would lose usage.
+    const [mapping] = resourcesOf(template, 'AWS::Lambda::EventSourceMapping');
+    expect(mapping?.MaximumRetryAttempts).toBeUndefined();
+    expect(mapping?.MaximumRecordAgeInSeconds).toBeUndefined();
+    template.hasOutput('UsageFold', { Value: 'stream' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Namespace: 'AWS/Lambda',
+      Threshold: 300_000,
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^LedgerFoldFunction') } }],
+    });
   });
 
   it('holds the keys and usage tables with TTL, PITR, the byTime index, and outputs their names', () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
+import { LedgerStreamFold, streamEntries } from '../../functions/aws/stores/ledger-stream-fold.ts';
 import { LogUsageSpool } from '../../functions/aws/usage-spool.ts';
 import { shiftDay } from '../../functions/core/days.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
@@ -23,6 +24,7 @@ import { awsEnv, runCli } from '../support/cli-runner.ts';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
 import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
+import { startUsageStream } from '../support/usage-stream.ts';
 
 let dir: string;
 const run = (args: string[]) => runCli(args, { SWITCHYARD_DATA_DIR: join(dir, 'data') });
@@ -217,6 +219,43 @@ describe('switchyard usage replay', () => {
     const r = await run(['usage', 'replay', join(dir, 'export.log')]);
     expect(r.out).toBe('1 written, 0 already there, 0 invalid\n');
   });
+});
+
+describe('switchyard usage replay --stack on a stack whose stream folds the ledger', () => {
+  it('only puts the records (UsageFold output): the stream adds each into the aggregates once', async () => {
+    const dynamo = await startDynamoEndpoint();
+    const table = dynamo.tableName(USAGE_TABLE);
+    const stream = await startUsageStream(dynamo.endpoint, table);
+    const cfn = await startFakeCloudFormation({
+      Prod: { UsageTableName: table, KeysTableName: dynamo.tableName(KEYS_TABLE), UsageFold: 'stream' },
+    });
+    try {
+      const spool = new FileUsageSpool(join(dir, 'stack-spool'));
+      for (const i of [4, 5])
+        spool.spool(rec(i, { keyId: 'key_replayed', requestId: `stack-${i}` }), new Error('throttled'));
+      const env = { SWITCHYARD_DATA_DIR: join(dir, 'unused'), ...awsEnv(cfn.url, stream.url) };
+      expect((await runCli(['usage', 'replay', spool.path, '--stack', 'Prod'], env)).out).toBe(
+        '2 written, 0 already there, 0 invalid\n',
+      );
+      expect((await runCli(['usage', 'replay', spool.path, '--stack', 'Prod'], env)).out).toBe(
+        '0 written, 2 already there, 0 invalid\n',
+      );
+      const reader = new DynamoLedger(dynamo.client, table, { shards: 8, retentionDays: 1 });
+      const requests = async () =>
+        (await reader.aggregates(day, day))
+          .filter((a) => a.keyId === 'key_replayed')
+          .reduce((n, a) => n + a.requests, 0);
+      expect(await requests()).toBe(0);
+      const events = stream.take();
+      expect(events).toHaveLength(2);
+      await new LedgerStreamFold(dynamo.client, table, { shards: 8 }).fold(streamEntries(events));
+      expect(await requests()).toBe(2);
+    } finally {
+      await cfn.close();
+      await stream.close();
+      await dynamo.close();
+    }
+  }, 60_000);
 });
 
 describe('switchyard usage --stack over a long range', () => {

@@ -19,7 +19,6 @@
  */
 
 import {
-  type AttributeValue,
   BatchWriteItemCommand,
   type BatchWriteItemCommandOutput,
   ConditionalCheckFailedException,
@@ -34,26 +33,27 @@ import { daysBetween } from '../../core/days.ts';
 import type { LedgerStore, UsageAggregate, UsageReader, UsageRecord } from '../../core/usage/types.ts';
 import {
   aggregateKey,
+  aggregateUpdate,
   COUNTERS,
-  countersOf,
   type Item,
   recordFromItem,
   recordItem,
   recordKey,
+  roundCounter,
 } from './ledger-items.ts';
 
 export interface LedgerOptions {
   readonly shards: number;
   readonly retentionDays: number;
+  /**
+   * Who adds a record into its aggregate. `inline` (default; the local server, whose store has no streams):
+   * the writer, as described above. `stream` (the stack): `write` is one conditional put and nothing else;
+   * the table's DynamoDB stream delivers the record to the fold function (./ledger-stream-fold.ts), which adds
+   * a whole batch per aggregate. Every writer of one table must use the table's mode.
+   */
+  readonly fold?: 'inline' | 'stream';
 }
 
-/**
- * Sums of USD are rounded to 1e-10 (float noise of many additions); token counts are integers and are left
- * alone: rounding them the same way is not exact once v × 1e10 passes 2^53 (from about 10^9 tokens, a busy
- * day's aggregate), and turned 10^15 into 1000000000000000.1.
- */
-const round = (counter: string, v: number): number =>
-  counter === 'costUsd' ? Math.round(v * 1e10) / 1e10 : v;
 const batchKey = (batchId: string): Item => ({ pk: { S: `batch#${batchId}` }, sk: { S: '-' } });
 /** The attribute that shows an aggregate took a record or a batch (a batch's id is its first record's id). */
 const recordMark = (recordId: string): string => `applied#r#${recordId}`;
@@ -83,16 +83,19 @@ export class DynamoLedger implements LedgerStore, UsageReader {
   ) {}
 
   async write(record: UsageRecord): Promise<'written' | 'duplicate'> {
+    const streamed = this.opts.fold === 'stream';
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
-          Item: recordItem(record, this.opts.shards, this.opts.retentionDays, false),
+          Item: recordItem(record, this.opts.shards, this.opts.retentionDays, streamed ? undefined : false),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+      // The first put of this record is in the stream already: the fold adds it (once).
+      if (streamed) return 'duplicate';
       const existing = await this.client.send(
         new GetItemCommand({ TableName: this.tableName, Key: recordKey(record), ConsistentRead: true }),
       );
@@ -102,7 +105,7 @@ export class DynamoLedger implements LedgerStore, UsageReader {
         await this.aggregate(record, batchId);
       return 'duplicate';
     }
-    await this.aggregate(record, undefined);
+    if (!streamed) await this.aggregate(record, undefined);
     return 'written';
   }
 
@@ -140,35 +143,11 @@ export class DynamoLedger implements LedgerStore, UsageReader {
   private async add(records: readonly UsageRecord[], mark: string, alsoUnless?: string): Promise<void> {
     const first = records[0];
     if (first === undefined) return;
-    const { key, dims } = aggregateKey(first, this.opts.shards);
-    const sums: Record<string, number> = {};
-    for (const r of records) for (const [k, v] of Object.entries(countersOf(r))) sums[k] = (sums[k] ?? 0) + v;
-    const values: Record<string, AttributeValue> = { ':t': { BOOL: true } };
-    for (const c of COUNTERS) values[`:${c}`] = { N: String(round(c, sums[c] ?? 0)) };
-    for (const [k, v] of Object.entries(dims)) values[`:${k}`] = v;
-    const names: Record<string, string> = { '#day': 'day', '#m': mark };
-    let condition = 'attribute_not_exists(#m)';
-    if (alsoUnless !== undefined) {
-      names['#u'] = alsoUnless;
-      condition += ' AND attribute_not_exists(#u)';
-    }
-    const id = aggregateId(key);
+    const id = aggregateId(aggregateKey(first, this.opts.shards).key);
     const tidy = (this.finished.get(id) ?? []).slice(0, TIDY_PER_ADD);
-    tidy.forEach((t, i) => {
-      names[`#t${i}`] = t;
-    });
-    const remove = tidy.length === 0 ? '' : ` REMOVE ${tidy.map((_, i) => `#t${i}`).join(', ')}`;
+    const update = aggregateUpdate(records, this.opts.shards, { mark, unless: alsoUnless, remove: tidy });
     try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: `SET #day = :day, keyId = :keyId, provider = :provider, model = :model, #m = :t ADD ${COUNTERS.map((c) => `${c} :${c}`).join(', ')}${remove}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.client.send(new UpdateItemCommand({ TableName: this.tableName, ...update }));
     } catch (err) {
       // Already added: by an earlier try of this write, or by the batch the record was written in.
       if (!isConditionFailure(err)) throw err;
@@ -250,6 +229,11 @@ export class DynamoLedger implements LedgerStore, UsageReader {
     const first = records[0];
     if (first === undefined) return;
     const { shards, retentionDays } = this.opts;
+    if (this.opts.fold === 'stream') {
+      // Put again, an item is the same item: no new INSERT in the stream, so nothing is folded twice.
+      await this.batchPut(records.map((r) => recordItem(r, shards, retentionDays, undefined)));
+      return;
+    }
     const batchId = first.recordId;
     await this.batchPut(
       records.map((r) => ({ ...recordItem(r, shards, retentionDays, false), batch: { S: batchId } })),
@@ -312,7 +296,7 @@ export class DynamoLedger implements LedgerStore, UsageReader {
       };
       const id = `${dims.day}|${dims.keyId}|${dims.provider}|${dims.model}`;
       const acc = byKey.get(id) ?? { ...dims, ...Object.fromEntries(COUNTERS.map((c) => [c, 0])) };
-      for (const c of COUNTERS) acc[c] = round(c, Number(acc[c]) + Number(item[c]?.N ?? '0'));
+      for (const c of COUNTERS) acc[c] = roundCounter(c, Number(acc[c]) + Number(item[c]?.N ?? '0'));
       byKey.set(id, acc);
     }
     return [...byKey.values()]

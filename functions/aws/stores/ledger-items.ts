@@ -68,13 +68,19 @@ export function recordKey(r: Pick<UsageRecord, 'requestId' | 'recordId'>): Item 
  * each batch several times cheaper to serialise (SDK) and store (dynalite), per the ledger's bench. Nothing
  * filters on record fields in DynamoDB; readers parse `doc`, and sums come from the aggregates.
  */
-export function recordItem(r: UsageRecord, shards: number, retentionDays: number, aggregated: boolean): Item {
+export function recordItem(
+  r: UsageRecord,
+  shards: number,
+  retentionDays: number,
+  aggregated: boolean | undefined,
+): Item {
   return {
     ...recordKey(r),
     gsi1pk: { S: `${dayOf(r)}#${shardOf(r.recordId, shards)}` },
     gsi1sk: { S: `${r.time}#${r.recordId}` },
     expiresAt: { N: String(Math.floor(Date.parse(r.time) / 1000) + retentionDays * 86_400) },
-    aggregated: { BOOL: aggregated },
+    // Left out when the table's stream folds the record (no flag to keep: the stream is the to-do list).
+    ...(aggregated === undefined ? {} : { aggregated: { BOOL: aggregated } }),
     doc: { S: JSON.stringify(r) },
   };
 }
@@ -130,5 +136,67 @@ export function aggregateKey(r: UsageRecord, shards: number): { key: Item; dims:
       sk: { S: `${r.keyId}#${provider}#${model}` },
     },
     dims: { day: { S: dayOf(r) }, keyId: { S: r.keyId }, provider: { S: provider }, model: { S: model } },
+  };
+}
+
+/**
+ * Sums of USD are rounded to 1e-10 (float noise of many additions); token counts are integers and are left
+ * alone: rounding them the same way is not exact once v × 1e10 passes 2^53 (from about 10^9 tokens, a busy
+ * day's aggregate), and turned 10^15 into 1000000000000000.1.
+ */
+export const roundCounter = (counter: string, v: number): number =>
+  counter === 'costUsd' ? Math.round(v * 1e10) / 1e10 : v;
+
+export interface AggregateGuard {
+  /** The attribute the ADD sets, on condition that it does not exist yet: the proof the records were added. */
+  readonly mark: string;
+  /** Its value (default `true`): the stream fold keeps the last sequence number it added there. */
+  readonly value?: AttributeValue;
+  /** A second attribute whose presence also means "added already". */
+  readonly unless?: string | undefined;
+  /** Marks no longer needed, removed by the same call. */
+  readonly remove?: readonly string[];
+}
+
+/**
+ * The one UpdateItem that adds records (all of one aggregate key) into their aggregate: the summed counters
+ * ADDed and the dimensions SET in one atomic call, guarded by `guard.mark`.
+ */
+export function aggregateUpdate(
+  records: readonly UsageRecord[],
+  shards: number,
+  guard: AggregateGuard,
+): {
+  Key: Item;
+  UpdateExpression: string;
+  ConditionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+  ExpressionAttributeValues: Item;
+} {
+  const first = records[0];
+  if (first === undefined) throw new Error('aggregateUpdate: no records');
+  const { key, dims } = aggregateKey(first, shards);
+  const sums: Record<string, number> = {};
+  for (const r of records) for (const [k, v] of Object.entries(countersOf(r))) sums[k] = (sums[k] ?? 0) + v;
+  const values: Item = { ':t': guard.value ?? { BOOL: true } };
+  for (const c of COUNTERS) values[`:${c}`] = { N: String(roundCounter(c, sums[c] ?? 0)) };
+  for (const [k, v] of Object.entries(dims)) values[`:${k}`] = v;
+  const names: Record<string, string> = { '#day': 'day', '#m': guard.mark };
+  let condition = 'attribute_not_exists(#m)';
+  if (guard.unless !== undefined) {
+    names['#u'] = guard.unless;
+    condition += ' AND attribute_not_exists(#u)';
+  }
+  const remove = guard.remove ?? [];
+  remove.forEach((t, i) => {
+    names[`#t${i}`] = t;
+  });
+  const removal = remove.length === 0 ? '' : ` REMOVE ${remove.map((_, i) => `#t${i}`).join(', ')}`;
+  return {
+    Key: key,
+    UpdateExpression: `SET #day = :day, keyId = :keyId, provider = :provider, model = :model, #m = :t ADD ${COUNTERS.map((c) => `${c} :${c}`).join(', ')}${removal}`,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
   };
 }

@@ -9,6 +9,8 @@ export interface TableDefinition {
   readonly sortKey?: { readonly name: string; readonly type: 'S' | 'N' };
   /** Attribute holding an epoch-seconds expiry, when records expire. */
   readonly ttlAttribute?: string;
+  /** A DynamoDB stream of the new item images (the usage table's, read by the ledger fold). */
+  readonly stream?: 'NEW_IMAGE';
   /** Global secondary indexes (all attributes projected). */
   readonly globalIndexes?: readonly {
     readonly name: string;
@@ -55,6 +57,7 @@ export const USAGE_TABLE = {
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   ttlAttribute: 'expiresAt',
+  stream: 'NEW_IMAGE',
   globalIndexes: [
     {
       name: 'byTime',

@@ -26,6 +26,7 @@ import { BUNDLE_SIDE_FILES, esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../
 import { type DynamoEndpoint, startDynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../support/fake-openai.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/gateway-harness.ts';
+import { startUsageStream, type UsageStream } from '../../support/usage-stream.ts';
 import { ExecutionEnvironment, installAwsLambdaGlobals } from './awslambda-shim.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from './fake-secrets-manager.ts';
 import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv, measureColdInitMs } from './function-env.ts';
@@ -64,6 +65,8 @@ export async function eventually(check: () => boolean, ms: number, what = 'condi
 /** A running harness: the bundle loaded in its execution environment, with a front per event format. */
 export interface GatewayBundle {
   readonly conn: DynamoEndpoint;
+  /** The usage table's stream, simulated in front of dynalite: the function reaches DynamoDB through it. */
+  readonly usageStream: UsageStream;
   readonly secrets: FakeSecretsManager;
   readonly provider: FakeOpenAI;
   /** The TCP proxy in front of the `watched` provider (the `patient` route): counts open upstream connections. */
@@ -93,6 +96,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
   let secrets: FakeSecretsManager | undefined;
   let provider: FakeOpenAI | undefined;
   let proxy: TcpProxy | undefined;
+  let usageStream: UsageStream | undefined;
   let lambda: ExecutionEnvironment | undefined;
   let uninstallShim: (() => void) | undefined;
 
@@ -102,6 +106,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     await Promise.allSettled(lambda?.invocations.map((i) => i.done) ?? []);
     lambda?.dispose();
     uninstallShim?.();
+    await usageStream?.close();
     await Promise.all([conn?.close(), secrets?.close(), provider?.close(), proxy?.close()]);
     for (const key of Object.keys(process.env)) if (!(key in envBefore)) delete process.env[key];
     Object.assign(process.env, envBefore);
@@ -130,6 +135,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     for (const [name, from] of Object.entries(BUNDLE_SIDE_FILES)) await copyFile(from, join(taskRoot, name));
     const bundleBytes = (await stat(outfile)).size;
     proxy.forwardTo(provider.port);
+    usageStream = await startUsageStream(conn.endpoint, conn.tableName(USAGE_TABLE));
     const table = conn.tableName(CONFIG_TABLE);
     const timeouts = { firstByteMs: 2000, idleMs: 2000, totalMs: 10_000 };
     const patient = { firstByteMs: 3000, idleMs: 3000, totalMs: 10_000 }; // ended by the client, not a timer
@@ -160,7 +166,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
       AWS_ACCESS_KEY_ID: 'AKIDLAMBDAHARNESS',
       AWS_SECRET_ACCESS_KEY: 'lambda-harness-secret',
       AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_DYNAMODB: conn.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: usageStream.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       SWITCHYARD_CONFIG_TABLE: table,
       SWITCHYARD_KEYS_TABLE: conn.tableName(KEYS_TABLE),
@@ -188,6 +194,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     );
     return {
       conn,
+      usageStream,
       secrets,
       provider,
       proxy,
