@@ -35,7 +35,7 @@ export interface GatewayFunctionProps {
   readonly bedrockModels?: readonly string[];
   /** A function URL anyone may call (auth NONE), beside the REST API; default false (AWS_IAM). */
   readonly publicUrl?: boolean;
-  /** Aggregate shards per day of the usage ledger (SWITCHYARD_USAGE_SHARDS); default 8. Raise, never lower. */
+  /** Aggregate shards per day of the usage ledger (SWITCHYARD_USAGE_SHARDS); default 16. Raise, never lower. */
   readonly usageShards?: number;
   /** Days a stored response is kept (SWITCHYARD_RESPONSES_TTL_DAYS); default 30. */
   readonly responsesTtlDays?: number;

@@ -18,6 +18,8 @@ import { SwitchyardFunction } from './switchyard-function.ts';
 export interface LedgerFoldProps {
   /** The usage table, with a NEW_IMAGE stream. */
   readonly usageTable: Table;
+  /** The keys table: the fold settles budget reservations on its limit items. */
+  readonly keysTable: Table;
   readonly removalPolicy: RemovalPolicy;
   /** The gateway's aggregate shards: the fold writes the aggregates the readers query. */
   readonly usageShards?: number;
@@ -39,6 +41,7 @@ export class LedgerFold extends Construct {
       removalPolicy: props.removalPolicy,
       environment: {
         SWITCHYARD_USAGE_TABLE: props.usageTable.tableName,
+        SWITCHYARD_KEYS_TABLE: props.keysTable.tableName,
         SWITCHYARD_USAGE_SHARDS: String(props.usageShards ?? DEFAULT_USAGE_SHARDS),
         // Its log lines carry the stack's name, as the other functions' do.
         POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
@@ -46,6 +49,7 @@ export class LedgerFold extends Construct {
     });
     // Aggregates only: UpdateItem to add, GetItem to read a mark back after a refusal.
     props.usageTable.grant(this.fn, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
+    props.keysTable.grant(this.fn, 'dynamodb:UpdateItem', 'dynamodb:GetItem');
     acknowledgeTableIndexes(this.fn, props.usageTable);
     Validations.of(this.fn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -21,7 +21,7 @@ export interface SwitchyardStackProps extends StackProps {
   readonly bedrockModels?: readonly string[];
   /** A function URL with auth NONE beside the REST API (default: AWS_IAM, the REST API is the public entry). */
   readonly publicFunctionUrl?: boolean;
-  /** The usage ledger's aggregate shards per day (default 8): raise it, never lower it. */
+  /** The usage ledger's aggregate shards per day (default 16): raise it, never lower it. */
   readonly usageShards?: number;
   /** Days a stored response (Responses API, `store: true`) is kept; default 30. */
   readonly responsesTtlDays?: number;
@@ -66,6 +66,7 @@ export class SwitchyardStack extends Stack {
     });
     const fold = new LedgerFold(this, 'LedgerFold', {
       usageTable: this.tables.usage,
+      keysTable: this.tables.keys,
       removalPolicy,
       usageShards,
     });

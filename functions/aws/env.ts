@@ -66,6 +66,7 @@ export function parseReconcilerEnv(env: NodeJS.ProcessEnv): ReconcilerEnv {
 const foldEnvSchema = envSchema.pick({
   SWITCHYARD_USAGE_TABLE: true,
   SWITCHYARD_USAGE_SHARDS: true,
+  SWITCHYARD_KEYS_TABLE: true,
   POWERTOOLS_SERVICE_NAME: true,
 });
 export type FoldEnv = z.infer<typeof foldEnvSchema>;

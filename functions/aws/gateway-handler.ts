@@ -79,13 +79,14 @@ const gateway = createGateway({
   ),
   // The master key lives in the secret; client keys in the keys table (cached 5 s: a revoke lands < 10 s).
   keys: new ClientKeyStore(secret, new DynamoKeyRepo(dynamo, env.SWITCHYARD_KEYS_TABLE), systemClock),
-  limits: new DynamoLimitStore(dynamo, env.SWITCHYARD_KEYS_TABLE),
+  limits: new DynamoLimitStore(dynamo, env.SWITCHYARD_KEYS_TABLE, { background }),
   usage: new LedgerWriter({
     store: new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
       shards: env.SWITCHYARD_USAGE_SHARDS,
       retentionDays: env.SWITCHYARD_USAGE_RETENTION_DAYS,
       // One put per request: the usage table's stream folds records into the aggregates (lib/ledger-fold.ts).
       fold: 'stream',
+      limitsTable: env.SWITCHYARD_KEYS_TABLE,
     }),
     spool: new LogUsageSpool(),
     background,

@@ -13,6 +13,8 @@ const env = parseFoldEnv(process.env);
 const logger = new Logger({ serviceName: env.POWERTOOLS_SERVICE_NAME });
 const fold = new LedgerStreamFold(new DynamoDBClient({}), env.SWITCHYARD_USAGE_TABLE, {
   shards: env.SWITCHYARD_USAGE_SHARDS,
+  // Budget reservations the records carry are settled on the keys table's limit items.
+  limitsTable: env.SWITCHYARD_KEYS_TABLE,
 });
 
 export interface FoldResult {

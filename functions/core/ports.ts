@@ -20,6 +20,8 @@ export interface Principal {
   readonly rpm?: number;
   /** Spending limit per window; undefined = none. */
   readonly budget?: { readonly usd: number; readonly period: BudgetPeriod };
+  /** The key's limit shards (functions/core/keys/types.ts `ClientKey.limitShards`); 1 when absent. */
+  readonly limitShards?: number;
 }
 
 /** Turns a bearer token into a principal, or undefined when the key is unknown. */

@@ -70,7 +70,7 @@ export const COMMANDS = {
   },
   'keys create': {
     synopsis:
-      'keys create --name <n> [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--json]',
+      'keys create --name <n> [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--limit-shards S] [--json]',
     summary: 'make a client key (printed once: sk-sy-…; only its SHA-256 is stored)',
     flags: {
       name: {
@@ -90,6 +90,11 @@ export const COMMANDS = {
         help: 'spend cap in USD per period (reserved before each call)',
       },
       period: { type: 'string', value: 'day|month|total', help: "the budget's UTC window (default month)" },
+      'limit-shards': {
+        type: 'string',
+        value: 'S',
+        help: 'split the rpm and budget over S items (1-64, default 1) for a key past ~500 requests/s (README, Scale); fixed once created',
+      },
       json: { type: 'boolean', help: 'print {"id","key"} as JSON' },
       ...STORE_FLAGS,
     },

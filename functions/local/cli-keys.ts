@@ -5,7 +5,7 @@ import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { own } from '../core/json.ts';
-import { budgetWindow, newClientKey } from '../core/keys/client-keys.ts';
+import { budgetWindow, MAX_LIMIT_SHARDS, newClientKey } from '../core/keys/client-keys.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { openCliStore } from './cli-store.ts';
 import { textTable } from './text-table.ts';
@@ -40,6 +40,12 @@ const createFlags = z.object({
     .positive('--budget-usd must be > 0')
     .optional(),
   period: z.enum(['day', 'month', 'total'], { error: '--period must be day, month or total' }).optional(),
+  'limit-shards': z.coerce
+    .number({ error: '--limit-shards must be a whole number from 1 to 64' })
+    .int('--limit-shards must be a whole number from 1 to 64')
+    .min(1, '--limit-shards must be ≥ 1')
+    .max(MAX_LIMIT_SHARDS, `--limit-shards must be ≤ ${MAX_LIMIT_SHARDS}`)
+    .optional(),
   json: z.boolean().optional(),
   ...storeFlags,
 });
@@ -50,6 +56,14 @@ function parseCreate(flags: FlagValues) {
   const parsed = parseFlags('keys create', createFlags, flags);
   if (parsed.period !== undefined && parsed['budget-usd'] === undefined) {
     throw usageError('keys create', '--period needs --budget-usd');
+  }
+  const shards = parsed['limit-shards'];
+  if (shards !== undefined && parsed.rpm !== undefined && parsed.rpm < shards) {
+    // Each shard takes rpm / shards requests a minute: a share of 0 would refuse every request on it.
+    throw usageError(
+      'keys create',
+      `--rpm ${parsed.rpm} is less than --limit-shards ${shards}: each shard needs ≥ 1 request a minute`,
+    );
   }
   return parsed;
 }
@@ -95,6 +109,7 @@ export async function keys(
         ...(flags['budget-usd'] === undefined
           ? {}
           : { budgetUsd: flags['budget-usd'], period: flags.period ?? 'month' }),
+        ...(flags['limit-shards'] === undefined ? {} : { limitShards: flags['limit-shards'] }),
       });
       await repo.put(made.record);
       if (flags.json === true) {
@@ -118,7 +133,8 @@ export async function keys(
     const list = await Promise.all(
       (await repo.list()).map(async (k) => {
         const window = k.budgetUsd === undefined ? undefined : budgetWindow(k.period ?? 'month', now);
-        const spent = window === undefined ? undefined : (await limits.spent(k.id, window)).spentUsd;
+        const spent =
+          window === undefined ? undefined : (await limits.spent(k.id, window, k.limitShards ?? 1)).spentUsd;
         return { k, window, spent };
       }),
     );

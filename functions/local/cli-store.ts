@@ -33,7 +33,7 @@ export const STORE_OPTIONS = { stack: { type: 'string' }, region: { type: 'strin
 /**
  * Shards to read the usage ledger with: a stack's own count (its `UsageShards` output), else
  * `SWITCHYARD_USAGE_SHARDS` when set, else what the writer used — the local server's one shard, a stack's
- * default 8. Locally one shard, not eight: a long `usage` range is then an eighth of the queries, which a
+ * default 16. Locally one shard, not sixteen: a long `usage` range is then a sixteenth of the queries, which a
  * running gateway's embedded store answers without running out of memory.
  */
 export function ledgerShards(store: StackTables, flags: StoreFlags, fromEnv: number | undefined): number {

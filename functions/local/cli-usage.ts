@@ -194,6 +194,8 @@ export async function usage(
       retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
       // A stack's stream folds what a replay puts: adding it here as well would count it twice.
       ...(store.usageFold === undefined ? {} : { fold: store.usageFold }),
+      // A replayed record settles its budget reservation (inline) or the stack's fold does.
+      limitsTable: store.tableName('keys'),
     });
     if (spool !== undefined) {
       let written = 0;

@@ -234,9 +234,12 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
   // Loads the AWS SDK only on the first Bedrock call.
   const bedrock = createBedrockTransport(opts.bedrock);
   const background = new Background();
+  const keysTable = store.tableName(KEYS_TABLE);
   const ledger = new DynamoLedger(store.client, store.tableName(USAGE_TABLE), {
     shards: opts.usageShards ?? LOCAL_USAGE_SHARDS,
     retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
+    // Records settle their budget reservations there, in the same batches as the aggregates.
+    limitsTable: keysTable,
   });
   const ledgerWriter = new LedgerWriter({
     store: opts.ledgerStore === undefined ? ledger : opts.ledgerStore(ledger),
@@ -246,7 +249,6 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     sleep: abortableSleep,
     logger,
   });
-  const keysTable = store.tableName(KEYS_TABLE);
   const responseStore = new DynamoResponseStore(store.client, store.tableName(RESPONSES_TABLE), {
     clock: systemClock,
   });
@@ -263,7 +265,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
       systemClock,
       opts.keyCacheTtlMs,
     ),
-    limits: new DynamoLimitStore(store.client, keysTable),
+    limits: new DynamoLimitStore(store.client, keysTable, { background }),
     usage: ledgerWriter,
     tokens: localTokenCounter(),
     background,

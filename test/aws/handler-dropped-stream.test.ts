@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
+import { DEFAULT_USAGE_SHARDS } from '../../functions/core/usage/types.ts';
 import type { DynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import type { FakeOpenAI } from '../support/fake-openai.ts';
 import type { ExecutionEnvironment } from './support/awslambda-shim.ts';
@@ -36,7 +37,10 @@ afterAll(async () => close?.());
 
 /** The ledger record of a request id, polled for up to 8 s (the record is written after the response). */
 async function eventualRecord(requestId: string): Promise<UsageRecord | undefined> {
-  const ledger = new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), { shards: 8, retentionDays: 1 });
+  const ledger = new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), {
+    shards: DEFAULT_USAGE_SHARDS,
+    retentionDays: 1,
+  });
   const until = Date.now() + 8000;
   for (;;) {
     const now = Date.now();

@@ -9,6 +9,7 @@ import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { newClientKey } from '../../functions/core/keys/client-keys.ts';
 import { maskedForm } from '../../functions/core/secrets.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
+import { DEFAULT_USAGE_SHARDS } from '../../functions/core/usage/types.ts';
 import type { DynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import type { FunctionLogs } from './support/function-env.ts';
 import {
@@ -79,7 +80,7 @@ describe('observability of the bundle (Lambda runtime mocked by an awslambda shi
     await front.invocations.at(-1)?.done;
     const requestId = response.headers.get('x-request-id') ?? '';
     const ledger = new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), {
-      shards: 8,
+      shards: DEFAULT_USAGE_SHARDS,
       retentionDays: 1,
     });
     const now = Date.now();

@@ -9,10 +9,17 @@
  * The last line is one JSON object with the issue's fields.
  */
 import { measureBundle } from './bundle.ts';
-import { budgetItemSizes, countKinds, type KindCounts } from './scale/measure.ts';
+import {
+  countKinds,
+  type FoldCounts,
+  foldCounts,
+  type KindCounts,
+  type LimitItemSize,
+  limitItemSizes,
+} from './scale/measure.ts';
 import { coldPath, MEMORY_MB, streams256 } from './scale/processes.ts';
-import { fitHolds, ITEM_LIMIT_WCU, overall, singleKey } from './scale/project.ts';
-import { SHARDS, startRig } from './scale/rig.ts';
+import { ITEM_LIMIT_WCU, overall, singleKey } from './scale/project.ts';
+import { LIMIT_SHARDS, SHARDS, startRig } from './scale/rig.ts';
 
 const log = (s = '') => process.stdout.write(`${s}\n`);
 const row = (cells: readonly (string | number)[], widths: readonly number[]) =>
@@ -22,10 +29,12 @@ const row = (cells: readonly (string | number)[], widths: readonly number[]) =>
 
 const rig = await startRig();
 let kinds: KindCounts[];
-let holds: Awaited<ReturnType<typeof budgetItemSizes>>;
+let sizes: LimitItemSize[];
+let fold: FoldCounts;
 try {
   kinds = await countKinds(rig);
-  holds = await budgetItemSizes(rig);
+  sizes = await limitItemSizes(rig, LIMIT_SHARDS);
+  fold = await foldCounts(rig, LIMIT_SHARDS);
   if (rig.errors.length > 0) throw new Error(`the gateway logged errors: ${rig.errors[0]}`);
 } finally {
   await rig.close();
@@ -34,10 +43,10 @@ const budgetedJson = kinds.find((k) => k.kind === 'budgeted+rpm' && !k.stream);
 if (budgetedJson === undefined) throw new Error('no budgeted counts');
 const lambda = budgetedJson.steady;
 
-const fit = fitHolds(holds);
-const streams30 = singleKey(lambda, fit, 30);
-const short1 = singleKey(lambda, fit, 1);
-const spread = overall(lambda, SHARDS);
+const limitBytes = Math.max(...sizes.map((s) => s.bytes));
+const hot = singleKey(lambda, fold, limitBytes, LIMIT_SHARDS);
+const oneShard = singleKey(lambda, fold, limitBytes, 1);
+const spread = overall(lambda, fold, SHARDS);
 
 const cold = await coldPath(5);
 const bundle = await measureBundle();
@@ -46,7 +55,9 @@ const mem = await streams256(100);
 const W = [28, 6, 7, 5, 6, 10, 10];
 log('bench:scale — the money path on DynamoDB (counted against dynalite, projected onto 1,000 WCU/s)');
 log();
-log('Per request, Lambda path (ledger batch: false), warm key and route caches; first = a fresh instance');
+log(
+  'Per request, Lambda path (ledger: one put, folded by the stream), warm key and route caches; first = a fresh instance',
+);
 log(row(['key / answer', 'calls', 'writes', 'WCU', '+index', 'crit calls', 'crit trips'], W));
 for (const k of kinds) {
   const s = k.steady;
@@ -76,22 +87,24 @@ for (const c of lambda.detail) {
   );
 }
 log();
-log(`Budget item size with holds in flight: ${holds.map((h) => `${h.holds} → ${h.bytes} B`).join(', ')}`);
-log(`  fit: ${fit.baseBytes.toFixed(0)} B + ${fit.bytesPerHold.toFixed(1)} B per hold`);
+log(
+  `Limit item (largest of the hot key's ${LIMIT_SHARDS}) with requests in flight: ${sizes.map((h) => `${h.inFlight} → ${h.bytes} B`).join(', ')}`,
+);
+log(
+  `One fold batch: ${fold.records} records → ${fold.writes} UpdateItems (aggregates and limit items);` +
+    ` largest aggregate ${fold.aggregateBytes} B, limit item ${fold.limitBytes} B after it`,
+);
 log();
-log(`Scenario (a): one budgeted, rate-limited key (hottest item reaches ${ITEM_LIMIT_WCU} WCU/s)`);
-for (const p of [streams30, short1]) {
+log(
+  `Scenario (a): one budgeted, rate-limited key (hottest item reaches ${ITEM_LIMIT_WCU} WCU/s; any duration:`,
+);
+log('  the limit item does not grow with the requests in flight, so 1 s and 30 s requests project the same)');
+for (const p of [hot, oneShard]) {
   log(
-    `  ${String(p.durationS).padStart(2)} s requests: ${p.requestsPerSec} req/s — ${p.hottestItem}: ${p.inFlight} holds in flight,` +
-      ` ${p.budgetItemBytes} B, ${p.wcuPerBudgetWrite} WCU per write × ${p.budgetWritesPerRequest} writes per request`,
+    `  ${p.shards} limit shard${p.shards === 1 ? ' ' : 's'}: ${p.requestsPerSec} req/s — ${p.hottestItem}: ${p.limitItemBytes} B,` +
+      ` ${p.admissionsPerRequest} admission of ${p.wcuPerAdmission} WCU per request, + ${p.foldWritesPerSec} fold writes/s`,
   );
 }
-// DynamoDB's item size limit: past it a reservation fails outright, whatever the write units.
-const maxHolds = Math.floor((400 * 1024 - fit.baseBytes) / fit.bytesPerHold);
-log(
-  `  the budget item reaches DynamoDB's 400 KB item limit at ${maxHolds} holds in flight` +
-    ` (${Math.round(maxHolds / 30)} req/s of 30 s streams): reservations then fail whatever the WCU`,
-);
 log(`Scenario (b): 10,000 req/s spread over many keys and models, ${SHARDS} usage shards`);
 for (const l of spread.loads) {
   const at = Math.round(spread.atRate * l.wcuPerRequest * l.share);
@@ -129,16 +142,22 @@ log(
   'Assumptions: a partition key value is one partition and no item takes more than 1,000 WCU/s; record ids',
 );
 log(
-  `hash uniformly over the ${SHARDS} shards; request records are one partition each; in flight = rate × duration,`,
+  `hash uniformly over the ${SHARDS} usage shards and request ids over the key's limit shards; one stream shard`,
 );
 log(
-  'each hold adds the fitted bytes to the budget item and each reserve/settle is billed by its whole size;',
+  'per 1,000 WCU/s of records, each folded in batches of up to 1,000 once a second, each batch writing each',
 );
-log('in (b) every key stays under its own single-key limit, so only the usage shards are shared.');
+log(
+  'item it touches once; (b) counts the fold at its worst (a write per record) and keeps every key under its',
+);
+log('own single-key limit, so only the usage shards are shared.');
 log(
   JSON.stringify({
-    singleKeyStreamsPerSec: streams30.requestsPerSec,
-    singleKeyOneSecondPerSec: short1.requestsPerSec,
+    singleKeyStreamsPerSec: hot.requestsPerSec,
+    singleKeyOneSecondPerSec: hot.requestsPerSec,
+    singleKeyLimitShards: LIMIT_SHARDS,
+    singleKeyOneShardPerSec: oneShard.requestsPerSec,
+    limitItemBytes: limitBytes,
     overallRequestsPerSec: spread.requestsPerSec,
     criticalPathRoundTrips: lambda.criticalRoundTrips,
     writeCallsPerRequest: lambda.writeCalls,

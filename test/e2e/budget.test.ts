@@ -38,7 +38,7 @@ async function budgetKey(name: string, budgetUsd: number) {
 
 async function spentOf(keyId: string) {
   const store = new DynamoLimitStore(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
-  return store.spent(keyId, budgetWindow('month', Date.now()));
+  return store.spent(keyId, budgetWindow('month', Date.now()), 1);
 }
 
 beforeAll(async () => {
@@ -86,6 +86,7 @@ describe('budgets', () => {
     const spent = await new DynamoLimitStore(client, table).spent(
       k.record.id,
       budgetWindow('month', Date.now()),
+      1,
     );
     expect(spent.spentUsd).toBeCloseTo(servedCost, 10);
     // Settled: nothing is held any more, so committed is what was spent.

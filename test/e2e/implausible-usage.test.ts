@@ -41,7 +41,7 @@ async function keyWithBudget(usd: number) {
 
 async function spentOf(keyId: string) {
   const store = new DynamoLimitStore(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
-  return (await store.spent(keyId, budgetWindow('month', Date.now()))).spentUsd;
+  return (await store.spent(keyId, budgetWindow('month', Date.now()), 1)).spentUsd;
 }
 
 function implausibleCount(): number {

@@ -6,10 +6,10 @@ import { readStackContext } from '../../lib/context.ts';
 const contextOf = (context: Record<string, unknown>) => readStackContext(new App({ context }));
 
 describe('stack context', () => {
-  it('defaults: stack Switchyard, 8 usage shards, an IAM-only function URL', () => {
+  it('defaults: stack Switchyard, 16 usage shards, an IAM-only function URL', () => {
     expect(contextOf({})).toMatchObject({
       stackName: 'Switchyard',
-      usageShards: 8,
+      usageShards: 16,
       publicFunctionUrl: false,
       removalPolicy: 'retain',
       responsesTtlDays: 30,

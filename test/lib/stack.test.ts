@@ -94,14 +94,14 @@ describe('SwitchyardStack', () => {
     for (const env of envOf(blue)) expect(env.POWERTOOLS_SERVICE_NAME).toBe('Blue');
   });
 
-  it('passes the usage shard count to the gateway, the reconciler and the ledger fold, and outputs it (default 8)', () => {
-    for (const env of envOf(template)) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('8');
-    template.hasOutput('UsageShards', { Value: '8' });
-    const t = unbundled('Shards', { usageShards: 16 });
+  it('passes the usage shard count to the gateway, the reconciler and the ledger fold, and outputs it (default 16)', () => {
+    for (const env of envOf(template)) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('16');
+    template.hasOutput('UsageShards', { Value: '16' });
+    const t = unbundled('Shards', { usageShards: 32 });
     const envs = envOf(t);
     expect(envs).toHaveLength(3);
-    for (const env of envs) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('16');
-    t.hasOutput('UsageShards', { Value: '16' });
+    for (const env of envs) expect(env.SWITCHYARD_USAGE_SHARDS).toBe('32');
+    t.hasOutput('UsageShards', { Value: '32' });
   });
 
   it('fronts the same function with a REST API whose integration streams', () => {

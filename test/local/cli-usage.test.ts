@@ -387,9 +387,9 @@ describe('text a client chose, in CSV and tables', () => {
 describe('the shards a command reads the ledger with', () => {
   const store = (usageShards?: number) =>
     ({ ...(usageShards === undefined ? {} : { usageShards }) }) as Parameters<typeof ledgerShards>[0];
-  it("is what the writer used: one locally, a stack's output, else a stack's default 8; the env overrides", () => {
+  it("is what the writer used: one locally, a stack's output, else a stack's default 16; the env overrides", () => {
     expect(ledgerShards(store(), {}, undefined)).toBe(1);
-    expect(ledgerShards(store(), { stack: 'Prod' }, undefined)).toBe(8);
+    expect(ledgerShards(store(), { stack: 'Prod' }, undefined)).toBe(16);
     expect(ledgerShards(store(32), { stack: 'Prod' }, 8)).toBe(32);
     expect(ledgerShards(store(), {}, 4)).toBe(4);
   });

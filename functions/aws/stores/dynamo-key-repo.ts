@@ -29,6 +29,7 @@ function toItem(k: ClientKey): Item {
   if (k.models !== undefined) item.models = { L: k.models.map((m) => ({ S: m })) };
   if (k.rpm !== undefined) item.rpm = { N: String(k.rpm) };
   if (k.budgetUsd !== undefined) item.budgetUsd = { N: String(k.budgetUsd) };
+  if (k.limitShards !== undefined) item.limitShards = { N: String(k.limitShards) };
   if (k.period !== undefined) item.period = { S: k.period };
   if (k.revokedAt !== undefined) item.revokedAt = { S: k.revokedAt };
   return item;
@@ -45,6 +46,7 @@ function fromItem(item: Item): ClientKey | undefined {
   const num = (v: AttributeValue | undefined) => (v?.N === undefined ? undefined : Number(v.N));
   const rpm = num(item.rpm);
   const budgetUsd = num(item.budgetUsd);
+  const limitShards = num(item.limitShards);
   const period = item.period?.S as BudgetPeriod | undefined;
   const revokedAt = item.revokedAt?.S;
   return {
@@ -55,6 +57,7 @@ function fromItem(item: Item): ClientKey | undefined {
     ...(models === undefined ? {} : { models }),
     ...(rpm === undefined ? {} : { rpm }),
     ...(budgetUsd === undefined ? {} : { budgetUsd }),
+    ...(limitShards === undefined ? {} : { limitShards }),
     ...(period === undefined ? {} : { period }),
     ...(revokedAt === undefined ? {} : { revokedAt }),
   };

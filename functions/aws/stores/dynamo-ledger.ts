@@ -41,6 +41,9 @@ import {
   recordKey,
   roundCounter,
 } from './ledger-items.ts';
+import { limitItemOf, limitKey, settleGuarded } from './limit-items.ts';
+
+const limitKeyOf = (r: UsageRecord): Item => limitKey(r.keyId, r.reservation?.shard ?? 0);
 
 export interface LedgerOptions {
   readonly shards: number;
@@ -52,6 +55,11 @@ export interface LedgerOptions {
    * a whole batch per aggregate. Every writer of one table must use the table's mode.
    */
   readonly fold?: 'inline' | 'stream';
+  /**
+   * The keys table, where the fold settles the budget reservations records carry (./limit-items.ts). A
+   * ledger without it refuses records with a reservation: their settlement has nowhere to go.
+   */
+  readonly limitsTable?: string;
 }
 
 const batchKey = (batchId: string): Item => ({ pk: { S: `batch#${batchId}` }, sk: { S: '-' } });
@@ -114,11 +122,9 @@ export class DynamoLedger implements LedgerStore, UsageReader {
    * batch it was written in), marks it, then lets the aggregate forget its id.
    */
   private async aggregate(record: UsageRecord, batchId: string | undefined): Promise<void> {
-    await this.add(
-      [record],
-      recordMark(record.recordId),
-      batchId === undefined ? undefined : batchMark(batchId),
-    );
+    const unless = batchId === undefined ? undefined : batchMark(batchId);
+    await this.add([record], recordMark(record.recordId), unless);
+    await this.settle([record], recordMark(record.recordId), unless);
     try {
       await this.client.send(
         new UpdateItemCommand({
@@ -132,7 +138,27 @@ export class DynamoLedger implements LedgerStore, UsageReader {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-    await this.forget(record, recordMark(record.recordId));
+    await this.forget(aggregateKey(record, this.opts.shards).key, recordMark(record.recordId));
+    const limit = limitItemOf(record);
+    if (limit !== undefined)
+      await this.forget(limitKeyOf(record), recordMark(record.recordId), this.opts.limitsTable);
+  }
+
+  /**
+   * Settles the reservations of records of one limit item with one guarded write (`settleGuarded`), removing
+   * the marks of batches this process finished since its last write there.
+   */
+  private async settle(records: readonly UsageRecord[], mark: string, unless?: string): Promise<void> {
+    const first = records[0];
+    const limit = first === undefined ? undefined : limitItemOf(first);
+    if (first === undefined || limit === undefined) return;
+    const table = this.opts.limitsTable;
+    if (table === undefined)
+      throw new Error('usage ledger: a record reserved a budget but no limits table is set');
+    const id = `lim|${limit}`;
+    const tidy = (this.finished.get(id) ?? []).slice(0, TIDY_PER_ADD);
+    await settleGuarded(this.client, table, records, { mark, unless, remove: tidy });
+    this.untrack(id, tidy);
   }
 
   /**
@@ -153,11 +179,15 @@ export class DynamoLedger implements LedgerStore, UsageReader {
       if (!isConditionFailure(err)) throw err;
       return;
     }
-    if (tidy.length > 0) {
-      const left = (this.finished.get(id) ?? []).filter((t) => !tidy.includes(t));
-      if (left.length === 0) this.finished.delete(id);
-      else this.finished.set(id, left);
-    }
+    this.untrack(id, tidy);
+  }
+
+  /** Forgets finished marks a write removed. */
+  private untrack(id: string, removed: readonly string[]): void {
+    if (removed.length === 0) return;
+    const left = (this.finished.get(id) ?? []).filter((t) => !removed.includes(t));
+    if (left.length === 0) this.finished.delete(id);
+    else this.finished.set(id, left);
   }
 
   /** Remembers a finished batch's mark on an aggregate, for the next ADD into it to remove. */
@@ -179,12 +209,12 @@ export class DynamoLedger implements LedgerStore, UsageReader {
    * Removes a marked record's `mark` from its aggregate. Best effort: a failure leaves a few bytes behind,
    * never a wrong count, so it does not fail the write.
    */
-  private async forget(record: UsageRecord, mark: string): Promise<void> {
+  private async forget(key: Item, mark: string, table = this.tableName): Promise<void> {
     await this.client
       .send(
         new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: aggregateKey(record, this.opts.shards).key,
+          TableName: table,
+          Key: key,
           UpdateExpression: 'REMOVE #m',
           ExpressionAttributeNames: { '#m': mark },
         }),
@@ -246,6 +276,15 @@ export class DynamoLedger implements LedgerStore, UsageReader {
       else g.push(r);
     }
     for (const group of groups.values()) await this.add(group, batchMark(batchId));
+    const limits = new Map<string, UsageRecord[]>();
+    for (const r of records) {
+      const id = limitItemOf(r);
+      if (id === undefined) continue;
+      const g = limits.get(`lim|${id}`);
+      if (g === undefined) limits.set(`lim|${id}`, [r]);
+      else g.push(r);
+    }
+    for (const group of limits.values()) await this.settle(group, batchMark(batchId));
     await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
@@ -256,7 +295,7 @@ export class DynamoLedger implements LedgerStore, UsageReader {
         },
       }),
     );
-    for (const id of groups.keys()) this.track(id, batchMark(batchId));
+    for (const id of [...groups.keys(), ...limits.keys()]) this.track(id, batchMark(batchId));
   }
 
   private async query(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Item[]> {

@@ -1,34 +1,45 @@
 /**
- * Rate windows and budget reservations in the keys table. Each decision is one atomic conditional write, so
- * every gateway instance shares the same counters:
- * - `rate#<keyId>#<epoch minute>`: `n` requests counted in that minute (`ADD` if `n < rpm`);
- * - `budget#<keyId>#<window>`: `committed` = spent + held USD, `spent`, and `holds` (hold id → amount,
- *   expiry, and `released` once an expired hold was given back). DynamoDB conditions cannot add, so the sum
- *   the limit applies to is kept as one attribute: a reservation is `ADD committed :amount` on condition
- *   `committed <= limit - amount`.
- * Amounts are DynamoDB numbers (decimal, exact), and USD values are rounded to 1e-10 before they are sent.
+ * Rate limits and budget reservations in the keys table: one conditional UpdateItem per request, on one of
+ * the key's limit items (`lim#<keyId>#<shard>`, layout in ./limit-items.ts). Every gateway instance shares
+ * the same counters, and the item does not grow with the requests in flight:
+ * - admission: `ADD n#<minute> 1, c#<window> a, o#<window>#<bucket> a` on condition that the minute's count
+ *   is below the shard's share of the rpm and committed + a ≤ the shard's share of the budget — both or
+ *   neither, so a request refused for its budget takes no rate token. A refusal reads the item (DynamoDB
+ *   returns it with the refusal; dynalite needs a GetItem) to answer 429 or 402; a key with several shards
+ *   tries one other shard before refusing.
+ * - settlement: not here. The request's ledger record carries its reservation (shard, window, bucket,
+ *   amount) and the ledger's fold settles it (./limit-items.ts `settlementUpdate`), exactly once like the
+ *   aggregates — so a request makes one limit write, not three.
+ * - crash recovery: a bucket is the minute the requests reserved into it expire. Once it has passed, what is
+ *   left open in it belongs to requests that never wrote a record; the next admission that sees it closes it
+ *   (`ADD c#<window> −left REMOVE o#…` on condition the amount is unchanged), in the background — or at once,
+ *   before trying again, when a reservation was refused. A record folded after its bucket closed adds its
+ *   whole cost. The same write removes past minutes and windows, so the item keeps a few hundred bytes.
  *
- * Every write is idempotent by hold id, because the SDK sends a write again when its answer was lost even
- * if the first one landed: a reservation requires the hold to be absent (and a refusal checks whether the
- * hold is there after all), a settlement and a release each require the hold in the state they move it
- * from. That is why a release marks the hold `released` instead of removing it: a late settlement then
- * still tells "released, not yet settled" (add the cost) from "settled already" (add nothing). Released
- * holds are dropped a day after their expiry, when a reservation next reads the window.
+ * An SDK resend of an admission that landed counts the request twice in its minute and reserves its amount
+ * twice: never an overspend, and the extra reservation is given back when its bucket closes (README, Budgets).
  */
 import {
-  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { BudgetHold, LimitStore, RateDecision } from '../../core/keys/types.ts';
+import type { Background } from '../../core/background.ts';
+import type { Admission, AdmitDecision, LimitStore } from '../../core/keys/types.ts';
+import {
+  committedAttr,
+  type Item,
+  limitKey,
+  limitShardOf,
+  openAttr,
+  rateAttr,
+  rateShare,
+  spentAttr,
+  usd,
+} from './limit-items.ts';
 
 const MINUTE_MS = 60_000;
-/** How long past its expiry a released hold is kept for a late settlement (see the file comment). */
-const RELEASED_KEPT_MS = 86_400_000;
-const usd = (v: number): string => String(Math.round(v * 1e10) / 1e10);
 
 function conditionFailed(err: unknown): boolean {
   return (
@@ -37,198 +48,246 @@ function conditionFailed(err: unknown): boolean {
   );
 }
 
+type Refusal = Exclude<AdmitDecision, { ok: true }>;
+
+export interface LimitStoreOptions {
+  /** Owns the background tidy writes (a host waits for them before it stops); without it they run detached. */
+  readonly background?: Background;
+}
+
 export class DynamoLimitStore implements LimitStore {
+  /** Per limit item, the minute this instance last tidied it: at most one tidy a minute each. */
+  private readonly tidied = new Map<string, number>();
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
+    private readonly opts: LimitStoreOptions = {},
   ) {}
 
-  async takeRate(keyId: string, rpm: number, nowEpochMs: number): Promise<RateDecision> {
-    const minute = Math.floor(nowEpochMs / MINUTE_MS);
-    const windowEnd = (minute + 1) * MINUTE_MS;
+  async admit(a: Admission): Promise<AdmitDecision> {
+    const shards = Math.max(1, a.shards);
+    const first = limitShardOf(a.requestKey, shards);
+    const d1 = await this.tryShard(a, first, shards);
+    if (d1.ok || shards === 1) return d1;
+    // Near a limit one shard may be full while another has room: one more try, on the next shard.
+    const d2 = await this.tryShard(a, (first + 1) % shards, shards);
+    if (d2.ok) return d2;
+    return d1.reason === 'rate' ? d1 : d2;
+  }
+
+  private async tryShard(a: Admission, shard: number, shards: number): Promise<AdmitDecision> {
+    const minute = Math.floor(a.nowEpochMs / MINUTE_MS);
+    const key = limitKey(a.keyId, shard);
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    const adds: string[] = [];
+    const conditions: string[] = [];
+    const rpmShare = a.rpm === undefined ? undefined : rateShare(a.rpm, shard, shards);
+    if (a.rpm !== undefined) {
+      names['#n'] = rateAttr(minute);
+      values[':one'] = { N: '1' };
+      values[':rpm'] = { N: String(rpmShare) };
+      adds.push('#n :one');
+      conditions.push('(attribute_not_exists(#n) OR #n < :rpm)');
+    }
+    const b = a.budget;
+    let bucket = 0;
+    if (b !== undefined) {
+      const share = b.limitUsd / shards;
+      // A reservation must fit one shard's share (README, "Budgets at scale").
+      if (b.amountUsd > share) return { ok: false, reason: 'budget', window: b.window };
+      bucket = Math.floor(b.expiresAtEpochMs / MINUTE_MS);
+      names['#c'] = committedAttr(b.window);
+      names['#o'] = openAttr(b.window, bucket);
+      values[':amt'] = { N: usd(b.amountUsd) };
+      values[':max'] = { N: usd(share - b.amountUsd) };
+      adds.push('#c :amt', '#o :amt');
+      conditions.push('(attribute_not_exists(#c) OR #c <= :max)');
+    }
+    if (adds.length === 0) return { ok: true };
+    const update = {
+      TableName: this.tableName,
+      Key: key,
+      UpdateExpression: `ADD ${adds.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW' as const,
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    };
+    const admitted = (item: Item | undefined): AdmitDecision => {
+      this.tidyLater(a, shard, item, minute);
+      return b === undefined
+        ? { ok: true }
+        : { ok: true, reservation: { shard, window: b.window, bucket, usd: b.amountUsd } };
+    };
+    let item: Item | undefined;
     try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: { pk: { S: `rate#${keyId}#${minute}` } },
-          UpdateExpression: 'ADD n :one SET expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(n) OR n < :rpm',
-          ExpressionAttributeValues: {
-            ':one': { N: '1' },
-            ':rpm': { N: String(rpm) },
-            ':exp': { N: String(Math.ceil(windowEnd / 1000) + 120) },
-          },
-        }),
-      );
-      return { ok: true };
+      return admitted((await this.client.send(new UpdateItemCommand(update))).Attributes);
     } catch (err) {
       if (!conditionFailed(err)) throw err;
-      return { ok: false, retryAfterMs: Math.max(1, windowEnd - nowEpochMs) };
+      item = await this.itemOf(key, err);
     }
-  }
-
-  private key(keyId: string, window: string): Record<string, AttributeValue> {
-    return { pk: { S: `budget#${keyId}#${window}` } };
-  }
-
-  private async tryReserve(hold: BudgetHold): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(hold.keyId, hold.window),
-          UpdateExpression: 'SET holds.#h = :hold ADD committed :amt',
-          ConditionExpression:
-            'attribute_exists(holds) AND attribute_not_exists(holds.#h) AND committed <= :max',
-          ExpressionAttributeNames: { '#h': hold.holdId },
-          ExpressionAttributeValues: {
-            ':hold': { M: { amount: { N: usd(hold.amountUsd) }, exp: { N: String(hold.expiresAtEpochMs) } } },
-            ':amt': { N: usd(hold.amountUsd) },
-            ':max': { N: usd(hold.limitUsd - hold.amountUsd) },
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (conditionFailed(err)) return false;
-      throw err;
+    const refusal = this.refusal(a, item, minute, rpmShare);
+    // A full budget may be money of crashed requests still held in past buckets: give it back, try again.
+    // (Closed by this call or by a concurrent one: either way, try again once.)
+    if (refusal.reason === 'budget' && hasPast(item, minute)) {
+      await this.tidy(a, shard, item, minute);
+      try {
+        return admitted((await this.client.send(new UpdateItemCommand(update))).Attributes);
+      } catch (err) {
+        if (!conditionFailed(err)) throw err;
+        return this.refusal(a, await this.itemOf(key, err), minute, rpmShare);
+      }
     }
+    return refusal;
   }
 
-  private async window(keyId: string, window: string): Promise<Record<string, AttributeValue> | undefined> {
+  /** The item as it was when a write was refused: returned with the refusal (DynamoDB), else read. */
+  private async itemOf(key: Item, err: unknown): Promise<Item | undefined> {
+    const returned = (err as { Item?: Item }).Item;
+    if (returned !== undefined) return returned;
     const res = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: this.key(keyId, window), ConsistentRead: true }),
+      new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
     );
     return res.Item;
   }
 
-  /** Whether the hold is in the window: a refused try may be the SDK's copy of one that landed. */
-  private async placed(hold: BudgetHold): Promise<boolean> {
-    return (await this.window(hold.keyId, hold.window))?.holds?.M?.[hold.holdId] !== undefined;
+  private refusal(a: Admission, item: Item | undefined, minute: number, rpmShare?: number): Refusal {
+    const counted = Number(item?.[rateAttr(minute)]?.N ?? '0');
+    if (rpmShare !== undefined && (counted >= rpmShare || a.budget === undefined)) {
+      return {
+        ok: false,
+        reason: 'rate',
+        retryAfterMs: Math.max(1, (minute + 1) * MINUTE_MS - a.nowEpochMs),
+      };
+    }
+    return { ok: false, reason: 'budget', window: a.budget?.window ?? '' };
   }
 
-  async reserve(hold: BudgetHold, nowEpochMs: number): Promise<boolean> {
-    if (hold.amountUsd > hold.limitUsd) return false;
-    if (await this.tryReserve(hold)) return true;
-    const item = await this.window(hold.keyId, hold.window);
-    if (item?.holds?.M?.[hold.holdId] !== undefined) return true;
-    if (item === undefined) {
-      // First use of this window: create it (another request may do so at the same time; either wins).
-      await this.client
-        .send(
-          new PutItemCommand({
-            TableName: this.tableName,
-            Item: {
-              ...this.key(hold.keyId, hold.window),
-              committed: { N: '0' },
-              spent: { N: '0' },
-              holds: { M: {} },
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        )
-        .catch((err: unknown) => {
-          if (!conditionFailed(err)) throw err;
-        });
-      return (await this.tryReserve(hold)) || this.placed(hold);
-    }
-    // The window exists (a concurrent request may have created it since the first try): release the holds
-    // of requests that crashed without settling, then try once more — a refusal now means a full budget.
-    for (const [id, v] of Object.entries(item.holds?.M ?? {})) {
-      const exp = Number(v.M?.exp?.N ?? '0');
-      if (v.M?.released === undefined && exp < nowEpochMs)
-        await this.release(hold.keyId, hold.window, id, Number(v.M?.amount?.N ?? '0'));
-      else if (v.M?.released !== undefined && exp + RELEASED_KEPT_MS < nowEpochMs)
-        await this.forget(hold.keyId, hold.window, id);
-    }
-    return (await this.tryReserve(hold)) || this.placed(hold);
-  }
-
-  /** Gives back an expired hold's amount and marks it released, once however many releasers race. */
-  private async release(keyId: string, window: string, holdId: string, amount: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(keyId, window),
-          UpdateExpression: 'SET holds.#h.released = :t ADD committed :neg',
-          ConditionExpression: 'attribute_exists(holds.#h) AND attribute_not_exists(holds.#h.released)',
-          ExpressionAttributeNames: { '#h': holdId },
-          ExpressionAttributeValues: { ':neg': { N: usd(-amount) }, ':t': { BOOL: true } },
-        }),
-      );
-    } catch (err) {
-      if (!conditionFailed(err)) throw err;
-    }
-  }
-
-  /** Drops a released hold that nobody settled in time. */
-  private async forget(keyId: string, window: string, holdId: string): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(keyId, window),
-          UpdateExpression: 'REMOVE holds.#h',
-          ConditionExpression: 'holds.#h.released = :t',
-          ExpressionAttributeNames: { '#h': holdId },
-          ExpressionAttributeValues: { ':t': { BOOL: true } },
-        }),
-      );
-    } catch (err) {
-      if (!conditionFailed(err)) throw err;
-    }
+  /** Tidies in the background, once a minute per item and instance, when the item has something past. */
+  private tidyLater(a: Admission, shard: number, item: Item | undefined, minute: number): void {
+    const id = `${a.keyId}#${shard}`;
+    if (this.tidied.get(id) === minute || !hasPast(item, minute)) return;
+    if (this.tidied.size >= 10_000) this.tidied.clear();
+    this.tidied.set(id, minute);
+    const run = this.tidy(a, shard, item, minute).then(
+      () => undefined,
+      () => undefined,
+    );
+    this.opts.background?.add(run);
   }
 
   /**
-   * Moves the hold to `spent`: a held hold is replaced by the actual cost; a released one (its request
-   * outlived the expiry) adds the actual cost, since the money was still spent; a hold that is gone was
-   * settled already — this is the SDK's or the caller's retry of a settlement that landed — and adds nothing.
+   * One write that closes the item's past buckets (their leftover leaves committed), and removes past minutes
+   * and other windows' totals with no open bucket left. True when it changed the item.
    */
-  async settle(hold: BudgetHold, actualUsd: number): Promise<void> {
-    const key = this.key(hold.keyId, hold.window);
-    const names = { '#h': hold.holdId };
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: 'REMOVE holds.#h ADD committed :delta, spent :actual',
-          ConditionExpression: 'attribute_exists(holds.#h) AND attribute_not_exists(holds.#h.released)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: {
-            ':delta': { N: usd(actualUsd - hold.amountUsd) },
-            ':actual': { N: usd(actualUsd) },
-          },
-        }),
-      );
-      return;
-    } catch (err) {
-      if (!conditionFailed(err)) throw err;
+  private async tidy(a: Admission, shard: number, item: Item | undefined, minute: number): Promise<boolean> {
+    if (item === undefined) return false;
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    const removes: string[] = [];
+    const adds: string[] = [];
+    const conditions: string[] = [];
+    const openWindows = new Set<string>();
+    const give = new Map<string, number>();
+    let i = 0;
+    const name = (attr: string): string => {
+      const n = `#x${i++}`;
+      names[n] = attr;
+      return n;
+    };
+    for (const [attr, v] of Object.entries(item)) {
+      const [kind, ...rest] = attr.split('#');
+      if (kind === 'n' && Number(rest[0]) < minute - 1) removes.push(name(attr));
+      if (kind !== 'o') continue;
+      const bucket = Number(rest.at(-1));
+      const window = rest.slice(0, -1).join('#');
+      if (bucket >= minute) {
+        openWindows.add(window);
+        continue;
+      }
+      const n = name(attr);
+      values[`:v${i}`] = { N: v.N ?? '0' };
+      conditions.push(`${n} = :v${i}`);
+      removes.push(n);
+      give.set(window, (give.get(window) ?? 0) + Number(v.N ?? '0'));
     }
+    for (const [window, left] of give) {
+      if (left === 0) continue;
+      const n = name(committedAttr(window));
+      values[`:g${i}`] = { N: usd(-left) };
+      adds.push(`${n} :g${i}`);
+    }
+    // Totals of a window that is over (a day or month budget's past window) once nothing is open in it.
+    const current = a.budget?.window;
+    if (current !== undefined) {
+      for (const attr of Object.keys(item)) {
+        const [kind, ...rest] = attr.split('#');
+        const window = rest.join('#');
+        if (
+          (kind === 'c' || kind === 'sp') &&
+          window !== current &&
+          !openWindows.has(window) &&
+          !give.has(window)
+        )
+          removes.push(name(attr));
+      }
+    }
+    if (removes.length === 0 && adds.length === 0) return false;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
-          Key: key,
-          UpdateExpression: 'REMOVE holds.#h ADD committed :actual, spent :actual',
-          ConditionExpression: 'holds.#h.released = :t',
+          Key: limitKey(a.keyId, shard),
+          UpdateExpression: [
+            adds.length === 0 ? '' : `ADD ${adds.join(', ')}`,
+            removes.length === 0 ? '' : `REMOVE ${removes.join(', ')}`,
+          ]
+            .filter((x) => x !== '')
+            .join(' '),
+          ...(conditions.length === 0 ? {} : { ConditionExpression: conditions.join(' AND ') }),
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':actual': { N: usd(actualUsd) }, ':t': { BOOL: true } },
+          ...(Object.keys(values).length === 0 ? {} : { ExpressionAttributeValues: values }),
         }),
       );
+      return true;
     } catch (err) {
+      // A settlement moved a bucket since it was read: the next admission that sees it closes it.
       if (!conditionFailed(err)) throw err;
+      return false;
     }
   }
 
-  async spent(keyId: string, window: string): Promise<{ spentUsd: number; committedUsd: number }> {
-    const res = await this.client.send(
-      new GetItemCommand({ TableName: this.tableName, Key: this.key(keyId, window), ConsistentRead: true }),
+  async spent(
+    keyId: string,
+    window: string,
+    shards: number,
+  ): Promise<{ spentUsd: number; committedUsd: number }> {
+    const items = await Promise.all(
+      Array.from({ length: Math.max(1, shards) }, (_, s) =>
+        this.client.send(
+          new GetItemCommand({ TableName: this.tableName, Key: limitKey(keyId, s), ConsistentRead: true }),
+        ),
+      ),
     );
-    return {
-      spentUsd: Number(res.Item?.spent?.N ?? '0'),
-      committedUsd: Number(res.Item?.committed?.N ?? '0'),
-    };
+    let spentUsd = 0;
+    let committedUsd = 0;
+    for (const res of items) {
+      spentUsd += Number(res.Item?.[spentAttr(window)]?.N ?? '0');
+      committedUsd += Number(res.Item?.[committedAttr(window)]?.N ?? '0');
+    }
+    return { spentUsd: Number(usd(spentUsd)), committedUsd: Number(usd(committedUsd)) };
   }
+}
+
+/** Whether the item holds a past minute's count or a past bucket. */
+function hasPast(item: Item | undefined, minute: number): boolean {
+  if (item === undefined) return false;
+  for (const attr of Object.keys(item)) {
+    if (attr.startsWith('n#') && Number(attr.slice(2)) < minute - 1) return true;
+    if (attr.startsWith('o#') && Number(attr.slice(attr.lastIndexOf('#') + 1)) < minute) return true;
+  }
+  return false;
 }

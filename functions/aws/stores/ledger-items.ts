@@ -36,7 +36,8 @@ const FIELDS = {
   usageSource: 'S',
   upstreamId: 'S?',
   implausible: 'S-',
-} as const satisfies Record<keyof UsageRecord, 'S' | 'S?' | 'S-' | 'N' | 'N?' | 'B'>;
+  reservation: 'O-',
+} as const satisfies Record<keyof UsageRecord, 'S' | 'S?' | 'S-' | 'O-' | 'N' | 'N?' | 'B'>;
 
 /**
  * What fields added after records were first written read as in an item without them — the defaults of
@@ -90,7 +91,7 @@ export function recordFromItem(item: Item): UsageRecord {
   // The same field order and nulls as the interface, whatever wrote the document.
   return Object.fromEntries(
     (Object.entries(FIELDS) as [keyof UsageRecord, string][]).flatMap(([k, kind]) =>
-      kind === 'S-' && out[k] == null ? [] : [[k, out[k] ?? BEFORE_THE_FIELD[k] ?? null]],
+      kind.endsWith('-') && out[k] == null ? [] : [[k, out[k] ?? BEFORE_THE_FIELD[k] ?? null]],
     ),
   ) as unknown as UsageRecord;
 }
@@ -187,7 +188,8 @@ export function aggregateUpdate(
     names['#u'] = guard.unless;
     condition += ' AND attribute_not_exists(#u)';
   }
-  const remove = guard.remove ?? [];
+  // A mark is never removed by the write that sets or tests it (a finished batch written again).
+  const remove = (guard.remove ?? []).filter((t) => t !== guard.mark && t !== guard.unless);
   remove.forEach((t, i) => {
     names[`#t${i}`] = t;
   });

@@ -27,7 +27,14 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { UsageRecord } from '../../core/usage/types.ts';
-import { aggregateKey, aggregateUpdate, type Item, recordFromItem } from './ledger-items.ts';
+import {
+  type AggregateGuard,
+  aggregateKey,
+  aggregateUpdate,
+  type Item,
+  recordFromItem,
+} from './ledger-items.ts';
+import { limitItemOf, settleGuarded } from './limit-items.ts';
 
 export interface StreamEntry {
   readonly record: UsageRecord;
@@ -96,8 +103,9 @@ export function streamEntries(records: readonly DynamoStreamRecord[]): StreamEnt
 
 interface Group {
   readonly id: string;
-  readonly key: Item;
   entries: StreamEntry[];
+  /** One guarded write of the records; when the mark was there already, the item as read. */
+  apply(records: UsageRecord[], guard: AggregateGuard): Promise<{ item: Item | undefined } | undefined>;
 }
 
 export class LedgerStreamFold {
@@ -111,7 +119,12 @@ export class LedgerStreamFold {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly opts: { readonly shards: number; readonly nowMs?: () => number },
+    private readonly opts: {
+      readonly shards: number;
+      /** The keys table, where records' budget reservations are settled (./limit-items.ts). */
+      readonly limitsTable?: string;
+      readonly nowMs?: () => number;
+    },
   ) {}
 
   private now(): number {
@@ -123,12 +136,17 @@ export class LedgerStreamFold {
     this.pending = [];
     const groups = new Map<string, Group>();
     const ordered = [...entries].sort((a, b) => (padSeq(a.seq) < padSeq(b.seq) ? -1 : 1));
+    const into = (id: string, e: StreamEntry, apply: Group['apply']) => {
+      const g = groups.get(id);
+      if (g === undefined) groups.set(id, { id, entries: [e], apply });
+      else g.entries.push(e);
+    };
     for (const e of ordered) {
       const key = aggregateKey(e.record, this.opts.shards).key;
-      const id = `${key.pk?.S}|${key.sk?.S}`;
-      const g = groups.get(id);
-      if (g === undefined) groups.set(id, { id, key, entries: [e] });
-      else g.entries.push(e);
+      into(`${key.pk?.S}|${key.sk?.S}`, e, (records, guard) => this.addAggregate(key, records, guard));
+      // A budget reservation is settled on its limit item, guarded the same way.
+      const limit = limitItemOf(e.record);
+      if (limit !== undefined) into(`lim|${limit}`, e, (records, guard) => this.settle(records, guard));
     }
     const queue = [...groups.values()];
     const worker = async (): Promise<void> => {
@@ -160,53 +178,71 @@ export class LedgerStreamFold {
   private async foldGroup(group: Group): Promise<void> {
     let rest = group.entries;
     for (let tries = 0; rest.length > 0; tries++) {
-      if (tries >= GROUP_TRIES)
-        throw new Error(`ledger fold: aggregate ${group.id} kept refusing its records`);
+      if (tries >= GROUP_TRIES) throw new Error(`ledger fold: ${group.id} kept refusing its records`);
       const first = rest[0] as StreamEntry;
       const last = rest[rest.length - 1] as StreamEntry;
       const mark = `${MARK_PREFIX}${first.eventId}`;
       const tidy = this.tidyFor(group.id);
-      try {
-        const out = await this.client.send(
-          new UpdateItemCommand({
-            TableName: this.tableName,
-            ...aggregateUpdate(
-              rest.map((e) => e.record),
-              this.opts.shards,
-              { mark, value: { S: `${last.seq}|${last.createdS}` }, remove: tidy },
-            ),
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
+      const refused = await group.apply(
+        rest.map((e) => e.record),
+        { mark, value: { S: `${last.seq}|${last.createdS}` }, remove: tidy },
+      );
+      if (refused === undefined) {
         this.stats.writes++;
         this.stats.records += rest.length;
         this.pending.push({ id: group.id, mark });
         this.forget(group.id, tidy);
-        this.noteStale(group.id, out.Attributes, mark);
         return;
-      } catch (err) {
-        if (!isConditionFailure(err)) throw err;
-        // This group (from its first record) was added before, up to the sequence number in its mark.
-        const upTo = await this.markValue(group.key, mark, err);
-        if (upTo === undefined) continue;
-        const kept = rest.filter((e) => padSeq(e.seq) > upTo);
-        this.stats.skipped += rest.length - kept.length;
-        rest = kept;
       }
+      // This group (from its first record) was added before, up to the sequence number in its mark.
+      const seq = refused.item?.[mark]?.S?.split('|')[0];
+      if (seq === undefined) continue;
+      const kept = rest.filter((e) => padSeq(e.seq) > padSeq(seq));
+      this.stats.skipped += rest.length - kept.length;
+      rest = kept;
     }
   }
 
-  /** The sequence number a mark holds: from the refusal (DynamoDB returns the item) or read back. */
-  private async markValue(key: Item, mark: string, err: unknown): Promise<string | undefined> {
-    let item = (err as { Item?: Record<string, AttributeValue> }).Item;
-    if (item === undefined) {
+  /** Adds records of one aggregate under the guard; the item as read when the mark was there already. */
+  private async addAggregate(
+    key: Item,
+    records: UsageRecord[],
+    guard: AggregateGuard,
+  ): Promise<{ item: Item | undefined } | undefined> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          ...aggregateUpdate(records, this.opts.shards, guard),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      this.noteStale(`${key.pk?.S}|${key.sk?.S}`, out.Attributes, guard.mark);
+      return undefined;
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const returned = (err as { Item?: Record<string, AttributeValue> }).Item;
+      if (returned !== undefined) return { item: returned };
       const res = await this.client.send(
         new GetItemCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
       );
-      item = res.Item;
+      return { item: res.Item };
     }
-    const seq = item?.[mark]?.S?.split('|')[0];
-    return seq === undefined ? undefined : padSeq(seq);
+  }
+
+  /** Settles the reservations of records of one limit item under the guard (./limit-items.ts). */
+  private async settle(
+    records: UsageRecord[],
+    guard: AggregateGuard,
+  ): Promise<{ item: Item | undefined } | undefined> {
+    const table = this.opts.limitsTable;
+    if (table === undefined)
+      throw new Error('ledger fold: a record reserved a budget but no limits table is set');
+    const out = await settleGuarded(this.client, table, records, guard);
+    if (!out.applied) return { item: out.item };
+    const first = records[0];
+    if (first !== undefined) this.noteStale(`lim|${limitItemOf(first)}`, out.item, guard.mark);
+    return undefined;
   }
 
   /** Marks this instance may remove in its next write into the aggregate. */

@@ -1,19 +1,18 @@
 /**
  * The money side of one request: the key's rate limit and budget reservation before the upstream call (the
- * most the request can cost: ../usage/request-bounds.ts), then the usage (provider-reported, else estimated),
- * its check against the request's bounds (../usage/usage-check.ts), its cost and the ledger record when the
- * request ends, and the settlement of the reservation. Ledger writes and settlements run in the background; a
- * settlement the limit store refuses is retried and, failing that, kept (./keys/budget-settler.ts), never
- * dropped.
+ * most the request can cost: ../usage/request-bounds.ts) — one store write for both — then the usage
+ * (provider-reported, else estimated), its check against the request's bounds (../usage/usage-check.ts), its
+ * cost and the ledger record when the request ends. The record carries the reservation, and the ledger's fold
+ * settles it (functions/aws/stores/limit-items.ts): the ledger writer's retries and spool are the
+ * settlement's, so a settlement is never dropped and the request makes no call of its own for it.
  */
 import type { Background } from '../background.ts';
 import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
 import type { BoundsInput } from '../endpoints/spec.ts';
 import { BudgetExceededError, RateLimitError } from '../errors.ts';
-import { BudgetSettler } from '../keys/budget-settler.ts';
 import { budgetWindow } from '../keys/client-keys.ts';
-import type { BudgetHold, LimitStore } from '../keys/types.ts';
-import type { Logger, Principal, RequestSummary, Sleep } from '../ports.ts';
+import type { Admission, AdmitDecision, LimitStore, Reservation } from '../keys/types.ts';
+import type { Logger, Principal, RequestSummary } from '../ports.ts';
 import type { Usage } from '../providers/types.ts';
 import { costOf, type Priced, priceOf } from '../usage/pricing.ts';
 import { RequestBounds } from '../usage/request-bounds.ts';
@@ -30,49 +29,50 @@ export interface AccountingDeps {
   readonly logger: Logger;
 }
 
-/** What a request's account needs beyond the gateway's ports: the one settler of its limit store. */
-export interface AccountDeps extends AccountingDeps {
-  /** Made once per gateway ({@link accountDeps}): a settlement kept while the store was down follows a later one. */
-  readonly settler: BudgetSettler | undefined;
-}
-
-/** The accounts' dependencies for one gateway: its ports plus one settler for its limit store. */
-export function accountDeps(deps: AccountingDeps & { readonly sleep: Sleep }): AccountDeps {
-  const { limits } = deps;
-  return {
-    ...deps,
-    settler:
-      limits === undefined
-        ? undefined
-        : new BudgetSettler({ limits, sleep: deps.sleep, logger: deps.logger }),
-  };
-}
-
 /**
- * Takes one token of the key's rpm (nothing without an rpm or a limit store); throws the 429 of the error table.
- * A limit store that fails lets the request through (logged): the rate limit fails open, as the budget does.
+ * One admission (rate token and/or reservation) through the limit store; throws the 429 or 402 of the error
+ * table. A limit store that fails lets the request through (logged): limits fail open.
  */
-export async function takeRateToken(
+async function admitThrough(
   deps: Pick<AccountingDeps, 'limits' | 'logger'>,
   p: Principal,
-  nowMs: number,
-): Promise<void> {
+  a: Omit<Admission, 'keyId' | 'shards'>,
+): Promise<AdmitDecision | undefined> {
   const { limits, logger } = deps;
-  if (limits === undefined || p.rpm === undefined) return;
-  const d = await limits.takeRate(p.keyId, p.rpm, nowMs).catch((err: unknown) => {
-    logger.log('error', 'rate limit not enforced: limit store failed', {
+  if (limits === undefined) return undefined;
+  const d = await limits.admit({ keyId: p.keyId, shards: p.limitShards ?? 1, ...a }).catch((err: unknown) => {
+    logger.log('error', 'rate limit and budget not enforced: limit store failed', {
       keyId: p.keyId,
       error: String(err),
     });
-    return { ok: true } as const;
+    return undefined;
   });
-  if (!d.ok) {
+  if (d === undefined || d.ok) return d;
+  if (d.reason === 'rate') {
     throw new RateLimitError({
       code: 'rate_limit_exceeded',
       message: `Rate limit reached for this key: ${p.rpm} requests per minute.`,
       retryAfterSeconds: Math.max(1, Math.ceil(d.retryAfterMs / 1000)),
     });
   }
+  throw new BudgetExceededError({
+    code: 'budget_exceeded',
+    message: `This key has used its budget of $${p.budget?.usd} for ${d.window}.`,
+  });
+}
+
+/**
+ * Takes one token of the key's rpm (nothing without an rpm or a limit store); throws the 429 of the error table.
+ * `requestKey` is unique per request (it picks the key's limit shard).
+ */
+export async function takeRateToken(
+  deps: Pick<AccountingDeps, 'limits' | 'logger'>,
+  p: Principal,
+  nowMs: number,
+  requestKey: string,
+): Promise<void> {
+  if (deps.limits === undefined || p.rpm === undefined) return;
+  await admitThrough(deps, p, { requestKey, nowEpochMs: nowMs, rpm: p.rpm });
 }
 
 /** A reservation outlives its request's deadline by this much before anyone may release it. */
@@ -82,7 +82,7 @@ export class RequestAccount {
   private usage: Usage | undefined;
   private source: UsageSource = 'none';
   private priced: Priced | undefined;
-  private hold: BudgetHold | undefined;
+  private reservation: Reservation | undefined;
   /** What the request can cost at most, per target; set by {@link admit}. */
   private bounds: RequestBounds | undefined;
   /** The target whose answer the usage is, `provider/model` split. */
@@ -92,7 +92,7 @@ export class RequestAccount {
   upstreamId: string | undefined;
 
   constructor(
-    private readonly deps: AccountDeps,
+    private readonly deps: AccountingDeps,
     readonly principal: Principal,
     readonly recordId: string,
     /** Epoch ms the request arrived. */
@@ -100,13 +100,16 @@ export class RequestAccount {
   ) {}
 
   /**
-   * The key's rate limit: one token of its rpm, taken before anything else the request makes the gateway do (a
-   * stored conversation read, the budget hold); throws the 429 of the error table.
+   * The rate limit of a key without a budget: one token of its rpm, taken before anything else the request
+   * makes the gateway do (a stored conversation read); throws the 429 of the error table. A key with a budget
+   * takes its token in {@link admit}, in the same write as its reservation (one store round trip, and a 402
+   * takes no token); its stored conversation is then read before a 429.
    */
   rate(): Promise<void> | undefined {
     // Most keys have no rpm: no promise, no await on the hot path.
-    if (this.deps.limits === undefined || this.principal.rpm === undefined) return undefined;
-    return takeRateToken(this.deps, this.principal, this.arrivedAt);
+    const p = this.principal;
+    if (this.deps.limits === undefined || p.rpm === undefined || p.budget !== undefined) return undefined;
+    return takeRateToken(this.deps, p, this.arrivedAt, this.recordId);
   }
 
   /**
@@ -121,32 +124,20 @@ export class RequestAccount {
   }
 
   private async reserve(bounds: RequestBounds, totalMs: number): Promise<void> {
-    const { limits, logger } = this.deps;
     const p = this.principal;
-    if (limits !== undefined && p.budget !== undefined) {
-      const hold: BudgetHold = {
-        keyId: p.keyId,
+    if (p.budget === undefined) return;
+    const d = await admitThrough(this.deps, p, {
+      requestKey: this.recordId,
+      nowEpochMs: this.arrivedAt,
+      ...(p.rpm === undefined ? {} : { rpm: p.rpm }),
+      budget: {
         window: budgetWindow(p.budget.period, this.arrivedAt),
         limitUsd: p.budget.usd,
         amountUsd: bounds.reserveUsd(),
-        holdId: this.recordId,
         expiresAtEpochMs: this.arrivedAt + totalMs + HOLD_GRACE_MS,
-      };
-      const ok = await limits.reserve(hold, this.arrivedAt).catch((err: unknown) => {
-        logger.log('error', 'budget not enforced: limit store failed', {
-          keyId: p.keyId,
-          error: String(err),
-        });
-        return undefined;
-      });
-      if (ok === false) {
-        throw new BudgetExceededError({
-          code: 'budget_exceeded',
-          message: `This key has used its budget of $${p.budget.usd} for ${hold.window}.`,
-        });
-      }
-      if (ok === true) this.hold = hold;
-    }
+      },
+    });
+    if (d?.ok === true) this.reservation = d.reservation;
   }
 
   /** The target that answers: its price applies to the usage, its bounds check it. */
@@ -223,7 +214,7 @@ export class RequestAccount {
       : costOf(this.checkOf(usage, 'provider').billed, this.priced.price);
   }
 
-  /** Called once with the request's summary: writes the ledger record and settles the reservation. */
+  /** Called once with the request's summary: writes the ledger record, which settles the reservation. */
   finish(s: RequestSummary, route: string | undefined): UsageRecord {
     const u = this.usage;
     const cost = this.costUsd;
@@ -254,16 +245,10 @@ export class RequestAccount {
       usageSource: u === undefined ? 'none' : this.source,
       upstreamId: this.upstreamId ?? null,
       ...(this.check?.implausible === undefined ? {} : { implausible: this.check.implausible }),
+      ...(this.reservation === undefined ? {} : { reservation: this.reservation }),
     };
     this.deps.usage?.record(record);
     this.report(record);
-    const { hold } = this;
-    const { settler } = this.deps;
-    if (hold !== undefined && settler !== undefined) {
-      const settle = settler.settle(hold, cost ?? 0, s.requestId);
-      if (this.deps.background === undefined) void settle;
-      else this.deps.background.add(settle);
-    }
     return record;
   }
 
@@ -289,13 +274,13 @@ export class RequestAccount {
         chargedUsd: r.costUsd,
       });
     }
-    const hold = this.hold;
-    if (hold !== undefined && r.costUsd !== null && r.costUsd > hold.amountUsd + 1e-9) {
+    const hold = this.reservation;
+    if (hold !== undefined && r.costUsd !== null && r.costUsd > hold.usd + 1e-9) {
       // Possible only where a bound is an assumption (no output cap went upstream, an image model the table
       // does not know): the budget takes the real cost, so it may end above its limit by the difference.
       logger.log('warn', 'cost above its budget reservation', {
         ...ids,
-        reservedUsd: hold.amountUsd,
+        reservedUsd: hold.usd,
         costUsd: r.costUsd,
       });
     }

@@ -20,7 +20,7 @@ import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { NO_SECRETS } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason } from '../upstream/reasons.ts';
-import { type AccountingDeps, accountDeps, RequestAccount, takeRateToken } from './accounting.ts';
+import { type AccountingDeps, RequestAccount, takeRateToken } from './accounting.ts';
 import { countTokens } from './count-tokens.ts';
 import { type ExecuteDeps, ProviderState } from './execute.ts';
 import { type PipelineDeps, proxy } from './pipeline.ts';
@@ -79,7 +79,7 @@ function errorShapeOf(path: string): EndpointSpec | undefined {
 }
 
 export function createGateway(deps: GatewayDeps): Gateway {
-  const accounts = accountDeps(deps);
+  const accounts = deps;
   const inflight = new Set<AbortController>();
   let stopping = false;
   const shuttingDown = () =>
@@ -161,7 +161,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             return await models(scope, principal);
           case 'count_tokens':
             return await countTokens(pipeline, scope, principal, () =>
-              takeRateToken(accounts, principal, deps.clock.epochMs()),
+              takeRateToken(accounts, principal, deps.clock.epochMs(), uuidv7()),
             );
           case 'stored':
             return await storedResponse(deps.responses?.store, scope, principal, endpoint.id);

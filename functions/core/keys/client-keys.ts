@@ -21,7 +21,11 @@ export interface ClientKeyOptions {
   readonly rpm?: number;
   readonly budgetUsd?: number;
   readonly period?: BudgetPeriod;
+  readonly limitShards?: number;
 }
+
+/** The most limit shards a key may have: 64 items take 64,000 writes a second, well past any one key's need. */
+export const MAX_LIMIT_SHARDS = 64;
 
 /** A new key: 32 random bytes (base64url) after `sk-sy-`, and its record with an id of 12 random hex digits. */
 export function newClientKey(opts: ClientKeyOptions, now: Date = new Date()): NewClientKey {
@@ -33,6 +37,7 @@ export function newClientKey(opts: ClientKeyOptions, now: Date = new Date()): Ne
     ...(opts.models === undefined ? {} : { models: [...opts.models] }),
     ...(opts.rpm === undefined ? {} : { rpm: opts.rpm }),
     ...(opts.budgetUsd === undefined ? {} : { budgetUsd: opts.budgetUsd, period: opts.period ?? 'month' }),
+    ...(opts.limitShards === undefined || opts.limitShards <= 1 ? {} : { limitShards: opts.limitShards }),
     createdAt: now.toISOString(),
   };
   return { key, record };

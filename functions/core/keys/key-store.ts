@@ -17,6 +17,7 @@ export function principalOf(key: ClientKey): Principal {
     ...(key.models === undefined ? {} : { allowedModels: new Set(key.models) }),
     ...(key.rpm === undefined ? {} : { rpm: key.rpm }),
     ...(key.budgetUsd === undefined ? {} : { budget: { usd: key.budgetUsd, period: key.period ?? 'month' } }),
+    ...(key.limitShards === undefined || key.limitShards <= 1 ? {} : { limitShards: key.limitShards }),
   };
 }
 

@@ -19,6 +19,11 @@ export interface ClientKey {
   readonly rpm?: number;
   readonly budgetUsd?: number;
   readonly period?: BudgetPeriod;
+  /**
+   * Limit shards (default 1): the rpm and budget are split over this many items, so one key takes this many
+   * times DynamoDB's per-item write rate. Fixed when the key is created.
+   */
+  readonly limitShards?: number;
   /** ISO time. */
   readonly createdAt: string;
   /** ISO time of the revocation, when revoked. */
@@ -36,35 +41,53 @@ export interface ClientKeyRepo {
 
 export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };
 
-/** A reservation against a key's budget window. */
-export interface BudgetHold {
-  readonly keyId: string;
-  /** `2026-11` (month), `2026-11-24` (day) or `total`. */
+/**
+ * Where a request's budget reservation sits, carried by its ledger record: the ledger's fold settles it from
+ * there (functions/aws/stores/limit-items.ts), so the request itself makes no settlement call.
+ */
+export interface Reservation {
+  /** The key's limit shard the reservation was made on. */
+  readonly shard: number;
+  /** The budget window: `2026-11` (month), `2026-11-24` (day) or `total`. */
   readonly window: string;
-  readonly limitUsd: number;
-  /** The estimated maximum cost of the request. */
-  readonly amountUsd: number;
-  /** Unique per request (the ledger's record id). */
-  readonly holdId: string;
-  /** After this, any reader may release the hold: its request crashed without settling. */
-  readonly expiresAtEpochMs: number;
+  /** Epoch minute of the request's expiry (arrival + route total timeout + grace): its bucket of open money. */
+  readonly bucket: number;
+  /** The amount reserved: the most the request can cost. */
+  readonly usd: number;
 }
 
-/** Shared counters for rate limits and budgets; every method is one or two atomic conditional writes. */
+/** One request's admission: its rate token and/or budget reservation, in one conditional write. */
+export interface Admission {
+  readonly keyId: string;
+  /** The key's limit shards (1 unless the key was created with more); each takes 1/shards of rpm and budget. */
+  readonly shards: number;
+  /** Unique per request (the ledger's record id): picks the request's shard. */
+  readonly requestKey: string;
+  readonly nowEpochMs: number;
+  readonly rpm?: number;
+  readonly budget?: {
+    readonly window: string;
+    readonly limitUsd: number;
+    /** The most the request can cost. */
+    readonly amountUsd: number;
+    /** After this, the request is over whatever happened to it. */
+    readonly expiresAtEpochMs: number;
+  };
+}
+
+export type AdmitDecision =
+  | { readonly ok: true; readonly reservation?: Reservation }
+  | { readonly ok: false; readonly reason: 'rate'; readonly retryAfterMs: number }
+  | { readonly ok: false; readonly reason: 'budget'; readonly window: string };
+
+/** Shared counters for rate limits and budgets. */
 export interface LimitStore {
-  /** Counts one request in the key's current minute, unless `rpm` requests are already counted there. */
-  takeRate(keyId: string, rpm: number, nowEpochMs: number): Promise<RateDecision>;
   /**
-   * Adds the hold to the window's committed amount if committed + amount ≤ limit (atomically); when that
-   * fails, releases the window's expired holds and tries once more. False: the budget is exhausted.
-   * Idempotent by hold id: sent again (an SDK retry of a write that landed), it adds nothing and says true.
+   * Counts the request in its minute and reserves its budget amount, both or neither, on one of the key's
+   * limit shards (one conditional write; a refused request tries one other shard when the key has several).
+   * A budget refusal takes no rate token. A store that fails throws: the caller decides (fails open).
    */
-  reserve(hold: BudgetHold, nowEpochMs: number): Promise<boolean>;
-  /**
-   * Replaces the hold by the actual cost (spent += actual). A hold released by expiry still adds the actual
-   * cost to spent and committed (the money was spent). Idempotent by hold id: settling again adds nothing.
-   */
-  settle(hold: BudgetHold, actualUsd: number): Promise<void>;
-  /** Spent and committed USD of a window (for `keys list`). */
-  spent(keyId: string, window: string): Promise<{ spentUsd: number; committedUsd: number }>;
+  admit(a: Admission): Promise<AdmitDecision>;
+  /** Spent and committed USD of a window, over the key's shards (for `keys list`). */
+  spent(keyId: string, window: string, shards: number): Promise<{ spentUsd: number; committedUsd: number }>;
 }

@@ -35,6 +35,15 @@ export const usageRecordSchema = z.strictObject({
   upstreamId: z.string().nullable(),
   // Absent in records written before the usage check existed: a spool or log line of then still replays.
   implausible: z.string().min(1).exactOptional(),
+  // Absent in records without a budget, and in records from before the ledger settled reservations.
+  reservation: z
+    .strictObject({
+      shard: z.number().int().min(0).max(1023),
+      window: z.string().min(1).max(16),
+      bucket: z.number().int().min(0),
+      usd: z.number().min(0),
+    })
+    .exactOptional(),
 });
 
 // The schema and the interface must describe the same record, both ways.

@@ -2,6 +2,7 @@
  * The usage ledger's record and ports. Field names are public: `usage --json --requests` prints them as is.
  */
 import type { EndpointId } from '../endpoints/types.ts';
+import type { Reservation } from '../keys/types.ts';
 
 export type UsageSource = 'provider' | 'estimated' | 'none';
 
@@ -54,6 +55,11 @@ export interface UsageRecord {
    * records written before the check existed.
    */
   readonly implausible?: string;
+  /**
+   * The budget reservation the request made, when its key has a budget: the ledger's fold settles it from the
+   * record (functions/aws/stores/limit-items.ts). Absent otherwise, and in records from before the fold.
+   */
+  readonly reservation?: Reservation;
 }
 
 /** Where the core hands each finished request's record. Never awaited on the request path. */
@@ -119,6 +125,6 @@ export interface TokenCounter {
 }
 
 /** Aggregate shards per day unless `SWITCHYARD_USAGE_SHARDS` says otherwise; raise it, never lower it. */
-export const DEFAULT_USAGE_SHARDS = 8;
+export const DEFAULT_USAGE_SHARDS = 16;
 /** Days a request record is kept (DynamoDB TTL); aggregates are kept. */
 export const DEFAULT_USAGE_RETENTION_DAYS = 90;

@@ -7,6 +7,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '../../../functions/aws/stores/dynamo-ledger.ts';
+import { DynamoLimitStore } from '../../../functions/aws/stores/dynamo-limit-store.ts';
 import { aggregateKey } from '../../../functions/aws/stores/ledger-items.ts';
 import {
   type DynamoStreamRecord,
@@ -14,7 +15,7 @@ import {
   REDELIVERY_GRACE_MS,
   streamEntries,
 } from '../../../functions/aws/stores/ledger-stream-fold.ts';
-import { USAGE_TABLE } from '../../../functions/core/stores/tables.ts';
+import { KEYS_TABLE, USAGE_TABLE } from '../../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../../functions/core/usage/types.ts';
 import { type DynamoEndpoint, startDynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { startUsageStream, type UsageStream } from '../../support/usage-stream.ts';
@@ -192,6 +193,39 @@ describe('LedgerStreamFold', () => {
     expect(await marks()).toEqual([m5, m6].sort());
     const [agg] = await aggOf(day, 'key_tidy');
     expect(agg?.requests).toBe(6);
+  });
+
+  it("settles the records' budget reservations on the keys table, once however often a batch comes", async () => {
+    const keys = conn.tableName(KEYS_TABLE);
+    const limits = new DynamoLimitStore(conn.client, keys);
+    const now = Date.now();
+    const admitted = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        limits.admit({
+          keyId: 'key_budget_fold',
+          shards: 2,
+          requestKey: `fold-${i}`,
+          nowEpochMs: now,
+          budget: { window: 'total', limitUsd: 10, amountUsd: 0.5, expiresAtEpochMs: now + 120_000 },
+        }),
+      ),
+    );
+    const recs = admitted.map((d) => {
+      if (!d.ok || d.reservation === undefined) throw new Error('not admitted');
+      return rec({ keyId: 'key_budget_fold', costUsd: 0.125, reservation: d.reservation });
+    });
+    expect(await limits.spent('key_budget_fold', 'total', 2)).toEqual({ spentUsd: 0, committedUsd: 4 });
+    const events = await written(recs);
+    const folder = new LedgerStreamFold(conn.client, table, { shards: SHARDS, limitsTable: keys });
+    await folder.fold(streamEntries(events.slice(0, 5)));
+    await folder.fold(streamEntries(events));
+    await fold(conn.client)
+      .fold(streamEntries(events))
+      .catch(() => undefined);
+    await new LedgerStreamFold(conn.client, table, { shards: SHARDS, limitsTable: keys }).fold(
+      streamEntries(events),
+    );
+    expect(await limits.spent('key_budget_fold', 'total', 2)).toEqual({ spentUsd: 1, committedUsd: 1 });
   });
 
   it('reads only new request records: updates, deletions and other items are not folded', () => {

@@ -1,9 +1,10 @@
 /**
  * The counting phase: requests one at a time through the rig, each request's store calls collected until the
- * writes it left behind (ledger record, settlement) are done; and the budget item's size with 1, 10 and 100
- * holds in flight (streams held open at the upstream, after their reservations).
+ * writes it left behind (its ledger record) are done; the hot key's limit items' size with 1, 10 and 100
+ * requests in flight (streams held open at the upstream, after their admission); and one fold batch.
  */
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { limitKey } from '../../../functions/aws/stores/limit-items.ts';
 import type { CountedCall } from './counting-client.ts';
 import type { KeyKind, Rig } from './rig.ts';
 import { itemSize } from './wcu.ts';
@@ -91,19 +92,21 @@ export async function countKinds(rig: Rig, n = 5): Promise<KindCounts[]> {
   return out;
 }
 
-export interface HoldSize {
-  readonly holds: number;
+export interface LimitItemSize {
+  /** Requests of the key in flight (held at the upstream, after their admission). */
+  readonly inFlight: number;
+  /** The largest of the key's limit items, in bytes by DynamoDB's rules. */
   readonly bytes: number;
 }
 
-/** The budget item's size with `n` streams of the budgeted key in flight, for each n. */
-export async function budgetItemSizes(
+/** The hot key's largest limit item with `n` of its streams in flight, for each n. */
+export async function limitItemSizes(
   rig: Rig,
+  shards: number,
   counts: readonly number[] = [1, 10, 100],
-): Promise<HoldSize[]> {
-  const out: HoldSize[] = [];
-  const window = new Date().toISOString().slice(0, 7);
-  const key = { pk: { S: `budget#${rig.keys['budgeted+rpm'].id}#${window}` } };
+): Promise<LimitItemSize[]> {
+  const out: LimitItemSize[] = [];
+  const id = rig.keys['budgeted+rpm'].id;
   for (const n of counts) {
     let release = () => {};
     rig.upstream = { gate: new Promise<void>((r) => (release = r)) };
@@ -115,18 +118,62 @@ export async function budgetItemSizes(
         throw new Error(`only ${rig.stats.upstreamCalls - before} of ${n} streams in flight`);
       await new Promise((r) => setTimeout(r, 5));
     }
-    const res = await rig.client.send(
-      new GetItemCommand({ TableName: rig.keysTable, Key: key, ConsistentRead: true }),
-    );
-    const holds = Object.keys(res.Item?.holds?.M ?? {}).length;
-    out.push({ holds, bytes: itemSize(res.Item) });
+    let bytes = 0;
+    for (let s = 0; s < shards; s++) {
+      const res = await rig.client.send(
+        new GetItemCommand({ TableName: rig.keysTable, Key: limitKey(id, s), ConsistentRead: true }),
+      );
+      bytes = Math.max(bytes, itemSize(res.Item));
+    }
+    out.push({ inFlight: n, bytes });
     release();
     const done = await Promise.all(pending);
     rig.upstream = {};
     await tick();
     await rig.idle();
+    await rig.fold();
     const bad = done.filter((d) => d.status !== 200);
     if (bad.length > 0) throw new Error(`${bad.length} held streams failed: ${bad[0]?.text.slice(0, 200)}`);
   }
   return out;
+}
+
+export interface FoldCounts {
+  /** Records in the folded batch (one stream batch of the fold function). */
+  readonly records: number;
+  /** Its UpdateItems: one per aggregate and per limit item it touched. */
+  readonly writes: number;
+  /** The largest aggregate and limit item after it, in bytes. */
+  readonly aggregateBytes: number;
+  readonly limitBytes: number;
+}
+
+/** `n` budgeted requests, then their records folded as one batch: what the fold writes, and item sizes. */
+export async function foldCounts(rig: Rig, shards: number, n = 200): Promise<FoldCounts> {
+  await rig.fold();
+  for (let i = 0; i < n; i += 20) {
+    const done = await Promise.all(Array.from({ length: 20 }, () => rig.request('budgeted+rpm')));
+    if (done.some((d) => d.status !== 200)) throw new Error('a fold-phase request failed');
+  }
+  await rig.idle();
+  const { records, writes } = await rig.fold();
+  const id = rig.keys['budgeted+rpm'].id;
+  let limitBytes = 0;
+  for (let s = 0; s < shards; s++) {
+    const res = await rig.client.send(
+      new GetItemCommand({ TableName: rig.keysTable, Key: limitKey(id, s), ConsistentRead: true }),
+    );
+    limitBytes = Math.max(limitBytes, itemSize(res.Item));
+  }
+  const day = new Date().toISOString().slice(0, 10);
+  let aggregateBytes = 0;
+  const aggs = await rig.client.send(
+    new ScanCommand({
+      TableName: rig.usageTable,
+      FilterExpression: 'begins_with(pk, :p)',
+      ExpressionAttributeValues: { ':p': { S: `agg#${day}#` } },
+    }),
+  );
+  for (const item of aggs.Items ?? []) aggregateBytes = Math.max(aggregateBytes, itemSize(item));
+  return { records, writes, aggregateBytes, limitBytes };
 }

@@ -1,10 +1,12 @@
 /**
  * The gateway as the Lambda builds it (functions/aws/gateway-handler.ts): the core with the real DynamoDB
  * stores — ClientKeyStore over DynamoKeyRepo, DynamoLimitStore, a LedgerWriter over DynamoLedger with
- * `batch: false`, DynamoResponseStore, CachedRouteStore over DynamoRouteStore — against dynalite (the embedded
- * store, or a dynalite endpoint given by URL), with an in-process upstream answering canned OpenAI chat
- * completions (JSON or SSE) with usage. Three keys: the master key, a key with an rpm and a monthly budget
- * (both far above what the bench spends), and one with no limits.
+ * `batch: false` and `fold: 'stream'`, DynamoResponseStore, CachedRouteStore over DynamoRouteStore — against
+ * dynalite (the embedded store, or a dynalite endpoint given by URL), with an in-process upstream answering
+ * canned OpenAI chat completions (JSON or SSE) with usage. Three keys: the master key, a key with an rpm and a
+ * monthly budget (both far above what the bench spends) on {@link LIMIT_SHARDS} limit shards, and one with no
+ * limits. dynalite has no DynamoDB Streams: the records the ledger put are queued as the stream would deliver
+ * them, and `fold()` runs the Lambda's fold (LedgerStreamFold) over them, off the counted requests.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoKeyRepo } from '../../../functions/aws/stores/dynamo-key-repo.ts';
@@ -12,6 +14,7 @@ import { DynamoLedger } from '../../../functions/aws/stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from '../../../functions/aws/stores/dynamo-limit-store.ts';
 import { DynamoResponseStore } from '../../../functions/aws/stores/dynamo-response-store.ts';
 import { DynamoRouteStore } from '../../../functions/aws/stores/dynamo-route-store.ts';
+import { LedgerStreamFold, type StreamEntry } from '../../../functions/aws/stores/ledger-stream-fold.ts';
 import { lambdaTokenCounter, TOKENIZER_RANKS_FILE } from '../../../functions/aws/token-counter.ts';
 import { MasterKeyStore } from '../../../functions/core/auth.ts';
 import { Background } from '../../../functions/core/background.ts';
@@ -30,7 +33,7 @@ import {
 } from '../../../functions/core/stores/tables.ts';
 import { abortableSleep, systemClock } from '../../../functions/core/system.ts';
 import { LedgerWriter } from '../../../functions/core/usage/ledger-writer.ts';
-import { DEFAULT_USAGE_SHARDS } from '../../../functions/core/usage/types.ts';
+import { DEFAULT_USAGE_SHARDS, type UsageRecord } from '../../../functions/core/usage/types.ts';
 import {
   connectStore,
   type StoreConnection,
@@ -44,6 +47,8 @@ import { CallCounter } from './counting-client.ts';
 export const MASTER = 'sk-sy-master-scale-bench-0123456789';
 export const MODEL = 'gpt-4o-mini';
 export const SHARDS = DEFAULT_USAGE_SHARDS;
+/** The hot key's limit shards (`keys create --limit-shards 4`). */
+export const LIMIT_SHARDS = 4;
 export type KeyKind = 'budgeted+rpm' | 'unlimited' | 'master';
 
 /** How the in-process upstream answers. */
@@ -74,6 +79,7 @@ export interface Rig {
   readonly counter: CallCounter;
   readonly client: DynamoDBClient;
   readonly keysTable: string;
+  readonly usageTable: string;
   readonly keys: Readonly<Record<KeyKind, { readonly bearer: string; readonly id: string }>>;
   /** Upstream behaviour for the next requests. */
   upstream: UpstreamBehaviour;
@@ -84,16 +90,16 @@ export interface Rig {
   /** Error lines the gateway logged (a failed store call shows here). */
   readonly errors: string[];
   request(kind: KeyKind, opts?: { stream?: boolean }): Promise<{ status: number; text: string }>;
-  /** Every write the last requests left behind (ledger, settlements) done. */
+  /** Every write the last requests left behind (the ledger record, a tidy) done. */
   idle(): Promise<void>;
+  /** Folds the records the simulated stream holds (one batch of the fold function), uncounted. */
+  fold(): Promise<{ records: number; writes: number }>;
   close(): Promise<void>;
 }
 
 export interface RigOptions {
   /** A dynalite endpoint URL; default: the embedded store in a worker thread. */
   readonly endpoint?: string;
-  /** Keep the first budget window's creation out of the counts (as on a key in use). Default true. */
-  readonly openBudgetWindow?: boolean;
 }
 
 function endpointClient(endpoint: string): DynamoDBClient {
@@ -130,27 +136,16 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     }),
   );
   const repo = new DynamoKeyRepo(client, table(KEYS_TABLE));
-  const budgeted = newClientKey({ name: 'hot', rpm: 1_000_000, budgetUsd: 1_000_000, period: 'month' });
+  const budgeted = newClientKey({
+    name: 'hot',
+    rpm: 1_000_000,
+    budgetUsd: 1_000_000,
+    period: 'month',
+    limitShards: LIMIT_SHARDS,
+  });
   const unlimited = newClientKey({ name: 'free' });
   await repo.put(budgeted.record);
   await repo.put(unlimited.record);
-  const limits = new DynamoLimitStore(client, table(KEYS_TABLE));
-  if (opts.openBudgetWindow !== false) {
-    // A key in use has its month's window already: open it outside the counts (one hold, settled at 0).
-    const now = Date.now();
-    const window = new Date(now).toISOString().slice(0, 7);
-    const hold = {
-      keyId: budgeted.record.id,
-      window,
-      limitUsd: 1_000_000,
-      amountUsd: 0.001,
-      holdId: 'bench-open',
-      expiresAtEpochMs: now + 60_000,
-    };
-    await limits.reserve(hold, now);
-    await limits.settle(hold, 0);
-  }
-
   const rig: Partial<Rig> & { upstream: UpstreamBehaviour } = { upstream: {} };
   const stats = { upstreamCalls: 0 };
   const http: HttpClient = {
@@ -195,6 +190,35 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     },
   };
   const background = new Background();
+  const limits = new DynamoLimitStore(client, table(KEYS_TABLE), { background });
+  const ledger = new DynamoLedger(client, table(USAGE_TABLE), {
+    shards: SHARDS,
+    retentionDays: 90,
+    fold: 'stream',
+    limitsTable: table(KEYS_TABLE),
+  });
+  // The usage table's stream, as it would deliver the records the ledger put (dynalite has none).
+  let streamed: StreamEntry[] = [];
+  let seq = 10n ** 20n;
+  const tapped = {
+    async write(r: UsageRecord) {
+      const out = await ledger.write(r);
+      if (out === 'written') {
+        seq++;
+        streamed.push({
+          record: r,
+          eventId: `ev-${seq}`,
+          seq: String(seq),
+          createdS: Math.floor(Date.now() / 1000),
+        });
+      }
+      return out;
+    },
+  };
+  const folder = new LedgerStreamFold(client, table(USAGE_TABLE), {
+    shards: SHARDS,
+    limitsTable: table(KEYS_TABLE),
+  });
   const tokenizer = { used: false };
   // The Lambda's counter with its ranks file where the CDK build puts it (beside the bundle).
   const ranksDir = new URL('.', `file://${BUNDLE_SIDE_FILES[TOKENIZER_RANKS_FILE]}`);
@@ -210,7 +234,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     keys: new ClientKeyStore(new MasterKeyStore(MASTER), repo, systemClock),
     limits,
     usage: new LedgerWriter({
-      store: new DynamoLedger(client, table(USAGE_TABLE), { shards: SHARDS, retentionDays: 90 }),
+      store: tapped,
       spool: { spool: (_r, err) => spooled.push(err) },
       background,
       sleep: abortableSleep,
@@ -256,6 +280,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     counter,
     client,
     keysTable: table(KEYS_TABLE),
+    usageTable: table(USAGE_TABLE),
     keys,
     tokenizer,
     stats,
@@ -273,6 +298,15 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
       else if (r.body instanceof Uint8Array) text = Buffer.from(r.body).toString('utf8');
       else for await (const c of r.body) text += c;
       return { status: r.status, text };
+    },
+    /** Folds the records the stream holds, as one batch of the fold function; its writes are not counted. */
+    async fold() {
+      const batch = streamed;
+      streamed = [];
+      const before = folder.stats.writes;
+      await folder.fold(batch);
+      folder.committed();
+      return { records: batch.length, writes: folder.stats.writes - before };
     },
     async idle() {
       await background.idle();
