@@ -69,6 +69,8 @@ const batchMark = (batchId: string): string => `applied#b#${batchId}`;
 /** Finished batches' marks removed per ADD, and aggregates whose finished marks are remembered. */
 const TIDY_PER_ADD = 20;
 const TRACKED_AGGREGATES = 1_000;
+/** Records per page when a reader goes through records without keeping them all. */
+const RECORD_PAGE = 200;
 const aggregateId = (key: Item): string => `${key.pk?.S}|${key.sk?.S}`;
 
 function isConditionFailure(err: unknown): boolean {
@@ -345,6 +347,72 @@ export class DynamoLedger implements LedgerStore, UsageReader {
           `${b.day}|${b.keyId}|${b.provider}|${b.model}`,
         ),
       );
+  }
+
+  /** One shard's records of one day in [sinceIso, untilIso], oldest first, a page at a time. */
+  private async *shardPages(day: string, shard: number, sinceIso: string, untilIso: string) {
+    let start: Item | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'byTime',
+          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :a AND :b',
+          ExpressionAttributeValues: {
+            ':pk': { S: `${day}#${shard}` },
+            ':a': { S: sinceIso },
+            ':b': { S: untilIso },
+          },
+          ExclusiveStartKey: start,
+          Limit: RECORD_PAGE,
+        }),
+      );
+      yield (page.Items ?? []).map(recordFromItem).filter((r) => r.time >= sinceIso && r.time < untilIso);
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+
+  /**
+   * Every record in [sinceIso, untilIso), handed to `visit` a page at a time (no order across shards): what
+   * reads a window without holding it in memory (the reconciler's snapshot windows).
+   */
+  async eachRecord(sinceIso: string, untilIso: string, visit: (r: UsageRecord) => void): Promise<void> {
+    if (untilIso <= sinceIso) return;
+    for (const day of daysBetween(sinceIso, untilIso))
+      for (const shard of this.shardList())
+        for await (const page of this.shardPages(day, shard, sinceIso, untilIso))
+          for (const r of page) visit(r);
+  }
+
+  /**
+   * The oldest `n` records in [sinceIso, untilIso) that `match`: each shard is read, oldest first, only until it
+   * has `n` of them (the oldest `n` overall are among those), day by day until a day has found them.
+   */
+  async firstRecords(
+    sinceIso: string,
+    untilIso: string,
+    n: number,
+    match: (r: UsageRecord) => boolean,
+  ): Promise<UsageRecord[]> {
+    if (untilIso <= sinceIso || n <= 0) return [];
+    const found: UsageRecord[] = [];
+    for (const day of daysBetween(sinceIso, untilIso)) {
+      const perShard = await Promise.all(
+        this.shardList().map(async (shard) => {
+          const out: UsageRecord[] = [];
+          for await (const page of this.shardPages(day, shard, sinceIso, untilIso)) {
+            for (const r of page) if (match(r) && out.length < n) out.push(r);
+            if (out.length >= n) break;
+          }
+          return out;
+        }),
+      );
+      found.push(...perShard.flat());
+      if (found.length >= n) break;
+    }
+    return found
+      .sort((a, b) => a.time.localeCompare(b.time) || a.recordId.localeCompare(b.recordId))
+      .slice(0, n);
   }
 
   async records(sinceIso: string, untilIso: string): Promise<UsageRecord[]> {

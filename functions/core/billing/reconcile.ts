@@ -16,7 +16,7 @@ import { dayStart, shiftDay } from '../days.ts';
 import type { Clock, Sleep } from '../ports.ts';
 import type { HttpClient } from '../providers/types.ts';
 import { SecretMasker } from '../secrets.ts';
-import type { UsageReader, UsageRecord } from '../usage/types.ts';
+import type { UsageReader } from '../usage/types.ts';
 import { BILLING_ADAPTERS } from './registry.ts';
 import {
   DEFAULT_TOLERANCE_PERCENT,
@@ -89,19 +89,22 @@ export { shiftDay } from '../days.ts';
 
 const nextDay = (day: string): string => shiftDay(day, 1);
 
-function ledgerOfRecords(records: readonly UsageRecord[], provider: string): LedgerFigures {
-  let f = { ...EMPTY_LEDGER };
-  for (const r of records) {
-    if (r.provider !== provider) continue;
-    f = {
-      costUsd: f.costUsd + (r.costUsd ?? 0),
-      inputTokens: f.inputTokens + r.inputTokens,
-      outputTokens: f.outputTokens + r.outputTokens,
-      requests: f.requests + 1,
-      unpricedRequests:
-        f.unpricedRequests + (r.costUsd === null && r.inputTokens + r.outputTokens > 0 ? 1 : 0),
-    };
-  }
+async function ledgerOfRecords(
+  usage: UsageReader,
+  sinceIso: string,
+  untilIso: string,
+  provider: string,
+): Promise<LedgerFigures> {
+  const f = { ...EMPTY_LEDGER };
+  // A page at a time: a window of a busy provider is never held in memory.
+  await usage.eachRecord(sinceIso, untilIso, (r) => {
+    if (r.provider !== provider) return;
+    f.costUsd += r.costUsd ?? 0;
+    f.inputTokens += r.inputTokens;
+    f.outputTokens += r.outputTokens;
+    f.requests += 1;
+    f.unpricedRequests += r.costUsd === null && r.inputTokens + r.outputTokens > 0 ? 1 : 0;
+  });
   return { ...f, costUsd: Math.round(f.costUsd * 1e9) / 1e9 };
 }
 
@@ -286,9 +289,13 @@ async function sampleChecks(
 ): Promise<SampleCheck[]> {
   const n = typeof ctx.options.sample === 'number' ? ctx.options.sample : 5;
   if (n === 0 || adapter.generation === undefined) return [];
-  const records = (await deps.usage.records(dayStart(day), dayStart(nextDay(day))))
-    .filter((r) => r.provider === ctx.providerId && r.upstreamId !== null && r.status < 300)
-    .slice(0, n);
+  // Read only as far as the first n answered requests of the provider (not the whole day).
+  const records = await deps.usage.firstRecords(
+    dayStart(day),
+    dayStart(nextDay(day)),
+    n,
+    (r) => r.provider === ctx.providerId && r.upstreamId !== null && r.status < 300,
+  );
   const out: SampleCheck[] = [];
   for (const r of records) {
     const g = await adapter.generation(ctx, r.upstreamId as string);
@@ -329,6 +336,6 @@ async function snapshots(
   if ('reason' in w) {
     return { verdict: 'unverifiable', reason: w.reason, ledger: dayLedger };
   }
-  const ledger = ledgerOfRecords(await deps.usage.records(w.from.at, w.to.at), id);
+  const ledger = await ledgerOfRecords(deps.usage, w.from.at, w.to.at, id);
   return { ...compare(ledger, w.spent, {}, ctx.options, tolerance), window: { from: w.from, to: w.to } };
 }

@@ -117,6 +117,15 @@ export interface UsageReader {
   aggregates(fromDay: string, toDay: string): Promise<UsageAggregate[]>;
   /** Request records with `time` in [sinceIso, untilIso), oldest first. */
   records(sinceIso: string, untilIso: string): Promise<UsageRecord[]>;
+  /** Every record in [sinceIso, untilIso), a page at a time, in no particular order: nothing held. */
+  eachRecord(sinceIso: string, untilIso: string, visit: (r: UsageRecord) => void): Promise<void>;
+  /** The oldest `n` records in [sinceIso, untilIso) that `match`, reading only as far as needed. */
+  firstRecords(
+    sinceIso: string,
+    untilIso: string,
+    n: number,
+    match: (r: UsageRecord) => boolean,
+  ): Promise<UsageRecord[]>;
 }
 
 /** Counts tokens of text the way the provider's tokenizer would (an estimate across model families). */

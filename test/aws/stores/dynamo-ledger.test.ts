@@ -232,3 +232,55 @@ describe('DynamoLedger.writeBatch and the readers', () => {
     expect(got.every((r) => r.time < until)).toBe(true);
   });
 });
+
+describe('DynamoLedger readers that hold no whole day', () => {
+  const day = '2026-10-20';
+  const at = (s: number) => new Date(Date.parse(`${day}T00:00:00.000Z`) + s * 1000).toISOString();
+  let all: UsageRecord[];
+  beforeAll(async () => {
+    const made = Array.from({ length: 1200 }, (_, i) =>
+      rec({ keyId: 'key_pages', time: at(i), provider: i % 50 === 7 ? 'rare' : 'common' }),
+    );
+    await ledger.writeBatch(made);
+    all = await ledger.records(`${day}T00:00:00.000Z`, `${day}T23:59:59.999Z`);
+  });
+
+  it('visits every record of a window once, page by page', async () => {
+    const seen: string[] = [];
+    await ledger.eachRecord(`${day}T00:00:00.000Z`, `${day}T23:59:59.999Z`, (r) => seen.push(r.recordId));
+    expect(seen.sort()).toEqual(all.map((r) => r.recordId).sort());
+  });
+
+  it('finds the oldest n matching records reading only as far as each shard needs', async () => {
+    let items = 0;
+    const counting = new DynamoLedger(
+      {
+        send: async (c: Parameters<typeof conn.client.send>[0]) => {
+          const out = (await conn.client.send(c)) as { Items?: unknown[] };
+          items += out.Items?.length ?? 0;
+          return out;
+        },
+      } as unknown as typeof conn.client,
+      conn.tableName(USAGE_TABLE),
+      { shards: SHARDS, retentionDays: 30 },
+    );
+    const match = (r: UsageRecord) => r.provider === 'common' && r.keyId === 'key_pages';
+    const got = await counting.firstRecords(`${day}T00:00:00.000Z`, `${day}T23:59:59.999Z`, 3, match);
+    expect(got.map((r) => r.recordId)).toEqual(
+      all
+        .filter(match)
+        .slice(0, 3)
+        .map((r) => r.recordId),
+    );
+    // Each shard's first page (200 records) holds its three: one page per shard (800), not the day's 1,200+.
+    expect(items).toBeLessThanOrEqual(4 * 200);
+    const isRare = (r: UsageRecord) => r.provider === 'rare' && r.keyId === 'key_pages';
+    const rare = await ledger.firstRecords(`${day}T00:00:00.000Z`, `${day}T23:59:59.999Z`, 10, isRare);
+    expect(rare.map((r) => r.recordId)).toEqual(
+      all
+        .filter(isRare)
+        .slice(0, 10)
+        .map((r) => r.recordId),
+    );
+  });
+});
