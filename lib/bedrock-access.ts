@@ -8,7 +8,7 @@
 import { Aws, Validations } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Geography prefixes of the system-defined cross-Region inference profiles. */
 const PROFILE_PREFIX = /^(us|us-gov|eu|apac|jp|au|ca|global)\./;

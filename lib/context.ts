@@ -3,7 +3,7 @@
  * naming the key. Values from the command line arrive as strings, those from cdk.json as JSON values.
  */
 import type { App } from 'aws-cdk-lib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { responsesTtlDaysSchema } from '../functions/core/stores/response-store.ts';
 import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { bedrockModelsContext } from './bedrock-access.ts';

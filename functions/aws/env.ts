@@ -1,5 +1,5 @@
 /** The gateway function's environment, parsed once at cold start; a bad value fails the init naming it. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { responsesTtlDaysSchema } from '../core/stores/response-store.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, DEFAULT_USAGE_SHARDS } from '../core/usage/types.ts';
 

@@ -2,7 +2,7 @@
  * The one thin adapter from Lambda's two HTTP event shapes to the core's request: a function URL sends the
  * API Gateway v2 payload, the REST API proxy integration the v1 payload. Parsed with zod, not cast.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { GatewayRequest } from '../core/http.ts';
 
 const headers = z.record(z.string(), z.string().optional()).nullish();

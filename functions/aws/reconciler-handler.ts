@@ -7,7 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { reconcile, shiftDay } from '../core/billing/reconcile.ts';
 import type { Verdict } from '../core/billing/report.ts';
 import { SecretMasker } from '../core/secrets.ts';

@@ -7,7 +7,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { BillingKeySource } from '../core/billing/reconcile.ts';
 import { own } from '../core/json.ts';
 import type { KeyStore, Principal, ProviderKeySource } from '../core/ports.ts';

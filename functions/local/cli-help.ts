@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { COMMANDS, type CommandName, type CommandSpec, type FlagSpec } from './cli-commands.ts';
 
 /** Something the user typed wrong; `usage` is what to show after the message (stderr, exit code 2). */

@@ -1,5 +1,5 @@
 /** `switchyard keys create|list|revoke`: client keys in the keys table (local store or a stack's). */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StackTables } from '../aws/stack-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';

@@ -4,7 +4,7 @@
  * against a deployed stack's tables and secret. A progress line per provider goes to stderr while the
  * billing APIs are called; the report goes to stdout. Exit code 3 when a provider drifted or its API failed.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SecretKeys } from '../aws/secret-keys.ts';
 import { openStackOutputs } from '../aws/stack-store.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';

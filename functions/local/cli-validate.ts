@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BILLING_TYPES } from '../core/config/presets.ts';
 import { abortableSleep } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';

@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TableDefinition } from '../core/stores/tables.ts';
 import { ensureTables, localTableName } from './local-tables.ts';
 import { makePrivateDir, PRIVATE_FILE_MODE, privateUmask, socketPlace } from './private-dir.ts';

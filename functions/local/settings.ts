@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXAMPLE_CONFIG_YAML } from '../core/config/example.ts';
 import { type GatewayConfig, parseConfig } from '../core/config/schema.ts';
 import type { ProviderKeySource } from '../core/ports.ts';

@@ -28,7 +28,7 @@ import {
   type QueryCommandOutput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../../core/ports.ts';
 import {
   ANCESTOR_HINTS,

@@ -2,7 +2,7 @@
  * The reconciliation report, as a zod schema: reports come back from the reports table (and go out through
  * `reconcile --json`), so they are parsed at that edge, and the types are inferred from here.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const money = z.object({ amount: z.number(), currency: z.string() });
 

@@ -2,7 +2,7 @@
  * The YAML config of DESIGN.md, validated once with zod. Unknown fields are errors, and every error names the
  * path of the bad field (`routes.gpt-4o-mini.targets.0.provider: …`).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { own } from '../json.ts';
 import { BILLING_TYPES, PRESETS, type Preset } from './presets.ts';
 

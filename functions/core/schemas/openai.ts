@@ -2,7 +2,7 @@
  * Request bodies of the OpenAI API, checked once at the edge. Objects are loose: fields the gateway does not
  * know go upstream untouched; the fields it does know must have the right types.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError } from '../errors.ts';
 import { MAX_NAME_LENGTH } from './names.ts';
 

@@ -9,7 +9,7 @@
  * (functions/aws/stores/dynamo-response-store.ts, also used locally on dynalite) and an in-memory one
  * (memory-response-store.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { Json } from '../json.ts';
 

@@ -1,5 +1,5 @@
 /** The usage record as data from outside (a spool file, an exported log): parsed once with zod. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENDPOINT_IDS } from '../endpoints/types.ts';
 import type { UsageRecord } from './types.ts';
 

@@ -7,7 +7,7 @@
  * shape, so a translation never guesses. Everything from outside is bounded: names by {@link name}, lists
  * by the limits below.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { own } from '../../json.ts';
 import { MAX_NAME_LENGTH, name } from '../../schemas/openai.ts';
 

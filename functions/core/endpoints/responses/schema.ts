@@ -5,7 +5,7 @@
  * reaches a log line, the ledger or the store of responses.
  * https://platform.openai.com/docs/api-reference/responses/create
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_NAME_LENGTH, name } from '../../schemas/openai.ts';
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Connectivity: the relay answers a plain question, streams incrementally, and honours both JSON modes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { answered, ask, callEvidence, contentOf, describeFailure, record } from '../answers.ts';
 import { excerpt } from '../classify.ts';
 import type { StreamRead } from '../client.ts';
