@@ -1,13 +1,10 @@
 /**
- * The cold path and the memory check, each in fresh Node processes (./child.ts under tsx): the first request
- * with a budgeted key against the first with an unbudgeted one (alternating, median of each), and 100
- * concurrent streams under a 256 MB heap limit with dynalite in this process, so the child's memory is the
- * gateway's own.
+ * The cold path in fresh Node processes (./child.ts under tsx): the first request with a budgeted key against
+ * the first with an unbudgeted one (alternating, median of each). The memory check: ./bundle-streams.ts.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startDynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 
 const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -73,30 +70,4 @@ export async function coldPath(runs = 5): Promise<ColdPath> {
     tokenizerLoadMs: median(all.map((r) => r.tokenizerLoadMs)),
     tokenizerRssMb: median(all.map((r) => r.tokenizerRssMb)),
   };
-}
-
-export interface StreamsCheck {
-  readonly streams: number;
-  readonly succeeded: number;
-  readonly ms: number;
-  readonly peakRssMb: number;
-  readonly peakHeapMb: number;
-  readonly errors: number;
-  readonly ok: boolean;
-}
-
-export const MEMORY_MB = 256;
-
-/** 100 concurrent streams in a process with a 256 MB heap limit; ok when all end well within 256 MB of RSS. */
-export async function streams256(n = 100): Promise<StreamsCheck> {
-  const dynamo = await startDynamoEndpoint();
-  try {
-    const r = await child<Omit<StreamsCheck, 'ok'>>(
-      ['streams', dynamo.endpoint, String(n)],
-      [`--max-old-space-size=${MEMORY_MB}`],
-    );
-    return { ...r, ok: r.succeeded === n && r.peakRssMb < MEMORY_MB };
-  } finally {
-    await dynamo.close();
-  }
 }
