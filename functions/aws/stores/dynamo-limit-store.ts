@@ -131,8 +131,9 @@ export class DynamoLimitStore implements LimitStore {
     }
     const refusal = this.refusal(a, item, minute, rpmShare);
     // A full budget may be money of crashed requests still held in past buckets: give it back, try again.
-    // (Closed by this call or by a concurrent one: either way, try again once.)
-    if (refusal.reason === 'budget' && hasPast(item, minute)) {
+    // (Closed by this call or by a concurrent one: either way, try again once.) A settlement that landed
+    // between the refusal and the read (the item has room now) is worth that one more try too.
+    if (refusal.reason === 'budget' && (hasPast(item, minute) || hasRoom(item, b, shards))) {
       await this.tidy(a, shard, item, minute);
       try {
         return admitted((await this.client.send(new UpdateItemCommand(update))).Attributes);
@@ -280,6 +281,12 @@ export class DynamoLimitStore implements LimitStore {
     }
     return { spentUsd: Number(usd(spentUsd)), committedUsd: Number(usd(committedUsd)) };
   }
+}
+
+/** Whether the shard's committed amount now leaves room for the reservation. */
+function hasRoom(item: Item | undefined, b: Admission['budget'], shards: number): boolean {
+  if (b === undefined) return false;
+  return Number(item?.[committedAttr(b.window)]?.N ?? '0') <= b.limitUsd / shards - b.amountUsd;
 }
 
 /** Whether the item holds a past minute's count or a past bucket. */

@@ -29,10 +29,10 @@ export const CONFIG_TABLE = {
 /**
  * Client keys and their counters, one generic `pk`:
  * - `key#<sha256 hex of the key>`: the key's record (id, name, models, rpm, budget, revoked) — never the key;
- * - `rate#<keyId>#<epoch minute>`: requests counted in that minute (expires after two minutes);
- * - `budget#<keyId>#<window>`: `committed` (spent + held) and `spent` USD, and `holds` (reservation id →
- *   amount, expiry, and `released` once an expired hold was given back) for the budget window (`2026-11`,
- *   `2026-11-24` or `total`).
+ * - `lim#<keyId>#<shard>`: the key's rate and budget counters on one of its limit shards — requests per
+ *   minute, committed and spent USD per budget window, open reservations per expiry minute (layout in
+ *   functions/aws/stores/limit-items.ts). Items of the design before (`rate#…`, `budget#…`) are no longer
+ *   read: see README "Client keys" on upgrading.
  */
 export const KEYS_TABLE = {
   id: 'Keys',
