@@ -146,6 +146,7 @@ export async function keys(
         rpm: k.rpm ?? null,
         budgetUsd: k.budgetUsd ?? null,
         period: k.period ?? null,
+        limitShards: k.limitShards ?? 1,
         window: window ?? null,
         spentUsd: spent ?? null,
         createdAt: k.createdAt,

@@ -73,6 +73,38 @@ describe('switchyard keys (local store)', () => {
     expect(json.find((k) => k.id === created.id)?.rpm).toBe(60);
   });
 
+  it('splits a busy key over --limit-shards items, and refuses shards that would leave a share of 0 rpm', async () => {
+    const r = await run([
+      'keys',
+      'create',
+      '--name',
+      'busy',
+      '--rpm',
+      '8000',
+      '--budget-usd',
+      '400',
+      '--limit-shards',
+      '4',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const { id } = JSON.parse(r.out) as { id: string };
+    const json = JSON.parse((await run(['keys', 'list', '--json'])).out) as {
+      id: string;
+      limitShards: number;
+    }[];
+    expect(json.find((k) => k.id === id)?.limitShards).toBe(4);
+    expect(json.find((k) => k.id === created.id)?.limitShards).toBe(1);
+    const few = await run(['keys', 'create', '--name', 'x', '--rpm', '3', '--limit-shards', '4']);
+    expect([few.code, few.err.split('\n')[0]]).toEqual([
+      2,
+      'keys create: --rpm 3 is less than --limit-shards 4: each shard needs ≥ 1 request a minute',
+    ]);
+    const many = await run(['keys', 'create', '--name', 'x', '--limit-shards', '65']);
+    expect(many.code).toBe(2);
+    expect(many.err).toContain('--limit-shards must be ≤ 64');
+  });
+
   it('revokes a key by id, and fails clearly for an unknown id', async () => {
     const r = await run(['keys', 'revoke', created.id]);
     expect(r.code).toBe(0);

@@ -95,7 +95,7 @@ export class DynamoLimitStore implements LimitStore {
     let bucket = 0;
     if (b !== undefined) {
       const share = b.limitUsd / shards;
-      // A reservation must fit one shard's share (README, "Budgets at scale").
+      // A reservation must fit one shard's share (README, "Client keys": busy keys).
       if (b.amountUsd > share) return { ok: false, reason: 'budget', window: b.window };
       bucket = Math.floor(b.expiresAtEpochMs / MINUTE_MS);
       names['#c'] = committedAttr(b.window);
