@@ -70,13 +70,18 @@ export const COMMANDS = {
   },
   'keys create': {
     synopsis:
-      'keys create --name <n> [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--limit-shards S] [--json]',
+      'keys create --name <n> [--team T] [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--limit-shards S] [--json]',
     summary: 'make a client key (printed once: sk-sy-…; only its SHA-256 is stored)',
     flags: {
       name: {
         type: 'string',
         value: 'n',
         help: 'who the key is for (required; shown by keys list and usage)',
+      },
+      team: {
+        type: 'string',
+        value: 'T',
+        help: 'the team its spend is billed to in statements (keys edit changes it)',
       },
       models: {
         type: 'string',
@@ -104,6 +109,16 @@ export const COMMANDS = {
     synopsis: 'keys list [--json]',
     summary: "the keys, their limits and this window's spend (never a key)",
     flags: { json: JSON_FLAG, ...STORE_FLAGS },
+  },
+  'keys edit': {
+    synopsis: 'keys edit <id> (--team T | --no-team)',
+    summary: "change a key's team (statements group by team from then on, past months included)",
+    flags: {
+      team: { type: 'string', value: 'T', help: 'the team to bill the key to' },
+      'no-team': { type: 'boolean', help: 'take the key out of any team' },
+      ...STORE_FLAGS,
+    },
+    args: ['id'],
   },
   'keys revoke': {
     synopsis: 'keys revoke <id>',

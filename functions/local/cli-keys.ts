@@ -1,4 +1,4 @@
-/** `switchyard keys create|list|revoke`: client keys in the keys table (local store or a stack's). */
+/** `switchyard keys create|list|edit|revoke`: client keys in the keys table (local store or a stack's). */
 import * as z from 'zod';
 import type { StackTables } from '../aws/stack-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
@@ -15,8 +15,23 @@ const storeFlags = {
   region: z.string().optional(),
 };
 
+/** A team name: what a statement groups by, shown to finance. */
+const team = z
+  .string()
+  .trim()
+  .min(1, '--team needs a name')
+  .max(64, '--team is at most 64 characters')
+  .regex(/^[^\p{Cc}]+$/u, '--team must not contain control characters');
+
+const editFlags = z.object({
+  team: team.optional(),
+  'no-team': z.boolean().optional(),
+  ...storeFlags,
+});
+
 const createFlags = z.object({
   name: z.string({ error: '--name is required' }).min(1, '--name is required').max(100),
+  team: team.optional(),
   models: z
     .string()
     .optional()
@@ -89,13 +104,16 @@ async function checkModels(models: readonly string[], store: StackTables): Promi
 
 /** `keys create|list|revoke` with flags checked by cli-help.ts; `args` is `[id]` for revoke. */
 export async function keys(
-  command: 'keys create' | 'keys list' | 'keys revoke',
+  command: 'keys create' | 'keys list' | 'keys edit' | 'keys revoke',
   given: FlagValues,
   args: readonly string[],
   dataDir: string,
 ): Promise<void> {
   const flags = command === 'keys create' ? parseCreate(given) : undefined;
-  const values = flags ?? parseFlags(command, listFlags, given);
+  const edit = command === 'keys edit' ? parseFlags(command, editFlags, given) : undefined;
+  if (edit !== undefined && (edit.team === undefined) === (edit['no-team'] !== true))
+    throw usageError('keys edit', 'give exactly one of --team T or --no-team');
+  const values = flags ?? edit ?? parseFlags(command, listFlags, given);
   const id = args[0];
   const store = await openCliStore(values, dataDir);
   try {
@@ -104,6 +122,7 @@ export async function keys(
       if (flags.models !== undefined) await checkModels(flags.models, store);
       const made = newClientKey({
         name: flags.name,
+        ...(flags.team === undefined ? {} : { team: flags.team }),
         ...(flags.models === undefined ? {} : { models: flags.models }),
         ...(flags.rpm === undefined ? {} : { rpm: flags.rpm }),
         ...(flags['budget-usd'] === undefined
@@ -122,6 +141,11 @@ export async function keys(
       }
       return;
     }
+    if (edit !== undefined && id !== undefined) {
+      if (!(await repo.setTeam(id, edit.team))) throw new Error(`keys edit: no key with id ${id}`);
+      process.stdout.write(`${id}: ${edit.team === undefined ? 'no team' : `team ${edit.team}`}\n`);
+      return;
+    }
     if (command === 'keys revoke' && id !== undefined) {
       if (!(await repo.revoke(id, new Date().toISOString())))
         throw new Error(`keys revoke: no key with id ${id}`);
@@ -138,7 +162,7 @@ export async function keys(
         return { k, window, spent };
       }),
     );
-    if (values.json === true) {
+    if ('json' in values && values.json === true) {
       const out = list.map(({ k, window, spent }) => ({
         id: k.id,
         name: k.name,
@@ -147,6 +171,7 @@ export async function keys(
         budgetUsd: k.budgetUsd ?? null,
         period: k.period ?? null,
         limitShards: k.limitShards ?? 1,
+        team: k.team ?? null,
         window: window ?? null,
         spentUsd: spent ?? null,
         createdAt: k.createdAt,
@@ -164,9 +189,10 @@ export async function keys(
       spent === undefined ? '-' : `$${spent.toFixed(4)} (${window})`,
       k.createdAt.slice(0, 19).replace('T', ' '),
       k.revokedAt === undefined ? 'active' : 'revoked',
+      k.team ?? '-',
     ]);
     process.stdout.write(
-      textTable(['id', 'name', 'models', 'rpm', 'budget', 'spent', 'created (UTC)', 'status'], rows),
+      textTable(['id', 'name', 'models', 'rpm', 'budget', 'spent', 'created (UTC)', 'status', 'team'], rows),
     );
   } finally {
     await store.close();

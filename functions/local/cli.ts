@@ -94,6 +94,7 @@ async function dispatch(cli: Invocation): Promise<void> {
       return routes([...cli.raw]);
     case 'keys create':
     case 'keys list':
+    case 'keys edit':
     case 'keys revoke':
       return keys(cli.command, cli.flags, cli.args, dataDir());
     case 'usage':

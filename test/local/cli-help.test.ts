@@ -65,7 +65,7 @@ describe('switchyard usage errors', () => {
     expect(usageError(['routes', 'show']).message).toBe('unknown command "routes show"');
     expect(usageError(['usage', 'export']).message).toBe('unknown command "usage export"');
     expect(usageError(['help', 'nope']).message).toBe('unknown command "nope"');
-    expect(usageError(['keys']).message).toBe('keys needs a command: create, list, revoke');
+    expect(usageError(['keys']).message).toBe('keys needs a command: create, list, edit, revoke');
     expect(usageError([]).message).toBe('no command given');
   });
 

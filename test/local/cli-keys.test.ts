@@ -105,6 +105,31 @@ describe('switchyard keys (local store)', () => {
     expect(many.err).toContain('--limit-shards must be ≤ 64');
   });
 
+  it('bills a key to a team, and edits or removes its team later', async () => {
+    const r = await run(['keys', 'create', '--name', 'checkout', '--team', 'payments', '--json']);
+    expect(r.code).toBe(0);
+    const { id } = JSON.parse(r.out) as { id: string };
+    const teamOf = async () =>
+      (JSON.parse((await run(['keys', 'list', '--json'])).out) as { id: string; team: string | null }[]).find(
+        (k) => k.id === id,
+      )?.team;
+    expect(await teamOf()).toBe('payments');
+    expect((await run(['keys', 'list'])).out).toMatch(new RegExp(`${id}\\s+checkout.*payments`));
+    expect((await run(['keys', 'edit', id, '--team', 'growth'])).out).toBe(`${id}: team growth\n`);
+    expect(await teamOf()).toBe('growth');
+    expect((await run(['keys', 'edit', id, '--no-team'])).code).toBe(0);
+    expect(await teamOf()).toBeNull();
+    const both = await run(['keys', 'edit', id]);
+    expect([both.code, both.err.split('\n')[0]]).toEqual([
+      2,
+      'keys edit: give exactly one of --team T or --no-team',
+    ]);
+    const unknown = await run(['keys', 'edit', 'key_000000000000', '--team', 'x']);
+    expect([unknown.code, unknown.err.trim()]).toEqual([1, 'keys edit: no key with id key_000000000000']);
+    const long = await run(['keys', 'create', '--name', 'x', '--team', 'y'.repeat(65)]);
+    expect(long.code).toBe(2);
+  });
+
   it('revokes a key by id, and fails clearly for an unknown id', async () => {
     const r = await run(['keys', 'revoke', created.id]);
     expect(r.code).toBe(0);

@@ -32,6 +32,7 @@ function toItem(k: ClientKey): Item {
   if (k.limitShards !== undefined) item.limitShards = { N: String(k.limitShards) };
   if (k.period !== undefined) item.period = { S: k.period };
   if (k.revokedAt !== undefined) item.revokedAt = { S: k.revokedAt };
+  if (k.team !== undefined) item.team = { S: k.team };
   return item;
 }
 
@@ -49,6 +50,7 @@ function fromItem(item: Item): ClientKey | undefined {
   const limitShards = num(item.limitShards);
   const period = item.period?.S as BudgetPeriod | undefined;
   const revokedAt = item.revokedAt?.S;
+  const team = item.team?.S;
   return {
     id,
     name,
@@ -60,6 +62,7 @@ function fromItem(item: Item): ClientKey | undefined {
     ...(limitShards === undefined ? {} : { limitShards }),
     ...(period === undefined ? {} : { period }),
     ...(revokedAt === undefined ? {} : { revokedAt }),
+    ...(team === undefined ? {} : { team }),
   };
 }
 
@@ -111,6 +114,26 @@ export class DynamoKeyRepo implements ClientKeyRepo {
         return k === undefined ? [] : [k];
       })
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  async setTeam(id: string, team: string | undefined): Promise<boolean> {
+    const pk = (await this.items()).find((i) => i.id?.S === id)?.pk;
+    if (pk === undefined) return false;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { pk },
+          UpdateExpression: team === undefined ? 'REMOVE team' : 'SET team = :t',
+          ConditionExpression: 'attribute_exists(pk)',
+          ...(team === undefined ? {} : { ExpressionAttributeValues: { ':t': { S: team } } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 
   async revoke(id: string, atIso: string): Promise<boolean> {

@@ -22,6 +22,7 @@ export interface ClientKeyOptions {
   readonly budgetUsd?: number;
   readonly period?: BudgetPeriod;
   readonly limitShards?: number;
+  readonly team?: string;
 }
 
 /** The most limit shards a key may have: 64 items take 64,000 writes a second, well past any one key's need. */
@@ -38,6 +39,7 @@ export function newClientKey(opts: ClientKeyOptions, now: Date = new Date()): Ne
     ...(opts.rpm === undefined ? {} : { rpm: opts.rpm }),
     ...(opts.budgetUsd === undefined ? {} : { budgetUsd: opts.budgetUsd, period: opts.period ?? 'month' }),
     ...(opts.limitShards === undefined || opts.limitShards <= 1 ? {} : { limitShards: opts.limitShards }),
+    ...(opts.team === undefined ? {} : { team: opts.team }),
     createdAt: now.toISOString(),
   };
   return { key, record };

@@ -24,6 +24,8 @@ export interface ClientKey {
    * times DynamoDB's per-item write rate. Fixed when the key is created.
    */
   readonly limitShards?: number;
+  /** The team the key's spend is billed to in statements (`keys create --team`, `keys edit --team`). */
+  readonly team?: string;
   /** ISO time. */
   readonly createdAt: string;
   /** ISO time of the revocation, when revoked. */
@@ -37,6 +39,8 @@ export interface ClientKeyRepo {
   list(): Promise<ClientKey[]>;
   /** Marks the key revoked; false when no key has that id. */
   revoke(id: string, atIso: string): Promise<boolean>;
+  /** Sets the key's team (undefined: none); false when no key has that id. */
+  setTeam(id: string, team: string | undefined): Promise<boolean>;
 }
 
 export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };

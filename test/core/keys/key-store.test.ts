@@ -25,6 +25,9 @@ class MemoryRepo implements ClientKeyRepo {
     for (const [h, k] of this.keys) if (k.id === id) this.keys.set(h, { ...k, revokedAt: atIso });
     return true;
   }
+  async setTeam() {
+    return false;
+  }
 }
 
 function setup(ttlMs = 1000) {
