@@ -139,12 +139,12 @@ describe('switchyard usage', () => {
   it('prints CSV whose amounts a spreadsheet reads as numbers (no $, no separators)', async () => {
     const totals = (await run(['usage', '--csv'])).out.trim().split('\n');
     expect(totals).toEqual([
-      'key,name,requests,errors,inputTokens,outputTokens,cachedInputTokens,cacheWriteTokens,reasoningTokens,costUsd,unpricedRequests,estimatedRequests,implausibleRequests',
-      'key_even,,2,1,200,20,0,0,0,0.002,0,0,0',
-      'key_odd,"odd, the team",3,0,900,90,0,30,0,0.004,1,0,0',
+      'key,name,requests,errors,inputTokens,outputTokens,cachedInputTokens,cacheWriteTokens,reasoningTokens,costUsd,unpricedRequests,estimatedRequests,implausibleRequests,estimatedInputTokens,estimatedOutputTokens,estimatedCostUsd',
+      'key_even,,2,1,200,20,0,0,0,0.002,0,0,0,0,0,0',
+      'key_odd,"odd, the team",3,0,900,90,0,30,0,0.004,1,0,0,0,0,0',
     ]);
     const byModel = (await run(['usage', '--csv', '--by', 'model'])).out.trim().split('\n');
-    expect(byModel[1]).toBe('gpt-4o-mini,5,1,1100,110,0,30,0,0.006,1,0,0');
+    expect(byModel[1]).toBe('gpt-4o-mini,5,1,1100,110,0,30,0,0.006,1,0,0,0,0,0');
     const perRequest = (await run(['usage', '--requests', '--csv'])).out.trim().split('\n');
     expect(perRequest[0]).toBe(
       'time,requestId,recordId,keyId,keyName,endpoint,route,provider,model,status,errorCode,inputTokens,outputTokens,cachedInputTokens,cacheWriteTokens,reasoningTokens,costUsd,priceVersion,latencyMs,ttftMs,attempts,stream,usageSource,upstreamId',

@@ -338,10 +338,21 @@ export class DynamoLedger implements LedgerStore, UsageReader {
       const id = `${dims.day}|${dims.keyId}|${dims.provider}|${dims.model}`;
       const acc = byKey.get(id) ?? { ...dims, ...Object.fromEntries(COUNTERS.map((c) => [c, 0])) };
       for (const c of COUNTERS) acc[c] = roundCounter(c, Number(acc[c]) + Number(item[c]?.N ?? '0'));
+      const versions = item.priceVersions?.SS;
+      if (versions !== undefined)
+        acc.priceVersions = [...new Set([...String(acc.priceVersions ?? '').split('\n'), ...versions])]
+          .filter((v) => v !== '')
+          .sort()
+          .join('\n');
       byKey.set(id, acc);
     }
     return [...byKey.values()]
-      .map((a) => a as unknown as UsageAggregate)
+      .map((a) => {
+        const { priceVersions, ...rest } = a;
+        return (priceVersions === undefined
+          ? rest
+          : { ...rest, priceVersions: String(priceVersions).split('\n') }) as unknown as UsageAggregate;
+      })
       .sort((a, b) =>
         `${a.day}|${a.keyId}|${a.provider}|${a.model}`.localeCompare(
           `${b.day}|${b.keyId}|${b.provider}|${b.model}`,

@@ -110,6 +110,10 @@ export function countersOf(r: UsageRecord): Record<string, number> {
     unpricedRequests: r.costUsd === null && r.usageSource !== 'none' ? 1 : 0,
     estimatedRequests: r.usageSource === 'estimated' ? 1 : 0,
     implausibleRequests: r.implausible === undefined ? 0 : 1,
+    // Estimated usage apart (statements show it beside the provider-reported part).
+    estimatedInputTokens: r.usageSource === 'estimated' ? r.inputTokens : 0,
+    estimatedOutputTokens: r.usageSource === 'estimated' ? r.outputTokens : 0,
+    estimatedCostUsd: r.usageSource === 'estimated' ? (r.costUsd ?? 0) : 0,
   };
 }
 
@@ -125,6 +129,9 @@ export const COUNTERS = [
   'unpricedRequests',
   'estimatedRequests',
   'implausibleRequests',
+  'estimatedInputTokens',
+  'estimatedOutputTokens',
+  'estimatedCostUsd',
 ] as const;
 
 /** The aggregate item a record adds into: `agg#<day>#<shard>` / `<keyId>#<provider>#<model>`. */
@@ -146,7 +153,7 @@ export function aggregateKey(r: UsageRecord, shards: number): { key: Item; dims:
  * day's aggregate), and turned 10^15 into 1000000000000000.1.
  */
 export const roundCounter = (counter: string, v: number): number =>
-  counter === 'costUsd' ? Math.round(v * 1e10) / 1e10 : v;
+  counter.endsWith('Usd') ? Math.round(v * 1e10) / 1e10 : v;
 
 export interface AggregateGuard {
   /** The attribute the ADD sets, on condition that it does not exist yet: the proof the records were added. */
@@ -181,6 +188,9 @@ export function aggregateUpdate(
   for (const r of records) for (const [k, v] of Object.entries(countersOf(r))) sums[k] = (sums[k] ?? 0) + v;
   const values: Item = { ':t': guard.value ?? { BOOL: true } };
   for (const c of COUNTERS) values[`:${c}`] = { N: String(roundCounter(c, sums[c] ?? 0)) };
+  // The price versions the records were charged at (a string set: statements list them per line).
+  const versions = [...new Set(records.flatMap((r) => (r.priceVersion === null ? [] : [r.priceVersion])))];
+  if (versions.length > 0) values[':pv'] = { SS: versions };
   for (const [k, v] of Object.entries(dims)) values[`:${k}`] = v;
   const names: Record<string, string> = { '#day': 'day', '#m': guard.mark };
   let condition = 'attribute_not_exists(#m)';
@@ -196,7 +206,7 @@ export function aggregateUpdate(
   const removal = remove.length === 0 ? '' : ` REMOVE ${remove.map((_, i) => `#t${i}`).join(', ')}`;
   return {
     Key: key,
-    UpdateExpression: `SET #day = :day, keyId = :keyId, provider = :provider, model = :model, #m = :t ADD ${COUNTERS.map((c) => `${c} :${c}`).join(', ')}${removal}`,
+    UpdateExpression: `SET #day = :day, keyId = :keyId, provider = :provider, model = :model, #m = :t ADD ${COUNTERS.map((c) => `${c} :${c}`).join(', ')}${versions.length > 0 ? ', priceVersions :pv' : ''}${removal}`,
     ConditionExpression: condition,
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,

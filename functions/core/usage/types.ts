@@ -110,6 +110,12 @@ export interface UsageAggregate {
   readonly estimatedRequests: number;
   /** Requests whose reported usage was implausible (flagged records); absent where a reader sums none. */
   readonly implausibleRequests?: number;
+  /** The part of the tokens and cost that was estimated (no usage from the upstream); 0 in older aggregates. */
+  readonly estimatedInputTokens?: number;
+  readonly estimatedOutputTokens?: number;
+  readonly estimatedCostUsd?: number;
+  /** The price versions its priced records were charged at; absent when none (or in older aggregates). */
+  readonly priceVersions?: readonly string[];
 }
 
 /** Reads the ledger back (CLI, reconciler). Days are UTC `YYYY-MM-DD`, inclusive. */
