@@ -182,6 +182,24 @@ export const COMMANDS = {
   SWITCHYARD_BILLING_KEYS   JSON {"<provider id>": "<admin / management key>"} for billing APIs
 Exit code 3 when a provider drifted or its billing API failed.`,
   },
+  statement: {
+    synopsis:
+      'statement --month YYYY-MM [--team T] [--by team|key] [--format table|csv|json] [--issuer NAME]',
+    summary:
+      "a month's statement: spend by team, key, provider and model, with how much of it the providers' bills confirm",
+    flags: {
+      month: { type: 'string', value: 'YYYY-MM', help: 'the UTC month (required)' },
+      team: { type: 'string', value: 'T', help: "only this team's keys" },
+      by: { type: 'string', value: 'team|key', help: 'group by team then key (default), or by key alone' },
+      format: { type: 'string', value: 'table|csv|json', help: 'output format (default table)' },
+      issuer: {
+        type: 'string',
+        value: 'NAME',
+        help: 'the organisation issuing it (default: SWITCHYARD_ORG_NAME, else Switchyard)',
+      },
+      ...STORE_FLAGS,
+    },
+  },
   validate: {
     synopsis:
       'validate --base-url URL --key KEY --model M [--model M2] [--concurrency 16] [--report out.html] [--json]',

@@ -3,6 +3,7 @@
  * (the embedded store, or a deployed stack's table with `--stack`); keys, usage and reconcile read and write the
  * other tables the same way.
  */
+
 import { parseArgs } from 'node:util';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { ConfigError } from '../core/config/schema.ts';
@@ -10,6 +11,7 @@ import { type Invocation, readCommandLine, topUsage, UsageError, version } from 
 import { keys } from './cli-keys.ts';
 import { reconcileCommand } from './cli-reconcile.ts';
 import { serve } from './cli-serve.ts';
+import { statementCommand } from './cli-statement.ts';
 import { openCliStore, STORE_OPTIONS } from './cli-store.ts';
 import { usage } from './cli-usage.ts';
 import { validateCommand } from './cli-validate.ts';
@@ -102,6 +104,8 @@ async function dispatch(cli: Invocation): Promise<void> {
       return usage(cli.command, cli.flags, cli.args, dataDir());
     case 'reconcile':
       return reconcileCommand(cli.flags);
+    case 'statement':
+      return statementCommand(cli.flags, dataDir());
     case 'validate':
       return validateCommand([...cli.raw]);
   }
