@@ -184,14 +184,18 @@ Exit code 3 when a provider drifted or its billing API failed.`,
   },
   statement: {
     synopsis:
-      'statement --month YYYY-MM [--team T] [--by team|key] [--format table|csv|json] [--issuer NAME]',
+      'statement --month YYYY-MM [--team T] [--by team|key] [--format table|csv|json|html] [--issuer NAME]',
     summary:
       "a month's statement: spend by team, key, provider and model, with how much of it the providers' bills confirm",
     flags: {
       month: { type: 'string', value: 'YYYY-MM', help: 'the UTC month (required)' },
       team: { type: 'string', value: 'T', help: "only this team's keys" },
       by: { type: 'string', value: 'team|key', help: 'group by team then key (default), or by key alone' },
-      format: { type: 'string', value: 'table|csv|json', help: 'output format (default table)' },
+      format: {
+        type: 'string',
+        value: 'table|csv|json|html',
+        help: 'output format (default table; html: one self-contained, printable page)',
+      },
       issuer: {
         type: 'string',
         value: 'NAME',

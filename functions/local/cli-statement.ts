@@ -1,5 +1,5 @@
 /**
- * `switchyard statement --month YYYY-MM [--team T] [--by team|key] [--format table|csv|json] [--issuer NAME]`:
+ * `switchyard statement --month YYYY-MM [--team T] [--by team|key] [--format table|csv|json|html] [--issuer NAME]`:
  * the month's statement (core/billing/statement.ts) from the store's aggregates, keys and reconciliation
  * reports — locally or against a stack (`--stack`). Reads only the month's aggregates (one query per day and
  * shard), never its records.
@@ -13,6 +13,7 @@ import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
 import { csv } from './csv.ts';
+import { renderStatementHtml } from './statement-html.ts';
 import { textTable } from './text-table.ts';
 
 const flagsSchema = z.object({
@@ -21,7 +22,9 @@ const flagsSchema = z.object({
     .regex(/^\d{4}-(0[1-9]|1[0-2])$/, '--month must be YYYY-MM'),
   team: z.string().min(1).max(64).optional(),
   by: z.enum(['team', 'key'], { error: '--by must be team or key' }).optional(),
-  format: z.enum(['table', 'csv', 'json'], { error: '--format must be table, csv or json' }).optional(),
+  format: z
+    .enum(['table', 'csv', 'json', 'html'], { error: '--format must be table, csv, json or html' })
+    .optional(),
   issuer: z.string().min(1).max(200).optional(),
   stack: z.string().optional(),
   region: z.string().optional(),
@@ -63,7 +66,9 @@ export async function statementCommand(given: FlagValues, dataDir: string): Prom
         ? `${JSON.stringify(statement, null, 2)}\n`
         : format === 'csv'
           ? statementCsv(statement)
-          : statementTable(statement),
+          : format === 'html'
+            ? renderStatementHtml(statement)
+            : statementTable(statement),
     );
   } finally {
     await store.close();

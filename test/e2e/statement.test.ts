@@ -175,6 +175,10 @@ describe('switchyard statement', () => {
     expect(table.out).toMatch(new RegExp(`^Statement ST-${month}-[0-9a-f]{8} — Acme Corp`));
     expect(table.out).toContain('(no team)');
     expect(table.out).toMatch(/drifted.*bill − ledger \+\$0\.0011/);
+    const html = await cli(['--format', 'html']);
+    expect(html.out.startsWith('<!doctype html>')).toBe(true);
+    expect(html.out).toContain(`<title>Statement ${s.number.slice(0, 11)}`);
+    expect(html.out).toContain("default-src 'none'");
     const bad = await runCli(['statement', '--month', '2026-13'], { SWITCHYARD_DATA_DIR: dir });
     expect([bad.code, bad.err.split('\n')[0]]).toEqual([2, 'statement: --month must be YYYY-MM']);
   });
