@@ -184,7 +184,7 @@ Exit code 3 when a provider drifted or its billing API failed.`,
   },
   statement: {
     synopsis:
-      'statement --month YYYY-MM [--team T] [--by team|key] [--format table|csv|json|html] [--issuer NAME]',
+      'statement --month YYYY-MM [--team T] [--by team|key] [--format table|csv|json|html] [--issuer NAME] [--issue]',
     summary:
       "a month's statement: spend by team, key, provider and model, with how much of it the providers' bills confirm",
     flags: {
@@ -200,6 +200,10 @@ Exit code 3 when a provider drifted or its billing API failed.`,
         type: 'string',
         value: 'NAME',
         help: 'the organisation issuing it (default: SWITCHYARD_ORG_NAME, else Switchyard)',
+      },
+      issue: {
+        type: 'boolean',
+        help: 'keep it as issued (a finished month only): later changes show as an amendment to it',
       },
       ...STORE_FLAGS,
     },

@@ -8,9 +8,16 @@ import * as z from 'zod';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { DynamoReportStore } from '../aws/stores/dynamo-report-store.ts';
-import { buildStatement, monthDays, type Statement, type Totals } from '../core/billing/statement.ts';
+import {
+  type Amendment,
+  amendmentOf,
+  buildStatement,
+  monthDays,
+  type Statement,
+  type Totals,
+} from '../core/billing/statement.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
-import { type FlagValues, parseFlags } from './cli-help.ts';
+import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
 import { csv } from './csv.ts';
 import { renderStatementHtml } from './statement-html.ts';
@@ -26,6 +33,7 @@ const flagsSchema = z.object({
     .enum(['table', 'csv', 'json', 'html'], { error: '--format must be table, csv, json or html' })
     .optional(),
   issuer: z.string().min(1).max(200).optional(),
+  issue: z.boolean().optional(),
   stack: z.string().optional(),
   region: z.string().optional(),
 });
@@ -46,10 +54,11 @@ export async function statementCommand(given: FlagValues, dataDir: string): Prom
       shards: ledgerShards(store, flags, env.SWITCHYARD_USAGE_SHARDS),
       retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
     });
+    const reportStore = new DynamoReportStore(store.client, store.tableName('reports'));
     const [aggregates, keys, reports] = await Promise.all([
       ledger.aggregates(from, to),
       new DynamoKeyRepo(store.client, store.tableName('keys')).list(),
-      new DynamoReportStore(store.client, store.tableName('reports')).list(from, to),
+      reportStore.list(from, to),
     ]);
     const statement = buildStatement({
       month: flags.month,
@@ -60,15 +69,30 @@ export async function statementCommand(given: FlagValues, dataDir: string): Prom
       keys,
       reports,
     });
+    // The clock decides only what to do (issue, warn), never what the statement says.
+    const over = flags.month < new Date().toISOString().slice(0, 7);
+    const scope = `${flags.month}|${statement.by}|${flags.team ?? '*'}`;
+    let issued = await reportStore.issuedStatement(scope);
+    if (flags.issue === true) {
+      if (!over)
+        throw usageError('statement', `--issue: ${flags.month} is not over yet (issue a finished month)`);
+      if (issued === undefined && (await reportStore.issueStatement(scope, statement))) issued = statement;
+      else issued = await reportStore.issuedStatement(scope);
+      process.stderr.write(`issued ${issued?.number ?? statement.number} for ${flags.month}\n`);
+    } else if (!over) {
+      process.stderr.write(`${flags.month} is not over: its figures may still change (nothing issued)\n`);
+    }
+    const shown = issued ?? statement;
+    const amendment = issued === undefined ? undefined : amendmentOf(issued, statement);
     const format = flags.format ?? 'table';
     process.stdout.write(
       format === 'json'
-        ? `${JSON.stringify(statement, null, 2)}\n`
+        ? `${JSON.stringify(amendment === undefined ? shown : { ...shown, amendment }, null, 2)}\n`
         : format === 'csv'
-          ? statementCsv(statement)
+          ? statementCsv(shown, amendment)
           : format === 'html'
-            ? renderStatementHtml(statement)
-            : statementTable(statement),
+            ? renderStatementHtml(shown, amendment)
+            : statementTable(shown, amendment),
     );
   } finally {
     await store.close();
@@ -93,7 +117,7 @@ const CSV_TOTALS: readonly (keyof Totals)[] = [
  * One header row, then a row per line, key subtotal, team subtotal and the total (`kind` says which): plain
  * numbers (no currency sign, no separators), UTF-8, so a spreadsheet sums the columns as they are.
  */
-export function statementCsv(s: Statement): string {
+export function statementCsv(s: Statement, amendment?: Amendment): string {
   const rows: (string | number | null)[][] = [
     ['kind', 'team', 'keyId', 'keyName', 'provider', 'model', ...CSV_TOTALS, 'priceVersions'],
   ];
@@ -117,13 +141,19 @@ export function statementCsv(s: Statement): string {
       rows.push(['team subtotal', team.team, null, null, null, null, ...nums(team.subtotal), null]);
   }
   rows.push(['total', null, null, null, null, null, ...nums(s.total), null]);
+  // Changes since it was issued: each line's difference, then the total's (never folded into the above).
+  if (amendment !== undefined) {
+    for (const l of amendment.lines)
+      rows.push(['amendment', null, l.keyId, null, l.provider, l.model, ...nums(l.delta), amendment.number]);
+    rows.push(['amendment total', null, null, null, null, null, ...nums(amendment.delta), amendment.number]);
+  }
   return csv(rows);
 }
 
 const money = (v: number): string => `$${v.toFixed(4)}`;
 
 /** The statement as text: per team and key the lines, subtotals, the total, then the proof. */
-export function statementTable(s: Statement): string {
+export function statementTable(s: Statement, amendment?: Amendment): string {
   const out: string[] = [
     `Statement ${s.number} — ${s.issuer}, ${s.period.from} to ${s.period.to}${s.team === undefined ? '' : ` (team ${s.team})`}`,
     '',
@@ -184,6 +214,17 @@ export function statementTable(s: Statement): string {
     if (pp.daysWithoutReport.length > 0)
       out.push(`    days without a report: ${pp.daysWithoutReport.join(', ')}`);
     for (const r of pp.reasons) out.push(`    ${r.verdict} (${r.days.join(', ')}): ${r.reason}`);
+  }
+  if (amendment !== undefined) {
+    const d = amendment.delta;
+    out.push(
+      '',
+      `Amendment (today's data: ${amendment.number}) — since this statement was issued: ${d.requests >= 0 ? '+' : ''}${d.requests} requests, ${d.costUsd >= 0 ? '+' : ''}${money(d.costUsd)}`,
+    );
+    for (const l of amendment.lines)
+      out.push(
+        `  ${l.keyId} ${l.provider}/${l.model}: ${l.before.requests} → ${l.after.requests} requests, ${money(l.before.costUsd)} → ${money(l.after.costUsd)}`,
+      );
   }
   return `${out.join('\n')}\n`;
 }

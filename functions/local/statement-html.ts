@@ -5,7 +5,7 @@
  * number, period, issuer, totals, proof and the chart of spend by day; then one team per printed page (A4 or
  * Letter: the page size is the printer's, the margins fixed).
  */
-import type { Statement, StatementTeam, Totals } from '../core/billing/statement.ts';
+import type { Amendment, Statement, StatementTeam, Totals } from '../core/billing/statement.ts';
 import { escapeHtml } from './validate/report-charts.ts';
 
 const money = (v: number): string => `$${v.toFixed(4)}`;
@@ -135,7 +135,25 @@ function proofTable(s: Statement): string {
   );
 }
 
-export function renderStatementHtml(s: Statement): string {
+function amendmentSection(a: Amendment): string {
+  const rows = a.lines
+    .map(
+      (l) =>
+        `<tr><td>${escapeHtml(l.keyId)}</td><td>${escapeHtml(l.provider)}</td><td>${escapeHtml(l.model)}</td>` +
+        `<td class="n">${int(l.before.requests)} → ${int(l.after.requests)}</td>` +
+        `<td class="n">${money(l.before.costUsd)} → ${money(l.after.costUsd)}</td></tr>`,
+    )
+    .join('');
+  return (
+    `<section class="amendment"><h2>Amendment</h2><p>Since this statement was issued the ledger changed (a late ` +
+    `write or a replay): ${a.delta.requests >= 0 ? '+' : ''}${int(a.delta.requests)} requests, ` +
+    `${a.delta.costUsd >= 0 ? '+' : ''}${money(a.delta.costUsd)}. Today's data is statement ${escapeHtml(a.number)}.</p>` +
+    `<table><thead><tr><th>key</th><th>provider</th><th>model</th><th class="n">requests</th><th class="n">cost</th></tr></thead>` +
+    `<tbody>${rows}</tbody></table></section>`
+  );
+}
+
+export function renderStatementHtml(s: Statement, amendment?: Amendment): string {
   const t = s.total;
   const scope = s.team === undefined ? '' : ` · team ${escapeHtml(s.team)}`;
   return `<!doctype html>
@@ -155,6 +173,7 @@ export function renderStatementHtml(s: Statement): string {
 <h2>Checked against the providers' bills</h2>
 ${proofTable(s)}
 ${dayChart(s)}
+${amendment === undefined ? '' : amendmentSection(amendment)}
 ${s.teams.map((x) => teamSection(x, s.by)).join('\n')}
 </body></html>
 `;

@@ -2,7 +2,8 @@
  * Monthly statements from traffic sent through the gateway with the official SDK: several keys in two teams
  * and one without, a priced and an unpriced route, an upstream that reports no usage (estimated), and a
  * provider whose reconciliation drifted. The statement's totals equal the ledger's sums to the cent, its CSV
- * parses back into the same numbers, and it is the same byte for byte when made again from the same data.
+ * parses back into the same numbers, and it is the same byte for byte when made again from the same data; an
+ * issued statement of a finished month stays as issued, and a replay after it shows as an amendment.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,13 +11,16 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
+import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { DynamoReportStore } from '../../functions/aws/stores/dynamo-report-store.ts';
 import type { Report } from '../../functions/core/billing/report.ts';
-import type { Statement } from '../../functions/core/billing/statement.ts';
+import type { Amendment, Statement } from '../../functions/core/billing/statement.ts';
 import { newClientKey } from '../../functions/core/keys/client-keys.ts';
-import { KEYS_TABLE, REPORTS_TABLE } from '../../functions/core/stores/tables.ts';
+import { KEYS_TABLE, REPORTS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
+import type { UsageRecord } from '../../functions/core/usage/types.ts';
 import { connectStore } from '../../functions/local/embedded-store.ts';
 import { localTableName } from '../../functions/local/local-tables.ts';
+import { FileUsageSpool } from '../../functions/local/usage-spool.ts';
 import { runCli } from '../support/cli-runner.ts';
 import { type Harness, route, startHarness } from '../support/gateway-harness.ts';
 import { ledgerRecords } from '../support/ledger-helpers.ts';
@@ -92,7 +96,8 @@ describe('switchyard statement', () => {
 
   it('groups spend by team, then key, with totals equal to the ledger to the cent', async () => {
     const r = await cli(['--format', 'json']);
-    expect(r.err).toBe('');
+    // This month is not over: said on stderr, never in the statement.
+    expect(r.err).toBe(`${month} is not over: its figures may still change (nothing issued)\n`);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out) as Statement;
     expect(s.number).toMatch(new RegExp(`^ST-${month}-[0-9a-f]{8}$`));
@@ -181,5 +186,72 @@ describe('switchyard statement', () => {
     expect(html.out).toContain("default-src 'none'");
     const bad = await runCli(['statement', '--month', '2026-13'], { SWITCHYARD_DATA_DIR: dir });
     expect([bad.code, bad.err.split('\n')[0]]).toEqual([2, 'statement: --month must be YYYY-MM']);
+  });
+
+  it('keeps an issued statement for a finished month, and shows a later replay as an amendment to it', async () => {
+    const past = '2026-10';
+    const ledger = new DynamoLedger(connectStore(h.gateway.storeSocket), localTableName(USAGE_TABLE), {
+      shards: 1,
+      retentionDays: 400,
+    });
+    const record = (i: number): UsageRecord => ({
+      requestId: `oct-${i}`,
+      recordId: `0199-oct-${i}`,
+      time: `${past}-1${i}T10:00:00.000Z`,
+      keyId: keys.pay1.record.id,
+      endpoint: 'chat',
+      route: 'priced',
+      provider: 'a',
+      model: 'up-a',
+      status: 200,
+      errorCode: null,
+      inputTokens: 1000,
+      outputTokens: 500,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
+      reasoningTokens: 0,
+      costUsd: 0.002,
+      priceVersion: 'p-2026-10',
+      latencyMs: 10,
+      ttftMs: null,
+      attempts: 1,
+      stream: false,
+      usageSource: 'provider',
+      upstreamId: null,
+    });
+    for (const i of [1, 2]) await ledger.write(record(i));
+    const pastCli = (args: string[]) =>
+      runCli(['statement', '--month', past, ...args], { SWITCHYARD_DATA_DIR: dir });
+    const first = await pastCli(['--issue', '--format', 'json']);
+    expect(first.code).toBe(0);
+    const issued = JSON.parse(first.out) as Statement;
+    expect(first.err).toBe(`issued ${issued.number} for ${past}\n`);
+    expect(issued.total.requests).toBe(2);
+    // Issuing again keeps the first.
+    expect(JSON.parse((await pastCli(['--issue', '--format', 'json'])).out).number).toBe(issued.number);
+    // A record of that month replayed after the statement was issued.
+    const spool = new FileUsageSpool(join(dir, 'late'));
+    spool.spool(record(3), new Error('store down at the time'));
+    const replay = await runCli(['usage', 'replay', spool.path], { SWITCHYARD_DATA_DIR: dir });
+    expect(replay.out).toBe('1 written, 0 already there, 0 invalid\n');
+    const now = JSON.parse((await pastCli(['--format', 'json'])).out) as Statement & { amendment: Amendment };
+    expect(now.number).toBe(issued.number);
+    expect(now.total).toEqual(issued.total);
+    expect(now.amendment.number).not.toBe(issued.number);
+    expect(now.amendment.delta).toMatchObject({ requests: 1, costUsd: 0.002, inputTokens: 1000 });
+    expect(now.amendment.lines).toHaveLength(1);
+    expect(now.amendment.lines[0]).toMatchObject({
+      keyId: keys.pay1.record.id,
+      provider: 'a',
+      model: 'up-a',
+    });
+    const csvRows = (await pastCli(['--format', 'csv'])).out.trim().split('\n');
+    expect(csvRows.filter((r) => r.startsWith('amendment'))).toHaveLength(2);
+    expect((await pastCli([])).out).toMatch(/Amendment .* \+1 requests, \+\$0\.0020/);
+    const early = await runCli(['statement', '--month', month, '--issue'], { SWITCHYARD_DATA_DIR: dir });
+    expect([early.code, early.err.split('\n')[0]]).toEqual([
+      2,
+      `statement: --issue: ${month} is not over yet (issue a finished month)`,
+    ]);
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { ReportStore } from '../../core/billing/reconcile.ts';
 import { type Report, reportSchema, snapshotSchema } from '../../core/billing/report-schema.ts';
+import type { Statement } from '../../core/billing/statement.ts';
 import type { Snapshot } from '../../core/billing/types.ts';
 import { daysBetween } from '../../core/days.ts';
 
@@ -63,6 +64,39 @@ export class DynamoReportStore implements ReportStore {
       }
     }
     return out;
+  }
+
+  /**
+   * Keeps a statement as issued for its scope (month, grouping, team): the first one stays; later data is an
+   * amendment to it (core/billing/statement.ts). True when this call issued it.
+   */
+  async issueStatement(scope: string, statement: Statement): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: { pk: { S: `statement#${scope}` }, sk: { S: '-' }, doc: { S: JSON.stringify(statement) } },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** The statement issued for the scope, if any. */
+  async issuedStatement(scope: string): Promise<Statement | undefined> {
+    const res = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: { pk: { S: `statement#${scope}` }, sk: { S: '-' } },
+        ConsistentRead: true,
+      }),
+    );
+    const doc = res.Item?.doc?.S;
+    return doc === undefined ? undefined : (JSON.parse(doc) as Statement);
   }
 
   async addSnapshot(provider: string, snapshot: Snapshot): Promise<void> {

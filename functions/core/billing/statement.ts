@@ -289,3 +289,64 @@ function proofOf(
     providers,
   };
 }
+
+/** What changed in the ledger since a statement was issued: per line, the issued figures and today's. */
+export interface Amendment {
+  /** The number today's data gives (the issued statement keeps its own). */
+  readonly number: string;
+  readonly lines: readonly {
+    readonly keyId: string;
+    readonly provider: string;
+    readonly model: string;
+    readonly before: Totals;
+    readonly after: Totals;
+    readonly delta: Totals;
+  }[];
+  readonly delta: Totals;
+}
+
+function minus(a: Totals, b: Totals): Totals {
+  const out: Record<string, number> = {};
+  for (const f of TOTAL_FIELDS) out[f] = f.endsWith('Usd') ? usd(a[f] - b[f]) : a[f] - b[f];
+  return out as unknown as Totals;
+}
+
+const linesOf = (
+  s: Statement,
+): Map<string, { keyId: string; provider: string; model: string; totals: Totals }> =>
+  new Map(
+    s.teams.flatMap((t) =>
+      t.keys.flatMap((k) =>
+        k.lines.map((l) => {
+          const totals = Object.fromEntries(TOTAL_FIELDS.map((f) => [f, l[f]])) as unknown as Totals;
+          return [
+            `${k.keyId}|${l.provider}|${l.model}`,
+            { keyId: k.keyId, provider: l.provider, model: l.model, totals },
+          ];
+        }),
+      ),
+    ),
+  );
+
+/**
+ * The amendment of an issued statement by one made from today's data (a late ledger write, a replay): the
+ * lines whose figures differ, and the change of the total; undefined when the figures are the same (a key
+ * that moved team changes no figure).
+ */
+export function amendmentOf(issued: Statement, current: Statement): Amendment | undefined {
+  const before = linesOf(issued);
+  const after = linesOf(current);
+  const lines: Amendment['lines'][number][] = [];
+  for (const id of [...new Set([...before.keys(), ...after.keys()])].sort(byText)) {
+    const b = before.get(id);
+    const a = after.get(id);
+    const x = (a ?? b) as { keyId: string; provider: string; model: string };
+    const bt = b?.totals ?? ZERO;
+    const at = a?.totals ?? ZERO;
+    const delta = minus(at, bt);
+    if (TOTAL_FIELDS.every((f) => delta[f] === 0)) continue;
+    lines.push({ keyId: x.keyId, provider: x.provider, model: x.model, before: bt, after: at, delta });
+  }
+  if (lines.length === 0) return undefined;
+  return { number: current.number, lines, delta: minus(current.total, issued.total) };
+}
