@@ -22,4 +22,5 @@ new SwitchyardStack(app, stackName, {
   publicFunctionUrl: props.publicFunctionUrl,
   usageShards: props.usageShards,
   responsesTtlDays: props.responsesTtlDays,
+  ...(props.orgName === undefined ? {} : { orgName: props.orgName }),
 });

@@ -27,6 +27,8 @@ export const stackContextSchema = z.object({
   usageShards: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
   /** Days a stored response (Responses API, `store: true`) is kept before it expires. */
   responsesTtlDays: responsesTtlDaysSchema,
+  /** The organisation named as the issuer of the monthly statements the stack writes. */
+  orgName: z.string().min(1).max(200).optional(),
 });
 export type StackContext = z.infer<typeof stackContextSchema>;
 

@@ -25,6 +25,8 @@ export interface SwitchyardStackProps extends StackProps {
   readonly usageShards?: number;
   /** Days a stored response (Responses API, `store: true`) is kept; default 30. */
   readonly responsesTtlDays?: number;
+  /** The issuer named on monthly statements (default Switchyard). */
+  readonly orgName?: string;
 }
 
 export class SwitchyardStack extends Stack {
@@ -53,10 +55,12 @@ export class SwitchyardStack extends Stack {
       usageShards,
     });
     const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
-    new Reconciler(this, 'Reconciler', {
+    const reconciler = new Reconciler(this, 'Reconciler', {
       configTable: this.tables.config,
+      keysTable: this.tables.keys,
       usageTable: this.tables.usage,
       reportsTable: this.tables.reports,
+      ...(props.orgName === undefined ? {} : { orgName: props.orgName }),
       secret: secret.secret,
       removalPolicy,
       ...(props.driftTolerancePercent === undefined
@@ -95,6 +99,11 @@ export class SwitchyardStack extends Stack {
     // The table's stream adds records into the aggregates: a CLI replay must only put them (stack-store.ts).
     new CfnOutput(this, 'UsageFold', { value: 'stream' });
     new CfnOutput(this, 'SecretArn', { value: secret.secret.secretArn });
+    new CfnOutput(this, 'StatementsBucket', {
+      value: reconciler.statements.bucketName,
+      description:
+        "Monthly statements: statements/<YYYY-MM>/statement-<YYYY-MM>.{html,csv,json}, issued on a month's 3rd day",
+    });
     new CfnOutput(this, 'ApiUrl', { value: api.api.url, description: 'OpenAI baseURL = this + v1' });
     new CfnOutput(this, 'FunctionUrl', {
       value: this.gateway.url.url,

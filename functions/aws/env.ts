@@ -54,6 +54,12 @@ const reconcilerEnvSchema = envSchema
     SWITCHYARD_BILLING_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
     /** The stack's drift tolerance: a provider's `billing.tolerancePercent` overrides it for its verdicts. */
     SWITCHYARD_DRIFT_TOLERANCE_PERCENT: z.coerce.number().min(0).default(2),
+    /** The bucket monthly statements go to (functions/aws/statement-publisher.ts); none: not written. */
+    SWITCHYARD_STATEMENTS_BUCKET: z.string().min(1).optional(),
+    /** The keys table: statements name keys and group them by team. */
+    SWITCHYARD_KEYS_TABLE: z.string().min(1).optional(),
+    /** The issuer named on statements. */
+    SWITCHYARD_ORG_NAME: z.string().min(1).max(200).default('Switchyard'),
   });
 export type ReconcilerEnv = z.infer<typeof reconcilerEnvSchema>;
 

@@ -7,6 +7,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { reconcile, shiftDay } from '../core/billing/reconcile.ts';
 import type { Verdict } from '../core/billing/report.ts';
@@ -17,6 +18,8 @@ import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
 import { parseReconcilerEnv } from './env.ts';
 import { powertoolsReconcileMetrics } from './observability.ts';
 import { SecretKeys } from './secret-keys.ts';
+import { type Published, publishStatement } from './statement-publisher.ts';
+import { DynamoKeyRepo } from './stores/dynamo-key-repo.ts';
 import { DynamoLedger } from './stores/dynamo-ledger.ts';
 import { DynamoReportStore } from './stores/dynamo-report-store.ts';
 import { DynamoRouteStore } from './stores/dynamo-route-store.ts';
@@ -32,6 +35,8 @@ const dynamo = new DynamoDBClient({});
 const secrets = new SecretMasker();
 const secret = new SecretKeys(env.SWITCHYARD_SECRET_ID, 300, secrets);
 const http = createUndiciClient();
+// Path-style against an S3-compatible endpoint given by URL (tests, a local S3); AWS itself virtual-hosted.
+const s3 = new S3Client({ forcePathStyle: process.env.AWS_ENDPOINT_URL_S3 !== undefined });
 
 const scheduleEvent = z
   .object({
@@ -47,6 +52,8 @@ const scheduleEvent = z
 export interface ReconcileResult {
   readonly mode: 'incremental' | 'daily';
   readonly day: string;
+  /** The statement the daily run wrote to the statements bucket, on a month's first days. */
+  readonly statement?: Published;
   readonly reports: readonly { provider: string; verdict: Verdict; reason: string; driftPercent?: number }[];
 }
 
@@ -55,14 +62,16 @@ export async function handler(event: unknown): Promise<ReconcileResult> {
   const today = new Date(systemClock.epochMs()).toISOString().slice(0, 10);
   const day = given ?? (mode === 'daily' ? shiftDay(today, -1) : today);
   const config = await new DynamoRouteStore(dynamo, env.SWITCHYARD_CONFIG_TABLE).load();
+  const usage = new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
+    shards: env.SWITCHYARD_USAGE_SHARDS,
+    retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
+  });
+  const reportStore = new DynamoReportStore(dynamo, env.SWITCHYARD_REPORTS_TABLE);
   const reports = await reconcile(
     {
       config,
-      usage: new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
-        shards: env.SWITCHYARD_USAGE_SHARDS,
-        retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
-      }),
-      reports: new DynamoReportStore(dynamo, env.SWITCHYARD_REPORTS_TABLE),
+      usage,
+      reports: reportStore,
       billingKeys: secret,
       providerKeys: secret,
       secrets,
@@ -80,9 +89,33 @@ export async function handler(event: unknown): Promise<ReconcileResult> {
     const level = r.verdict === 'ok' ? 'info' : r.verdict === 'unverifiable' ? 'warn' : 'error';
     logger[level]('reconciliation report', { ...r });
   }
+  // The daily run (for day D−1, on day D) writes the previous month's statement on a month's first days.
+  let statement: Published | undefined;
+  if (
+    mode === 'daily' &&
+    env.SWITCHYARD_STATEMENTS_BUCKET !== undefined &&
+    env.SWITCHYARD_KEYS_TABLE !== undefined
+  ) {
+    statement = await publishStatement(
+      {
+        usage,
+        keys: new DynamoKeyRepo(dynamo, env.SWITCHYARD_KEYS_TABLE),
+        reports: reportStore,
+        s3,
+        bucket: env.SWITCHYARD_STATEMENTS_BUCKET,
+        issuer: env.SWITCHYARD_ORG_NAME,
+      },
+      shiftDay(day, 1),
+    ).catch((err: unknown) => {
+      logger.error('statement not written', { error: err instanceof Error ? err.message : String(err) });
+      return undefined;
+    });
+    if (statement !== undefined) logger.info('statement written', { ...statement });
+  }
   return {
     mode,
     day,
+    ...(statement === undefined ? {} : { statement }),
     reports: reports.map((r) => ({
       provider: r.provider,
       verdict: r.verdict,

@@ -12,13 +12,13 @@ import { DynamoReportStore } from '../aws/stores/dynamo-report-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { type BillingKeySource, reconcile, shiftDay } from '../core/billing/reconcile.ts';
 import type { Report } from '../core/billing/report.ts';
+import { csv } from '../core/csv.ts';
 import { own } from '../core/json.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
-import { csv } from './csv.ts';
 import { parseEnv, staticProviderKeys } from './settings.ts';
 import { textTable } from './text-table.ts';
 

@@ -11,16 +11,16 @@ import { DynamoReportStore } from '../aws/stores/dynamo-report-store.ts';
 import {
   type Amendment,
   amendmentOf,
-  buildStatement,
-  monthDays,
+  loadStatement,
   type Statement,
+  statementScope,
   type Totals,
 } from '../core/billing/statement.ts';
+import { statementCsv } from '../core/billing/statement-csv.ts';
+import { renderStatementHtml } from '../core/billing/statement-html.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
-import { csv } from './csv.ts';
-import { renderStatementHtml } from './statement-html.ts';
 import { textTable } from './text-table.ts';
 
 const flagsSchema = z.object({
@@ -49,29 +49,23 @@ export async function statementCommand(given: FlagValues, dataDir: string): Prom
   const env = envSchema.parse(process.env);
   const store = await openCliStore(flags, dataDir);
   try {
-    const { from, to } = monthDays(flags.month);
     const ledger = new DynamoLedger(store.client, store.tableName('usage'), {
       shards: ledgerShards(store, flags, env.SWITCHYARD_USAGE_SHARDS),
       retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
     });
     const reportStore = new DynamoReportStore(store.client, store.tableName('reports'));
-    const [aggregates, keys, reports] = await Promise.all([
-      ledger.aggregates(from, to),
-      new DynamoKeyRepo(store.client, store.tableName('keys')).list(),
-      reportStore.list(from, to),
-    ]);
-    const statement = buildStatement({
-      month: flags.month,
-      issuer: flags.issuer ?? env.SWITCHYARD_ORG_NAME ?? 'Switchyard',
-      ...(flags.by === undefined ? {} : { by: flags.by }),
-      ...(flags.team === undefined ? {} : { team: flags.team }),
-      aggregates,
-      keys,
-      reports,
-    });
+    const statement = await loadStatement(
+      { usage: ledger, keys: new DynamoKeyRepo(store.client, store.tableName('keys')), reports: reportStore },
+      {
+        month: flags.month,
+        issuer: flags.issuer ?? env.SWITCHYARD_ORG_NAME ?? 'Switchyard',
+        ...(flags.by === undefined ? {} : { by: flags.by }),
+        ...(flags.team === undefined ? {} : { team: flags.team }),
+      },
+    );
     // The clock decides only what to do (issue, warn), never what the statement says.
     const over = flags.month < new Date().toISOString().slice(0, 7);
-    const scope = `${flags.month}|${statement.by}|${flags.team ?? '*'}`;
+    const scope = statementScope(statement);
     let issued = await reportStore.issuedStatement(scope);
     if (flags.issue === true) {
       if (!over)
@@ -97,57 +91,6 @@ export async function statementCommand(given: FlagValues, dataDir: string): Prom
   } finally {
     await store.close();
   }
-}
-
-const CSV_TOTALS: readonly (keyof Totals)[] = [
-  'requests',
-  'errors',
-  'inputTokens',
-  'outputTokens',
-  'cachedInputTokens',
-  'costUsd',
-  'unpricedRequests',
-  'estimatedRequests',
-  'estimatedInputTokens',
-  'estimatedOutputTokens',
-  'estimatedCostUsd',
-];
-
-/**
- * One header row, then a row per line, key subtotal, team subtotal and the total (`kind` says which): plain
- * numbers (no currency sign, no separators), UTF-8, so a spreadsheet sums the columns as they are.
- */
-export function statementCsv(s: Statement, amendment?: Amendment): string {
-  const rows: (string | number | null)[][] = [
-    ['kind', 'team', 'keyId', 'keyName', 'provider', 'model', ...CSV_TOTALS, 'priceVersions'],
-  ];
-  const nums = (t: Totals) => CSV_TOTALS.map((f) => t[f]);
-  for (const team of s.teams) {
-    for (const k of team.keys) {
-      for (const l of k.lines)
-        rows.push([
-          'line',
-          team.team,
-          k.keyId,
-          k.name,
-          l.provider,
-          l.model,
-          ...nums(l),
-          l.priceVersions.join(' '),
-        ]);
-      rows.push(['key subtotal', team.team, k.keyId, k.name, null, null, ...nums(k.subtotal), null]);
-    }
-    if (s.by === 'team')
-      rows.push(['team subtotal', team.team, null, null, null, null, ...nums(team.subtotal), null]);
-  }
-  rows.push(['total', null, null, null, null, null, ...nums(s.total), null]);
-  // Changes since it was issued: each line's difference, then the total's (never folded into the above).
-  if (amendment !== undefined) {
-    for (const l of amendment.lines)
-      rows.push(['amendment', null, l.keyId, null, l.provider, l.model, ...nums(l.delta), amendment.number]);
-    rows.push(['amendment total', null, null, null, null, null, ...nums(amendment.delta), amendment.number]);
-  }
-  return csv(rows);
 }
 
 const money = (v: number): string => `$${v.toFixed(4)}`;

@@ -9,12 +9,12 @@ import type { StackTables } from '../aws/stack-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { COUNTERS } from '../aws/stores/ledger-items.ts';
+import { csv } from '../core/csv.ts';
 import { DAY_MS, dayStart, daysBetween } from '../core/days.ts';
 import { ENDPOINT_IDS, usageRecordSchema } from '../core/usage/record-schema.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, type UsageAggregate, type UsageRecord } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
-import { csv } from './csv.ts';
 import { textTable } from './text-table.ts';
 
 /**

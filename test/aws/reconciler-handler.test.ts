@@ -13,13 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { DynamoReportStore } from '../../functions/aws/stores/dynamo-report-store.ts';
 import { DynamoRouteStore } from '../../functions/aws/stores/dynamo-route-store.ts';
+import type { Statement } from '../../functions/core/billing/statement.ts';
 import { parseConfig } from '../../functions/core/config/schema.ts';
-import { CONFIG_TABLE, REPORTS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
+import { CONFIG_TABLE, KEYS_TABLE, REPORTS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
 import { esbuildOptions, RECONCILER_HANDLER_ENTRY } from '../../lib/handler-bundling.ts';
 import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endpoint.ts';
 import { type OneapiBillingFake, startOneapiBillingFake } from '../support/fake-billing-oneapi.ts';
 import { type FakeOpenAIBilling, startOpenAIBillingFake } from '../support/fake-billing-openai.ts';
+import { type FakeS3, startFakeS3 } from '../support/fake-s3.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from './support/fake-secrets-manager.ts';
 import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv } from './support/function-env.ts';
 
@@ -32,9 +34,14 @@ let conn: DynamoEndpoint;
 let secrets: FakeSecretsManager;
 let openaiBill: FakeOpenAIBilling;
 let relayBill: OneapiBillingFake;
-let handler: (
-  event: unknown,
-) => Promise<{ mode: string; day: string; reports: { provider: string; verdict: string }[] }>;
+let s3: FakeS3;
+const BUCKET = 'switchyard-statements';
+let handler: (event: unknown) => Promise<{
+  mode: string;
+  day: string;
+  statement?: { month: string; issued: boolean; number: string };
+  reports: { provider: string; verdict: string }[];
+}>;
 const logs = new FunctionLogs();
 const envBefore = { ...process.env };
 
@@ -69,11 +76,12 @@ function record(i: number, provider: string, costUsd: number): UsageRecord {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sy-reconciler-'));
   const outfile = join(dir, 'node_modules', 'reconciler-task', 'index.mjs');
-  [conn, secrets, openaiBill, relayBill] = await Promise.all([
+  [conn, secrets, openaiBill, relayBill, s3] = await Promise.all([
     startDynamoEndpoint(),
     startFakeSecretsManager({ region: DEFAULT_FUNCTION.region }),
     startOpenAIBillingFake({ adminKey: ADMIN_KEY }),
     startOneapiBillingFake({ key: 'sk-relay' }),
+    startFakeS3(BUCKET),
     build({ ...esbuildOptions, entryPoints: [RECONCILER_HANDLER_ENTRY], outfile }),
   ]);
   await new DynamoRouteStore(conn.client, conn.tableName(CONFIG_TABLE)).sync(
@@ -95,6 +103,13 @@ beforeAll(async () => {
   );
   const ledger = new DynamoLedger(conn.client, conn.tableName(USAGE_TABLE), { shards: 8, retentionDays: 90 });
   for (let i = 0; i < 3; i++) await ledger.write(record(i, 'oai', 0.4));
+  // October's traffic, for the statement its daily runs of 1-3 November write.
+  await ledger.write({
+    ...record(7, 'oai', 0.25),
+    requestId: 'req-october',
+    recordId: '0192-october',
+    time: '2026-10-15T10:00:00.000Z',
+  });
   // The provider billed $1.236 for $1.20 in the ledger: +3%.
   openaiBill.setDay(day, {
     costs: [{ value: 1.236 }],
@@ -124,6 +139,10 @@ beforeAll(async () => {
       SWITCHYARD_REPORTS_TABLE: conn.tableName(REPORTS_TABLE),
       SWITCHYARD_SECRET_ID: SECRET_ID,
       SWITCHYARD_BILLING_TIMEOUT_MS: '2000',
+      SWITCHYARD_KEYS_TABLE: conn.tableName(KEYS_TABLE),
+      SWITCHYARD_STATEMENTS_BUCKET: BUCKET,
+      SWITCHYARD_ORG_NAME: 'Acme Corp',
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
       // The stack sets its own name: the `service` its drift and balance alarms watch.
       POWERTOOLS_SERVICE_NAME: 'ReconcilerStack',
     },
@@ -135,7 +154,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   logs.stop();
-  await Promise.all([conn?.close(), secrets?.close(), openaiBill?.close(), relayBill?.close()]);
+  await Promise.all([conn?.close(), secrets?.close(), openaiBill?.close(), relayBill?.close(), s3?.close()]);
   for (const key of Object.keys(process.env)) if (!(key in envBefore)) delete process.env[key];
   Object.assign(process.env, envBefore);
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -179,6 +198,33 @@ describe('the reconciler handler bundle (Lambda runtime environment, dynalite, f
       (d) => (d._aws as { CloudWatchMetrics: { Namespace: string }[] }).CloudWatchMetrics[0]?.Namespace,
     );
     expect(new Set(namespaces)).toEqual(new Set(['Switchyard']));
+  });
+
+  it("writes the previous month's statement to S3 on a month's first days, and issues it on the third", async () => {
+    const base = 'statements/2026-10/statement-2026-10';
+    const first = await handler({ mode: 'daily', day: '2026-10-31' });
+    expect(first.statement).toMatchObject({ month: '2026-10', issued: false });
+    expect([...s3.objects.keys()].filter((k) => k.startsWith('statements/2026-10/')).sort()).toEqual([
+      `${base}.csv`,
+      `${base}.html`,
+      `${base}.json`,
+    ]);
+    const json = JSON.parse(s3.objects.get(`${base}.json`)?.body.toString('utf8') ?? '{}') as Statement;
+    expect(json).toMatchObject({
+      month: '2026-10',
+      issuer: 'Acme Corp',
+      total: { requests: 1, costUsd: 0.25 },
+    });
+    expect(s3.objects.get(`${base}.csv`)?.contentType).toBe('text/csv; charset=utf-8');
+    expect(s3.objects.get(`${base}.html`)?.body.toString('utf8')).toContain(`Statement ${json.number}`);
+    const third = await handler({ mode: 'daily', day: '2026-11-02' });
+    expect(third.statement).toMatchObject({ month: '2026-10', issued: true, number: json.number });
+    const issued = await new DynamoReportStore(conn.client, conn.tableName(REPORTS_TABLE)).issuedStatement(
+      '2026-10|team|*',
+    );
+    expect(issued?.number).toBe(json.number);
+    // Past the third day, nothing more is written.
+    expect((await handler({ mode: 'daily', day: '2026-11-09' })).statement).toBeUndefined();
   });
 
   it('treats a bare scheduled event as an incremental run of today and rejects an unknown mode', async () => {

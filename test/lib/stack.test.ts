@@ -170,7 +170,13 @@ describe('SwitchyardStack', () => {
     expect([...new Set(tablesWith(gateway, 'dynamodb:DeleteItem'))]).toContain('TablesResponses');
     expect(tablesWith(reconciler, 'dynamodb:GetItem')).not.toContain('TablesResponses');
     expect(tablesWith(reconciler, 'dynamodb:PutItem')).toEqual([]);
-    expect([...new Set(tablesWith(reconciler, 'dynamodb:Query'))]).toEqual(['TablesConfig', 'TablesUsage']);
+    // The keys table too: statements name keys and group them by team (read only).
+    expect([...new Set(tablesWith(reconciler, 'dynamodb:Query'))]).toEqual([
+      'TablesConfig',
+      'TablesKeys',
+      'TablesUsage',
+    ]);
+    expect(tablesWith(reconciler, 'dynamodb:UpdateItem')).not.toContain('TablesKeys');
     const text = JSON.stringify([...gateway, ...reconciler]);
     expect(text).toContain('secretsmanager:GetSecretValue');
     expect(text).not.toMatch(/"Resource":"\*"/);
@@ -210,6 +216,32 @@ describe('SwitchyardStack', () => {
       Threshold: 300_000,
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^LedgerFoldFunction') } }],
     });
+  });
+
+  it('keeps monthly statements in a private, versioned, encrypted bucket the reconciler may only put into, and outputs it', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({ ExpirationInDays: 2557, NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+        ],
+      },
+    });
+    const reconcilerEnv = envOf(template).find((e) => e.SWITCHYARD_STATEMENTS_BUCKET !== undefined);
+    expect(reconcilerEnv?.SWITCHYARD_KEYS_TABLE).toBeDefined();
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('"s3:PutObject"');
+    expect(policies).not.toContain('s3:GetObject');
+    expect(policies).not.toContain('s3:DeleteObject');
+    expect(template.findOutputs('StatementsBucket').StatementsBucket).toBeDefined();
+    const named = envOf(unbundled('Org', { orgName: 'Acme Corp' })).find((e) => e.SWITCHYARD_STATEMENTS_BUCKET);
+    expect(named?.SWITCHYARD_ORG_NAME).toBe('Acme Corp');
   });
 
   it('holds the keys and usage tables with TTL, PITR, the byTime index, and outputs their names', () => {

@@ -13,8 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStatement, type Statement } from '../../functions/core/billing/statement.ts';
+import { renderStatementHtml } from '../../functions/core/billing/statement-html.ts';
 import type { UsageAggregate } from '../../functions/core/usage/types.ts';
-import { renderStatementHtml } from '../../functions/local/statement-html.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);

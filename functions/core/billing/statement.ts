@@ -7,8 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { daysBetween } from '../days.ts';
-import type { ClientKey } from '../keys/types.ts';
-import type { UsageAggregate } from '../usage/types.ts';
+import type { ClientKey, ClientKeyRepo } from '../keys/types.ts';
+import type { UsageAggregate, UsageReader } from '../usage/types.ts';
+import type { ReportStore } from './reconcile.ts';
 import type { Report, Verdict } from './report.ts';
 
 export interface Totals {
@@ -350,3 +351,28 @@ export function amendmentOf(issued: Statement, current: Statement): Amendment | 
   if (lines.length === 0) return undefined;
   return { number: current.number, lines, delta: minus(current.total, issued.total) };
 }
+
+/** Where a statement's data comes from: the ledger's aggregates, the keys, the reconciliation reports. */
+export interface StatementSources {
+  readonly usage: Pick<UsageReader, 'aggregates'>;
+  readonly keys: Pick<ClientKeyRepo, 'list'>;
+  readonly reports: Pick<ReportStore, 'list'>;
+}
+
+/** Reads the month's data and builds its statement (the CLI and the stack's scheduled run alike). */
+export async function loadStatement(
+  src: StatementSources,
+  opts: Omit<StatementInput, 'aggregates' | 'keys' | 'reports'>,
+): Promise<Statement> {
+  const { from, to } = monthDays(opts.month);
+  const [aggregates, keys, reports] = await Promise.all([
+    src.usage.aggregates(from, to),
+    src.keys.list(),
+    src.reports.list(from, to),
+  ]);
+  return buildStatement({ ...opts, aggregates, keys, reports });
+}
+
+/** The scope an issued statement is kept under: month, grouping and team. */
+export const statementScope = (s: Pick<Statement, 'month' | 'by' | 'team'>): string =>
+  `${s.month}|${s.by}|${s.team ?? '*'}`;

@@ -5,16 +5,9 @@
  * {@link escapeHtml} — labels come from the command line and may be anything.
  */
 
-const ENTITIES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
+import { escapeHtml } from '../../core/html.ts';
 
-/** Text or attribute value → markup (HTML and inline SVG alike). */
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
+export { escapeHtml };
 
 /** Okabe–Ito: told apart with the common colour-vision deficiencies, all dark enough on white. */
 export const PALETTE = ['#0072b2', '#d55e00', '#009e73', '#cc79a7', '#e69f00', '#56b4e9', '#000000'] as const;

@@ -5,8 +5,8 @@
  * number, period, issuer, totals, proof and the chart of spend by day; then one team per printed page (A4 or
  * Letter: the page size is the printer's, the margins fixed).
  */
-import type { Amendment, Statement, StatementTeam, Totals } from '../core/billing/statement.ts';
-import { escapeHtml } from './validate/report-charts.ts';
+import { escapeHtml } from '../html.ts';
+import type { Amendment, Statement, StatementTeam, Totals } from './statement.ts';
 
 const money = (v: number): string => `$${v.toFixed(4)}`;
 const int = (v: number): string => v.toLocaleString('en-US');
