@@ -240,7 +240,9 @@ describe('SwitchyardStack', () => {
     expect(policies).not.toContain('s3:GetObject');
     expect(policies).not.toContain('s3:DeleteObject');
     expect(template.findOutputs('StatementsBucket').StatementsBucket).toBeDefined();
-    const named = envOf(unbundled('Org', { orgName: 'Acme Corp' })).find((e) => e.SWITCHYARD_STATEMENTS_BUCKET);
+    const named = envOf(unbundled('Org', { orgName: 'Acme Corp' })).find(
+      (e) => e.SWITCHYARD_STATEMENTS_BUCKET,
+    );
     expect(named?.SWITCHYARD_ORG_NAME).toBe('Acme Corp');
   });
 
