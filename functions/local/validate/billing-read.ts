@@ -21,11 +21,14 @@ export type Reading<T> =
 /** What the bill says now: spend so far and/or the balance left (either may be absent). */
 export type Counter = Partial<Pick<Snapshot, 'spent' | 'balance'>>;
 
-function adapterOf(ctx: CheckContext): BillingAdapter {
+/** What a reading needs: the subject, the run's HTTP wire, its timeout and sleep. */
+export type BillSource = Pick<CheckContext, 'subject' | 'http' | 'limits' | 'sleep'>;
+
+function adapterOf(ctx: BillSource): BillingAdapter {
   return BILLING_ADAPTERS[ctx.subject.billing ?? 'oneapi'];
 }
 
-const label = (ctx: CheckContext): string => ctx.subject.billing ?? 'oneapi (probed)';
+const label = (ctx: BillSource): string => ctx.subject.billing ?? 'oneapi (probed)';
 
 function reasonOf(err: unknown): string {
   if (err instanceof BillingApiError && err.status === 404)
@@ -34,7 +37,7 @@ function reasonOf(err: unknown): string {
 }
 
 async function withContext<T>(
-  ctx: CheckContext,
+  ctx: BillSource,
   read: (adapter: BillingAdapter, bctx: BillingContext) => Promise<T> | undefined,
 ): Promise<Reading<T>> {
   const adapter = adapterOf(ctx);
@@ -59,12 +62,12 @@ async function withContext<T>(
 }
 
 /** The balance left (value undefined: the relay shows none, e.g. an unlimited one-api quota). */
-export function readBalance(ctx: CheckContext): Promise<Reading<Money | undefined>> {
+export function readBalance(ctx: BillSource): Promise<Reading<Money | undefined>> {
   return withContext(ctx, (a, b) => a.balance?.(b));
 }
 
 /** A snapshot (spend and/or balance), else the balance alone, for a before/after difference. */
-export function readCounter(ctx: CheckContext): Promise<Reading<Counter>> {
+export function readCounter(ctx: BillSource): Promise<Reading<Counter>> {
   return withContext(ctx, (a, b) => {
     if (a.snapshot !== undefined) return a.snapshot(b, new Date().toISOString());
     const balance = a.balance;

@@ -96,9 +96,27 @@ function promptText(body: Json): string {
   return Array.isArray(body.messages) ? JSON.stringify(body.messages) : '';
 }
 
+/**
+ * One UTC day of the run's own ledger: the answered calls (the ones a relay bills), tokens and cost at the
+ * subject's prices, with the part estimated for calls that reported no usage (the prompt by the tokenizer,
+ * the output at `max_tokens`: an upper bound) kept apart — what the invoice check's statement is built from.
+ */
+export interface LedgerDay {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+  estimatedRequests: number;
+  estimatedInputTokens: number;
+  estimatedOutputTokens: number;
+  estimatedCostUsd: number;
+}
+
 export class ValidateClient {
   /** What this subject's run has used so far. */
   readonly used = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+  /** The billable calls by UTC day (`YYYY-MM-DD`). */
+  readonly ledger = new Map<string, LedgerDay>();
 
   constructor(
     private readonly subject: Subject,
@@ -139,7 +157,30 @@ export class ValidateClient {
     const output = usage?.completionTokens ?? this.limits.maxTokens;
     this.used.inputTokens += usage?.promptTokens ?? 0;
     this.used.outputTokens += usage?.completionTokens ?? 0;
-    this.used.costUsd += this.costOf(input, output);
+    const cost = this.costOf(input, output);
+    this.used.costUsd += cost;
+    const day = new Date().toISOString().slice(0, 10);
+    const d = this.ledger.get(day) ?? {
+      requests: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: 0,
+      estimatedRequests: 0,
+      estimatedInputTokens: 0,
+      estimatedOutputTokens: 0,
+      estimatedCostUsd: 0,
+    };
+    this.ledger.set(day, d);
+    d.requests++;
+    d.inputTokens += input;
+    d.outputTokens += output;
+    d.costUsd += cost;
+    if (usage === undefined) {
+      d.estimatedRequests++;
+      d.estimatedInputTokens += input;
+      d.estimatedOutputTokens += output;
+      d.estimatedCostUsd += cost;
+    }
   }
 
   private request(body: Json, opts: CallOptions) {

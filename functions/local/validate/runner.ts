@@ -7,12 +7,14 @@
 import { performance } from 'node:perf_hooks';
 import type { HttpClient } from '../../core/providers/types.ts';
 import type { TokenCounter } from '../../core/usage/types.ts';
+import { readCounter } from './billing-read.ts';
 import { BudgetExhausted, ValidateClient } from './client.ts';
 import type {
   Check,
   CheckOutcome,
   CheckResult,
   Limits,
+  RunWindow,
   Samples,
   Subject,
   SubjectReport,
@@ -50,6 +52,7 @@ export const subjectLabel = (s: Pick<Subject, 'name' | 'model'>): string =>
 async function runCheck(
   check: Check,
   subject: Subject,
+  window: RunWindow,
   client: ValidateClient,
   samples: Samples,
   limits: Limits,
@@ -58,6 +61,7 @@ async function runCheck(
   try {
     return await check.run({
       subject,
+      window,
       client,
       limits,
       samples,
@@ -127,6 +131,14 @@ export async function runSubject(
   const samples: Samples = { latencyMs: [], ttftMs: [], ramp: [] };
   const results: CheckResult[] = [];
   const t0 = performance.now();
+  const window: RunWindow = {
+    startedAt: deps.now().toISOString(),
+    ...(checks.some((c) => c.readsOpeningBill === true)
+      ? {
+          opening: await readCounter({ subject, limits, http: deps.http, sleep: deps.sleep }),
+        }
+      : {}),
+  };
   for (const [i, check] of checks.entries()) {
     const id = `${check.suite}.${check.name}`;
     deps.progress?.({
@@ -137,7 +149,10 @@ export async function runSubject(
       total: checks.length,
     });
     const started = performance.now();
-    const outcome = withoutKey(await runCheck(check, subject, client, samples, limits, deps), subject.key);
+    const outcome = withoutKey(
+      await runCheck(check, subject, window, client, samples, limits, deps),
+      subject.key,
+    );
     const result: CheckResult = {
       ...outcome,
       id,

@@ -6,6 +6,7 @@
 import type { BillingType } from '../../core/config/presets.ts';
 import type { HttpClient } from '../../core/providers/types.ts';
 import type { TokenCounter } from '../../core/usage/types.ts';
+import type { Counter, Reading } from './billing-read.ts';
 import type { ValidateClient } from './client.ts';
 
 export type Suite = 'connectivity' | 'stability' | 'exceptions' | 'billing';
@@ -93,8 +94,16 @@ export interface Samples {
   readonly ramp: RampStep[];
 }
 
+/** The subject's validation window: when it began and the relay's bill as read before its first request. */
+export interface RunWindow {
+  readonly startedAt: string;
+  /** Undefined when no check asked for it (no check has `readsOpeningBill`). */
+  readonly opening?: Reading<Counter>;
+}
+
 export interface CheckContext {
   readonly subject: Subject;
+  readonly window: RunWindow;
   readonly client: ValidateClient;
   readonly limits: Limits;
   readonly samples: Samples;
@@ -113,6 +122,8 @@ export interface Check {
   readonly title: string;
   /** Required checks fail the run (exit code 1); the others are reported only. */
   readonly required: boolean;
+  /** The runner reads the relay's bill before the subject's first request (the invoice check's opening). */
+  readonly readsOpeningBill?: boolean;
   run(ctx: CheckContext): Promise<CheckOutcome>;
 }
 

@@ -135,8 +135,11 @@ const CASES: readonly FaultCase[] = [
     fault: 'a relay without a billing panel',
     faults: { noBilling: true },
     fails: [],
-    skips: ['exceptions.insufficient_balance', 'billing.incremental'],
+    skips: ['exceptions.insufficient_balance', 'billing.incremental', 'billing.invoice'],
     evidence: (r) => {
+      expect(check(r, 'billing.invoice').summary).toMatch(
+        /^no bill to read \(oneapi \(probed\)\): the relay has no such endpoint/,
+      );
       expect(check(r, 'exceptions.insufficient_balance').summary).toMatch(
         /^no balance to read \(oneapi \(probed\)\): the relay has no such endpoint \(\/dashboard\/billing\/subscription: HTTP 404/,
       );
@@ -187,17 +190,29 @@ const CASES: readonly FaultCase[] = [
     fault: 'a relay that drops the usage chunk of streams',
     faults: { noStreamUsage: true },
     fails: ['billing.stream_usage'],
-    evidence: (r) =>
+    evidence: (r) => {
       expect(check(r, 'billing.stream_usage').summary).toBe(
         'no usage chunk at the end of the stream (stream_options.include_usage was sent)',
-      ),
+      );
+      // The streams' cost is estimated (max_tokens: an upper bound) and the bill, which has their true
+      // usage, falls between the statement's reported part and its total.
+      const invoice = check(r, 'billing.invoice');
+      expect(invoice.status).toBe('pass');
+      expect(invoice.summary).toMatch(/of it estimated for \d+ requests without reported usage: they match/);
+      const e = invoice.evidence as Record<string, number>;
+      expect(e.billedUsd).toBeGreaterThan(e.reportedUsd as number);
+      expect(e.billedUsd).toBeLessThan(e.statementUsd as number);
+    },
   },
   {
     fault: 'a relay that reports no usage at all',
     faults: { noUsage: true },
     fails: ['billing.usage_tokens', 'billing.cost'],
-    skips: ['billing.stream_usage', 'billing.incremental'],
+    skips: ['billing.stream_usage', 'billing.incremental', 'billing.invoice'],
     evidence: (r) => {
+      expect(check(r, 'billing.invoice').summary).toMatch(
+        /^none of the run's \d+ billable requests reported usage: the statement holds estimates only/,
+      );
       expect(check(r, 'billing.usage_tokens').summary).toBe('3 of 3 answers reported no usage');
       expect(check(r, 'billing.stream_usage').summary).toBe(
         'the unstreamed call reported no usage to compare with',
@@ -213,8 +228,15 @@ const CASES: readonly FaultCase[] = [
   {
     fault: 'a relay that bills twice the usage it reports',
     faults: { billFactor: 2 },
-    fails: ['billing.incremental'],
+    fails: ['billing.incremental', 'billing.invoice'],
     evidence: (r) => {
+      // Over the whole run: the bill shows twice what the run's statement lists, and says both figures.
+      const invoice = check(r, 'billing.invoice');
+      expect(invoice.summary).toMatch(
+        /^the bill's spent moved \$([\d.]+) over the run; its statement \(ST-\d{4}-\d{2}-[0-9a-f]{8}\) lists \d+ requests for \$([\d.]+).*: the bill is off by \$[\d.]+ /,
+      );
+      const e = invoice.evidence as Record<string, number>;
+      expect(e.billedUsd).toBeGreaterThan(1.8 * (e.reportedUsd as number));
       const c = check(r, 'billing.incremental');
       expect(c.summary).toMatch(
         /^the bill's spent moved \$[\d.]+ for 3 requests whose reported usage costs \$[\d.]+ \(×2; /,

@@ -86,6 +86,31 @@ describe('validate against a well-behaved relay', () => {
     for (const c of report.checks) if (!others.has(c.id)) expect(c.status, c.id).toBe('pass');
   });
 
+  it("holds the relay's bill over the whole run against the run's own statement of it", () => {
+    const invoice = check(report, 'billing.invoice');
+    expect(invoice.status).toBe('pass');
+    const e = invoice.evidence as {
+      billedUsd: number;
+      statementUsd: number;
+      reportedUsd: number;
+      toleranceUsd: number;
+      statements: { number: string; lines: { model: string; requests: number; costUsd: number }[] }[];
+    };
+    // The statement is built by the monthly statement's code from every billable call of the run: one line
+    // for the subject's model whose requests are the answered calls and whose cost the bill moved by.
+    const [statement, ...more] = e.statements;
+    expect(more).toEqual([]);
+    expect(statement?.number).toMatch(/^ST-\d{4}-\d{2}-[0-9a-f]{8}$/);
+    expect(statement?.lines.map((l) => l.model)).toEqual(['fake-gpt']);
+    const answered = relay.requests.filter((r) => r.path === '/v1/chat/completions').length;
+    expect(statement?.lines[0]?.requests).toBeGreaterThan(answered / 2);
+    expect(statement?.lines[0]?.requests).toBeLessThanOrEqual(answered);
+    expect(e.statementUsd).toBe(statement?.lines[0]?.costUsd);
+    expect(e.billedUsd).toBeGreaterThanOrEqual(e.reportedUsd - e.toleranceUsd);
+    expect(e.billedUsd).toBeLessThanOrEqual(e.statementUsd + e.toleranceUsd);
+    expect(invoice.summary).toMatch(/: they match \(±\$[\d.]+\)$/);
+  });
+
   it('tells a chat-only relay apart: no Responses, no Messages, and what the gateway config should say', () => {
     const responses = check(report, 'connectivity.responses');
     expect(responses.status).toBe('skipped');
@@ -182,11 +207,17 @@ describe('validate with fewer means', () => {
       status: 'skipped',
       summary: 'no prices configured for the subject',
     });
+    expect(check(s, 'billing.invoice')).toMatchObject({
+      status: 'skipped',
+      summary: 'no prices configured for the subject',
+    });
     expect(r.passed).toBe(true);
   });
 
   it('reads no bill when the subject says its relay has none', async () => {
-    const bill = ALL_CHECKS.filter((c) => c.name === 'insufficient_balance' || c.name === 'incremental');
+    const bill = ALL_CHECKS.filter((c) =>
+      ['insufficient_balance', 'incremental', 'invoice'].includes(c.name),
+    );
     const r = await runSubject(subject({ billing: 'none' }), bill, LIMITS, deps);
     expect(r.checks.map((c) => [c.id, c.status, c.summary])).toEqual([
       [
@@ -195,6 +226,7 @@ describe('validate with fewer means', () => {
         'no balance to read (none): billing type none has no such reading',
       ],
       ['billing.incremental', 'skipped', 'no bill to read (none): billing type none has no such reading'],
+      ['billing.invoice', 'skipped', 'no bill to read (none): billing type none has no such reading'],
     ]);
     expect(r.usage.requests).toBe(0);
   });
