@@ -27,6 +27,32 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), 'must be an http(s) URL')
   .transform((u) => u.replace(/\/+$/, ''));
 
+/**
+ * The shared circuit breaker and cool-downs of a route's targets (functions/core/routing/health.ts). Every
+ * field is optional: a provider's `health` overrides the defaults for its targets, a route's overrides both.
+ */
+export const healthSchema = z.strictObject({
+  /** Off: no target is ever skipped for its health (outcomes are still measured for `latency`). */
+  enabled: z.boolean().optional(),
+  /** Consecutive failures (timeouts, 5xx, connection failures) on one instance that open the breaker. */
+  failureThreshold: z.number().int().min(1).max(1000).optional(),
+  /** Failures as a share of the attempts in the window that open it too… */
+  failureRatePercent: z.number().min(1).max(100).optional(),
+  /** …once the window holds at least this many attempts. */
+  minRequests: z.number().int().min(1).max(100_000).optional(),
+  /** The failure-rate window, in ms (1–300 s). */
+  windowMs: z.number().int().min(1_000).max(300_000).optional(),
+  /** How long an open breaker skips its target before one request probes it (half-open). */
+  cooldownMs: z.number().int().min(100).max(3_600_000).optional(),
+  /** How long an `insufficient_quota` / no-balance / bad-key answer cools its target down. */
+  quotaCooldownMs: z.number().int().min(1_000).max(86_400_000).optional(),
+  /** The longest cool-down a 429's Retry-After may set. */
+  maxRetryAfterMs: z.number().int().min(1_000).max(86_400_000).optional(),
+  /** `latency` strategy: the share of requests that try another healthy target first (exploration). */
+  explorePercent: z.number().min(0).max(50).optional(),
+});
+export type HealthSettings = z.infer<typeof healthSchema>;
+
 const provider = z.strictObject({
   /** Optional with a preset, which gives it. */
   type: z.enum(PROVIDER_TYPES).optional(),
@@ -70,6 +96,8 @@ const provider = z.strictObject({
       z.string().max(4096),
     )
     .optional(),
+  /** Breaker and cool-down settings for this provider's targets (a route's own `health` wins). */
+  health: healthSchema.optional(),
   /** AWS region of a `bedrock` provider (required for it). */
   region: z
     .string()
@@ -108,8 +136,14 @@ const target = z.strictObject({
 });
 
 const route = z.strictObject({
-  strategy: z.enum(['fallback', 'weighted']).default('fallback'),
+  /**
+   * The order targets are tried in: as written (`fallback`), a weighted draw (`weighted`), the fastest healthy
+   * target first with a little exploration (`latency`), or the cheapest priced target first (`cost`). Every
+   * strategy keeps the others as fallbacks and tries targets whose breaker is open last.
+   */
+  strategy: z.enum(['fallback', 'weighted', 'latency', 'cost']).default('fallback'),
   targets: z.array(target).min(1),
+  health: healthSchema.optional(),
   timeouts: timeouts.default(timeouts.parse({})),
   retry: retry.default(retry.parse({})),
   /**
