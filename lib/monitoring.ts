@@ -133,6 +133,12 @@ export class Monitoring extends Construct {
           ]),
         ],
         [
+          graph('Target health: breaker open (1) / closed (0)', [
+            search(props.service, 'Provider,Target', 'TargetBreakerOpen', 'Maximum', PERIOD, 'breaker'),
+          ]),
+          graph("Served by the route's last target", [byRoute('LastTargetServed', 'Sum', 'last target')]),
+        ],
+        [
           graph(
             'Lambda concurrency and throttles',
             [lambda('ConcurrentExecutions', 'Maximum')],
@@ -206,6 +212,20 @@ export class Monitoring extends Construct {
       rate(lambda('Url5xxCount', 'Sum'), lambda('UrlRequestCount', 'Sum'), 'function URL 5xx %'),
       ratePct,
       `More than ${ratePct}% of function URL requests answered 5xx.`,
+    );
+    // Requests a route served from its last target, every other one failed or skipped for its health (the
+    // gateway files the count once more with only the service dimension, for this alarm).
+    alarm(
+      'LastTargetServed',
+      new Metric({
+        namespace: 'Switchyard',
+        metricName: 'LastTargetServed',
+        dimensionsMap: { service: props.service },
+        statistic: 'Sum',
+        period: PERIOD,
+      }),
+      0,
+      "A route is serving from its last target: every other target failed or has its breaker open (see the dashboard's target health).",
     );
     const drift = props.driftTolerancePercent ?? 2;
     // The reconciler's per-run counts (service dimension only: the provider set is config, not stack).

@@ -18,6 +18,7 @@ import { MetricUnit, type Metrics as PowertoolsMetrics } from '@aws-lambda-power
 import type { ReconcileMetrics } from '../core/billing/reconcile.ts';
 import type { Report } from '../core/billing/report.ts';
 import type { Logger, Metrics, RequestSummary } from '../core/ports.ts';
+import type { HealthEvent } from '../core/routing/health.ts';
 
 export function powertoolsLogger(logger: PowertoolsLogger): Logger {
   return {
@@ -54,7 +55,12 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
       if (s.costUsd !== undefined) metrics.addMetric('CostUSD', MetricUnit.NoUnit, s.costUsd);
       if (s.unpriced === true) metrics.addMetric('UnpricedRequests', MetricUnit.Count, 1);
       if (s.implausibleUsage === true) metrics.addMetric('ImplausibleUsage', MetricUnit.Count, 1);
+      if (s.lastTarget === true) metrics.addMetric('LastTargetServed', MetricUnit.Count, 1);
       metrics.publishStoredMetrics();
+      if (s.lastTarget === true) {
+        // Once more with the service dimension alone: the alarm's fixed series (lib/monitoring.ts).
+        metrics.singleMetric().addMetric('LastTargetServed', MetricUnit.Count, 1);
+      }
       if (s.errorCode !== undefined) {
         // Errors carry one more dimension, so they go out as a single metric (published on add).
         const errors = metrics.singleMetric();
@@ -62,6 +68,13 @@ export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
         if (byEndpoint !== undefined) errors.addDimensions(byEndpoint);
         errors.addMetric('Errors', MetricUnit.Count, 1);
       }
+    },
+    breaker(e: HealthEvent) {
+      // One line per transition (a few per outage), per target: 1 when its breaker opens, 0 when it closes,
+      // so the dashboard's Maximum shows which targets were skipped and when.
+      const line = metrics.singleMetric();
+      line.addDimensions({ Provider: e.provider, Target: e.target });
+      line.addMetric('TargetBreakerOpen', MetricUnit.Count, e.state === 'open' ? 1 : 0);
     },
   };
 }

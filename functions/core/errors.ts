@@ -86,7 +86,11 @@ export class UpstreamError extends SwitchyardError {
   readonly status = 502;
   readonly type = 'upstream_error';
   get shouldRetry(): boolean {
-    return this.code === 'upstream_server_error' || this.code === 'upstream_unreachable';
+    return (
+      this.code === 'upstream_server_error' ||
+      this.code === 'upstream_unreachable' ||
+      this.code === 'upstream_unavailable'
+    );
   }
 }
 export class UpstreamTimeoutError extends SwitchyardError {

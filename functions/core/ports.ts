@@ -2,9 +2,11 @@
  * The ports the core depends on. Hosts (functions/local, functions/aws) build the adapters; tests use the
  * same adapters against loopback servers and dynalite.
  */
+
 import type { GatewayConfig } from './config/schema.ts';
 import type { EndpointId } from './endpoints/types.ts';
 import type { BudgetPeriod } from './keys/types.ts';
+import type { HealthEvent } from './routing/health.ts';
 
 /** Reads the routing config (providers, routes, prices). Wrap it in {@link CachedRouteStore} on the hot path. */
 export interface RouteStore {
@@ -51,6 +53,8 @@ export interface Logger {
 /** One summary per request; Lambda turns it into EMF through powertools, locally it is aggregated in memory. */
 export interface Metrics {
   record(summary: RequestSummary): void;
+  /** A target's breaker opened or closed (functions/core/routing/health.ts). */
+  breaker?(event: HealthEvent): void;
 }
 
 export interface AttemptRecord {
@@ -85,6 +89,8 @@ export interface RequestSummary {
   readonly attempts: number;
   readonly retries: number;
   readonly fallbacks: number;
+  /** Served by the route's last target: every other one failed or was skipped for its health. */
+  readonly lastTarget?: boolean;
   readonly attemptLog: readonly AttemptRecord[];
   /** Request fields a provider had no equivalent for and dropped (`<provider>: <field> dropped: …`). */
   readonly warnings?: readonly string[];

@@ -1,6 +1,8 @@
 /** Local adapters of the Logger and Metrics ports: JSON lines, and in-memory counters. */
+
 import { writeSync } from 'node:fs';
 import type { Logger, LogLevel, Metrics, RequestSummary } from '../core/ports.ts';
+import type { HealthEvent } from '../core/routing/health.ts';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
@@ -54,6 +56,10 @@ export interface MetricTotals {
   unpricedRequests: number;
   /** Requests whose upstream reported usage that cannot be true. */
   implausibleRequests: number;
+  /** Requests served by their route's last target (every other one failed or was skipped). */
+  lastTargetServed: number;
+  /** Breaker transitions: how often a target's breaker opened. */
+  breakerOpened: number;
   byErrorCode: Record<string, number>;
 }
 
@@ -72,6 +78,8 @@ export class InMemoryMetrics implements Metrics {
     costUsd: 0,
     unpricedRequests: 0,
     implausibleRequests: 0,
+    lastTargetServed: 0,
+    breakerOpened: 0,
     // No prototype: an upstream's error code passed on (`constructor`, say) is just a name here.
     byErrorCode: Object.create(null),
   };
@@ -86,9 +94,14 @@ export class InMemoryMetrics implements Metrics {
     t.costUsd += s.costUsd ?? 0;
     if (s.unpriced === true) t.unpricedRequests++;
     if (s.implausibleUsage === true) t.implausibleRequests++;
+    if (s.lastTarget === true) t.lastTargetServed++;
     if (s.errorCode !== undefined) {
       t.errors++;
       t.byErrorCode[s.errorCode] = (t.byErrorCode[s.errorCode] ?? 0) + 1;
     }
+  }
+
+  breaker(e: HealthEvent): void {
+    if (e.state === 'open') this.totals.breakerOpened++;
   }
 }

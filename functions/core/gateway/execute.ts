@@ -5,7 +5,7 @@
  */
 import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
 import type { ClientRequest, EndpointSpec, TargetCall } from '../endpoints/spec.ts';
-import { ServerShuttingDownError } from '../errors.ts';
+import { RateLimitError, ServerShuttingDownError, type SwitchyardError, UpstreamError } from '../errors.ts';
 import { own } from '../json.ts';
 import type { AttemptRecord, Clock, ProviderKeySource, Sleep } from '../ports.ts';
 import { ADAPTERS } from '../providers/registry.ts';
@@ -17,6 +17,7 @@ import {
   finalError,
   retryableOnSameTarget,
 } from '../routing/failure.ts';
+import { type HealthBoard, healthConfigOf, type PlannedTarget, targetId } from '../routing/health.ts';
 import { backoffMs } from '../routing/retry.ts';
 import { orderTargets } from '../routing/router.ts';
 import { NO_SECRETS, type SecretMasker } from '../secrets.ts';
@@ -35,6 +36,8 @@ export interface ExecuteDeps {
   readonly random: () => number;
   /** Every secret value the gateway holds, masked wherever upstream text is kept (default: none known). */
   readonly secrets?: SecretMasker;
+  /** Shared target health (breakers, cool-downs, speeds); without it every target is always tried. */
+  readonly health?: HealthBoard;
 }
 
 export interface ExecuteInput {
@@ -59,6 +62,8 @@ export class ExecStats {
   readonly log: AttemptRecord[] = [];
   /** Request fields a provider dropped (no equivalent), for the log line. */
   readonly warnings: string[] = [];
+  /** Served by a route's last target: every other one failed or was skipped for its health. */
+  lastTarget = false;
 }
 
 export interface Executed {
@@ -155,11 +160,39 @@ export async function execute(
   const failures: AttemptFailure[] = [];
   const deadlinePassed = () => signal.aborted && signal.reason instanceof TimeoutReason;
   const secrets = deps.secrets ?? NO_SECRETS;
-  const targets = orderTargets(route, deps.random);
-  for (const [ti, target] of targets.entries()) {
+  const board = deps.health;
+  const healthOf = (t: TargetConfig) => healthConfigOf(route, own(config.providers, t.provider));
+  const first = route.targets[0] as TargetConfig;
+  const ordered = orderTargets(route, {
+    random: deps.random,
+    config,
+    stream: input.stream,
+    ...(board === undefined ? {} : { speeds: board, explorePercent: healthOf(first).explorePercent }),
+  });
+  const planned: readonly PlannedTarget[] =
+    board === undefined
+      ? ordered.map((target) => ({ target, id: targetId(target), status: 'healthy' }))
+      : board.plan(ordered, healthOf);
+  const skipped: PlannedTarget[] = [];
+  for (const [ti, { target, id, status }] of planned.entries()) {
     if (ti > 0) stats.fallbacks++;
     const provider = own(config.providers, target.provider);
     if (provider === undefined) continue; // config validation makes this unreachable
+    if (board !== undefined && status !== 'healthy') {
+      // Open: skipped at once. Half-open: one request probes it (here or on another instance), the rest skip.
+      const probe = status === 'half-open' && (await board.claimProbe(id, route.timeouts.firstByteMs * 2));
+      if (!probe) {
+        skipped.push(planned[ti] as PlannedTarget);
+        stats.log.push({
+          provider: target.provider,
+          model: target.model,
+          host: '',
+          outcome: 'skipped',
+          ms: 0,
+        });
+        continue;
+      }
+    }
     const adapter = ADAPTERS[provider.type];
     const keys = await deps.providerKeys.keys(target.provider);
     const baseUrls = baseUrlsOf(provider);
@@ -229,6 +262,8 @@ export async function execute(
           status: opened.response.status,
           ms,
         });
+        board?.success(id, target.provider, ms, input.stream, healthOf(target));
+        stats.lastTarget = planned.length > 1 && othersDown(planned, ti) === planned.length - 1;
         return { opened, adapter, target, startedAt, head, answer, call: tc };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
@@ -239,6 +274,8 @@ export async function execute(
         if (!(err instanceof AttemptError)) throw err;
         const f = err.failure;
         failures.push(f);
+        // A request cut short by its own deadline or client says nothing about the target.
+        if (!signal.aborted) board?.failure(id, target.provider, f, healthOf(target));
         stats.log.push({
           provider: target.provider,
           model: target.model,
@@ -273,5 +310,37 @@ export async function execute(
       }
     }
   }
+  if (board !== undefined && skipped.length > 0 && !failures.some((f) => f.kind !== 'unsupported'))
+    throw allSkipped(board, skipped, deps.clock.epochMs());
   throw finalError(failures, deadlinePassed());
+}
+
+/** Targets other than the one at `winner` that are down: tried before it (failed or skipped), or open after it. */
+function othersDown(planned: readonly PlannedTarget[], winner: number): number {
+  let n = 0;
+  for (const [j, p] of planned.entries()) if (j < winner || (j > winner && p.status === 'open')) n++;
+  return n;
+}
+
+/**
+ * Every target of the route is cooling down (none was tried): 429 when each was rate limited, else 502
+ * `upstream_unavailable`; both with Retry-After at the soonest end of a cool-down, so the SDK waits it out.
+ */
+function allSkipped(board: HealthBoard, skipped: readonly PlannedTarget[], now: number): SwitchyardError {
+  const views = skipped.map((p) => board.view(p.id));
+  const soonest = Math.min(...views.map((v) => v.openUntil));
+  const retryAfterSeconds = Math.max(1, Math.ceil((soonest - now) / 1000));
+  const names = views.map((v) => `${v.id} until ${new Date(v.openUntil).toISOString()}`).join(', ');
+  if (views.every((v) => v.reason === 'rate_limited')) {
+    return new RateLimitError({
+      code: 'upstream_rate_limited',
+      message: `Every target is cooling down after a rate limit (${names}).`,
+      retryAfterSeconds,
+    });
+  }
+  return new UpstreamError({
+    code: 'upstream_unavailable',
+    message: `Every target is skipped while its circuit breaker is open (${names}).`,
+    retryAfterSeconds,
+  });
 }

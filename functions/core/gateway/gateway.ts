@@ -17,6 +17,7 @@ import {
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RouteStore } from '../ports.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
+import { HealthBoard } from '../routing/health.ts';
 import { NO_SECRETS } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason } from '../upstream/reasons.ts';
@@ -92,6 +93,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     secrets: deps.secrets ?? NO_SECRETS,
     maxBody: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     state: new ProviderState(),
+    // Without a host's board (one shared through the store), breakers are this instance's own.
+    health:
+      deps.health ??
+      new HealthBoard({
+        clock: deps.clock,
+        logger: deps.logger,
+        onTransition: (e) => deps.metrics.breaker?.(e),
+      }),
     inflight,
     stopping: () => stopping,
     shuttingDown,

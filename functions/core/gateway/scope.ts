@@ -55,6 +55,7 @@ export class RequestScope {
       attempts: s.attempts,
       retries: s.retries,
       fallbacks: s.fallbacks,
+      ...(s.lastTarget ? { lastTarget: true } : {}),
       attemptLog: s.log,
       ...(s.attempts > 0
         ? { upstreamMs: s.upstreamMs, overheadMs: Math.max(0, latencyMs - s.upstreamMs) }

@@ -21,106 +21,24 @@
  * - **Never refuse for health alone.** Open targets are tried last, after every healthy one: when all are
  *   open a request still gets an answer if any of them gives one.
  */
-import type { HealthSettings, RouteConfig, TargetConfig } from '../config/schema.ts';
+
+import type { TargetConfig } from '../config/schema.ts';
 import type { Clock, Logger } from '../ports.ts';
 import type { FailureKind } from './failure.ts';
+import {
+  DEFAULT_HEALTH,
+  type HealthConfig,
+  type HealthEvent,
+  type HealthStore,
+  type HealthView,
+  type PlannedTarget,
+  type SharedHealth,
+  type TargetStatus,
+  type Transition,
+  targetId,
+} from './health-types.ts';
 
-export interface HealthConfig {
-  readonly enabled: boolean;
-  readonly failureThreshold: number;
-  readonly failureRatePercent: number;
-  readonly minRequests: number;
-  readonly windowMs: number;
-  readonly cooldownMs: number;
-  readonly quotaCooldownMs: number;
-  readonly maxRetryAfterMs: number;
-  readonly explorePercent: number;
-}
-
-export const DEFAULT_HEALTH: HealthConfig = {
-  enabled: true,
-  failureThreshold: 5,
-  failureRatePercent: 50,
-  minRequests: 10,
-  windowMs: 10_000,
-  cooldownMs: 30_000,
-  quotaCooldownMs: 600_000,
-  maxRetryAfterMs: 600_000,
-  explorePercent: 5,
-};
-
-/** The settings of a target on a route: the defaults, then its provider's `health`, then the route's. */
-export function healthConfigOf(
-  route: Pick<RouteConfig, 'health'>,
-  provider: { readonly health?: HealthSettings | undefined } | undefined,
-): HealthConfig {
-  const out: Record<string, unknown> = { ...DEFAULT_HEALTH };
-  for (const layer of [provider?.health, route.health]) {
-    if (layer === undefined) continue;
-    for (const [k, v] of Object.entries(layer)) if (v !== undefined) out[k] = v;
-  }
-  return out as unknown as HealthConfig;
-}
-
-export type HealthReason = 'closed' | 'breaker' | 'rate_limited' | 'quota';
-
-/** A breaker transition: open until `openUntil` (epoch ms; 0 = closed), written at `at`. */
-export interface Transition {
-  readonly openUntil: number;
-  readonly reason: HealthReason;
-  readonly at: number;
-}
-
-/** What the store keeps per target: the last transition and the last moving averages any instance wrote. */
-export interface SharedHealth extends Partial<Transition> {
-  readonly latencyMs?: number;
-  readonly ttftMs?: number;
-}
-
-/** One small item per target, with an expiry. Implementations: functions/aws/stores/dynamo-health-store.ts. */
-export interface HealthStore {
-  read(ids: readonly string[]): Promise<ReadonlyMap<string, SharedHealth>>;
-  /** Writes a transition unless the item already holds a later one. */
-  transition(id: string, t: Transition): Promise<void>;
-  /** Writes the moving averages (last writer wins). */
-  speeds(id: string, s: { readonly latencyMs?: number; readonly ttftMs?: number }): Promise<void>;
-  /**
-   * Claims the probe of a breaker whose transition was written at `openedAt`, for `holdMs`: true for one
-   * caller until then (a later claim after `holdMs` may take it again: the first probe hung or died).
-   */
-  claimProbe(id: string, openedAt: number, holdMs: number): Promise<boolean>;
-}
-
-/** What a breaker transition looks like to the log and the metrics. */
-export interface HealthEvent {
-  readonly target: string;
-  readonly provider: string;
-  readonly state: 'open' | 'closed';
-  readonly reason: HealthReason;
-  /** Open: until when (ISO). */
-  readonly until?: string;
-  /** What opened it: consecutive failures, a failure rate, a status. */
-  readonly cause?: string;
-}
-
-export type TargetStatus = 'healthy' | 'open' | 'half-open';
-
-export interface PlannedTarget {
-  readonly target: TargetConfig;
-  readonly id: string;
-  readonly status: TargetStatus;
-}
-
-export interface HealthView {
-  readonly id: string;
-  readonly status: TargetStatus;
-  readonly reason: HealthReason;
-  readonly openUntil: number;
-  readonly latencyMs?: number;
-  readonly ttftMs?: number;
-}
-
-export const targetId = (t: Pick<TargetConfig, 'provider' | 'model'>): string => `${t.provider}/${t.model}`;
+export * from './health-types.ts';
 
 /** Weight of a new sample in the moving averages. */
 const ALPHA = 0.2;
@@ -170,13 +88,19 @@ class TargetState {
   /** The latest transition this instance knows of (its own or read). */
   transition: Transition = { openUntil: 0, reason: 'closed', at: 0 };
   readAt = Number.NEGATIVE_INFINITY;
-  probing = false;
+  /** A probe of the half-open target is in flight here until then (epoch ms). */
+  probingUntil = 0;
   latencyMs: number | undefined;
   ttftMs: number | undefined;
   sharedLatencyMs: number | undefined;
   sharedTtftMs: number | undefined;
   speedWrittenAt = Number.NEGATIVE_INFINITY;
   constructor(readonly id: string) {}
+}
+
+function ringOf(s: TargetState, cfg: HealthConfig): Ring {
+  if (s.ring === undefined) s.ring = new Ring(Math.max(1, Math.round(cfg.windowMs / 1000)));
+  return s.ring;
 }
 
 /** Failure kinds that count against a target's breaker (the client's own 4xx never do). */
@@ -255,7 +179,8 @@ export class HealthBoard {
       const id = targetId(target);
       const s = this.state(id);
       const status = cfg(target).enabled ? this.statusOf(s, now) : 'healthy';
-      if (status === 'healthy' || (status === 'half-open' && !s.probing)) usable.push({ target, id, status });
+      if (status === 'healthy' || (status === 'half-open' && now >= s.probingUntil))
+        usable.push({ target, id, status });
       else open.push({ target, id, status: 'open', until: s.transition.openUntil });
     }
     open.sort((a, b) => a.until - b.until);
@@ -279,13 +204,14 @@ export class HealthBoard {
    */
   async claimProbe(id: string, holdMs: number): Promise<boolean> {
     const s = this.state(id);
-    if (s.probing) return false;
-    s.probing = true;
+    const now = this.deps.clock.epochMs();
+    if (now < s.probingUntil) return false;
+    s.probingUntil = now + holdMs;
     const store = this.deps.store;
     if (store === undefined) return true;
     try {
       const won = await store.claimProbe(id, s.transition.at, holdMs);
-      if (!won) s.probing = false;
+      // Another instance probes it: skip it here until its probe's hold ends or its outcome is read.
       return won;
     } catch (err) {
       this.storeFailed('claim a probe', err);
@@ -294,15 +220,21 @@ export class HealthBoard {
   }
 
   /** An attempt answered: `ms` to its answer (a stream: to the answer's start). */
-  success(id: string, provider: string, ms: number, stream: boolean): void {
+  success(
+    id: string,
+    provider: string,
+    ms: number,
+    stream: boolean,
+    cfg: HealthConfig = DEFAULT_HEALTH,
+  ): void {
     const s = this.state(id);
     const now = this.deps.clock.epochMs();
     s.consecutive = 0;
-    s.ring?.add(now, false);
+    ringOf(s, cfg).add(now, false);
     if (stream) s.ttftMs = s.ttftMs === undefined ? ms : s.ttftMs + ALPHA * (ms - s.ttftMs);
     else s.latencyMs = s.latencyMs === undefined ? ms : s.latencyMs + ALPHA * (ms - s.latencyMs);
     if (s.transition.openUntil !== 0) {
-      s.probing = false;
+      s.probingUntil = 0;
       this.move(s, provider, { openUntil: 0, reason: 'closed', at: now }, 'a request succeeded');
     }
     if (this.deps.store !== undefined && now - s.speedWrittenAt >= SPEED_WRITE_MS) {
@@ -337,24 +269,27 @@ export class HealthBoard {
       const until = now + Math.min(f.retryAfterMs, cfg.maxRetryAfterMs);
       if (until > s.transition.openUntil)
         this.move(s, provider, { openUntil: until, reason: 'rate_limited', at: now }, '429 with Retry-After');
-      s.probing = false;
+      s.probingUntil = 0;
       return;
     }
     if (f.kind === 'balance' || f.kind === 'auth') {
       const cause = f.kind === 'balance' ? 'no balance / insufficient quota' : 'the provider refused our key';
       this.move(s, provider, { openUntil: now + cfg.quotaCooldownMs, reason: 'quota', at: now }, cause);
-      s.probing = false;
+      s.probingUntil = 0;
       return;
     }
-    if (!BREAKER_KINDS.has(f.kind)) return;
+    if (!BREAKER_KINDS.has(f.kind)) {
+      // Says nothing of the target: a probe that ended so leaves it half-open for the next request.
+      s.probingUntil = 0;
+      return;
+    }
     s.consecutive++;
-    const slots = Math.max(1, Math.round(cfg.windowMs / 1000));
-    if (s.ring === undefined) s.ring = new Ring(slots);
-    s.ring.add(now, true);
+    const ring = ringOf(s, cfg);
+    ring.add(now, true);
     const status = this.statusOf(s, now);
     const what = `${f.kind}${f.status === undefined ? '' : ` ${f.status}`}`;
-    if (s.probing || status === 'half-open') {
-      s.probing = false;
+    if (s.probingUntil !== 0 || status === 'half-open') {
+      s.probingUntil = 0;
       this.move(
         s,
         provider,
@@ -364,7 +299,7 @@ export class HealthBoard {
       return;
     }
     if (status === 'open') return;
-    const { total, failed } = s.ring.totals(now);
+    const { total, failed } = ring.totals(now);
     const byCount = s.consecutive >= cfg.failureThreshold;
     const byRate = total >= cfg.minRequests && (failed / total) * 100 >= cfg.failureRatePercent;
     if (!byCount && !byRate) return;
@@ -442,7 +377,7 @@ export class HealthBoard {
     if (shared.at <= s.transition.at) return;
     const t: Transition = { openUntil: shared.openUntil, reason: shared.reason, at: shared.at };
     s.transition = t;
-    s.probing = false;
+    s.probingUntil = 0;
     if (t.openUntil === 0) {
       s.consecutive = 0;
       s.ring?.clear();

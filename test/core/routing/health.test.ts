@@ -1,0 +1,183 @@
+/**
+ * The health board on one instance, without a store: when a breaker opens, what a plan looks like then, the
+ * half-open probe, cool-downs from a 429's Retry-After and from a no-balance answer, and what never counts.
+ * The shared path (two boards on one DynamoDB store) is test/aws/stores/dynamo-health-store.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../functions/core/config/schema.ts';
+import type { Logger } from '../../../functions/core/ports.ts';
+import {
+  DEFAULT_HEALTH,
+  HealthBoard,
+  type HealthEvent,
+  healthConfigOf,
+} from '../../../functions/core/routing/health.ts';
+
+function rig() {
+  let t = 1_800_000_000_000;
+  const clock = { now: () => t, epochMs: () => t };
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const logger: Logger = { log: (level, message, fields) => lines.push({ level, message, fields }) };
+  const events: HealthEvent[] = [];
+  const board = new HealthBoard({ clock, logger, onTransition: (e) => events.push(e) });
+  return {
+    board,
+    lines,
+    events,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
+}
+
+const a = { provider: 'a', model: 'm' };
+const b = { provider: 'b', model: 'm' };
+const cfg = () => DEFAULT_HEALTH;
+const order = (board: HealthBoard) => board.plan([a, b], cfg).map((p) => `${p.id}:${p.status}`);
+
+describe('HealthBoard (one instance)', () => {
+  it('opens after failureThreshold consecutive timeouts, moves the target last, logs and reports it once', () => {
+    const { board, lines, events } = rig();
+    for (let i = 0; i < 4; i++) board.failure('a/m', 'a', { kind: 'timeout' }, DEFAULT_HEALTH);
+    expect(order(board)).toEqual(['a/m:healthy', 'b/m:healthy']);
+    board.failure('a/m', 'a', { kind: 'timeout' }, DEFAULT_HEALTH);
+    expect(order(board)).toEqual(['b/m:healthy', 'a/m:open']);
+    expect(events).toEqual([
+      expect.objectContaining({ target: 'a/m', provider: 'a', state: 'open', reason: 'breaker' }),
+    ]);
+    expect(events[0]?.cause).toContain('5 consecutive failures');
+    expect(lines.filter((l) => l.message === 'target skipped')).toHaveLength(1);
+  });
+
+  it('a success in between resets the consecutive count', () => {
+    const { board } = rig();
+    for (let i = 0; i < 4; i++) board.failure('a/m', 'a', { kind: 'server', status: 503 }, DEFAULT_HEALTH);
+    board.success('a/m', 'a', 100, false);
+    for (let i = 0; i < 4; i++) board.failure('a/m', 'a', { kind: 'server', status: 503 }, DEFAULT_HEALTH);
+    expect(board.view('a/m').status).toBe('healthy');
+  });
+
+  it('opens on a failure rate over the window once it holds minRequests attempts', () => {
+    const { board, events, advance } = rig();
+    // Alternating: never 5 in a row, but 50 % of 10+ attempts in 10 s.
+    for (let i = 0; i < 10; i++) {
+      if (i % 2 === 0) board.success('a/m', 'a', 50, false);
+      else board.failure('a/m', 'a', { kind: 'unreachable' }, DEFAULT_HEALTH);
+      advance(200);
+    }
+    expect(board.view('a/m').status).toBe('open');
+    expect(events[0]?.cause).toMatch(/5 of 10 attempts failed in 10 s/);
+  });
+
+  it("never counts the client's own errors, a refused field or an oversize answer", () => {
+    const { board } = rig();
+    for (let i = 0; i < 50; i++) {
+      board.failure('a/m', 'a', { kind: 'bad_request', status: 400 }, DEFAULT_HEALTH);
+      board.failure('a/m', 'a', { kind: 'unsupported' }, DEFAULT_HEALTH);
+    }
+    expect(board.view('a/m').status).toBe('healthy');
+  });
+
+  it('half-open after the cool-down: one probe at a time; its success closes, its failure reopens', async () => {
+    const { board, events, advance } = rig();
+    for (let i = 0; i < 5; i++) board.failure('a/m', 'a', { kind: 'timeout' }, DEFAULT_HEALTH);
+    advance(DEFAULT_HEALTH.cooldownMs);
+    expect(order(board)).toEqual(['a/m:half-open', 'b/m:healthy']);
+    expect(await board.claimProbe('a/m', 60_000)).toBe(true);
+    expect(await board.claimProbe('a/m', 60_000)).toBe(false);
+    // While the probe is out, the others skip it.
+    expect(order(board)).toEqual(['b/m:healthy', 'a/m:open']);
+    board.failure('a/m', 'a', { kind: 'timeout' }, DEFAULT_HEALTH);
+    expect(board.view('a/m').status).toBe('open');
+    expect(events.at(-1)?.cause).toContain('probe failed');
+    advance(DEFAULT_HEALTH.cooldownMs);
+    expect(await board.claimProbe('a/m', 60_000)).toBe(true);
+    board.success('a/m', 'a', 80, false);
+    expect(order(board)).toEqual(['a/m:healthy', 'b/m:healthy']);
+    expect(events.at(-1)).toEqual(expect.objectContaining({ state: 'closed', reason: 'closed' }));
+  });
+
+  it('a probe that hangs or dies frees the target for another probe after its hold', async () => {
+    const { board, advance } = rig();
+    for (let i = 0; i < 5; i++) board.failure('a/m', 'a', { kind: 'timeout' }, DEFAULT_HEALTH);
+    advance(DEFAULT_HEALTH.cooldownMs);
+    expect(await board.claimProbe('a/m', 10_000)).toBe(true);
+    advance(9_999);
+    expect(await board.claimProbe('a/m', 10_000)).toBe(false);
+    advance(1);
+    expect(await board.claimProbe('a/m', 10_000)).toBe(true);
+  });
+
+  it('a 429 with Retry-After cools the target down for that long (capped); without it, nothing', () => {
+    const { board, advance } = rig();
+    board.failure('a/m', 'a', { kind: 'rate_limited', status: 429 }, DEFAULT_HEALTH);
+    expect(board.view('a/m').status).toBe('healthy');
+    board.failure('a/m', 'a', { kind: 'rate_limited', status: 429, retryAfterMs: 7_000 }, DEFAULT_HEALTH);
+    expect(board.view('a/m')).toEqual(expect.objectContaining({ status: 'open', reason: 'rate_limited' }));
+    advance(7_000);
+    expect(board.view('a/m').status).toBe('half-open');
+    const capped = { ...DEFAULT_HEALTH, maxRetryAfterMs: 60_000 };
+    board.failure('b/m', 'b', { kind: 'rate_limited', retryAfterMs: 86_400_000 }, capped);
+    expect(board.view('b/m').openUntil - board.view('a/m').openUntil).toBe(60_000);
+  });
+
+  it('no balance or a refused key cools the target down for quotaCooldownMs', () => {
+    const { board, advance } = rig();
+    const quick = { ...DEFAULT_HEALTH, quotaCooldownMs: 120_000 };
+    board.failure('a/m', 'a', { kind: 'balance', status: 402 }, quick);
+    expect(board.view('a/m')).toEqual(expect.objectContaining({ status: 'open', reason: 'quota' }));
+    advance(119_999);
+    expect(board.view('a/m').status).toBe('open');
+    advance(1);
+    expect(board.view('a/m').status).toBe('half-open');
+  });
+
+  it('a disabled breaker never skips its target', () => {
+    const { board } = rig();
+    for (let i = 0; i < 5; i++) board.failure('a/m', 'a', { kind: 'timeout' }, DEFAULT_HEALTH);
+    const off = { ...DEFAULT_HEALTH, enabled: false };
+    expect(board.plan([a, b], () => off).map((p) => p.status)).toEqual(['healthy', 'healthy']);
+  });
+
+  it('moving averages: time to the answer, and for streams time to the first content, separately', () => {
+    const { board } = rig();
+    board.success('a/m', 'a', 100, false);
+    board.success('a/m', 'a', 200, false);
+    board.success('a/m', 'a', 40, true);
+    expect(board.speed('a/m')).toEqual({ latencyMs: 120, ttftMs: 40 });
+  });
+});
+
+describe('healthConfigOf', () => {
+  it('layers the defaults, the provider and the route, and returns the same object for the same config', () => {
+    const config = parseConfig({
+      providers: {
+        p: { type: 'mock', health: { cooldownMs: 5_000, failureThreshold: 2 } },
+        q: { type: 'mock' },
+      },
+      routes: {
+        r: {
+          health: { failureThreshold: 3 },
+          targets: [
+            { provider: 'p', model: 'x' },
+            { provider: 'q', model: 'x' },
+          ],
+        },
+      },
+    });
+    const route = config.routes.r!;
+    const p = healthConfigOf(route, config.providers.p);
+    expect(p).toEqual({ ...DEFAULT_HEALTH, cooldownMs: 5_000, failureThreshold: 3 });
+    expect(healthConfigOf(route, config.providers.q)).toEqual({ ...DEFAULT_HEALTH, failureThreshold: 3 });
+    expect(healthConfigOf(route, config.providers.p)).toBe(p);
+  });
+
+  it('refuses settings out of range', () => {
+    expect(() =>
+      parseConfig({
+        providers: { p: { type: 'mock', health: { cooldownMs: 10 } } },
+        routes: { r: { targets: [{ provider: 'p', model: 'x' }] } },
+      }),
+    ).toThrow(/cooldownMs/);
+  });
+});
