@@ -44,7 +44,7 @@ export const healthSchema = z.strictObject({
   windowMs: z.number().int().min(1_000).max(300_000).optional(),
   /** How long an open breaker skips its target before one request probes it (half-open). */
   cooldownMs: z.number().int().min(100).max(3_600_000).optional(),
-  /** How long an `insufficient_quota` / no-balance / bad-key answer cools its target down. */
+  /** How long an `insufficient_quota` / no-balance answer cools its target down. */
   quotaCooldownMs: z.number().int().min(1_000).max(86_400_000).optional(),
   /** The longest cool-down a 429's Retry-After may set. */
   maxRetryAfterMs: z.number().int().min(1_000).max(86_400_000).optional(),

@@ -15,7 +15,7 @@
  *   conditional write (so one instance probes, not all) and its outcome closes the breaker or opens it
  *   again. The others keep skipping it meanwhile.
  * - **Cool-downs.** A 429 with Retry-After cools the target down for that long (capped), a no-balance,
- *   `insufficient_quota` or bad-key answer for `quotaCooldownMs`: the same shared transition.
+ *   `insufficient_quota` answer for `quotaCooldownMs`: the same shared transition.
  * - **A store failure never blocks traffic**: the instance keeps its own view (its own transitions, the last
  *   shared one it read) and logs the failure once a minute.
  * - **Never refuse for health alone.** Open targets are tried last, after every healthy one: when all are
@@ -25,6 +25,7 @@
 import type { TargetConfig } from '../config/schema.ts';
 import type { Clock, Logger } from '../ports.ts';
 import type { FailureKind } from './failure.ts';
+import { Ring } from './failure-window.ts';
 import {
   DEFAULT_HEALTH,
   type HealthConfig,
@@ -44,43 +45,6 @@ export * from './health-types.ts';
 const ALPHA = 0.2;
 /** An instance writes a target's moving averages at most this often. */
 const SPEED_WRITE_MS = 5_000;
-
-class Ring {
-  private readonly ok: number[];
-  private readonly bad: number[];
-  private readonly stamp: number[];
-  constructor(private readonly slots: number) {
-    this.ok = new Array(slots).fill(0);
-    this.bad = new Array(slots).fill(0);
-    this.stamp = new Array(slots).fill(-1);
-  }
-  add(nowMs: number, failed: boolean): void {
-    const sec = Math.floor(nowMs / 1000);
-    const i = sec % this.slots;
-    if (this.stamp[i] !== sec) {
-      this.stamp[i] = sec;
-      this.ok[i] = 0;
-      this.bad[i] = 0;
-    }
-    if (failed) (this.bad[i] as number)++;
-    else (this.ok[i] as number)++;
-  }
-  totals(nowMs: number): { total: number; failed: number } {
-    const sec = Math.floor(nowMs / 1000);
-    let total = 0;
-    let failed = 0;
-    for (let i = 0; i < this.slots; i++) {
-      const s = this.stamp[i] as number;
-      if (s < 0 || sec - s >= this.slots) continue;
-      total += (this.ok[i] as number) + (this.bad[i] as number);
-      failed += this.bad[i] as number;
-    }
-    return { total, failed };
-  }
-  clear(): void {
-    this.stamp.fill(-1);
-  }
-}
 
 class TargetState {
   consecutive = 0;
@@ -253,7 +217,7 @@ export class HealthBoard {
 
   /**
    * An attempt failed. Timeouts, 5xx and connection failures count toward the breaker; a 429 with Retry-After
-   * cools the target down for that long; no balance / a bad key for `quotaCooldownMs`; anything else (the
+   * cools the target down for that long; no balance for `quotaCooldownMs`; anything else (the
    * request's own fault, a field the target lacks) says nothing about the target's health.
    */
   failure(
@@ -265,15 +229,20 @@ export class HealthBoard {
     const s = this.state(id);
     const now = this.deps.clock.epochMs();
     if (f.kind === 'rate_limited') {
-      if (f.retryAfterMs === undefined || f.retryAfterMs <= 0) return;
+      if (f.retryAfterMs === undefined || f.retryAfterMs <= 0) {
+        s.probingUntil = 0;
+        return;
+      }
       const until = now + Math.min(f.retryAfterMs, cfg.maxRetryAfterMs);
       if (until > s.transition.openUntil)
         this.move(s, provider, { openUntil: until, reason: 'rate_limited', at: now }, '429 with Retry-After');
       s.probingUntil = 0;
       return;
     }
-    if (f.kind === 'balance' || f.kind === 'auth') {
-      const cause = f.kind === 'balance' ? 'no balance / insufficient quota' : 'the provider refused our key';
+    // A refused key (auth) is left alone: it is config, fixed by rotating the secret, which the gateway picks
+    // up within its cache's TTL — a cool-down would keep skipping the target long after the fix.
+    if (f.kind === 'balance') {
+      const cause = 'no balance / insufficient quota';
       this.move(s, provider, { openUntil: now + cfg.quotaCooldownMs, reason: 'quota', at: now }, cause);
       s.probingUntil = 0;
       return;

@@ -32,7 +32,10 @@ export const CONFIG_TABLE = {
  * - `lim#<keyId>#<shard>`: the key's rate and budget counters on one of its limit shards — requests per
  *   minute, committed and spent USD per budget window, open reservations per expiry minute (layout in
  *   functions/aws/stores/limit-items.ts). Items of the design before (`rate#…`, `budget#…`) are no longer
- *   read: see README "Client keys" on upgrading.
+ *   read: see README "Client keys" on upgrading;
+ * - `health#<target id>` (`provider/model`): the target's shared health — the last breaker transition
+ *   (`openUntil`, `reason`, `at`), moving averages (`latencyMs`, `ttftMs`), the half-open probe's claim
+ *   (`probeAt`, `probeUntil`) and `expiresAt` (layout in functions/aws/stores/dynamo-health-store.ts).
  */
 export const KEYS_TABLE = {
   id: 'Keys',

@@ -121,9 +121,11 @@ describe('HealthBoard (one instance)', () => {
     expect(board.view('b/m').openUntil - board.view('a/m').openUntil).toBe(60_000);
   });
 
-  it('no balance or a refused key cools the target down for quotaCooldownMs', () => {
+  it('no balance cools the target down for quotaCooldownMs; a refused key (config, fixed by rotating it) does not', () => {
     const { board, advance } = rig();
     const quick = { ...DEFAULT_HEALTH, quotaCooldownMs: 120_000 };
+    for (let i = 0; i < 10; i++) board.failure('b/m', 'b', { kind: 'auth', status: 401 }, quick);
+    expect(board.view('b/m').status).toBe('healthy');
     board.failure('a/m', 'a', { kind: 'balance', status: 402 }, quick);
     expect(board.view('a/m')).toEqual(expect.objectContaining({ status: 'open', reason: 'quota' }));
     advance(119_999);
