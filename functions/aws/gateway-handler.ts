@@ -18,6 +18,7 @@ import { header } from '../core/http.ts';
 import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { RequestSummary } from '../core/ports.ts';
 import { requestIdFrom } from '../core/request-id.ts';
+import { HealthBoard } from '../core/routing/health.ts';
 import { maskingLogger, SecretMasker } from '../core/secrets.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
 import type { ResponseStorage } from '../core/stores/response-store.ts';
@@ -30,6 +31,7 @@ import { parseLambdaEnv } from './env.ts';
 import { toGatewayRequest } from './event.ts';
 import { powertoolsLogger, powertoolsMetrics } from './observability.ts';
 import { SecretKeys } from './secret-keys.ts';
+import { DynamoHealthStore } from './stores/dynamo-health-store.ts';
 import { DynamoKeyRepo } from './stores/dynamo-key-repo.ts';
 import { DynamoLedger } from './stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from './stores/dynamo-limit-store.ts';
@@ -70,7 +72,21 @@ export const responses: ResponseStorage = {
   ttlDays: env.SWITCHYARD_RESPONSES_TTL_DAYS,
 };
 
+/**
+ * Shared target health on the keys table (`health#<target>` items): transitions written when a breaker
+ * opens or closes, moving averages at most every 5 s, a background re-read at most once a second — none of it
+ * before the upstream call.
+ */
+const health = new HealthBoard({
+  store: new DynamoHealthStore(dynamo, env.SWITCHYARD_KEYS_TABLE, { clock: systemClock }),
+  clock: systemClock,
+  logger: coreLogger,
+  track: (task) => background.add(task),
+  onTransition: (e) => coreMetrics.breaker?.(e),
+});
+
 const gateway = createGateway({
+  health,
   routes: new CachedRouteStore(
     new DynamoRouteStore(dynamo, env.SWITCHYARD_CONFIG_TABLE),
     systemClock,
@@ -88,7 +104,7 @@ const gateway = createGateway({
       fold: 'stream',
       limitsTable: env.SWITCHYARD_KEYS_TABLE,
     }),
-    spool: new LogUsageSpool(),
+    spool: new LogUsageSpool(undefined, secrets),
     background,
     sleep: abortableSleep,
     logger: coreLogger,
@@ -113,6 +129,7 @@ const gateway = createGateway({
       waiters.get(summary.requestId)?.();
       waiters.delete(summary.requestId);
     },
+    breaker: (e) => coreMetrics.breaker?.(e),
   },
 });
 

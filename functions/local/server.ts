@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BedrockTransportOptions, createBedrockTransport } from '../aws/bedrock-transport.ts';
+import { DynamoHealthStore } from '../aws/stores/dynamo-health-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
@@ -18,6 +19,7 @@ import type { GatewayConfig } from '../core/config/schema.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
 import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { Logger, Metrics } from '../core/ports.ts';
+import { HealthBoard, type HealthStore } from '../core/routing/health.ts';
 import { maskingLogger, SecretMasker } from '../core/secrets.ts';
 import { CachedRouteStore } from '../core/stores/cached-route-store.ts';
 import {
@@ -75,6 +77,13 @@ export interface LocalGatewayOptions {
   readonly responseStore?: (real: ResponseStore) => ResponseStore;
   /** How long an answer's end waits for its Response to be stored (default 3 s). */
   readonly responsesKeepWaitMs?: number;
+  /**
+   * Shared target health: wraps the embedded store's health items (a test points a second gateway at the
+   * first one's store: two instances, one shared breaker).
+   */
+  readonly healthStore?: (real: HealthStore) => HealthStore;
+  /** How old a target's shared health may be before it is re-read (default 1 s). */
+  readonly healthRefreshMs?: number;
 }
 
 /**
@@ -144,6 +153,8 @@ export interface RunningGateway {
   readonly responses: ResponseStorage;
   /** Ledger writes and budget settlements still running. */
   readonly background: Background;
+  /** Target health as this gateway sees it (breakers, cool-downs, moving averages). */
+  readonly health: HealthBoard;
   /** The embedded store's unix socket (tests open their own client on it with `connectStore`). */
   readonly storeSocket: string;
   /**
@@ -244,7 +255,8 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
   const ledgerWriter = new LedgerWriter({
     store: opts.ledgerStore === undefined ? ledger : opts.ledgerStore(ledger),
     spool:
-      opts.spool ?? new FileUsageSpool(opts.dataDir ?? join(tmpdir(), `switchyard-spool-${process.pid}`)),
+      opts.spool ??
+      new FileUsageSpool(opts.dataDir ?? join(tmpdir(), `switchyard-spool-${process.pid}`), secrets),
     background,
     sleep: abortableSleep,
     logger,
@@ -257,8 +269,18 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     ttlDays: opts.responsesTtlDays ?? DEFAULT_RESPONSES_TTL_DAYS,
     ...(opts.responsesKeepWaitMs === undefined ? {} : { keepWaitMs: opts.responsesKeepWaitMs }),
   };
+  const healthStore = new DynamoHealthStore(store.client, keysTable, { clock: systemClock });
+  const health = new HealthBoard({
+    store: opts.healthStore === undefined ? healthStore : opts.healthStore(healthStore),
+    clock: systemClock,
+    logger,
+    track: (task) => background.add(task),
+    onTransition: (e) => metrics.breaker?.(e),
+    ...(opts.healthRefreshMs === undefined ? {} : { refreshMs: opts.healthRefreshMs }),
+  });
   const gateway = createGateway({
     routes: new CachedRouteStore(routes, systemClock, opts.routeCacheTtlMs ?? 5_000, logger),
+    health,
     keys: new ClientKeyStore(
       new MasterKeyStore(opts.masterKey),
       new DynamoKeyRepo(store.client, keysTable),
@@ -315,6 +337,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     ledgerWriter,
     responses,
     background,
+    health,
     storeSocket: store.socket,
     close(graceMs = DEFAULT_SHUTDOWN_GRACE_MS) {
       closing ??= (async () => {

@@ -87,13 +87,19 @@ export const FAST_TIMEOUTS = { firstByteMs: 300, idleMs: 300, totalMs: 3000 } as
 export const NO_RETRY = { attempts: 0, initialBackoffMs: 10, maxBackoffMs: 50 } as const;
 export const FAST_RETRY = { attempts: 2, initialBackoffMs: 10, maxBackoffMs: 50 } as const;
 
-/** A route over the given `provider/model` targets (in order) with the fast timeouts and no retries. */
+/**
+ * A route over the given `provider/model` targets (in order) with the fast timeouts and no retries. Its
+ * breaker is off unless `extra.health` says otherwise: a harness gateway lives through a whole file, whose
+ * tests fail the same targets on purpose, and each of them is about one request's own retries and fallbacks.
+ * Breakers have their own tests (test/e2e/health.test.ts), which turn them on.
+ */
 export function route(targets: RouteInput['targets'], extra: Partial<RouteInput> = {}) {
   return {
     strategy: 'fallback',
     targets: [...targets],
     timeouts: FAST_TIMEOUTS,
     retry: NO_RETRY,
+    health: { enabled: false },
     ...extra,
   } satisfies RouteInput;
 }

@@ -1,0 +1,258 @@
+/**
+ * Shared target health end to end: the official SDK against the local gateway (its embedded DynamoDB store)
+ * and loopback fakes that hang, fail, recover and rate-limit. Every test uses its own model names, so its
+ * targets (`provider/model`) start healthy whatever the tests before it did to the board.
+ */
+import { performance } from 'node:perf_hooks';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoHealthStore } from '../../functions/aws/stores/dynamo-health-store.ts';
+import { parseConfig } from '../../functions/core/config/schema.ts';
+import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
+import type { InMemoryMetrics } from '../../functions/local/observability.ts';
+import { type RunningGateway, startGateway } from '../../functions/local/server.ts';
+import {
+  type ConfigInput,
+  type Harness,
+  MASTER_KEY,
+  openaiProvider,
+  route,
+  startHarness,
+  type TimedFake,
+} from '../support/gateway-harness.ts';
+
+const HANG = { firstByteDelayMs: 10_000 };
+/** The defaults (the harness turns breakers off unless a route says `health`). */
+const ON = {};
+const FAST_HEALTH = { cooldownMs: 600 };
+
+function configOf(f: Readonly<Record<'a' | 'b', TimedFake>>): ConfigInput {
+  const pair = (m: string, extra: Parameters<typeof route>[1] = {}) =>
+    route(
+      [
+        { provider: 'a', model: `${m}-a` },
+        { provider: 'b', model: `${m}-b` },
+      ],
+      { health: ON, ...extra },
+    );
+  return {
+    providers: { a: openaiProvider(f.a.url), b: openaiProvider(f.b.url) },
+    prices: { 'a/cost-a': { input: 3, output: 15 }, 'b/cost-b': { input: 0.15, output: 0.6 } },
+    routes: {
+      hang: pair('hang'),
+      recover: pair('recover', { health: FAST_HEALTH }),
+      limited: pair('limited'),
+      quota: pair('quota'),
+      shared: pair('shared'),
+      stream: pair('stream'),
+      alone: route([{ provider: 'a', model: 'alone-a' }], { health: ON }),
+      latency: pair('latency', { strategy: 'latency', health: { explorePercent: 0 } }),
+      cost: pair('cost', { strategy: 'cost' }),
+      off: pair('off', { health: { enabled: false } }),
+      client: pair('client'),
+    },
+  };
+}
+
+let h: Harness<'a' | 'b'>;
+
+beforeAll(async () => {
+  h = await startHarness({ fakes: { a: {}, b: {} }, config: configOf });
+});
+afterAll(async () => {
+  await h.close();
+});
+beforeEach(() => {
+  h.reset();
+});
+
+const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: 'user', content: 'ping' }];
+
+async function chat(
+  model: string,
+  client: OpenAI = h.client,
+  harness: Pick<Harness<'a'>, 'waitForSummary'> = h,
+) {
+  const t0 = performance.now();
+  const { data, response } = await client.chat.completions.create({ model, messages }).withResponse();
+  const ms = performance.now() - t0;
+  const requestId = response.headers.get('x-request-id') ?? '';
+  return { data, ms, summary: await harness.waitForSummary(requestId) };
+}
+
+const toModel = (fake: TimedFake, model: string) =>
+  fake.requests.filter((r) => (r.body as { model?: string }).model === model).length;
+const healthLines = (message: string) => h.logs.filter((l) => l.message === message);
+
+describe('circuit breaker', () => {
+  it('a hanging target: the first five wait out the first-byte timeout, then it is skipped at once', async () => {
+    h.fakes.a.setDefault(HANG);
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await chat('hang'));
+    for (const r of results) expect(r.data.model).toBe('hang-b');
+    expect(toModel(h.fakes.a, 'hang-a')).toBe(5);
+    // The first five waited (FAST_TIMEOUTS.firstByteMs = 300), the rest did not.
+    for (const r of results.slice(0, 5)) expect(r.ms).toBeGreaterThanOrEqual(290);
+    for (const r of results.slice(5)) {
+      expect(r.ms).toBeLessThan(250);
+      // The open target moved behind the healthy one: b answers first, a is never called.
+      expect(r.summary.attemptLog.map((a) => `${a.provider}:${a.outcome}`)).toEqual(['b:ok']);
+      expect(r.summary.attempts).toBe(1);
+      expect(r.summary.fields.lastTarget).toBe(true);
+    }
+    const skipped = healthLines('target skipped');
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]?.fields.health).toMatchObject({ target: 'a/hang-a', state: 'open', reason: 'breaker' });
+    expect((h.gateway.metrics as InMemoryMetrics).totals.breakerOpened).toBeGreaterThanOrEqual(1);
+  });
+
+  it('after the cool-down one request probes the target; its success closes the breaker', async () => {
+    h.fakes.a.setDefault({ status: 500, errorMessage: 'boom' });
+    for (let i = 0; i < 6; i++) await chat('recover');
+    expect(toModel(h.fakes.a, 'recover-a')).toBe(5);
+    h.fakes.a.setDefault({});
+    await new Promise((r) => setTimeout(r, 650));
+    const probe = await chat('recover');
+    expect(probe.data.model).toBe('recover-a');
+    expect(healthLines('target healthy again')[0]?.fields.health).toMatchObject({
+      target: 'a/recover-a',
+      state: 'closed',
+    });
+    const after = await chat('recover');
+    expect(after.data.model).toBe('recover-a');
+    expect(after.summary.attemptLog.map((a) => a.outcome)).toEqual(['ok']);
+  });
+
+  it('a failed probe opens the breaker again for another cool-down', async () => {
+    h.fakes.a.setDefault({ status: 502, errorMessage: 'bad gateway' });
+    for (let i = 0; i < 5; i++) await chat('recover');
+    await new Promise((r) => setTimeout(r, 650));
+    await chat('recover'); // the probe: fails, b answers
+    const before = toModel(h.fakes.a, 'recover-a');
+    const next = await chat('recover');
+    expect(toModel(h.fakes.a, 'recover-a')).toBe(before);
+    expect(next.summary.attemptLog.map((a) => a.provider)).toEqual(['b']);
+    expect(healthLines('target skipped').at(-1)?.fields.health).toMatchObject({
+      cause: expect.stringContaining('probe failed'),
+    });
+  });
+
+  it('a 429 with Retry-After cools the target down for that long, for every request', async () => {
+    h.fakes.a.enqueue({ status: 429, errorMessage: 'slow down', retryAfter: '1' });
+    const first = await chat('limited');
+    expect(first.data.model).toBe('limited-b');
+    const during = await chat('limited');
+    expect(during.summary.attemptLog.map((a) => a.provider)).toEqual(['b']);
+    expect(toModel(h.fakes.a, 'limited-a')).toBe(1);
+    await new Promise((r) => setTimeout(r, 1050));
+    const after = await chat('limited');
+    expect(after.data.model).toBe('limited-a');
+  });
+
+  it('insufficient_quota cools the target down for quotaCooldownMs (10 minutes by default)', async () => {
+    h.fakes.a.enqueue({
+      status: 429,
+      errorCode: 'insufficient_quota',
+      errorType: 'insufficient_quota',
+      errorMessage: 'no credit',
+    });
+    await chat('quota');
+    for (let i = 0; i < 3; i++) expect((await chat('quota')).data.model).toBe('quota-b');
+    expect(toModel(h.fakes.a, 'quota-a')).toBe(1);
+    const line = healthLines('target skipped').find(
+      (l) => (l.fields.health as { target: string }).target === 'a/quota-a',
+    );
+    expect(line).toBeDefined();
+    const until = Date.parse((line?.fields.health as { until?: string } | undefined)?.until ?? '');
+    expect(until - Date.now()).toBeGreaterThan(590_000);
+  });
+
+  it('every target open: answered at once with 502 upstream_unavailable and a Retry-After, no upstream call', async () => {
+    h.fakes.a.setDefault({ status: 503, errorMessage: 'down' });
+    for (let i = 0; i < 5; i++) await expect(chat('alone')).rejects.toMatchObject({ status: 502 });
+    const t0 = performance.now();
+    const err = await h.client.chat.completions.create({ model: 'alone', messages }).catch((e: unknown) => e);
+    expect(performance.now() - t0).toBeLessThan(200);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    const e = err as InstanceType<typeof OpenAI.APIError>;
+    expect(e.status).toBe(502);
+    expect(e.code).toBe('upstream_unavailable');
+    expect(Number(e.headers?.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(toModel(h.fakes.a, 'alone-a')).toBe(5);
+  });
+
+  it('a breaker turned off never skips its target', async () => {
+    h.fakes.a.setDefault({ status: 500, errorMessage: 'boom' });
+    for (let i = 0; i < 8; i++) await chat('off');
+    expect(toModel(h.fakes.a, 'off-a')).toBe(8);
+  });
+
+  it("the client's own errors never open a breaker", async () => {
+    h.fakes.a.setDefault({ status: 400, errorCode: 'context_length_exceeded', errorMessage: 'too long' });
+    for (let i = 0; i < 7; i++) await expect(chat('client')).rejects.toMatchObject({ status: 400 });
+    expect(toModel(h.fakes.a, 'client-a')).toBe(7);
+  });
+});
+
+describe('routing by health', () => {
+  it('latency: the faster target takes the traffic once both are measured', async () => {
+    h.fakes.a.setDefault({ firstByteDelayMs: 120 });
+    const served = [];
+    for (let i = 0; i < 10; i++) served.push((await chat('latency')).data.model);
+    // a first (neither measured), then b (not measured yet), then the faster one: b.
+    expect(served.slice(0, 2)).toEqual(['latency-a', 'latency-b']);
+    expect(served.slice(2)).toEqual(Array(8).fill('latency-b'));
+  });
+
+  it('cost: the cheaper priced target first, the other as its fallback', async () => {
+    expect((await chat('cost')).data.model).toBe('cost-b');
+    h.fakes.b.enqueue({ status: 500, errorMessage: 'boom' });
+    expect((await chat('cost')).data.model).toBe('cost-a');
+  });
+});
+
+describe('two gateway instances on one store', () => {
+  let second: RunningGateway;
+  const secondLogs: { message: string; fields: Record<string, unknown> }[] = [];
+
+  beforeAll(async () => {
+    const client = connectStore(h.gateway.storeSocket);
+    const table = localTableName(KEYS_TABLE);
+    second = await startGateway({
+      config: parseConfig(configOf(h.fakes), 'second'),
+      masterKey: MASTER_KEY,
+      port: 0,
+      logger: { log: (_l, message, fields) => secondLogs.push({ message, fields: structuredClone(fields) }) },
+      healthStore: () => new DynamoHealthStore(client, table),
+      healthRefreshMs: 100,
+    });
+  });
+  afterAll(async () => {
+    await second?.close(500);
+  });
+
+  it('a breaker opened by one instance is honoured by the other within its refresh', async () => {
+    h.fakes.a.setDefault({ status: 500, errorMessage: 'boom' });
+    for (let i = 0; i < 5; i++) await chat('shared');
+    await h.gateway.background.idle();
+    const client2 = new OpenAI({ baseURL: `${second.origin}/v1`, apiKey: MASTER_KEY, maxRetries: 0 });
+    const wait = async (requestId: string) => {
+      for (let i = 0; i < 200; i++) {
+        const line = secondLogs.find((l) => l.fields.requestId === requestId && 'attempts' in l.fields);
+        if (line !== undefined) return line.fields;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('no summary');
+    };
+    // The second instance has not read the target yet: its first plan starts the read.
+    const before = toModel(h.fakes.a, 'shared-a');
+    await client2.chat.completions.create({ model: 'shared', messages });
+    await new Promise((r) => setTimeout(r, 300));
+    const { response } = await client2.chat.completions.create({ model: 'shared', messages }).withResponse();
+    const fields = await wait(response.headers.get('x-request-id') ?? '');
+    expect((fields.attemptLog as { provider: string }[]).map((a) => a.provider)).toEqual(['b']);
+    expect(toModel(h.fakes.a, 'shared-a')).toBeLessThanOrEqual(before + 1);
+    expect(second.health.view('a/shared-a').status).toBe('open');
+  });
+});
