@@ -3,7 +3,7 @@
  * and against a deployed stack's tables (CloudFormation mocked by a fake endpoint, DynamoDB as dynalite
  * behind a proxy that counts the calls in flight).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { LedgerStreamFold, streamEntries } from '../../functions/aws/stores/ledg
 import { LogUsageSpool } from '../../functions/aws/usage-spool.ts';
 import { csv, csvNumber } from '../../functions/core/csv.ts';
 import { shiftDay } from '../../functions/core/days.ts';
+import { SecretMasker } from '../../functions/core/secrets.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
 import { ledgerShards } from '../../functions/local/cli-store.ts';
@@ -218,6 +219,28 @@ describe('switchyard usage replay', () => {
     await writeFile(join(dir, 'export.log'), lines.join(''));
     const r = await run(['usage', 'replay', join(dir, 'export.log')]);
     expect(r.out).toBe('1 written, 0 already there, 0 invalid\n');
+  });
+
+  it('masks every key the gateway holds in the spooled lines (local file and Lambda log)', async () => {
+    const key = 'prov-7f3a9c2e41d8b6a05e9f';
+    const secrets = new SecretMasker();
+    secrets.add([key]);
+    const record = rec(6, { upstreamId: `echo ${key}`, requestId: 'masked-6' });
+    const error = new Error(`store said: bad token "${key}"`);
+
+    const file = new FileUsageSpool(join(dir, 'masked-spool'), secrets);
+    file.spool(record, error);
+    const lines: string[] = [];
+    new LogUsageSpool((l) => lines.push(l), secrets).spool(record, error);
+
+    for (const text of [await readFile(file.path, 'utf8'), lines.join('')]) {
+      expect(text).not.toContain(key);
+      expect(text).not.toContain('7f3a9c2e41d8b6a05e9f');
+      const line = JSON.parse(text) as { usageRecord: UsageRecord; error: string };
+      expect(line.error).toBe('store said: bad token "…5e9f"');
+      expect(line.usageRecord.upstreamId).toBe('echo …5e9f');
+      expect(line.usageRecord.requestId).toBe('masked-6');
+    }
   });
 });
 
