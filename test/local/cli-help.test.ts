@@ -2,9 +2,13 @@
  * The command line before a command runs: `--help` / `-h` on every command and subcommand, `--version`,
  * and usage errors (unknown command, subcommand or flag; a missing argument) that say what was wrong.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, type CommandName } from '../../functions/local/cli-commands.ts';
 import { readCommandLine, topUsage, UsageError } from '../../functions/local/cli-help.ts';
+import { runCli } from '../support/cli-runner.ts';
 
 const NAMES = Object.keys(COMMANDS) as CommandName[];
 
@@ -105,4 +109,30 @@ describe('switchyard usage errors', () => {
       raw: ['--base-url', 'u'],
     });
   });
+});
+
+describe('the CLI run end to end', () => {
+  it('exits 2 for an unknown command, 0 for --version and for a subcommand’s -h', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-help-'));
+    try {
+      const pkg = JSON.parse(await readFile(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+        version: string;
+      };
+      const env = { SWITCHYARD_DATA_DIR: join(dir, 'data') };
+      const [nope, version, revoke] = await Promise.all([
+        runCli(['nope'], env),
+        runCli(['--version'], env),
+        runCli(['keys', 'revoke', '-h'], env),
+      ]);
+      expect([nope.code, nope.out]).toEqual([2, '']);
+      expect(nope.err).toMatch(/^unknown command "nope"\n/);
+      expect(nope.err).toContain('Usage: switchyard <command>');
+      expect([version.code, version.out, version.err]).toEqual([0, `switchyard ${pkg.version}\n`, '']);
+      expect([revoke.code, revoke.err]).toEqual([0, '']);
+      expect(revoke.out).toMatch(/^Usage: switchyard keys revoke <id>\n/);
+      expect(revoke.out).toContain('--stack <name>');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

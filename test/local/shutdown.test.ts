@@ -128,3 +128,60 @@ routes:
     expect(gw.stderr()).toContain('SIGTERM');
   }, 60_000);
 });
+
+describe('SIGTERM with a stream that ends inside the grace', () => {
+  it('lets it finish normally ([DONE], ledger status 200) and exits without waiting out the grace', async () => {
+    // The upstream sends its role chunk and one content chunk, pauses 800 ms, then the rest and [DONE].
+    fake = await startFakeOpenAI();
+    fake.setDefault({ stallAfterChunks: 2, stallMs: 800, content: 'one two three four' });
+    await writeFile(
+      join(dir, 'sy.yaml'),
+      `providers:
+  up: { type: openai, baseUrls: ["${fake.url}"] }
+routes:
+  short:
+    targets: [{ provider: up, model: gpt-4o-mini }]
+    retry: { attempts: 0 }
+`,
+    );
+    const graceMs = 10_000;
+    const gw = await startServe({
+      SWITCHYARD_DATA_DIR: data,
+      SWITCHYARD_MASTER_KEY: MASTER,
+      SWITCHYARD_CONFIG: join(dir, 'sy.yaml'),
+      SWITCHYARD_PROVIDER_KEYS: '{"up":"sk-provider-key-for-the-fake-0001"}',
+      SWITCHYARD_SHUTDOWN_GRACE_MS: String(graceMs),
+    });
+    const res = await fetch(`${gw.origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${MASTER}`,
+        'content-type': 'application/json',
+        'x-request-id': 'short-0',
+      },
+      body: JSON.stringify({ model: 'short', stream: true, messages: [{ role: 'user', content: 'go' }] }),
+    });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value, { stream: true });
+
+    // SIGTERM while the upstream pauses mid-answer: the stream is open and well inside the grace.
+    const sentAt = performance.now();
+    gw.child.kill('SIGTERM');
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      text += decoder.decode(next.value, { stream: true });
+    }
+    expect(await gw.exited).toBe(0);
+    expect(performance.now() - sentAt).toBeLessThan(graceMs - 2_000);
+    expect(text).toContain('data: [DONE]');
+    expect(text).toContain('"finish_reason":"stop"');
+    expect(text).not.toContain('server_shutting_down');
+
+    const records = await ledgerRecords();
+    expect(records.map((r) => [r.requestId, r.status])).toEqual([['short-0', 200]]);
+    expect(gw.stderr()).toContain('SIGTERM');
+  }, 60_000);
+});
