@@ -1,11 +1,13 @@
 /**
  * A stream's head: the pieces read before the one that starts the answer. Until then nothing has reached the
  * client, so a failure there — Anthropic's `event: error` overloaded_error after its HTTP 200, a relay's
- * `data: {"error": …}` as its first event — is an attempt failure like an error status: retried or failed
- * over, never sent down the stream (DESIGN.md: nothing may be retried after the first byte reached the
- * client, everything before it may). What starts the answer is the reader's to say (endpoints/types.ts): an
- * OpenAI-compatible chat stream's first event already does (its role chunk goes out at once: holding it would
- * cost every stream's TTFT a token gap); a translator's own role chunk does not.
+ * `data: {"error": …}` after its role chunk, a cut connection, an idle timeout, a body that ends cleanly
+ * before any of the answer — is an attempt failure like an error status: retried or failed over, never sent
+ * down the stream (DESIGN.md: nothing may be retried after the first byte reached the client, everything
+ * before it may). What starts the answer is the reader's to say (endpoints/types.ts): the first event with
+ * content, a tool call or a finish. Events before it hold nothing (a role chunk, a ping, `message_start`):
+ * held here, they go out in the same write as the event that starts the answer, so TTFT (to the first
+ * content token) loses nothing.
  */
 import { mergePieces, type StreamFailure, type StreamPiece, type StreamReader } from '../endpoints/types.ts';
 import type { AttemptFailure } from '../routing/failure.ts';
@@ -31,6 +33,12 @@ export interface HeadSource {
 
 /** Beyond this, the head is whatever it is: a stream that says nothing for this long is forwarded. */
 const HEAD_LIMIT = 64 * 1024;
+
+/** A body that ended before the answer started and without the upstream's end: a server fault, failed over. */
+const ENDED_EARLY: StreamFailure = {
+  kind: 'server',
+  message: 'the stream ended before the answer started',
+};
 
 /**
  * An upstream's failure said inside its answer (an error event before the answer started, a 200 whose body is
@@ -75,6 +83,12 @@ export async function readHead(
       // accepted and the relay sends what came first, then its error event (as if read one event at a time).
       if (piece.failure !== undefined && piece.started !== true) {
         const failure = attemptFailureOf(piece.failure, from, 'an error event before the answer started');
+        return { piece, ended, reader, failure };
+      }
+      if (ended && piece.started !== true && piece.done !== true) {
+        // A clean end before any of the answer (a relay's role chunk, then nothing): an answer it is not, and
+        // the client has heard nothing of it yet.
+        const failure = attemptFailureOf(ENDED_EARLY, from, 'the stream ended before the answer started');
         return { piece, ended, reader, failure };
       }
       if (ended || piece.started === true || piece.done === true || piece.text.length > HEAD_LIMIT) break;

@@ -87,14 +87,73 @@ export function readOpenAIAnswer(text: string, list: AnswerList): AnswerRead {
 }
 
 /**
- * An OpenAI-compatible chat stream, passed through event by event. The first events go to the client as soon
- * as they are read (holding a role chunk for the first content would cost every stream's TTFT a token gap):
- * any event but an error counts as the start, so only an error as the very first event fails over. The
- * usage-only chunk (`choices: []`) is taken out of the text: the relay sends it to a client that asked.
+ * Before the answer started, an event that holds part of it: a non-empty `content`, `refusal`, `reasoning` or
+ * `reasoning_content` string, a tool call, or a finish reason (an answer that ends empty is an answer). The
+ * role chunk (`{"role":"assistant","content":""}`, `refusal: null`, `finish_reason: null`) matches none.
+ */
+const STARTS =
+  /"(?:content|refusal|reasoning_content|reasoning|finish_reason)"\s*:\s*"[^"]|"tool_calls"\s*:\s*\[\s*\{|"function_call"\s*:\s*\{/;
+/**
+ * One of those keys with a value that is no string and not `null` (content as a list of parts, an empty
+ * `tool_calls` list, …): the string test cannot tell, the event is parsed.
+ */
+const MAYBE =
+  /"(?:content|refusal|reasoning_content|reasoning|finish_reason|tool_calls|function_call)"\s*:\s*(?![\s"]|null\b)/;
+
+const nonEmpty = (v: unknown): boolean =>
+  (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0) || isRecord(v);
+
+/** Whether a chunk's JSON holds part of the answer (the ambiguous case of {@link startsAnswer}). */
+function chunkStarts(data: string): boolean {
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return true; // not a chunk the gateway can read: it may be the answer, so it is not held
+  }
+  if (!isRecord(json) || !Array.isArray(json.choices)) return false;
+  for (const choice of json.choices) {
+    if (!isRecord(choice)) continue;
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') return true;
+    const d = isRecord(choice.delta) ? choice.delta : undefined;
+    if (d === undefined) continue;
+    if (nonEmpty(d.content) || nonEmpty(d.tool_calls) || nonEmpty(d.function_call)) return true;
+    for (const k of ['refusal', 'reasoning_content', 'reasoning'] as const) {
+      if (typeof d[k] === 'string' && d[k] !== '') return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether whole events (one or more) hold part of the answer: a string test, and a JSON.parse only for an
+ * event the test cannot tell.
+ */
+export function startsAnswer(text: string): boolean {
+  if (STARTS.test(text)) return true;
+  if (!MAYBE.test(text)) return false;
+  for (const block of text.split('\n\n')) {
+    if (block === '' || !MAYBE.test(block)) continue;
+    const data = parseEvents(`${block}\n\n`)[0]?.data;
+    if (data !== undefined && data !== '[DONE]' && chunkStarts(data)) return true;
+  }
+  return false;
+}
+
+/**
+ * An OpenAI-compatible chat stream, passed through event by event. The answer starts at the first event that
+ * holds part of it ({@link startsAnswer}: content, a refusal, reasoning, a tool call, a finish reason); the
+ * events before it — the role chunk, keep-alive comments — hold nothing and are not the start, so a relay
+ * whose role chunk is followed by an error event, a cut or silence still fails over (the head holds them,
+ * stream-head.ts). Holding the role chunk costs no TTFT, counted to the first content token: it goes out in
+ * the same write as the first content event, the moment that event is read. Once started, a boolean says so
+ * and no event is looked at for it again. The usage-only chunk (`choices: []`) is taken out of the text: the
+ * relay sends it to a client that asked.
  */
 export class ChatStreamReader implements StreamReader {
   private readonly sse = new SseDecoder();
   private seenId = false;
+  private started = false;
 
   push(chunk: Uint8Array): StreamPiece {
     return this.read(this.sse.push(chunk));
@@ -116,7 +175,11 @@ export class ChatStreamReader implements StreamReader {
     const hasDone = text.includes('[DONE]');
     const hasUsage = text.includes('"usage":{') || text.includes('"usage": {');
     const hasError = text.includes('"error"');
-    if (!hasDone && !hasUsage && !hasError) return { text, started: true, ...id };
+    if (!hasDone && !hasUsage && !hasError) {
+      if (!this.started && !startsAnswer(text)) return { text, ...id };
+      this.started = true;
+      return { text, started: true, ...id };
+    }
     let out = '';
     let usage: StreamPiece['usage'];
     let usageChunk: Json | undefined;
@@ -137,7 +200,7 @@ export class ChatStreamReader implements StreamReader {
           return {
             text: out,
             failure: failureOfError(json.error),
-            ...(out === '' ? {} : { started: true }),
+            ...(this.started ? { started: true } : {}),
             ...id,
           };
         }
@@ -152,10 +215,11 @@ export class ChatStreamReader implements StreamReader {
         }
       }
       out += `${block}\n\n`;
+      if (!this.started && data !== '[DONE]' && startsAnswer(`${block}\n\n`)) this.started = true;
     }
     return {
       text: out,
-      ...(out === '' ? {} : { started: true }),
+      ...(this.started ? { started: true } : {}),
       ...(usage === undefined ? {} : { usage }),
       ...(usageChunk === undefined ? {} : { usageChunk }),
       ...(done ? { done: true } : {}),
