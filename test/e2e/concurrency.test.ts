@@ -16,7 +16,11 @@ beforeAll(async () => {
     config: (f) => ({
       providers: { a: openaiProvider(f.a.url), b: openaiProvider(f.b.url) },
       routes: {
-        'gpt-4o-mini': route([{ provider: 'a', model: 'm' }]),
+        // 200 requests at once on a loaded CI machine: the harness's 300 ms first byte is a timeout test's
+        // bound, not this one's (a CI run saw 504s from it while other suites ran beside it).
+        'gpt-4o-mini': route([{ provider: 'a', model: 'm' }], {
+          timeouts: { firstByteMs: 10_000, idleMs: 10_000, totalMs: 30_000 },
+        }),
         fallback: route([
           { provider: 'a', model: 'm' },
           { provider: 'b', model: 'm' },
