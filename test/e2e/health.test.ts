@@ -26,6 +26,7 @@ const HANG = { firstByteDelayMs: 10_000 };
 /** The defaults (the harness turns breakers off unless a route says `health`). */
 const ON = {};
 const FAST_HEALTH = { cooldownMs: 600 };
+const FAST_RETRY_4 = { attempts: 4, initialBackoffMs: 10, maxBackoffMs: 20 };
 
 function configOf(f: Readonly<Record<'a' | 'b', TimedFake>>): ConfigInput {
   const pair = (m: string, extra: Parameters<typeof route>[1] = {}) =>
@@ -51,6 +52,8 @@ function configOf(f: Readonly<Record<'a' | 'b', TimedFake>>): ConfigInput {
       cost: pair('cost', { strategy: 'cost' }),
       off: pair('off', { health: { enabled: false } }),
       client: pair('client'),
+      retried: pair('retried', { health: { failureThreshold: 2 }, retry: FAST_RETRY_4 }),
+      once: pair('once'),
     },
   };
 }
@@ -186,6 +189,28 @@ describe('circuit breaker', () => {
     h.fakes.a.setDefault({ status: 500, errorMessage: 'boom' });
     for (let i = 0; i < 8; i++) await chat('off');
     expect(toModel(h.fakes.a, 'off-a')).toBe(8);
+  });
+
+  it('a request stops retrying a target whose breaker opened during it, and goes to the next at once', async () => {
+    h.fakes.a.setDefault({ status: 503, errorMessage: 'down' });
+    const r = await chat('retried');
+    expect(r.data.model).toBe('retried-b');
+    // Two failures open it (failureThreshold 2): the other three retries the route allows are not spent on it.
+    expect(r.summary.attemptLog.map((a) => `${a.provider}:${a.outcome}`)).toEqual([
+      'a:server',
+      'a:server',
+      'b:ok',
+    ]);
+    expect(toModel(h.fakes.a, 'retried-a')).toBe(2);
+    expect(r.summary.fields.lastTarget).toBe(true);
+  });
+
+  it('served by the last target only counts when every other one is down: one failure is not an outage', async () => {
+    h.fakes.a.enqueue({ status: 500, errorMessage: 'blip' });
+    const r = await chat('once');
+    expect(r.data.model).toBe('once-b');
+    expect(r.summary.attemptLog.map((a) => a.outcome)).toEqual(['server', 'ok']);
+    expect(r.summary.fields.lastTarget ?? false).toBe(false);
   });
 
   it("the client's own errors never open a breaker", async () => {

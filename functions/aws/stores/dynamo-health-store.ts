@@ -6,9 +6,11 @@
  *   Written on condition that the item holds no later one (`at`), so the latest transition wins whichever
  *   instance wrote it, in whatever order the writes land;
  * - `latencyMs`, `ttftMs` (N): the last moving averages any instance wrote (last writer wins);
+ * - `fails` (N): the fleet's failures since the last success that reset it or the last transition (ADD, so
+ *   concurrent failures on many instances all count);
  * - `probeAt` (N: the `at` of the transition whose probe was claimed), `probeUntil` (N, epoch ms): the
  *   half-open probe's claim, taken by one conditional write: free when it names another transition or has
- *   run out;
+ *   run out (a probe that ends with no verdict sets `probeUntil` to 0);
  * - `expiresAt` (N, epoch seconds): now + the TTL (a day by default), refreshed by every write, so a target
  *   nobody routes to any more leaves the table. DynamoDB's TTL deletes up to days late: reads compare it with
  *   the clock themselves. The TTL should outlast the longest cool-down (the config allows one day).
@@ -116,15 +118,18 @@ export class DynamoHealthStore implements HealthStore {
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: keyOf(id),
-          UpdateExpression: 'SET #openUntil = :openUntil, #reason = :reason, #at = :at, #exp = :exp',
+          UpdateExpression:
+            'SET #openUntil = :openUntil, #reason = :reason, #at = :at, #fails = :zero, #exp = :exp',
           ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
           ExpressionAttributeNames: {
             '#openUntil': 'openUntil',
             '#reason': 'reason',
             '#at': 'at',
+            '#fails': 'fails',
             '#exp': 'expiresAt',
           },
           ExpressionAttributeValues: {
+            ':zero': { N: '0' },
             ':openUntil': { N: String(t.openUntil) },
             ':reason': { S: t.reason },
             ':at': { N: String(t.at) },
@@ -136,6 +141,34 @@ export class DynamoHealthStore implements HealthStore {
       // A later transition is there already: it stands.
       if (!conditionFailed(err)) throw err;
     }
+  }
+
+  async failed(id: string): Promise<number> {
+    if (!fits(id)) return 0;
+    const res = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keyOf(id),
+        UpdateExpression: 'ADD #fails :one SET #exp = :exp',
+        ExpressionAttributeNames: { '#fails': 'fails', '#exp': 'expiresAt' },
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':exp': this.expiresAt() },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return num(res.Attributes?.fails) ?? 0;
+  }
+
+  async resetFailures(id: string): Promise<void> {
+    if (!fits(id)) return;
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.tableName,
+        Key: keyOf(id),
+        UpdateExpression: 'SET #fails = :zero, #exp = :exp',
+        ExpressionAttributeNames: { '#fails': 'fails', '#exp': 'expiresAt' },
+        ExpressionAttributeValues: { ':zero': { N: '0' }, ':exp': this.expiresAt() },
+      }),
+    );
   }
 
   async speeds(id: string, s: { readonly latencyMs?: number; readonly ttftMs?: number }): Promise<void> {
@@ -197,6 +230,25 @@ export class DynamoHealthStore implements HealthStore {
     }
   }
 
+  async releaseProbe(id: string, openedAt: number): Promise<void> {
+    if (!fits(id)) return;
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: keyOf(id),
+          UpdateExpression: 'SET #probeUntil = :zero',
+          ConditionExpression: '#probeAt = :openedAt',
+          ExpressionAttributeNames: { '#probeAt': 'probeAt', '#probeUntil': 'probeUntil' },
+          ExpressionAttributeValues: { ':openedAt': { N: String(openedAt) }, ':zero': { N: '0' } },
+        }),
+      );
+    } catch (err) {
+      // The claim is another transition's by now: nothing of ours to free.
+      if (!conditionFailed(err)) throw err;
+    }
+  }
+
   private expiresAt(now = this.clock.epochMs()): AttributeValue {
     return { N: String(Math.ceil((now + this.ttlMs) / 1000)) };
   }
@@ -209,6 +261,7 @@ function sharedOf(item: Item): SharedHealth {
   const reason = item.reason?.S;
   const latencyMs = num(item.latencyMs);
   const ttftMs = num(item.ttftMs);
+  const fails = num(item.fails);
   const transition =
     openUntil !== undefined && at !== undefined && reason !== undefined && REASONS.has(reason)
       ? { openUntil, reason: reason as HealthReason, at }
@@ -217,5 +270,6 @@ function sharedOf(item: Item): SharedHealth {
     ...transition,
     ...(latencyMs === undefined ? {} : { latencyMs }),
     ...(ttftMs === undefined ? {} : { ttftMs }),
+    ...(fails === undefined ? {} : { fails }),
   };
 }

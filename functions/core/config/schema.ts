@@ -34,7 +34,7 @@ const httpUrl = z
 export const healthSchema = z.strictObject({
   /** Off: no target is ever skipped for its health (outcomes are still measured for `latency`). */
   enabled: z.boolean().optional(),
-  /** Consecutive failures (timeouts, 5xx, connection failures) on one instance that open the breaker. */
+  /** Consecutive failures (timeouts, 5xx, connection failures), on one instance or across all, that open it. */
   failureThreshold: z.number().int().min(1).max(1000).optional(),
   /** Failures as a share of the attempts in the window that open it too… */
   failureRatePercent: z.number().min(1).max(100).optional(),
@@ -139,7 +139,7 @@ const route = z.strictObject({
   /**
    * The order targets are tried in: as written (`fallback`), a weighted draw (`weighted`), the fastest healthy
    * target first with a little exploration (`latency`), or the cheapest priced target first (`cost`). Every
-   * strategy keeps the others as fallbacks and tries targets whose breaker is open last.
+   * strategy keeps the others as fallbacks and skips a target whose breaker is open or that is cooling down.
    */
   strategy: z.enum(['fallback', 'weighted', 'latency', 'cost']).default('fallback'),
   targets: z.array(target).min(1),

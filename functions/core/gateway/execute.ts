@@ -163,6 +163,9 @@ export async function execute(
   const board = deps.health;
   const healthOf = (t: TargetConfig) => healthConfigOf(route, own(config.providers, t.provider));
   const first = route.targets[0] as TargetConfig;
+  // A fresh instance's first request for these targets waits (capped) for what the fleet knows of them.
+  const warming = board?.ready(route.targets.map(targetId));
+  if (warming !== undefined) await warming;
   const ordered = orderTargets(route, {
     random: deps.random,
     config,
@@ -180,7 +183,12 @@ export async function execute(
     if (provider === undefined) continue; // config validation makes this unreachable
     if (board !== undefined && status !== 'healthy') {
       // Open: skipped at once. Half-open: one request probes it (here or on another instance), the rest skip.
-      const probe = status === 'half-open' && (await board.claimProbe(id, route.timeouts.firstByteMs * 2));
+      const probe =
+        status === 'half-open' && (await board.claimProbe(id, route.timeouts.firstByteMs * 2, signal));
+      if (signal.aborted) {
+        board.release(id);
+        throw abandoned(signal);
+      }
       if (!probe) {
         skipped.push(planned[ti] as PlannedTarget);
         stats.log.push({
@@ -232,6 +240,15 @@ export async function execute(
       if (retry > 0) stats.retries++;
       stats.attempts++;
       const startedAt = deps.clock.now();
+      const startedEpoch = deps.clock.epochMs();
+      const outcome = (ms: number) => ({
+        id,
+        provider: target.provider,
+        cfg: healthOf(target),
+        startedAt: startedEpoch,
+        ms,
+        stream: input.stream,
+      });
       const startIndex = state.preferredUrl(target.provider);
       const from: HeadSource = { provider: target.provider, secrets };
       try {
@@ -262,20 +279,22 @@ export async function execute(
           status: opened.response.status,
           ms,
         });
-        board?.success(id, target.provider, ms, input.stream, healthOf(target));
-        stats.lastTarget = planned.length > 1 && othersDown(planned, ti) === planned.length - 1;
+        board?.success(outcome(ms));
+        stats.lastTarget = board !== undefined && lastStanding(board, planned, skipped, ti);
         return { opened, adapter, target, startedAt, head, answer, call: tc };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;
+        // A request cut short by its own deadline or client says nothing about the target (a probe's claim
+        // is freed for the next request).
+        if (signal.aborted || !(err instanceof AttemptError)) board?.release(id);
         if (err instanceof ClientGoneReason) throw err;
         // The host is stopping: no retry, no next target.
         if (signal.reason instanceof ServerShuttingDownError) throw signal.reason;
         if (!(err instanceof AttemptError)) throw err;
         const f = err.failure;
         failures.push(f);
-        // A request cut short by its own deadline or client says nothing about the target.
-        if (!signal.aborted) board?.failure(id, target.provider, f, healthOf(target));
+        if (!signal.aborted) board?.failure(outcome(ms), f);
         stats.log.push({
           provider: target.provider,
           model: target.model,
@@ -295,6 +314,8 @@ export async function execute(
         }
         if (!canFailOver(f.kind)) throw finalError(failures, false);
         if (!retryableOnSameTarget(f.kind) || retry === route.retry.attempts) break;
+        // Its breaker opened (this failure, another request's, or the fleet's): the next target, now.
+        if (board !== undefined && healthOf(target).enabled && board.down(id)) break;
         const delay = backoffMs(retry, route.retry, f.retryAfterMs, deps.random);
         if (delay === undefined) break;
         const waitStart = deps.clock.now();
@@ -315,11 +336,20 @@ export async function execute(
   throw finalError(failures, deadlinePassed());
 }
 
-/** Targets other than the one at `winner` that are down: tried before it (failed or skipped), or open after it. */
-function othersDown(planned: readonly PlannedTarget[], winner: number): number {
-  let n = 0;
-  for (const [j, p] of planned.entries()) if (j < winner || (j > winner && p.status === 'open')) n++;
-  return n;
+/**
+ * Served by the route's last target standing: every other one was skipped for its health or is down now (its
+ * breaker open, or cooling down). A target that merely failed once (its breaker still closed) does not count.
+ */
+function lastStanding(
+  board: HealthBoard,
+  planned: readonly PlannedTarget[],
+  skipped: readonly PlannedTarget[],
+  winner: number,
+): boolean {
+  if (planned.length < 2) return false;
+  for (const [j, p] of planned.entries())
+    if (j !== winner && !skipped.includes(p) && !board.down(p.id)) return false;
+  return true;
 }
 
 /**

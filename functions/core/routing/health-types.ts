@@ -3,6 +3,7 @@
  * how a route's and a provider's `health` settings merge. The board that uses them is ./health.ts.
  */
 import type { HealthSettings, TargetConfig } from '../config/schema.ts';
+import type { Clock, Logger } from '../ports.ts';
 
 export interface HealthConfig {
   readonly enabled: boolean;
@@ -67,17 +68,25 @@ export interface Transition {
   readonly at: number;
 }
 
-/** What the store keeps per target: the last transition and the last moving averages any instance wrote. */
+/**
+ * What the store keeps per target: the last transition, the last moving averages any instance wrote, and the
+ * fleet's count of failures since the last success it heard of (or the last transition).
+ */
 export interface SharedHealth extends Partial<Transition> {
   readonly latencyMs?: number;
   readonly ttftMs?: number;
+  readonly fails?: number;
 }
 
 /** One small item per target, with an expiry. Implementations: functions/aws/stores/dynamo-health-store.ts. */
 export interface HealthStore {
   read(ids: readonly string[]): Promise<ReadonlyMap<string, SharedHealth>>;
-  /** Writes a transition unless the item already holds a later one. */
+  /** Writes a transition unless the item already holds a later one; it zeroes the failure count. */
   transition(id: string, t: Transition): Promise<void>;
+  /** Adds one to the shared failure count; resolves to the count after it. */
+  failed(id: string): Promise<number>;
+  /** Zeroes the shared failure count (a success). */
+  resetFailures(id: string): Promise<void>;
   /** Writes the moving averages (last writer wins). */
   speeds(id: string, s: { readonly latencyMs?: number; readonly ttftMs?: number }): Promise<void>;
   /**
@@ -85,6 +94,8 @@ export interface HealthStore {
    * caller until then (a later claim after `holdMs` may take it again: the first probe hung or died).
    */
   claimProbe(id: string, openedAt: number, holdMs: number): Promise<boolean>;
+  /** Frees a claim taken for the transition written at `openedAt` (its probe ended without a verdict). */
+  releaseProbe(id: string, openedAt: number): Promise<void>;
 }
 
 /** What a breaker transition looks like to the log and the metrics. */
@@ -117,3 +128,26 @@ export interface HealthView {
 }
 
 export const targetId = (t: Pick<TargetConfig, 'provider' | 'model'>): string => `${t.provider}/${t.model}`;
+
+export interface HealthBoardDeps {
+  readonly store?: HealthStore;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Tracks the background writes and reads (the Lambda host waits for them). */
+  readonly track?: (task: Promise<unknown>) => void;
+  /** Breaker transitions, for the metrics. */
+  readonly onTransition?: (event: HealthEvent) => void;
+  /** How old a shared view may be before it is re-read (default 1 s). */
+  readonly refreshMs?: number;
+}
+
+/** What an attempt's outcome reports: its target, provider, settings, and when it started (epoch ms). */
+export interface Outcome {
+  readonly id: string;
+  readonly provider: string;
+  readonly cfg: HealthConfig;
+  readonly startedAt: number;
+  /** To its answer (a stream: to the answer's start), or to its failure. */
+  readonly ms: number;
+  readonly stream: boolean;
+}

@@ -2,85 +2,59 @@
  * Shared target health: circuit breakers, cool-downs and moving averages of speed, per target
  * (`provider/model`), for every instance of the gateway.
  *
- * - **Counting is per instance, transitions are shared.** Each instance counts its own attempts (consecutive
- *   failures, and failures over a short window of 1 s buckets); when they cross a threshold it opens the
- *   breaker and writes the transition — `{openUntil, reason, at}` — to the store, one small item per target.
- *   Counting every failure in the store would put an outage's whole request rate on one item; a transition is
- *   a write per cool-down.
- * - **Reads never wait.** {@link HealthBoard.plan} answers from memory; a view older than `refreshMs` is
- *   re-read in the background (one batched read per route per second per instance at most), so a breaker
- *   opened by one instance is honoured by all within about a second, and the request path gains no store
- *   round trip. The latest transition (by `at`) wins, whichever instance wrote it.
- * - **Half-open.** Once `openUntil` passes, one request probes the target: it claims the probe with one
- *   conditional write (so one instance probes, not all) and its outcome closes the breaker or opens it
- *   again. The others keep skipping it meanwhile.
+ * - **Counting is shared, and local too.** Each instance counts its own attempts (consecutive failures, and
+ *   failures over a short window of 1 s buckets), and adds each failure to the target's shared count in the
+ *   store (one ADD); a success that knows the shared count is above zero zeroes it (at most once per
+ *   `refreshMs` per instance). Either count crossing `failureThreshold` opens the breaker, and the instance
+ *   that saw it writes the transition — `{openUntil, reason, at}` — to the store, one small item per target.
+ *   So on Lambda, where an instance serves one request at a time, five requests timing out on five instances
+ *   open it for all. Writes stay bounded: failures write only while the breaker is closed, resets at most
+ *   once per `refreshMs` per instance.
+ * - **Reads never wait, but once.** {@link HealthBoard.plan} answers from memory; a view older than
+ *   `refreshMs` is re-read in the background (one batched read per route per second per instance at most),
+ *   so a breaker opened by one instance is honoured by all within about a second. The one wait is an
+ *   instance's first request for a target ({@link HealthBoard.ready}): up to {@link FIRST_READ_CAP_MS} for
+ *   the first read, so a fresh Lambda instance does not walk into an outage the fleet already knows of. The
+ *   latest transition (by `at`) wins, whichever instance wrote it.
+ * - **Half-open.** Once a breaker's `openUntil` passes, one request probes the target: it claims the probe
+ *   with one conditional write (so one instance probes, not all; capped at {@link CLAIM_CAP_MS}, past which
+ *   the instance probes on its own view), and its outcome closes the breaker or opens it again. The others
+ *   keep skipping it meanwhile. A probe that ends with no verdict (the client left, a 400) frees its claim.
  * - **Cool-downs.** A 429 with Retry-After cools the target down for that long (capped), a no-balance,
- *   `insufficient_quota` answer for `quotaCooldownMs`: the same shared transition.
+ *   `insufficient_quota` answer for `quotaCooldownMs`: the same shared transition, but the target is healthy
+ *   again at its end, with no probe (so a one-target route is not starved behind a probe).
  * - **A store failure never blocks traffic**: the instance keeps its own view (its own transitions, the last
  *   shared one it read) and logs the failure once a minute.
- * - **Never refuse for health alone.** Open targets are tried last, after every healthy one: when all are
- *   open a request still gets an answer if any of them gives one.
+ * - **Open targets are skipped**; when all of a route's are, the request is answered at once (execute.ts).
  */
 
 import type { TargetConfig } from '../config/schema.ts';
-import type { Clock, Logger } from '../ports.ts';
 import type { FailureKind } from './failure.ts';
-import { Ring } from './failure-window.ts';
 import {
-  DEFAULT_HEALTH,
+  adoptShared,
+  average,
+  BREAKER_KINDS,
+  CLAIM_CAP_MS,
+  eventOf,
+  FIRST_READ_CAP_MS,
+  ringOf,
+  SPEED_WRITE_MS,
+  TargetState,
+  within,
+} from './health-state.ts';
+import {
+  type HealthBoardDeps,
   type HealthConfig,
-  type HealthEvent,
-  type HealthStore,
   type HealthView,
+  type Outcome,
   type PlannedTarget,
-  type SharedHealth,
   type TargetStatus,
   type Transition,
   targetId,
 } from './health-types.ts';
 
+export { CLAIM_CAP_MS, FIRST_READ_CAP_MS } from './health-state.ts';
 export * from './health-types.ts';
-
-/** Weight of a new sample in the moving averages. */
-const ALPHA = 0.2;
-/** An instance writes a target's moving averages at most this often. */
-const SPEED_WRITE_MS = 5_000;
-
-class TargetState {
-  consecutive = 0;
-  ring: Ring | undefined;
-  /** The latest transition this instance knows of (its own or read). */
-  transition: Transition = { openUntil: 0, reason: 'closed', at: 0 };
-  readAt = Number.NEGATIVE_INFINITY;
-  /** A probe of the half-open target is in flight here until then (epoch ms). */
-  probingUntil = 0;
-  latencyMs: number | undefined;
-  ttftMs: number | undefined;
-  sharedLatencyMs: number | undefined;
-  sharedTtftMs: number | undefined;
-  speedWrittenAt = Number.NEGATIVE_INFINITY;
-  constructor(readonly id: string) {}
-}
-
-function ringOf(s: TargetState, cfg: HealthConfig): Ring {
-  if (s.ring === undefined) s.ring = new Ring(Math.max(1, Math.round(cfg.windowMs / 1000)));
-  return s.ring;
-}
-
-/** Failure kinds that count against a target's breaker (the client's own 4xx never do). */
-const BREAKER_KINDS: ReadonlySet<FailureKind> = new Set(['unreachable', 'timeout', 'server']);
-
-export interface HealthBoardDeps {
-  readonly store?: HealthStore;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /** Tracks the background writes and reads (the Lambda host waits for them). */
-  readonly track?: (task: Promise<unknown>) => void;
-  /** Breaker transitions, for the metrics. */
-  readonly onTransition?: (event: HealthEvent) => void;
-  /** How old a shared view may be before it is re-read (default 1 s). */
-  readonly refreshMs?: number;
-}
 
 export class HealthBoard {
   private readonly targets = new Map<string, TargetState>();
@@ -101,33 +75,54 @@ export class HealthBoard {
     return s;
   }
 
+  /** A breaker past its cool-down is half-open (one probe); a 429 or quota cool-down is simply over. */
   private statusOf(s: TargetState, now: number): TargetStatus {
     const t = s.transition;
     if (t.openUntil === 0) return 'healthy';
-    return now < t.openUntil ? 'open' : 'half-open';
+    if (now < t.openUntil) return 'open';
+    return t.reason === 'breaker' ? 'half-open' : 'healthy';
   }
 
   /** The view of a target now (for the console, the tests and the log). */
   view(id: string): HealthView {
     const s = this.state(id);
     const now = this.deps.clock.epochMs();
+    const { latencyMs, ttftMs } = this.speed(id);
     return {
       id,
       status: this.statusOf(s, now),
       reason: s.transition.reason,
       openUntil: s.transition.openUntil,
-      ...((s.latencyMs ?? s.sharedLatencyMs) === undefined
-        ? {}
-        : { latencyMs: Math.round((s.latencyMs ?? s.sharedLatencyMs) as number) }),
-      ...((s.ttftMs ?? s.sharedTtftMs) === undefined
-        ? {}
-        : { ttftMs: Math.round((s.ttftMs ?? s.sharedTtftMs) as number) }),
+      ...(latencyMs === undefined ? {} : { latencyMs: Math.round(latencyMs) }),
+      ...(ttftMs === undefined ? {} : { ttftMs: Math.round(ttftMs) }),
     };
   }
 
   /** Every target this instance has seen. */
   views(): HealthView[] {
     return [...this.targets.keys()].sort().map((id) => this.view(id));
+  }
+
+  /** Whether a request should not try the target now: open, or half-open with its probe out. */
+  down(id: string): boolean {
+    const s = this.targets.get(id);
+    if (s === undefined) return false;
+    const now = this.deps.clock.epochMs();
+    const status = this.statusOf(s, now);
+    return status === 'open' || (status === 'half-open' && now < s.probingUntil);
+  }
+
+  /**
+   * Before an instance's first plan of these targets: their first shared read, waited for up to
+   * {@link FIRST_READ_CAP_MS}. Undefined (nothing to wait for) once every one was read or is being read.
+   */
+  ready(ids: readonly string[]): Promise<void> | undefined {
+    if (this.deps.store === undefined) return undefined;
+    let fresh = false;
+    for (const id of ids) if (this.state(id).readAt === Number.NEGATIVE_INFINITY) fresh = true;
+    if (!fresh) return undefined;
+    const reading = this.refresh(ids, this.deps.clock.epochMs());
+    return reading === undefined ? undefined : within(reading, FIRST_READ_CAP_MS).then(() => undefined);
   }
 
   /**
@@ -163,50 +158,77 @@ export class HealthBoard {
   }
 
   /**
-   * Before a half-open target is tried: claims its probe (one conditional write). False: another request
-   * (here or on another instance) probes it, so this one skips it.
+   * Before a half-open target is tried: claims its probe (one conditional write, waited for up to
+   * {@link CLAIM_CAP_MS} or until `signal` aborts; past that the instance probes on its own view). False:
+   * another request (here or on another instance) probes it, so this one skips it.
    */
-  async claimProbe(id: string, holdMs: number): Promise<boolean> {
+  async claimProbe(id: string, holdMs: number, signal?: AbortSignal): Promise<boolean> {
     const s = this.state(id);
     const now = this.deps.clock.epochMs();
     if (now < s.probingUntil) return false;
     s.probingUntil = now + holdMs;
+    const openedAt = s.transition.at;
+    s.claimedFor = openedAt;
     const store = this.deps.store;
     if (store === undefined) return true;
-    try {
-      const won = await store.claimProbe(id, s.transition.at, holdMs);
-      // Another instance probes it: skip it here until its probe's hold ends or its outcome is read.
-      return won;
-    } catch (err) {
+    const claim = store.claimProbe(id, openedAt, holdMs).catch((err: unknown) => {
       this.storeFailed('claim a probe', err);
       return true;
+    });
+    this.background(claim);
+    const won = await within(claim, CLAIM_CAP_MS, signal);
+    if (won === false && s.claimedFor === openedAt) {
+      // Another instance probes it: skip it here until its probe's hold ends or its outcome is read.
+      s.claimedFor = undefined;
     }
+    return won !== false;
   }
 
-  /** An attempt answered: `ms` to its answer (a stream: to the answer's start). */
-  success(
-    id: string,
-    provider: string,
-    ms: number,
-    stream: boolean,
-    cfg: HealthConfig = DEFAULT_HEALTH,
-  ): void {
-    const s = this.state(id);
+  /** A probe this instance claimed ended with no verdict (the client left, the request's own error): free it. */
+  release(id: string): void {
+    const s = this.targets.get(id);
+    if (s?.claimedFor === undefined) return;
+    const openedAt = s.claimedFor;
+    s.claimedFor = undefined;
+    s.probingUntil = 0;
+    const store = this.deps.store;
+    if (store !== undefined)
+      this.background(
+        store.releaseProbe(id, openedAt).catch((err: unknown) => this.storeFailed('free a probe', err)),
+      );
+  }
+
+  /**
+   * An attempt answered. It closes an open breaker only if it started after the breaker opened (a slow
+   * success from before says nothing of the target since).
+   */
+  success(o: Outcome): void {
+    const s = this.state(o.id);
     const now = this.deps.clock.epochMs();
     s.consecutive = 0;
-    ringOf(s, cfg).add(now, false);
-    if (stream) s.ttftMs = s.ttftMs === undefined ? ms : s.ttftMs + ALPHA * (ms - s.ttftMs);
-    else s.latencyMs = s.latencyMs === undefined ? ms : s.latencyMs + ALPHA * (ms - s.latencyMs);
-    if (s.transition.openUntil !== 0) {
+    ringOf(s, o.cfg).add(now, false);
+    if (o.stream) s.ttftMs = average(s.ttftMs, o.ms);
+    else s.latencyMs = average(s.latencyMs, o.ms);
+    const t = s.transition;
+    if (t.openUntil !== 0 && o.startedAt >= t.at && (t.reason === 'breaker' || now < t.openUntil)) {
       s.probingUntil = 0;
-      this.move(s, provider, { openUntil: 0, reason: 'closed', at: now }, 'a request succeeded');
+      s.claimedFor = undefined;
+      this.move(s, o.provider, { openUntil: 0, reason: 'closed', at: now }, 'a request succeeded');
     }
-    if (this.deps.store !== undefined && now - s.speedWrittenAt >= SPEED_WRITE_MS) {
+    const store = this.deps.store;
+    if (store === undefined) return;
+    if (s.sharedFails > 0 && now - s.resetAt >= this.refreshMs) {
+      s.sharedFails = 0;
+      s.resetAt = now;
+      this.background(
+        store.resetFailures(o.id).catch((err: unknown) => this.storeFailed('reset a failure count', err)),
+      );
+    }
+    if (now - s.speedWrittenAt >= SPEED_WRITE_MS) {
       s.speedWrittenAt = now;
-      const store = this.deps.store;
       this.background(
         store
-          .speeds(id, {
+          .speeds(o.id, {
             ...(s.latencyMs === undefined ? {} : { latencyMs: Math.round(s.latencyMs) }),
             ...(s.ttftMs === undefined ? {} : { ttftMs: Math.round(s.ttftMs) }),
           })
@@ -216,40 +238,46 @@ export class HealthBoard {
   }
 
   /**
-   * An attempt failed. Timeouts, 5xx and connection failures count toward the breaker; a 429 with Retry-After
-   * cools the target down for that long; no balance for `quotaCooldownMs`; anything else (the
-   * request's own fault, a field the target lacks) says nothing about the target's health.
+   * An attempt failed. Timeouts, 5xx and connection failures count toward the breaker (and weigh on the
+   * target's moving average, so `latency` does not rank a hanging target fastest); a 429 with Retry-After
+   * cools the target down for that long; no balance for `quotaCooldownMs`; anything else (the request's
+   * own fault, a field the target lacks, a refused key) says nothing about the target's health.
    */
   failure(
-    id: string,
-    provider: string,
+    o: Outcome,
     f: { readonly kind: FailureKind; readonly status?: number; readonly retryAfterMs?: number },
-    cfg: HealthConfig,
   ): void {
-    const s = this.state(id);
+    const { cfg, provider } = o;
+    const s = this.state(o.id);
     const now = this.deps.clock.epochMs();
-    if (f.kind === 'rate_limited') {
-      if (f.retryAfterMs === undefined || f.retryAfterMs <= 0) {
-        s.probingUntil = 0;
-        return;
-      }
+    if (BREAKER_KINDS.has(f.kind)) {
+      // What the client waited (a timeout), and never less than twice the usual for a quick failure.
+      const penalty = (avg: number | undefined) =>
+        f.kind === 'timeout' ? o.ms : Math.max(o.ms, 2 * (avg ?? o.ms));
+      if (o.stream) s.ttftMs = average(s.ttftMs, penalty(s.ttftMs));
+      else s.latencyMs = average(s.latencyMs, penalty(s.latencyMs));
+    }
+    if (!cfg.enabled) return;
+    if (f.kind === 'rate_limited' && f.retryAfterMs !== undefined && f.retryAfterMs > 0) {
       const until = now + Math.min(f.retryAfterMs, cfg.maxRetryAfterMs);
+      s.claimedFor = undefined;
+      s.probingUntil = 0;
       if (until > s.transition.openUntil)
         this.move(s, provider, { openUntil: until, reason: 'rate_limited', at: now }, '429 with Retry-After');
+      return;
+    }
+    if (f.kind === 'balance') {
+      s.claimedFor = undefined;
       s.probingUntil = 0;
+      const cause = 'no balance / insufficient quota';
+      this.move(s, provider, { openUntil: now + cfg.quotaCooldownMs, reason: 'quota', at: now }, cause);
       return;
     }
     // A refused key (auth) is left alone: it is config, fixed by rotating the secret, which the gateway picks
     // up within its cache's TTL — a cool-down would keep skipping the target long after the fix.
-    if (f.kind === 'balance') {
-      const cause = 'no balance / insufficient quota';
-      this.move(s, provider, { openUntil: now + cfg.quotaCooldownMs, reason: 'quota', at: now }, cause);
-      s.probingUntil = 0;
-      return;
-    }
     if (!BREAKER_KINDS.has(f.kind)) {
       // Says nothing of the target: a probe that ended so leaves it half-open for the next request.
-      s.probingUntil = 0;
+      this.release(o.id);
       return;
     }
     s.consecutive++;
@@ -257,30 +285,53 @@ export class HealthBoard {
     ring.add(now, true);
     const status = this.statusOf(s, now);
     const what = `${f.kind}${f.status === undefined ? '' : ` ${f.status}`}`;
-    if (s.probingUntil !== 0 || status === 'half-open') {
+    if (s.claimedFor !== undefined || status === 'half-open') {
+      s.claimedFor = undefined;
       s.probingUntil = 0;
-      this.move(
-        s,
-        provider,
-        { openUntil: now + cfg.cooldownMs, reason: 'breaker', at: now },
-        `probe failed (${what})`,
-      );
+      this.open(s, provider, cfg, `probe failed (${what})`);
       return;
     }
     if (status === 'open') return;
     const { total, failed } = ring.totals(now);
     const byCount = s.consecutive >= cfg.failureThreshold;
     const byRate = total >= cfg.minRequests && (failed / total) * 100 >= cfg.failureRatePercent;
-    if (!byCount && !byRate) return;
-    const cause = byCount
-      ? `${s.consecutive} consecutive failures (last: ${what})`
-      : `${failed} of ${total} attempts failed in ${cfg.windowMs / 1000} s (last: ${what})`;
+    if (byCount || byRate) {
+      const cause = byCount
+        ? `${s.consecutive} consecutive failures (last: ${what})`
+        : `${failed} of ${total} attempts failed in ${cfg.windowMs / 1000} s (last: ${what})`;
+      this.open(s, provider, cfg, cause);
+      return;
+    }
+    const store = this.deps.store;
+    if (store === undefined) return;
+    const before = s.transition.at;
+    this.background(
+      store.failed(o.id).then(
+        (n) => {
+          s.sharedFails = n;
+          const later = this.deps.clock.epochMs();
+          if (n < cfg.failureThreshold || s.transition.at !== before || this.statusOf(s, later) !== 'healthy')
+            return;
+          this.open(s, provider, cfg, `${n} consecutive failures across instances (last: ${what})`);
+        },
+        (err: unknown) => this.storeFailed('count a failure', err),
+      ),
+    );
+  }
+
+  private open(s: TargetState, provider: string, cfg: HealthConfig, cause: string): void {
+    const now = this.deps.clock.epochMs();
     this.move(s, provider, { openUntil: now + cfg.cooldownMs, reason: 'breaker', at: now }, cause);
   }
 
-  /** Applies a transition here, and shares it. */
-  private move(s: TargetState, provider: string, t: Transition, cause: string): void {
+  /**
+   * Applies a transition here, and shares it. Its `at` is later than the one it replaces even when this
+   * instance's clock is behind the one that wrote that (else the store would keep the older state).
+   */
+  private move(s: TargetState, provider: string, wanted: Transition, cause: string): void {
+    const t: Transition = { ...wanted, at: Math.max(wanted.at, s.transition.at + 1) };
     s.transition = t;
+    s.sharedFails = 0;
     if (t.openUntil === 0) {
       s.consecutive = 0;
       s.ring?.clear();
@@ -296,61 +347,37 @@ export class HealthBoard {
   }
 
   private announce(id: string, provider: string, t: Transition, cause?: string): void {
-    const event: HealthEvent = {
-      target: id,
-      provider,
-      state: t.openUntil === 0 ? 'closed' : 'open',
-      reason: t.reason,
-      ...(t.openUntil === 0 ? {} : { until: new Date(t.openUntil).toISOString() }),
-      ...(cause === undefined ? {} : { cause }),
-    };
-    this.deps.logger.log(
-      t.openUntil === 0 ? 'info' : 'warn',
-      t.openUntil === 0 ? 'target healthy again' : 'target skipped',
-      { health: event },
-    );
+    const event = eventOf(id, provider, t, cause);
+    const closed = t.openUntil === 0;
+    this.deps.logger.log(closed ? 'info' : 'warn', closed ? 'target healthy again' : 'target skipped', {
+      health: event,
+    });
     this.deps.onTransition?.(event);
   }
 
-  /** Re-reads the shared views older than `refreshMs`, in the background. */
-  private refresh(ids: readonly string[], now: number): void {
+  /** Re-reads the shared views older than `refreshMs`, in the background; the read, if one started. */
+  private refresh(ids: readonly string[], now: number): Promise<void> | undefined {
     const store = this.deps.store;
-    if (store === undefined) return;
+    if (store === undefined) return undefined;
     const stale = ids.filter(
       (id) => now - this.state(id).readAt >= this.refreshMs && !this.refreshing.has(id),
     );
-    if (stale.length === 0) return;
+    if (stale.length === 0) return undefined;
     for (const id of stale) {
       this.refreshing.add(id);
       this.state(id).readAt = now;
     }
-    this.background(
-      store
-        .read(stale)
-        .then((found) => {
-          for (const [id, shared] of found) this.adopt(id, shared);
-        })
-        .catch((err: unknown) => this.storeFailed('read target health', err))
-        .finally(() => {
-          for (const id of stale) this.refreshing.delete(id);
-        }),
-    );
-  }
-
-  /** Takes a shared view: its transition when later than the one known here, its moving averages. */
-  private adopt(id: string, shared: SharedHealth): void {
-    const s = this.state(id);
-    if (shared.latencyMs !== undefined) s.sharedLatencyMs = shared.latencyMs;
-    if (shared.ttftMs !== undefined) s.sharedTtftMs = shared.ttftMs;
-    if (shared.at === undefined || shared.openUntil === undefined || shared.reason === undefined) return;
-    if (shared.at <= s.transition.at) return;
-    const t: Transition = { openUntil: shared.openUntil, reason: shared.reason, at: shared.at };
-    s.transition = t;
-    s.probingUntil = 0;
-    if (t.openUntil === 0) {
-      s.consecutive = 0;
-      s.ring?.clear();
-    }
+    const reading = store
+      .read(stale)
+      .then((found) => {
+        for (const [id, shared] of found) adoptShared(this.state(id), shared);
+      })
+      .catch((err: unknown) => this.storeFailed('read target health', err))
+      .finally(() => {
+        for (const id of stale) this.refreshing.delete(id);
+      });
+    this.background(reading);
+    return reading;
   }
 
   private background(task: Promise<unknown>): void {

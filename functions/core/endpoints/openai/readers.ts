@@ -89,16 +89,17 @@ export function readOpenAIAnswer(text: string, list: AnswerList): AnswerRead {
 /**
  * Before the answer started, an event that holds part of it: a non-empty `content`, `refusal`, `reasoning` or
  * `reasoning_content` string, a tool call, or a finish reason (an answer that ends empty is an answer). The
- * role chunk (`{"role":"assistant","content":""}`, `refusal: null`, `finish_reason: null`) matches none.
+ * role chunk (`{"role":"assistant","content":""}`, `refusal: null`, `finish_reason: null`) matches none, nor
+ * does `finish_reason: "error"` (OpenRouter's error chunk, a failure).
  */
 const STARTS =
-  /"(?:content|refusal|reasoning_content|reasoning|finish_reason)"\s*:\s*"[^"]|"tool_calls"\s*:\s*\[\s*\{|"function_call"\s*:\s*\{/;
+  /"(?:content|refusal|reasoning_content|reasoning)"\s*:\s*"[^"]|"finish_reason"\s*:\s*"(?!error")[^"]|"tool_calls"\s*:\s*\[\s*\{|"function_call"\s*:\s*\{/;
 /**
  * One of those keys with a value that is no string and not `null` (content as a list of parts, an empty
  * `tool_calls` list, …): the string test cannot tell, the event is parsed.
  */
 const MAYBE =
-  /"(?:content|refusal|reasoning_content|reasoning|finish_reason|tool_calls|function_call)"\s*:\s*(?![\s"]|null\b)/;
+  /"(?:content|refusal|reasoning_content|reasoning|finish_reason|tool_calls|function_call|audio|images)"\s*:\s*(?![\s"]|null\b)/;
 
 const nonEmpty = (v: unknown): boolean =>
   (typeof v === 'string' && v !== '') || (Array.isArray(v) && v.length > 0) || isRecord(v);
@@ -114,10 +115,17 @@ function chunkStarts(data: string): boolean {
   if (!isRecord(json) || !Array.isArray(json.choices)) return false;
   for (const choice of json.choices) {
     if (!isRecord(choice)) continue;
-    if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') return true;
+    if (
+      typeof choice.finish_reason === 'string' &&
+      choice.finish_reason !== '' &&
+      choice.finish_reason !== 'error'
+    )
+      return true;
     const d = isRecord(choice.delta) ? choice.delta : undefined;
     if (d === undefined) continue;
-    if (nonEmpty(d.content) || nonEmpty(d.tool_calls) || nonEmpty(d.function_call)) return true;
+    // Audio (`delta.audio`) and images (OpenRouter's `delta.images`) are answers with no text token.
+    for (const k of ['content', 'tool_calls', 'function_call', 'audio', 'images'] as const)
+      if (nonEmpty(d[k])) return true;
     for (const k of ['refusal', 'reasoning_content', 'reasoning'] as const) {
       if (typeof d[k] === 'string' && d[k] !== '') return true;
     }
@@ -195,8 +203,9 @@ export class ChatStreamReader implements StreamReader {
         } catch {
           json = undefined;
         }
-        if (isRecord(json) && json.error !== undefined && json.error !== null && !('choices' in json)) {
-          // Nothing after an error event is sent; the relay writes the gateway's own error event.
+        if (isRecord(json) && json.error !== undefined && json.error !== null) {
+          // An error event, bare (OpenAI) or as a chunk whose choices end with `finish_reason: "error"`
+          // (OpenRouter): nothing after it is sent; the relay writes the gateway's own error event.
           return {
             text: out,
             failure: failureOfError(json.error),

@@ -51,6 +51,8 @@ describe('ChatStreamReader: what starts the answer', () => {
     ['a finish reason (an empty answer)', chunk({}, 'stop')],
     ['spaced JSON content', 'data: {"choices": [{"delta": {"content": "x"}}]}\n\n'],
     ['content as a list of parts', chunk({ content: [{ type: 'text', text: 'Hi' }] })],
+    ['audio (no text token)', chunk({ content: null, audio: { id: 'au_1', data: 'UklGRg==' } })],
+    ['images (OpenRouter)', chunk({ images: [{ type: 'image_url', image_url: { url: 'data:,' } }] })],
     ['the role chunk and content in one read', ROLE + chunk({ content: 'Hi' })],
   ])('starts at %s', (_, event) => {
     expect(push(new ChatStreamReader(), event).started).toBe(true);
@@ -71,6 +73,20 @@ describe('ChatStreamReader: what starts the answer', () => {
     expect(a.started).toBeUndefined();
     expect(b).toMatchObject({ text: '', failure: { kind: 'server', message: 'upstream overloaded' } });
     expect(b.started).toBeUndefined();
+  });
+
+  it('reads OpenRouter\'s error chunk (error beside choices that finish with "error") as a failure, not the start', () => {
+    const r = new ChatStreamReader();
+    push(r, ROLE);
+    const err = `data: ${JSON.stringify({
+      ...base,
+      error: { code: 502, message: 'Provider returned error' },
+      choices: [{ index: 0, delta: { content: '' }, finish_reason: 'error' }],
+    })}\n\n`;
+    const piece = push(r, err);
+    expect(piece).toMatchObject({ text: '', failure: { message: 'Provider returned error' } });
+    expect(piece.started).toBeUndefined();
+    expect(startsAnswer(chunk({ content: '' }, 'error'))).toBe(false);
   });
 
   it('reads the role chunk and an error event in one chunk as a failure before the start', () => {
