@@ -302,7 +302,7 @@ describe('the fleet counts failures together (Lambda: one request per instance)'
     // No instance saw five of its own, yet one of them opened it on the shared count.
     const opened = lines.filter((l) => l.message === 'target skipped');
     expect(opened).toHaveLength(1);
-    expect((opened[0]?.fields.health as { cause: string }).cause).toMatch(
+    expect((opened[0]?.fields.health as { cause?: string } | undefined)?.cause).toMatch(
       /^5 consecutive failures across instances/,
     );
     expect((await storeAt(clock).read(['pf/five'])).get('pf/five')).toMatchObject({
