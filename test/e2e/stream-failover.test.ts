@@ -229,6 +229,64 @@ describe('a stream that fails before its first content fails over', () => {
     expect(await recordOf(h.gateway, requestId)).toMatchObject({ status: 200, provider: 'b', attempts: 2 });
   });
 
+  it('(e) native /v1/messages from an Anthropic target: message_start, an empty block start, then overloaded_error', async () => {
+    claude.enqueue({ errorAfterEvents: 2 });
+    const r = await raw(h.origin, '/v1/messages', {
+      body: JSON.stringify({
+        model: 'claude-then-b',
+        max_tokens: 64,
+        stream: true,
+        messages: [{ role: 'user', content: 'ping' }],
+      }),
+      headers: { 'x-request-id': 'native-messages-1' },
+    });
+    expect(r.status).toBe(200);
+    // The held message_start and block start of the failed attempt never reached the client: b's answer did.
+    expect(r.text).not.toContain('"overloaded_error"');
+    expect(r.text.match(/event: message_start/g)).toHaveLength(1);
+    expect(r.text).toContain('"model":"model-b"');
+    const deltas = [...r.text.matchAll(/"text_delta","text":"([^"]*)"/g)].map((m) => m[1]).join('');
+    expect(deltas).toBe('echo: ping');
+    const s = await h.waitForSummary('native-messages-1');
+    expect(s.attemptLog.map((x) => `${x.provider}:${x.outcome}`)).toEqual(['claude:server', 'b:ok']);
+  });
+
+  it('(e) native /v1/responses: response.created, an empty output item and part, then an error event', async () => {
+    const ev = (type: string, n: number, data: Record<string, unknown>) =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: n, ...data })}\n\n`;
+    const response = {
+      id: 'resp_s1',
+      object: 'response',
+      status: 'in_progress',
+      model: 'model-s',
+      output: [],
+    };
+    scripted.next(
+      ev('response.created', 0, { response }),
+      ev('response.output_item.added', 1, {
+        output_index: 0,
+        item: { id: 'msg_s1', type: 'message', status: 'in_progress', role: 'assistant', content: [] },
+      }),
+      ev('response.content_part.added', 2, {
+        item_id: 'msg_s1',
+        output_index: 0,
+        content_index: 0,
+        part: { type: 'output_text', text: '', annotations: [] },
+      }),
+      { waitMs: 20 },
+      ev('error', 3, { error: { type: 'server_error', code: 'server_error', message: 'overloaded' } }),
+    );
+    const r = await raw(h.origin, '/v1/responses', {
+      body: JSON.stringify({ model: 'scripted-then-b', input: 'ping', stream: true }),
+      headers: { 'x-request-id': 'native-responses-1' },
+    });
+    expect(r.status).toBe(200);
+    expect(r.text).not.toContain('resp_s1');
+    expect(r.text).toContain('response.completed');
+    const s = await h.waitForSummary('native-responses-1');
+    expect(s.attemptLog.map((x) => `${x.provider}:${x.outcome}`)).toEqual(['scripted:server', 'b:ok']);
+  });
+
   it('answers an error status, not a broken 200 stream, when no target is left', async () => {
     scripted.next(ROLE, { waitMs: 20 }, ERROR);
     const r = await raw(h.origin, '/v1/chat/completions', {

@@ -62,9 +62,12 @@ function failureOf(error: unknown): StreamFailure {
   };
 }
 
-/** Event types that carry part of the answer: a failure after one of them cannot fail over. */
+/**
+ * Event types that carry part of the answer: a failure after one of them cannot fail over. Not
+ * `content_block_start`: its block is empty (`text: ""`, a tool's name with `input: {}`), and an
+ * `overloaded_error` right after it still fails over; it is held and goes out with the first delta.
+ */
 const ANSWER_EVENTS: ReadonlySet<string> = new Set([
-  'content_block_start',
   'content_block_delta',
   'content_block_stop',
   'message_delta',

@@ -151,6 +151,13 @@ function errorEventFailure(data: Json, type: string | undefined): StreamFailure 
 }
 
 /**
+ * Events that carry part of the answer: a delta (text, a function's arguments, reasoning, audio), a partial
+ * image, or an item or part that is done. `response.output_item.added` and `response.content_part.added`
+ * hold empty items: an error after them still fails over, and they go out with the first delta.
+ */
+const STARTS = /\.delta$|\.done$|\.partial_image$/;
+
+/**
  * Reads a native Responses stream. Each piece's text is the whole events the chunk completed, as they came;
  * a failure (`response.failed`, an `error` event, a relay's `data: {"error": …}`) ends it: the failing event and
  * everything after it stay out of the text — the relay writes the gateway's own end (one translation point),
@@ -230,7 +237,7 @@ export class ResponsesStreamReader implements StreamReader {
         failure = responsesFailure(isRecord(failed) && failed.error != null ? failed.error : {});
       } else if (type === 'error' || (type === undefined && raw.data.includes('"error"'))) {
         failure = errorEventFailure(event.data, type);
-      } else if (type === 'response.output_item.added' || type?.endsWith('.delta')) {
+      } else if (type !== undefined && STARTS.test(type)) {
         started = true;
       }
       if (failure !== undefined) {

@@ -91,15 +91,31 @@ describe('MessagesStreamReader', () => {
     });
   });
 
-  it('says started only once a content block starts (message_start and ping are not the answer)', () => {
+  it('says started only at the first delta (message_start, ping and an empty block start are not the answer)', () => {
     const reader = new MessagesStreamReader();
     const head = reader.push(enc.encode(sse(EVENTS[0] as Anthropic.RawMessageStreamEvent) + PING));
     expect(head.started).toBeUndefined();
     expect(head.upstreamId).toBe('msg_01ABC');
     expect(head.usage).toMatchObject({ inputTokens: 165, outputTokens: 1 });
     const block = reader.push(enc.encode(sse(EVENTS[1] as Anthropic.RawMessageStreamEvent)));
-    expect(block.started).toBe(true);
-    expect(block.done).toBeUndefined();
+    expect(block.started).toBeUndefined();
+    const delta = reader.push(enc.encode(sse(EVENTS[2] as Anthropic.RawMessageStreamEvent)));
+    expect(delta.started).toBe(true);
+    expect(delta.done).toBeUndefined();
+  });
+
+  it('an overloaded_error right after an empty content block start is a failure before the start (fails over)', () => {
+    const reader = new MessagesStreamReader();
+    const error = `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`;
+    const piece = reader.push(
+      enc.encode(
+        sse(EVENTS[0] as Anthropic.RawMessageStreamEvent) +
+          sse(EVENTS[1] as Anthropic.RawMessageStreamEvent) +
+          error,
+      ),
+    );
+    expect(piece.failure).toMatchObject({ kind: 'server', message: 'Overloaded' });
+    expect(piece.started).toBeUndefined();
   });
 
   it.each([

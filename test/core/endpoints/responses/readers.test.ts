@@ -82,7 +82,19 @@ describe('ResponsesStreamReader', () => {
     }
   });
 
-  it('says the upstream id at response.created, started at the first output item, usage and done at the end', () => {
+  it('holds the empty item and part (not the start): an error after them is a failure before the start', () => {
+    const reader = new ResponsesStreamReader();
+    reader.push(bytes(head));
+    const [added, part] = answer.split('\n\n').filter((b) => b !== '');
+    const held = reader.push(bytes(`${added}\n\n${part}\n\n`));
+    expect(held.started).toBeUndefined();
+    const error = ev('error', 4, { code: 'server_error', message: 'overloaded' });
+    const failed = reader.push(bytes(error));
+    expect(failed.failure).toMatchObject({ message: 'overloaded' });
+    expect(failed.started).toBeUndefined();
+  });
+
+  it('says the upstream id at response.created, started at the first delta, usage and done at the end', () => {
     const reader = new ResponsesStreamReader();
     const first = reader.push(bytes(head));
     expect(first).toEqual({ text: head, upstreamId: 'resp_up1' });
