@@ -38,7 +38,12 @@ function configOf(f: Readonly<Record<'a' | 'b', TimedFake>>): ConfigInput {
       { health: ON, ...extra },
     );
   return {
-    providers: { a: openaiProvider(f.a.url), b: openaiProvider(f.b.url) },
+    providers: {
+      a: openaiProvider(f.a.url),
+      b: openaiProvider(f.b.url),
+      // One provider behind two base URLs (a's server, then b's): each URL has its own breaker.
+      ab: { ...openaiProvider(f.a.url), baseUrls: [f.a.url, f.b.url] },
+    },
     prices: { 'a/cost-a': { input: 3, output: 15 }, 'b/cost-b': { input: 0.15, output: 0.6 } },
     routes: {
       hang: pair('hang'),
@@ -54,6 +59,7 @@ function configOf(f: Readonly<Record<'a' | 'b', TimedFake>>): ConfigInput {
       client: pair('client'),
       retried: pair('retried', { health: { failureThreshold: 2 }, retry: FAST_RETRY_4 }),
       once: pair('once'),
+      urls: route([{ provider: 'ab', model: 'urls' }], { health: ON }),
     },
   };
 }
@@ -211,6 +217,33 @@ describe('circuit breaker', () => {
     expect(r.data.model).toBe('once-b');
     expect(r.summary.attemptLog.map((a) => a.outcome)).toEqual(['server', 'ok']);
     expect(r.summary.fields.lastTarget ?? false).toBe(false);
+  });
+
+  it('a provider with two base URLs: a hanging URL opens its own breaker, the other URL serves the target', async () => {
+    h.fakes.a.setDefault(HANG);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        await chat('urls').then(
+          () => 200,
+          (e: { status?: number }) => e.status ?? 0,
+        ),
+      );
+    // The first five waited out the first byte on the first URL (a timeout is not retried on another URL).
+    expect(statuses).toEqual([504, 504, 504, 504, 504]);
+    const after = [];
+    for (let i = 0; i < 5; i++) after.push(await chat('urls'));
+    for (const r of after) {
+      expect(r.data.model).toBe('urls');
+      expect(r.ms).toBeLessThan(250);
+      expect(r.summary.attemptLog).toMatchObject([
+        { provider: 'ab', outcome: 'ok', host: new URL(h.fakes.b.url).host },
+      ]);
+    }
+    expect(toModel(h.fakes.a, 'urls')).toBe(5);
+    expect(toModel(h.fakes.b, 'urls')).toBe(5);
+    const opened = healthLines('target skipped').map((l) => (l.fields.health as { target: string }).target);
+    expect(opened).toEqual([`ab/urls@${h.fakes.a.url}`]);
   });
 
   it("the client's own errors never open a breaker", async () => {

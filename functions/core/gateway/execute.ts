@@ -5,7 +5,7 @@
  */
 import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
 import type { ClientRequest, EndpointSpec, TargetCall } from '../endpoints/spec.ts';
-import { RateLimitError, ServerShuttingDownError, type SwitchyardError, UpstreamError } from '../errors.ts';
+import { ServerShuttingDownError } from '../errors.ts';
 import { own } from '../json.ts';
 import type { AttemptRecord, Clock, ProviderKeySource, Sleep } from '../ports.ts';
 import { ADAPTERS } from '../providers/registry.ts';
@@ -17,7 +17,13 @@ import {
   finalError,
   retryableOnSameTarget,
 } from '../routing/failure.ts';
-import { type HealthBoard, healthConfigOf, type PlannedTarget, targetId } from '../routing/health.ts';
+import {
+  type HealthBoard,
+  healthConfigOf,
+  type PlannedTarget,
+  targetId,
+  urlHealthId,
+} from '../routing/health.ts';
 import { backoffMs } from '../routing/retry.ts';
 import { orderTargets } from '../routing/router.ts';
 import { NO_SECRETS, type SecretMasker } from '../secrets.ts';
@@ -25,6 +31,7 @@ import { AttemptDiscarded, failureOf, type OpenedAttempt, openAttempt } from '..
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import { type Answer, acceptAnswer } from './answer.ts';
 import { type HeadSource, readHead, type StreamHead } from './stream-head.ts';
+import { allSkipped, lastStanding, openUntilOf } from './target-health.ts';
 
 export interface ExecuteDeps {
   readonly http: HttpClient;
@@ -163,8 +170,14 @@ export async function execute(
   const board = deps.health;
   const healthOf = (t: TargetConfig) => healthConfigOf(route, own(config.providers, t.provider));
   const first = route.targets[0] as TargetConfig;
+  // The breakers of a target: its own, or one per base URL when its provider has several.
+  const healthIds = (t: TargetConfig): readonly string[] => {
+    const p = own(config.providers, t.provider);
+    const urls = p === undefined ? [] : baseUrlsOf(p);
+    return urls.length > 1 ? urls.map((u) => urlHealthId(targetId(t), u)) : [targetId(t)];
+  };
   // A fresh instance's first request for these targets waits (capped) for what the fleet knows of them.
-  const warming = board?.ready(route.targets.map(targetId));
+  const warming = board?.ready(route.targets.flatMap(healthIds));
   if (warming !== undefined) await warming;
   const ordered = orderTargets(route, {
     random: deps.random,
@@ -201,9 +214,34 @@ export async function execute(
         continue;
       }
     }
+    const baseUrls = baseUrlsOf(provider);
+    const urlIds =
+      board !== undefined && baseUrls.length > 1 && healthOf(target).enabled ? healthIds(target) : [];
+    const urlDown = (i: number) => board?.down(urlIds[i] as string) === true;
+    if (urlIds.length > 0) {
+      board?.watch(urlIds);
+      if (urlIds.every((_, i) => urlDown(i))) {
+        // Every base URL's breaker is open: skipped like an open target.
+        const soonest = [...urlIds].sort(
+          (x, y) => openUntilOf(board, x) - openUntilOf(board, y),
+        )[0] as string;
+        skipped.push({ target, id: soonest, status: 'open' });
+        stats.log.push({
+          provider: target.provider,
+          model: target.model,
+          host: '',
+          outcome: 'skipped',
+          ms: 0,
+        });
+        continue;
+      }
+    }
+    /** The breaker an attempt on base URL `i` counts toward. */
+    const healthIdAt = (i: number) => urlIds[i] ?? id;
+    const skipUrl =
+      urlIds.length === 0 ? undefined : (i: number) => urlDown(i) && !urlIds.every((_, j) => urlDown(j));
     const adapter = ADAPTERS[provider.type];
     const keys = await deps.providerKeys.keys(target.provider);
-    const baseUrls = baseUrlsOf(provider);
     const transport = adapter.transport ?? deps.transports?.[adapter.type] ?? deps.http;
     for (let retry = 0; retry <= route.retry.attempts; retry++) {
       let tc: TargetCall;
@@ -241,15 +279,16 @@ export async function execute(
       stats.attempts++;
       const startedAt = deps.clock.now();
       const startedEpoch = deps.clock.epochMs();
+      let urlIndex = state.preferredUrl(target.provider);
       const outcome = (ms: number) => ({
-        id,
+        id: healthIdAt(urlIndex),
         provider: target.provider,
         cfg: healthOf(target),
         startedAt: startedEpoch,
         ms,
         stream: input.stream,
       });
-      const startIndex = state.preferredUrl(target.provider);
+      const startIndex = urlIndex;
       const from: HeadSource = { provider: target.provider, secrets };
       try {
         const opened = await openAttempt({
@@ -266,7 +305,9 @@ export async function execute(
           readAll: !input.stream,
           maxResponseBytes: route.maxResponseBytes,
           streamType: input.stream ? tc.streamType : undefined,
+          skipUrl,
         });
+        urlIndex = opened.baseUrlIndex;
         const head = input.stream ? await acceptHead(opened, tc, route.timeouts.idleMs, from) : undefined;
         const answer = input.stream ? undefined : checkedAnswer(opened, tc, from);
         state.worked(target.provider, opened.baseUrlIndex);
@@ -280,13 +321,17 @@ export async function execute(
           ms,
         });
         board?.success(outcome(ms));
-        stats.lastTarget = board !== undefined && lastStanding(board, planned, skipped, ti);
+        stats.lastTarget =
+          board !== undefined &&
+          lastStanding(planned, skipped, ti, (p) => healthIds(p.target).every((h) => board.down(h)));
         return { opened, adapter, target, startedAt, head, answer, call: tc };
       } catch (err) {
         const ms = Math.round((deps.clock.now() - startedAt) * 100) / 100;
         stats.upstreamMs += deps.clock.now() - startedAt;
         // A request cut short by its own deadline or client says nothing about the target (a probe's claim
         // is freed for the next request).
+        if (err instanceof AttemptError && err.failure.urlIndex !== undefined)
+          urlIndex = err.failure.urlIndex;
         if (signal.aborted || !(err instanceof AttemptError)) board?.release(id);
         if (err instanceof ClientGoneReason) throw err;
         // The host is stopping: no retry, no next target.
@@ -298,7 +343,7 @@ export async function execute(
         stats.log.push({
           provider: target.provider,
           model: target.model,
-          host: hostOf(baseUrls[startIndex]),
+          host: hostOf(baseUrls[urlIndex]),
           outcome: f.kind,
           ...(f.status === undefined ? {} : { status: f.status }),
           ms,
@@ -315,7 +360,8 @@ export async function execute(
         if (!canFailOver(f.kind)) throw finalError(failures, false);
         if (!retryableOnSameTarget(f.kind) || retry === route.retry.attempts) break;
         // Its breaker opened (this failure, another request's, or the fleet's): the next target, now.
-        if (board !== undefined && healthOf(target).enabled && board.down(id)) break;
+        if (board !== undefined && healthOf(target).enabled && healthIds(target).every((h) => board.down(h)))
+          break;
         const delay = backoffMs(retry, route.retry, f.retryAfterMs, deps.random);
         if (delay === undefined) break;
         const waitStart = deps.clock.now();
@@ -334,43 +380,4 @@ export async function execute(
   if (board !== undefined && skipped.length > 0 && !failures.some((f) => f.kind !== 'unsupported'))
     throw allSkipped(board, skipped, deps.clock.epochMs());
   throw finalError(failures, deadlinePassed());
-}
-
-/**
- * Served by the route's last target standing: every other one was skipped for its health or is down now (its
- * breaker open, or cooling down). A target that merely failed once (its breaker still closed) does not count.
- */
-function lastStanding(
-  board: HealthBoard,
-  planned: readonly PlannedTarget[],
-  skipped: readonly PlannedTarget[],
-  winner: number,
-): boolean {
-  if (planned.length < 2) return false;
-  for (const [j, p] of planned.entries())
-    if (j !== winner && !skipped.includes(p) && !board.down(p.id)) return false;
-  return true;
-}
-
-/**
- * Every target of the route is cooling down (none was tried): 429 when each was rate limited, else 502
- * `upstream_unavailable`; both with Retry-After at the soonest end of a cool-down, so the SDK waits it out.
- */
-function allSkipped(board: HealthBoard, skipped: readonly PlannedTarget[], now: number): SwitchyardError {
-  const views = skipped.map((p) => board.view(p.id));
-  const soonest = Math.min(...views.map((v) => v.openUntil));
-  const retryAfterSeconds = Math.max(1, Math.ceil((soonest - now) / 1000));
-  const names = views.map((v) => `${v.id} until ${new Date(v.openUntil).toISOString()}`).join(', ');
-  if (views.every((v) => v.reason === 'rate_limited')) {
-    return new RateLimitError({
-      code: 'upstream_rate_limited',
-      message: `Every target is cooling down after a rate limit (${names}).`,
-      retryAfterSeconds,
-    });
-  }
-  return new UpstreamError({
-    code: 'upstream_unavailable',
-    message: `Every target is skipped while its circuit breaker is open (${names}).`,
-    retryAfterSeconds,
-  });
 }

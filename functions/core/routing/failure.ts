@@ -56,6 +56,8 @@ export interface AttemptFailure {
   readonly code?: string;
   readonly param?: string | null;
   readonly retryAfterMs?: number;
+  /** Of a provider with several base URLs: the index of the one that failed (its breaker counts it). */
+  readonly urlIndex?: number;
 }
 
 /**

@@ -129,6 +129,12 @@ export interface HealthView {
 
 export const targetId = (t: Pick<TargetConfig, 'provider' | 'model'>): string => `${t.provider}/${t.model}`;
 
+/**
+ * The breaker of one base URL of a target whose provider has several (`provider/model@url`): each URL has its
+ * own, and the target is skipped only when every one of them is open.
+ */
+export const urlHealthId = (target: string, baseUrl: string): string => `${target}@${baseUrl}`;
+
 export interface HealthBoardDeps {
   readonly store?: HealthStore;
   readonly clock: Clock;

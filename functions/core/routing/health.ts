@@ -98,11 +98,6 @@ export class HealthBoard {
     };
   }
 
-  /** Every target this instance has seen. */
-  views(): HealthView[] {
-    return [...this.targets.keys()].sort().map((id) => this.view(id));
-  }
-
   /** Whether a request should not try the target now: open, or half-open with its probe out. */
   down(id: string): boolean {
     const s = this.targets.get(id);
@@ -112,10 +107,12 @@ export class HealthBoard {
     return status === 'open' || (status === 'half-open' && now < s.probingUntil);
   }
 
-  /**
-   * Before an instance's first plan of these targets: their first shared read, waited for up to
-   * {@link FIRST_READ_CAP_MS}. Undefined (nothing to wait for) once every one was read or is being read.
-   */
+  /** Keeps these views fresh (re-read in the background when older than `refreshMs`): base URLs' breakers. */
+  watch(ids: readonly string[]): void {
+    this.refresh(ids, this.deps.clock.epochMs());
+  }
+
+  /** An instance's first read of these targets, waited for ≤ {@link FIRST_READ_CAP_MS}; else undefined. */
   ready(ids: readonly string[]): Promise<void> | undefined {
     if (this.deps.store === undefined) return undefined;
     let fresh = false;

@@ -34,6 +34,8 @@ export interface AttemptInput {
   readonly baseUrls: readonly string[];
   /** Index of the base URL to start with (the last one that worked). */
   readonly startIndex: number;
+  /** Base URLs (by index) not to try now: their breaker is open (health.ts). Never all of them. */
+  readonly skipUrl?: ((index: number) => boolean) | undefined;
   readonly call: UpstreamCall;
   readonly timeouts: Timeouts;
   /** Aborted when the client leaves or the total deadline passes. */
@@ -224,7 +226,9 @@ export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
   try {
     const failures: string[] = [];
     for (let i = 0; i < a.baseUrls.length && response === undefined; i++) {
-      index = (a.startIndex + i) % a.baseUrls.length;
+      const at = (a.startIndex + i) % a.baseUrls.length;
+      if (a.skipUrl?.(at) === true) continue;
+      index = at;
       try {
         response = await a.transport.send({
           url: a.baseUrls[index] + a.call.path,
@@ -260,6 +264,9 @@ export async function openAttempt(a: AttemptInput): Promise<OpenedAttempt> {
     controller.abort();
     response?.dispose();
     unlink();
+    // Which base URL failed, for its own breaker (the last one tried).
+    if (failure instanceof AttemptError && a.baseUrls.length > 1)
+      throw new AttemptError({ ...failure.failure, urlIndex: index }, failure.cause);
     throw failure;
   }
 }

@@ -1,0 +1,52 @@
+/**
+ * What the attempt loop (./execute.ts) asks of target health: which targets count as the last one standing,
+ * and the answer when every target is skipped.
+ */
+import { RateLimitError, type SwitchyardError, UpstreamError } from '../errors.ts';
+import type { HealthBoard, PlannedTarget } from '../routing/health.ts';
+
+/**
+ * Served by the route's last target standing: every other one was skipped for its health or is down now (its
+ * breaker open, or cooling down). A target that merely failed once (its breaker still closed) does not count.
+ */
+export function lastStanding(
+  planned: readonly PlannedTarget[],
+  skipped: readonly PlannedTarget[],
+  winner: number,
+  down: (p: PlannedTarget) => boolean,
+): boolean {
+  if (planned.length < 2) return false;
+  for (const [j, p] of planned.entries())
+    if (j !== winner && !skipped.some((k) => k.target === p.target) && !down(p)) return false;
+  return true;
+}
+
+export const openUntilOf = (board: HealthBoard | undefined, id: string): number =>
+  board?.view(id).openUntil ?? 0;
+
+/**
+ * Every target of the route is cooling down (none was tried): 429 when each was rate limited, else 502
+ * `upstream_unavailable`; both with Retry-After at the soonest end of a cool-down, so the SDK waits it out.
+ */
+export function allSkipped(
+  board: HealthBoard,
+  skipped: readonly PlannedTarget[],
+  now: number,
+): SwitchyardError {
+  const views = skipped.map((p) => board.view(p.id));
+  const soonest = Math.min(...views.map((v) => v.openUntil));
+  const retryAfterSeconds = Math.max(1, Math.ceil((soonest - now) / 1000));
+  const names = views.map((v) => `${v.id} until ${new Date(v.openUntil).toISOString()}`).join(', ');
+  if (views.every((v) => v.reason === 'rate_limited')) {
+    return new RateLimitError({
+      code: 'upstream_rate_limited',
+      message: `Every target is cooling down after a rate limit (${names}).`,
+      retryAfterSeconds,
+    });
+  }
+  return new UpstreamError({
+    code: 'upstream_unavailable',
+    message: `Every target is skipped while its circuit breaker is open (${names}).`,
+    retryAfterSeconds,
+  });
+}
