@@ -23,4 +23,5 @@ new SwitchyardStack(app, stackName, {
   usageShards: props.usageShards,
   responsesTtlDays: props.responsesTtlDays,
   ...(props.orgName === undefined ? {} : { orgName: props.orgName }),
+  ...(props.healthProbeMinutes === undefined ? {} : { healthProbeMinutes: props.healthProbeMinutes }),
 });

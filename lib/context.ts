@@ -27,6 +27,11 @@ export const stackContextSchema = z.object({
   usageShards: z.coerce.number().int().min(1).max(256).default(DEFAULT_USAGE_SHARDS),
   /** Days a stored response (Responses API, `store: true`) is kept before it expires. */
   responsesTtlDays: responsesTtlDaysSchema,
+  /**
+   * Active health probes: minutes between the rounds a schedule runs on the gateway function (1–1440); unset,
+   * no schedule. Only routes (or providers) with `health.probeEveryMs` are probed.
+   */
+  healthProbeMinutes: z.coerce.number().int().min(1).max(1440).optional(),
   /** The organisation named as the issuer of the monthly statements the stack writes. */
   orgName: z.string().min(1).max(200).optional(),
 });

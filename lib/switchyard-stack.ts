@@ -3,6 +3,7 @@ import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { DEFAULT_USAGE_SHARDS } from '../functions/core/usage/types.ts';
 import { GatewayFunction } from './gateway-function.ts';
+import { HealthProbes } from './health-probes.ts';
 import { LedgerFold } from './ledger-fold.ts';
 import { Monitoring } from './monitoring.ts';
 import { Reconciler } from './reconciler.ts';
@@ -27,6 +28,8 @@ export interface SwitchyardStackProps extends StackProps {
   readonly responsesTtlDays?: number;
   /** The issuer named on monthly statements (default Switchyard). */
   readonly orgName?: string;
+  /** Minutes between active health probe rounds; unset: none (lib/health-probes.ts). */
+  readonly healthProbeMinutes?: number;
 }
 
 export class SwitchyardStack extends Stack {
@@ -55,6 +58,8 @@ export class SwitchyardStack extends Stack {
       usageShards,
     });
     const api = new GatewayRestApi(this, 'RestApi', { fn: this.gateway.fn, removalPolicy });
+    if (props.healthProbeMinutes !== undefined)
+      new HealthProbes(this, 'HealthProbes', { fn: this.gateway.fn, everyMinutes: props.healthProbeMinutes });
     const reconciler = new Reconciler(this, 'Reconciler', {
       configTable: this.tables.config,
       keysTable: this.tables.keys,

@@ -14,6 +14,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Context } from 'aws-lambda';
 import { Background } from '../core/background.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
+import { isProbeEvent } from '../core/gateway/probes.ts';
 import { header } from '../core/http.ts';
 import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { RequestSummary } from '../core/ports.ts';
@@ -194,6 +195,19 @@ function streamOf(
 const END_MARGIN_MS = 1_000;
 
 /**
+ * The stack's schedule (lib/health-probes.ts): the due active health probes, each an ordinary request with its
+ * log line, metrics and ledger record, which land before the invocation resolves (bounded by its time left).
+ */
+async function probeRound(context: Context): Promise<void> {
+  logger.addContext(context);
+  const left = Math.max(0, context.getRemainingTimeInMillis() - END_MARGIN_MS);
+  const results = await gateway.probe();
+  logger.info('health probes', { probes: results });
+  const bound = new Promise((resolve) => setTimeout(resolve, left).unref());
+  await Promise.race([background.idle(), bound]);
+}
+
+/**
  * The request's summary (log line + metrics) is written when its stream ends — for a client that left, after
  * the upstream was drained for its usage — and then the ledger write and the budget settlement run. The
  * invocation resolves only when all of that is done, bounded by the function's remaining time.
@@ -217,6 +231,11 @@ const runtimeRejectionIgnored = (err: unknown) =>
  * to the runtime API that drops mid-answer ends the request instead of the instance (dropped-response-guard.ts).
  */
 export const handler = awslambda.streamifyResponse(async (event: unknown, responseStream, context) => {
+  if (isProbeEvent(event)) {
+    await probeRound(context);
+    responseStream.end();
+    return;
+  }
   watchResponseStream(responseStream, runtimeRejectionIgnored);
   // middy's streamify mode is called as the runtime calls it: (event, responseStream, context).
   const result: unknown = Reflect.apply(streaming, undefined, [event, responseStream, context]);

@@ -17,6 +17,7 @@ import { MasterKeyStore } from '../core/auth.ts';
 import { Background } from '../core/background.ts';
 import type { GatewayConfig } from '../core/config/schema.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
+import type { ProbeResult } from '../core/gateway/probes.ts';
 import { ClientKeyStore } from '../core/keys/key-store.ts';
 import type { Logger, Metrics } from '../core/ports.ts';
 import { HealthBoard, type HealthStore } from '../core/routing/health.ts';
@@ -84,6 +85,8 @@ export interface LocalGatewayOptions {
   readonly healthStore?: (real: HealthStore) => HealthStore;
   /** How old a target's shared health may be before it is re-read (default 1 s). */
   readonly healthRefreshMs?: number;
+  /** How often the active health probes are looked at (default 5 s; each target's own `probeEveryMs` says when). */
+  readonly healthProbeTickMs?: number;
 }
 
 /**
@@ -155,6 +158,8 @@ export interface RunningGateway {
   readonly background: Background;
   /** Target health as this gateway sees it (breakers, cool-downs, moving averages). */
   readonly health: HealthBoard;
+  /** Runs the active health probes that are due now (the timer does so every `healthProbeTickMs`). */
+  probe(): Promise<ProbeResult[]>;
   /** The embedded store's unix socket (tests open their own client on it with `connectStore`). */
   readonly storeSocket: string;
   /**
@@ -326,6 +331,20 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     await store.close();
     throw err;
   }
+  // Active health probes: a timer owned by the server (closed first by close()), one round at a time.
+  let probing: Promise<unknown> = Promise.resolve();
+  let probeBusy = false;
+  const probeTimer = setInterval(() => {
+    if (probeBusy) return;
+    probeBusy = true;
+    probing = gateway
+      .probe()
+      .catch((err: unknown) => logger.log('warn', 'health probes failed', { error: String(err) }))
+      .finally(() => {
+        probeBusy = false;
+      });
+  }, opts.healthProbeTickMs ?? 5_000);
+  probeTimer.unref();
   let closing: Promise<void> | undefined;
   return {
     origin: `http://${hostName}:${port}`,
@@ -339,8 +358,10 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     background,
     health,
     storeSocket: store.socket,
+    probe: () => gateway.probe(),
     close(graceMs = DEFAULT_SHUTDOWN_GRACE_MS) {
       closing ??= (async () => {
+        clearInterval(probeTimer);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Keep-alive sockets turn idle as their last response ends: close them as they do.
         const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -348,7 +369,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
         try {
           // The grace covers every request taken, not only open sockets: a stream draining for a client
           // that left has no socket left but still owes its ledger record.
-          if (!(await settlesWithin(host.idle(), graceMs))) {
+          if (!(await settlesWithin(Promise.all([host.idle(), probing]), graceMs))) {
             gateway.shutdown();
             await settlesWithin(host.idle(), SHUTDOWN_FLUSH_MS);
           }

@@ -25,6 +25,15 @@ describe('stack context', () => {
     }
   });
 
+  it('schedules active health probes only when healthProbeMinutes is given, 1 to 1440', () => {
+    expect(contextOf({}).healthProbeMinutes).toBeUndefined();
+    expect(contextOf({ healthProbeMinutes: '5' }).healthProbeMinutes).toBe(5);
+    expect(contextOf({ healthProbeMinutes: 60 }).healthProbeMinutes).toBe(60);
+    for (const bad of ['0', '1441', '2.5', 'often']) {
+      expect(() => contextOf({ healthProbeMinutes: bad })).toThrow(/healthProbeMinutes/);
+    }
+  });
+
   it('takes the usage shard count from -c usageShards=16 (a string) or cdk.json (a number)', () => {
     expect(contextOf({ usageShards: '16' }).usageShards).toBe(16);
     expect(contextOf({ usageShards: 32 }).usageShards).toBe(32);

@@ -5,6 +5,7 @@
  * pipeline.ts, over the spec.
  */
 import { authenticate } from '../auth.ts';
+import type { TargetConfig } from '../config/schema.ts';
 import { messagesSpec } from '../endpoints/messages/spec.ts';
 import { ENDPOINT_SPECS } from '../endpoints/registry.ts';
 import type { EndpointSpec } from '../endpoints/spec.ts';
@@ -25,6 +26,7 @@ import { type AccountingDeps, RequestAccount, takeRateToken } from './accounting
 import { countTokens } from './count-tokens.ts';
 import { type ExecuteDeps, ProviderState } from './execute.ts';
 import { type PipelineDeps, proxy } from './pipeline.ts';
+import { dueProbes, PROBE_PRINCIPAL, type ProbeResult, probeRequest } from './probes.ts';
 import { echoedPath, errorResponse, json, RequestScope } from './scope.ts';
 import { storedResponse } from './stored-responses.ts';
 
@@ -51,6 +53,11 @@ export interface Gateway {
    * once. Each ends like any failed request: its log line, metrics and ledger record are made.
    */
   shutdown(): void;
+  /**
+   * Runs the active health probes that are due (./probes.ts) — the local host on a timer, the Lambda host on
+   * its schedule — and resolves with their outcomes once every one has answered.
+   */
+  probe(): Promise<ProbeResult[]>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -144,57 +151,79 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return endpoint;
   }
 
+  /** When this instance last probed each target (epoch ms). */
+  const probedAt = new Map<string, number>();
+
   return {
     shutdown() {
       stopping = true;
       for (const c of inflight) c.abort(shuttingDown());
     },
-    async handle(req) {
-      const requestId = requestIdFrom(header(req.headers, 'x-request-id'));
-      const scope = new RequestScope(requestId, deps.clock.now(), deps, req);
-      // Errors are answered in the shape of the client's API (a 405 on /v1/messages in Anthropic's).
-      const shape = errorShapeOf(req.path);
-      try {
-        if (stopping) throw shuttingDown();
-        const endpoint = endpointOf(req);
-        if (endpoint.kind === 'health') {
-          scope.finish(200);
-          return json(200, requestId, { status: 'ok' });
-        }
-        // The client API of a proxied request (its log line, metrics and ledger record say it).
-        if (endpoint.kind === 'proxy') scope.summary.endpoint = endpoint.spec.id;
-        const principal = await authenticate(deps.keys, req.headers);
-        scope.summary.keyId = principal.keyId;
-        switch (endpoint.kind) {
-          case 'models':
-            return await models(scope, principal);
-          case 'count_tokens':
-            return await countTokens(pipeline, scope, principal, () =>
-              takeRateToken(accounts, principal, deps.clock.epochMs(), uuidv7()),
-            );
-          case 'stored':
-            return await storedResponse(deps.responses?.store, scope, principal, endpoint.id);
-          case 'proxy': {
-            const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());
-            scope.account = account;
-            return await proxy(pipeline, scope, endpoint.spec, principal, account);
-          }
-        }
-      } catch (err) {
-        if (err instanceof ClientGoneReason) {
-          scope.finish(499);
-          return json(499, requestId, {});
-        }
-        const e = toSwitchyardError(err);
-        if (e.status === 500)
-          deps.logger.log('error', 'internal error', {
-            requestId,
-            error: String(err),
-            stack: err instanceof Error ? err.stack : undefined,
-          });
-        scope.finish(e.status, e);
-        return errorResponse(e, requestId, shape);
-      }
+    handle: (req) => serve(req),
+    async probe() {
+      if (stopping) return [];
+      const config = await deps.routes.load();
+      const now = deps.clock.epochMs();
+      const due = dueProbes(config, pipeline.health as HealthBoard, probedAt, now);
+      for (const p of due) probedAt.set(p.id, now);
+      return Promise.all(
+        due.map(async (p): Promise<ProbeResult> => {
+          const requestId = uuidv7();
+          const res = await serve(probeRequest(p.route, requestId), p.target);
+          if (typeof res.body !== 'string' && !(res.body instanceof Uint8Array))
+            for await (const _ of res.body);
+          return { route: p.route, target: p.id, status: res.status, requestId };
+        }),
+      );
     },
   };
+
+  /** One request; `pin` (a health probe) authenticates it as the probe and sends it to that target. */
+  async function serve(req: GatewayRequest, pin?: TargetConfig): Promise<GatewayResponse> {
+    const requestId = requestIdFrom(header(req.headers, 'x-request-id'));
+    const scope = new RequestScope(requestId, deps.clock.now(), deps, req);
+    // Errors are answered in the shape of the client's API (a 405 on /v1/messages in Anthropic's).
+    const shape = errorShapeOf(req.path);
+    try {
+      if (stopping) throw shuttingDown();
+      const endpoint = endpointOf(req);
+      if (endpoint.kind === 'health') {
+        scope.finish(200);
+        return json(200, requestId, { status: 'ok' });
+      }
+      // The client API of a proxied request (its log line, metrics and ledger record say it).
+      if (endpoint.kind === 'proxy') scope.summary.endpoint = endpoint.spec.id;
+      const principal = pin === undefined ? await authenticate(deps.keys, req.headers) : PROBE_PRINCIPAL;
+      scope.summary.keyId = principal.keyId;
+      switch (endpoint.kind) {
+        case 'models':
+          return await models(scope, principal);
+        case 'count_tokens':
+          return await countTokens(pipeline, scope, principal, () =>
+            takeRateToken(accounts, principal, deps.clock.epochMs(), uuidv7()),
+          );
+        case 'stored':
+          return await storedResponse(deps.responses?.store, scope, principal, endpoint.id);
+        case 'proxy': {
+          const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());
+          scope.account = account;
+          return await proxy(pipeline, scope, endpoint.spec, principal, account, pin);
+        }
+      }
+    } catch (err) {
+      if (err instanceof ClientGoneReason) {
+        scope.finish(499);
+        return json(499, requestId, {});
+      }
+      const e = toSwitchyardError(err);
+      if (e.status === 500)
+        deps.logger.log('error', 'internal error', {
+          requestId,
+          error: String(err),
+          stack: err instanceof Error ? err.stack : undefined,
+        });
+      scope.finish(e.status, e);
+      return errorResponse(e, requestId, shape);
+    }
+  }
 }

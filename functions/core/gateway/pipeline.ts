@@ -4,7 +4,7 @@
  * for it when it ends. Nothing here knows an endpoint's shape: the spec does.
  */
 import type { Background } from '../background.ts';
-import type { GatewayConfig, RouteConfig } from '../config/schema.ts';
+import type { GatewayConfig, RouteConfig, TargetConfig } from '../config/schema.ts';
 import type { ClientRequest, EndpointSpec } from '../endpoints/spec.ts';
 import { NotFoundError, PermissionDeniedError, type ServerShuttingDownError } from '../errors.ts';
 import type { GatewayResponse } from '../http.ts';
@@ -111,13 +111,17 @@ function requestSignal(d: PipelineDeps, scope: RequestScope, route: RouteConfig)
   };
 }
 
-/** Runs one proxied request of `spec` for an authenticated principal, and accounts for it. */
+/**
+ * Runs one proxied request of `spec` for an authenticated principal, and accounts for it. `pin` (the gateway's
+ * own health probes only; never from a request) sends it to that one target of its route, with no retry.
+ */
 export async function proxy(
   d: PipelineDeps,
   scope: RequestScope,
   spec: EndpointSpec,
   principal: Principal,
   account: RequestAccount,
+  pin?: TargetConfig,
 ): Promise<GatewayResponse> {
   const { text, json } = await readJsonBody(scope.req, d.maxBody);
   const read: ClientRequest<Json, undefined> = {
@@ -131,7 +135,9 @@ export async function proxy(
   scope.summary.stream = stream;
   scope.summary.route = model;
   const config = await d.routes.load();
-  const route = routeFor(config, model, principal);
+  const routed = routeFor(config, model, principal);
+  const route =
+    pin === undefined ? routed : { ...routed, targets: [pin], retry: { ...routed.retry, attempts: 0 } };
   // The rpm token first: a key over its rate causes no store read (a stored conversation, the budget hold).
   const rated = account.rate();
   if (rated !== undefined) await rated;

@@ -32,6 +32,7 @@ export class TargetState {
   sharedLatencyMs: number | undefined;
   sharedTtftMs: number | undefined;
   speedWrittenAt = Number.NEGATIVE_INFINITY;
+  seenAt = 0;
   constructor(readonly id: string) {}
 }
 

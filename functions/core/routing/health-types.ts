@@ -15,6 +15,8 @@ export interface HealthConfig {
   readonly quotaCooldownMs: number;
   readonly maxRetryAfterMs: number;
   readonly explorePercent: number;
+  /** Active probes: a target untouched this long is probed (undefined: never). */
+  readonly probeEveryMs?: number;
 }
 
 export const DEFAULT_HEALTH: HealthConfig = {
@@ -125,6 +127,8 @@ export interface HealthView {
   readonly openUntil: number;
   readonly latencyMs?: number;
   readonly ttftMs?: number;
+  /** When this instance last saw an attempt on it end (epoch ms). */
+  readonly seenAt?: number;
 }
 
 export const targetId = (t: Pick<TargetConfig, 'provider' | 'model'>): string => `${t.provider}/${t.model}`;

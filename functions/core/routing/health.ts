@@ -95,6 +95,7 @@ export class HealthBoard {
       openUntil: s.transition.openUntil,
       ...(latencyMs === undefined ? {} : { latencyMs: Math.round(latencyMs) }),
       ...(ttftMs === undefined ? {} : { ttftMs: Math.round(ttftMs) }),
+      ...(s.seenAt === 0 ? {} : { seenAt: s.seenAt }),
     };
   }
 
@@ -202,6 +203,7 @@ export class HealthBoard {
   success(o: Outcome): void {
     const s = this.state(o.id);
     const now = this.deps.clock.epochMs();
+    s.seenAt = now;
     s.consecutive = 0;
     ringOf(s, o.cfg).add(now, false);
     if (o.stream) s.ttftMs = average(s.ttftMs, o.ms);
@@ -247,6 +249,7 @@ export class HealthBoard {
     const { cfg, provider } = o;
     const s = this.state(o.id);
     const now = this.deps.clock.epochMs();
+    s.seenAt = now;
     if (BREAKER_KINDS.has(f.kind)) {
       // What the client waited (a timeout), and never less than twice the usual for a quick failure.
       const penalty = (avg: number | undefined) =>

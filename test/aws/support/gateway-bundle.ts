@@ -149,6 +149,13 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
         },
         routes: {
           'gpt-4o-mini': { targets: [{ provider: 'openai', model: 'upstream-mini' }], timeouts, retry },
+          // Active health probes (test/aws/handler-health-probes.test.ts).
+          probed: {
+            targets: [{ provider: 'openai', model: 'upstream-probed' }],
+            timeouts,
+            retry,
+            health: { probeEveryMs: 60_000 },
+          },
           patient: {
             targets: [{ provider: 'watched', model: 'upstream-mini' }],
             timeouts: patient,
