@@ -9,12 +9,24 @@
  * FIRST_BYTE_MS (2 s here instead of the 30 s default, so a run takes a minute, not ten: a request that
  * waits for it waits this long, and with 30 s it waits 15 times longer).
  *
+ * Two more measurements:
+ * - **default retries** (the route's default, 2 retries with backoff): a request no longer spends its retries
+ *   on a target whose breaker opened during it;
+ * - **a Lambda-like fleet**: FLEET gateway instances on one health store, each serving one request at a time
+ *   (one client each), as Lambda instances do. "counts per instance" wraps the store so that failures are
+ *   not added to the shared count (the design before the fleet count: each instance needed five of its own
+ *   timeouts), "counts shared" is the gateway as it is.
+ *
  * Prints a table and, last, one JSON line.
  */
 import { performance } from 'node:perf_hooks';
 import OpenAI from 'openai';
+import { DynamoHealthStore } from '../../functions/aws/stores/dynamo-health-store.ts';
 import { parseConfig } from '../../functions/core/config/schema.ts';
-import { startGateway } from '../../functions/local/server.ts';
+import type { HealthStore } from '../../functions/core/routing/health.ts';
+import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
+import { type RunningGateway, startGateway } from '../../functions/local/server.ts';
 import { startFakeOpenAI } from '../support/fake-openai.ts';
 
 const FIRST_BYTE_MS = 2_000;
@@ -23,6 +35,20 @@ const CLIENTS = 20;
 const PER_CLIENT = 10;
 const SPACING_MS = 2_000;
 const MASTER = 'sk-sy-bench-health-0123456789abcdef';
+const FLEET = 10;
+
+/** The store with failures kept per instance (not added to the shared count): the design before it. */
+function countsPerInstance(store: HealthStore): HealthStore {
+  return {
+    read: (ids) => store.read(ids),
+    transition: (id, t) => store.transition(id, t),
+    speeds: (id, sp) => store.speeds(id, sp),
+    claimProbe: (id, at, hold) => store.claimProbe(id, at, hold),
+    releaseProbe: (id, at) => store.releaseProbe(id, at),
+    failed: async () => 0,
+    resetFailures: async () => undefined,
+  };
+}
 
 interface Scenario {
   readonly name: string;
@@ -42,41 +68,53 @@ async function main(): Promise<void> {
   ok.setDefault({ firstByteDelayMs: FALLBACK_MS });
   const timeouts = { firstByteMs: FIRST_BYTE_MS, idleMs: 30_000, totalMs: 120_000 };
   const retry = { attempts: 0, initialBackoffMs: 10, maxBackoffMs: 50 };
-  const pair = (m: string, health: { enabled: boolean }) => ({
+  const pair = (m: string, health: { enabled: boolean }, withRetry: object = retry) => ({
     targets: [
       { provider: 'hang', model: `${m}-hang` },
       { provider: 'ok', model: `${m}-ok` },
     ],
     timeouts,
-    retry,
+    retry: withRetry,
     health,
   });
-  const gateway = await startGateway({
-    config: parseConfig({
-      providers: {
-        hang: { type: 'openai', baseUrls: [hang.url] },
-        ok: { type: 'openai', baseUrls: [ok.url] },
-      },
-      routes: {
-        before: pair('before', { enabled: false }),
-        after: pair('after', { enabled: true }),
-        direct: { targets: [{ provider: 'ok', model: 'direct-ok' }], timeouts, retry },
-      },
-    }),
-    masterKey: MASTER,
-    port: 0,
-    logger: { log: () => {} },
+  const config = parseConfig({
+    providers: {
+      hang: { type: 'openai', baseUrls: [hang.url] },
+      ok: { type: 'openai', baseUrls: [ok.url] },
+    },
+    routes: {
+      before: pair('before', { enabled: false }),
+      after: pair('after', { enabled: true }),
+      retries: pair('retries', { enabled: true }, {}),
+      'fleet-local': pair('fleet-local', { enabled: true }),
+      'fleet-shared': pair('fleet-shared', { enabled: true }),
+      direct: { targets: [{ provider: 'ok', model: 'direct-ok' }], timeouts, retry },
+    },
   });
-  const client = new OpenAI({
-    baseURL: `${gateway.origin}/v1`,
-    apiKey: MASTER,
-    maxRetries: 0,
-    timeout: 120_000,
-  });
+  const quiet = { log: () => {} };
+  const gateway = await startGateway({ config, masterKey: MASTER, port: 0, logger: quiet });
+  const clientOf = (g: RunningGateway) =>
+    new OpenAI({ baseURL: `${g.origin}/v1`, apiKey: MASTER, maxRetries: 0, timeout: 120_000 });
+  const client = clientOf(gateway);
+  // The fleet: the first gateway's store holds the health items of all (as the keys table does on AWS).
+  const shared = new DynamoHealthStore(connectStore(gateway.storeSocket), localTableName(KEYS_TABLE));
+  const fleetOf = async (perInstance: boolean) =>
+    Promise.all(
+      Array.from({ length: FLEET }, () =>
+        startGateway({
+          config,
+          masterKey: MASTER,
+          port: 0,
+          logger: quiet,
+          healthStore: () => (perInstance ? countsPerInstance(shared) : shared),
+        }),
+      ),
+    );
   const scenarios: Scenario[] = [
     { name: 'fallback alone (reference)', model: 'direct' },
     { name: 'before: breaker off', model: 'before' },
     { name: 'after: breaker on', model: 'after' },
+    { name: 'after, default retries (2)', model: 'retries' },
   ];
   const out: Record<string, unknown> = {};
   console.log(
@@ -88,16 +126,24 @@ async function main(): Promise<void> {
   console.log(
     '------------------------------|------------------|---------------|--------------|--------------|----------',
   );
-  for (const s of scenarios) {
+  const fleets: (Scenario & { perInstance: boolean })[] = [
+    { name: `fleet ×${FLEET}: counts per instance`, model: 'fleet-local', perInstance: true },
+    { name: `fleet ×${FLEET}: counts shared`, model: 'fleet-shared', perInstance: false },
+  ];
+  const all: (Scenario & { perInstance?: boolean })[] = [...scenarios, ...fleets];
+  for (const s of all) {
     const ms: number[] = [];
     const t0 = performance.now();
+    // A fleet: one client per instance, one request at a time each (Lambda); else CLIENTS on one gateway.
+    const instances = s.perInstance === undefined ? undefined : await fleetOf(s.perInstance);
+    const clients = instances?.map(clientOf) ?? Array.from({ length: CLIENTS }, () => client);
     await Promise.all(
-      Array.from({ length: CLIENTS }, async (_, c) => {
+      clients.map(async (c, ci) => {
         // Clients start spread over the first spacing, like independent callers.
-        await new Promise((r) => setTimeout(r, (c * SPACING_MS) / CLIENTS));
+        await new Promise((r) => setTimeout(r, (ci * SPACING_MS) / clients.length));
         for (let i = 0; i < PER_CLIENT; i++) {
           const start = performance.now();
-          await client.chat.completions.create({
+          await c.chat.completions.create({
             model: s.model,
             messages: [{ role: 'user', content: 'hi' }],
           });
@@ -108,6 +154,7 @@ async function main(): Promise<void> {
       }),
     );
     const total = (performance.now() - t0) / 1000;
+    if (instances !== undefined) await Promise.all(instances.map((g) => g.close(500)));
     const waited = ms.filter((m) => m >= FIRST_BYTE_MS).length;
     const rest = ms.filter((m) => m < FIRST_BYTE_MS).sort((a, b) => a - b);
     const all = [...ms].sort((a, b) => a - b);
@@ -132,6 +179,7 @@ async function main(): Promise<void> {
       ...out,
       afterWithin50MsOfFallback: Math.abs(after.p50RestMs - direct.p50RestMs) <= 50,
       firstByteMs: FIRST_BYTE_MS,
+      fleet: FLEET,
     }),
   );
 }

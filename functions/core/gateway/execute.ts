@@ -190,6 +190,11 @@ export async function execute(
       ? ordered.map((target) => ({ target, id: targetId(target), status: 'healthy' }))
       : board.plan(ordered, healthOf);
   const skipped: PlannedTarget[] = [];
+  const skip = (p: PlannedTarget) => {
+    skipped.push(p);
+    const { provider, model } = p.target;
+    stats.log.push({ provider, model, host: '', outcome: 'skipped', ms: 0 });
+  };
   for (const [ti, { target, id, status }] of planned.entries()) {
     if (ti > 0) stats.fallbacks++;
     const provider = own(config.providers, target.provider);
@@ -203,14 +208,7 @@ export async function execute(
         throw abandoned(signal);
       }
       if (!probe) {
-        skipped.push(planned[ti] as PlannedTarget);
-        stats.log.push({
-          provider: target.provider,
-          model: target.model,
-          host: '',
-          outcome: 'skipped',
-          ms: 0,
-        });
+        skip(planned[ti] as PlannedTarget);
         continue;
       }
     }
@@ -225,14 +223,7 @@ export async function execute(
         const soonest = [...urlIds].sort(
           (x, y) => openUntilOf(board, x) - openUntilOf(board, y),
         )[0] as string;
-        skipped.push({ target, id: soonest, status: 'open' });
-        stats.log.push({
-          provider: target.provider,
-          model: target.model,
-          host: '',
-          outcome: 'skipped',
-          ms: 0,
-        });
+        skip({ target, id: soonest, status: 'open' });
         continue;
       }
     }
