@@ -11,15 +11,11 @@ import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../../functions/aws/stores/dynamo-ledger.ts';
 import { LedgerStreamFold, streamEntries } from '../../functions/aws/stores/ledger-stream-fold.ts';
 import { LogUsageSpool } from '../../functions/aws/usage-spool.ts';
-import { csv, csvNumber } from '../../functions/core/csv.ts';
 import { shiftDay } from '../../functions/core/days.ts';
 import { SecretMasker } from '../../functions/core/secrets.ts';
 import { KEYS_TABLE, USAGE_TABLE } from '../../functions/core/stores/tables.ts';
 import type { UsageRecord } from '../../functions/core/usage/types.ts';
-import { ledgerShards } from '../../functions/local/cli-store.ts';
-import { dayWindows } from '../../functions/local/cli-usage.ts';
 import { openStore } from '../../functions/local/embedded-store.ts';
-import { textTable } from '../../functions/local/text-table.ts';
 import { FileUsageSpool } from '../../functions/local/usage-spool.ts';
 import { awsEnv, runCli } from '../support/cli-runner.ts';
 import { type CountingProxy, startCountingProxy } from '../support/counting-proxy.ts';
@@ -363,57 +359,4 @@ describe('switchyard usage --stack on a stack deployed with more shards', () => 
       await dynamo.close();
     }
   }, 60_000);
-});
-
-describe('reading a long range', () => {
-  it('splits [since, until) into windows of whole UTC days, in order, without gaps or overlaps', () => {
-    expect(dayWindows('2026-01-01T06:00:00.000Z', '2026-01-05T12:00:00.000Z', 2)).toEqual([
-      ['2026-01-01T06:00:00.000Z', '2026-01-03T00:00:00.000Z'],
-      ['2026-01-03T00:00:00.000Z', '2026-01-05T00:00:00.000Z'],
-      ['2026-01-05T00:00:00.000Z', '2026-01-05T12:00:00.000Z'],
-    ]);
-    // An until at midnight ends the last window there: no empty window for its day.
-    expect(dayWindows('2026-01-01T00:00:00.000Z', '2026-01-03T00:00:00.000Z', 1)).toEqual([
-      ['2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z'],
-      ['2026-01-02T00:00:00.000Z', '2026-01-03T00:00:00.000Z'],
-    ]);
-    expect(dayWindows('2026-01-03T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 8)).toEqual([]);
-  });
-});
-
-describe('CSV numbers', () => {
-  it('are plain decimals a spreadsheet reads as numbers', () => {
-    expect([1234567.891, 0.1 + 0.2, 1e-7, 2e21 / 1e6, -0, 42].map(csvNumber)).toEqual([
-      '1234567.891',
-      '0.3',
-      '0.0000001',
-      '2000000000000000',
-      '0',
-      '42',
-    ]);
-    expect([null, undefined, Number.NaN].map(csvNumber)).toEqual(['', '', '']);
-  });
-});
-
-describe('text a client chose, in CSV and tables', () => {
-  it('never runs as a spreadsheet formula: a leading = + - @ makes the cell text', () => {
-    expect(csv([['=HYPERLINK("http://x","y")', '+1', '@a', 'plain', -1.5]])).toBe(
-      `"'=HYPERLINK(""http://x"",""y"")",'+1,'@a,plain,-1.5\n`,
-    );
-  });
-
-  it('never reaches the terminal as an escape sequence', () => {
-    expect(textTable(['route'], [['\u001b[2Jgone']])).toBe('route\n?[2Jgone\n');
-  });
-});
-
-describe('the shards a command reads the ledger with', () => {
-  const store = (usageShards?: number) =>
-    ({ ...(usageShards === undefined ? {} : { usageShards }) }) as Parameters<typeof ledgerShards>[0];
-  it("is what the writer used: one locally, a stack's output, else a stack's default 16; the env overrides", () => {
-    expect(ledgerShards(store(), {}, undefined)).toBe(1);
-    expect(ledgerShards(store(), { stack: 'Prod' }, undefined)).toBe(16);
-    expect(ledgerShards(store(32), { stack: 'Prod' }, 8)).toBe(32);
-    expect(ledgerShards(store(), {}, 4)).toBe(4);
-  });
 });

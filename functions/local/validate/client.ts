@@ -10,6 +10,7 @@ import { isRecord, type Json } from '../../core/json.ts';
 import type { HttpClient } from '../../core/providers/types.ts';
 import { parseEvents, SseDecoder } from '../../core/sse/splitter.ts';
 import type { TokenCounter } from '../../core/usage/types.ts';
+import { deltaOf, failed, flatHeaders } from './client-wire.ts';
 import type { Limits, Subject } from './types.ts';
 
 export class BudgetExhausted extends Error {
@@ -367,41 +368,6 @@ export class ValidateClient {
       clearTimeout(timer);
     }
   }
-}
-
-function deltaOf(json: unknown): { content: string; args: string } {
-  if (!isRecord(json) || !Array.isArray(json.choices)) return { content: '', args: '' };
-  const c = json.choices[0];
-  const delta = isRecord(c) && isRecord(c.delta) ? c.delta : {};
-  const content = typeof delta.content === 'string' ? delta.content : '';
-  let args = '';
-  if (Array.isArray(delta.tool_calls)) {
-    for (const t of delta.tool_calls) {
-      if (isRecord(t) && isRecord(t.function) && typeof t.function.arguments === 'string')
-        args += t.function.arguments;
-    }
-  }
-  return { content, args };
-}
-
-function flatHeaders(h: Readonly<Record<string, string | string[] | undefined>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h))
-    if (v !== undefined) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
-}
-
-function failed(t0: number, timedOut: boolean, err: unknown): HttpOutcome {
-  return {
-    status: null,
-    headers: {},
-    text: '',
-    json: undefined,
-    latencyMs: performance.now() - t0,
-    timedOut,
-    networkError: timedOut ? 'timed out' : err instanceof Error ? err.message : String(err),
-    usage: undefined,
-  };
 }
 
 export type { Json };
