@@ -203,8 +203,11 @@ async function probeRound(context: Context): Promise<void> {
   const left = Math.max(0, context.getRemainingTimeInMillis() - END_MARGIN_MS);
   const results = await gateway.probe();
   logger.info('health probes', { probes: results });
-  const bound = new Promise((resolve) => setTimeout(resolve, left).unref());
-  await Promise.race([background.idle(), bound]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise((resolve) => {
+    timer = setTimeout(resolve, left);
+  });
+  await Promise.race([background.idle(), bound]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -5,10 +5,16 @@
  */
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoHealthStore } from '../../functions/aws/stores/dynamo-health-store.ts';
+import { parseConfig } from '../../functions/core/config/schema.ts';
 import { PROBE_KEY_ID } from '../../functions/core/gateway/probes.ts';
+import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
+import { startGateway } from '../../functions/local/server.ts';
 import {
   type ConfigInput,
   type Harness,
+  MASTER_KEY,
   openaiProvider,
   route,
   startHarness,
@@ -156,20 +162,38 @@ describe('a probe that fails', () => {
   });
 });
 
-describe('a target in use', () => {
-  it('is not probed: a request touched it within probeEveryMs (its neighbour, untouched, is)', async () => {
+describe('probes on another instance (the Lambda schedule lands on any instance)', () => {
+  it("choose by the fleet's view: a target another instance used lately, or opened, is not probed", async () => {
     const own = await startHarness({
       fakes: { a: {}, b: {} },
       config: configOf,
       gateway: { healthProbeTickMs: 3_600_000 },
     });
+    const shared = new DynamoHealthStore(connectStore(own.gateway.storeSocket), localTableName(KEYS_TABLE));
+    const other = await startGateway({
+      config: parseConfig(configOf(own.fakes), 'other instance'),
+      masterKey: MASTER_KEY,
+      port: 0,
+      logger: { log: () => undefined },
+      healthStore: () => shared,
+      healthProbeTickMs: 3_600_000,
+    });
     try {
+      // On the first instance: a request uses used-a; one failure opens dark-a (failureThreshold 1).
       await own.client.chat.completions.create({ model: 'used', messages });
-      const results = await own.gateway.probe();
+      own.fakes.a.enqueue({ status: 503, errorMessage: 'down' });
+      expect((await own.client.chat.completions.create({ model: 'dark', messages })).model).toBe('dark-b');
+      await own.gateway.background.idle();
+      const results = await other.probe();
       expect(probesOf(results, 'used')).toEqual(['b/used-b']);
+      // dark-a: open fleet-wide (the other instance read it); dark-b: served the fallback just now.
+      expect(probesOf(results, 'dark')).toEqual([]);
+      expect(other.health.view('a/dark-a').status).toBe('open');
       expect(probesOf(results, 'quiet')).toEqual(['a/quiet-a', 'b/quiet-b']);
       expect(toModel(own.fakes.a, 'used-a')).toHaveLength(1);
+      expect(toModel(own.fakes.a, 'dark-a')).toHaveLength(1);
     } finally {
+      await other.close(500);
       await own.close();
     }
   });

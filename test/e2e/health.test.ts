@@ -60,6 +60,7 @@ function configOf(f: Readonly<Record<'a' | 'b', TimedFake>>): ConfigInput {
       retried: pair('retried', { health: { failureThreshold: 2 }, retry: FAST_RETRY_4 }),
       once: pair('once'),
       urls: route([{ provider: 'ab', model: 'urls' }], { health: ON }),
+      urls2: route([{ provider: 'ab', model: 'urls2' }], { health: ON }),
     },
   };
 }
@@ -244,6 +245,24 @@ describe('circuit breaker', () => {
     expect(toModel(h.fakes.b, 'urls')).toBe(5);
     const opened = healthLines('target skipped').map((l) => (l.fields.health as { target: string }).target);
     expect(opened).toEqual([`ab/urls@${h.fakes.a.url}`]);
+    // Speed and last use are the target's (what `latency` and the probes look up), the breakers the URLs'.
+    expect(h.gateway.health.view('ab/urls')).toMatchObject({ status: 'healthy', seenAt: expect.any(Number) });
+    expect(h.gateway.health.view('ab/urls').latencyMs).toBeGreaterThan(0);
+  });
+
+  it('a target-level breaker left in the store (before its provider got a second URL) never holds it back', async () => {
+    const store = new DynamoHealthStore(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
+    const now = Date.now();
+    await store.transition('ab/urls2', { openUntil: now + 600_000, reason: 'breaker', at: now });
+    // The gateway re-reads a view at most once a second (its probe timer may have just read this one).
+    for (let i = 0; i < 30 && h.gateway.health.view('ab/urls2').status !== 'open'; i++) {
+      await h.gateway.health.ready(['ab/urls2'], 1_000, true);
+      if (h.gateway.health.view('ab/urls2').status !== 'open') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(h.gateway.health.view('ab/urls2').status).toBe('open');
+    const r = await chat('urls2');
+    expect(r.data.model).toBe('urls2');
+    expect(r.summary.attemptLog.map((x) => x.outcome)).toEqual(['ok']);
   });
 
   it("the client's own errors never open a breaker", async () => {

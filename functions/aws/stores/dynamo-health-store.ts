@@ -5,7 +5,8 @@
  * - `openUntil` (N, epoch ms; 0 = closed), `reason` (S), `at` (N, epoch ms): the latest breaker transition.
  *   Written on condition that the item holds no later one (`at`), so the latest transition wins whichever
  *   instance wrote it, in whatever order the writes land;
- * - `latencyMs`, `ttftMs` (N): the last moving averages any instance wrote (last writer wins);
+ * - `latencyMs`, `ttftMs` (N): the last moving averages any instance wrote (last writer wins), and `seenAt`
+ *   (N, epoch ms) when it wrote them (the active probes skip a target in use);
  * - `fails` (N): the fleet's failures since the last success that reset it or the last transition (ADD, so
  *   concurrent failures on many instances all count);
  * - `probeAt` (N: the `at` of the transition whose probe was claimed), `probeUntil` (N, epoch ms): the
@@ -171,7 +172,10 @@ export class DynamoHealthStore implements HealthStore {
     );
   }
 
-  async speeds(id: string, s: { readonly latencyMs?: number; readonly ttftMs?: number }): Promise<void> {
+  async speeds(
+    id: string,
+    s: { readonly latencyMs?: number; readonly ttftMs?: number; readonly seenAt?: number },
+  ): Promise<void> {
     if (!fits(id)) return;
     const names: Record<string, string> = { '#exp': 'expiresAt' };
     const values: Item = { ':exp': this.expiresAt() };
@@ -185,6 +189,11 @@ export class DynamoHealthStore implements HealthStore {
       names['#ttftMs'] = 'ttftMs';
       values[':ttftMs'] = { N: String(s.ttftMs) };
       sets.push('#ttftMs = :ttftMs');
+    }
+    if (s.seenAt !== undefined && sets.length > 0) {
+      names['#seenAt'] = 'seenAt';
+      values[':seenAt'] = { N: String(s.seenAt) };
+      sets.push('#seenAt = :seenAt');
     }
     if (sets.length === 0) return;
     await this.client.send(
@@ -262,6 +271,7 @@ function sharedOf(item: Item): SharedHealth {
   const latencyMs = num(item.latencyMs);
   const ttftMs = num(item.ttftMs);
   const fails = num(item.fails);
+  const seenAt = num(item.seenAt);
   const transition =
     openUntil !== undefined && at !== undefined && reason !== undefined && REASONS.has(reason)
       ? { openUntil, reason: reason as HealthReason, at }
@@ -271,5 +281,6 @@ function sharedOf(item: Item): SharedHealth {
     ...(latencyMs === undefined ? {} : { latencyMs }),
     ...(ttftMs === undefined ? {} : { ttftMs }),
     ...(fails === undefined ? {} : { fails }),
+    ...(seenAt === undefined ? {} : { seenAt }),
   };
 }

@@ -199,22 +199,24 @@ export async function execute(
     if (ti > 0) stats.fallbacks++;
     const provider = own(config.providers, target.provider);
     if (provider === undefined) continue; // config validation makes this unreachable
-    if (board !== undefined && status !== 'healthy') {
+    const baseUrls = baseUrlsOf(provider);
+    // Several base URLs: their own breakers decide (below); the target's own state is not used.
+    const urlIds =
+      board !== undefined && baseUrls.length > 1 && healthOf(target).enabled ? healthIds(target) : [];
+    let claimed = false;
+    if (board !== undefined && status !== 'healthy' && urlIds.length === 0) {
       // Open: skipped at once. Half-open: one request probes it (here or on another instance), the rest skip.
-      const probe =
+      claimed =
         status === 'half-open' && (await board.claimProbe(id, route.timeouts.firstByteMs * 2, signal));
       if (signal.aborted) {
-        board.release(id);
+        if (claimed) board.release(id);
         throw abandoned(signal);
       }
-      if (!probe) {
+      if (!claimed) {
         skip(planned[ti] as PlannedTarget);
         continue;
       }
     }
-    const baseUrls = baseUrlsOf(provider);
-    const urlIds =
-      board !== undefined && baseUrls.length > 1 && healthOf(target).enabled ? healthIds(target) : [];
     const urlDown = (i: number) => board?.down(urlIds[i] as string) === true;
     if (urlIds.length > 0) {
       board?.watch(urlIds);
@@ -278,6 +280,8 @@ export async function execute(
         startedAt: startedEpoch,
         ms,
         stream: input.stream,
+        probe: claimed,
+        ...(urlIds.length === 0 ? {} : { speedId: id }),
       });
       const startIndex = urlIndex;
       const from: HeadSource = { provider: target.provider, secrets };
@@ -323,7 +327,7 @@ export async function execute(
         // is freed for the next request).
         if (err instanceof AttemptError && err.failure.urlIndex !== undefined)
           urlIndex = err.failure.urlIndex;
-        if (signal.aborted || !(err instanceof AttemptError)) board?.release(id);
+        if (claimed && (signal.aborted || !(err instanceof AttemptError))) board?.release(id);
         if (err instanceof ClientGoneReason) throw err;
         // The host is stopping: no retry, no next target.
         if (signal.reason instanceof ServerShuttingDownError) throw signal.reason;
@@ -331,6 +335,7 @@ export async function execute(
         const f = err.failure;
         failures.push(f);
         if (!signal.aborted) board?.failure(outcome(ms), f);
+        claimed = false; // its verdict is in, or its claim freed: a retry is no probe
         stats.log.push({
           provider: target.provider,
           model: target.model,

@@ -18,7 +18,7 @@ import {
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
 import type { KeyStore, Logger, Metrics, Principal, RouteStore } from '../ports.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
-import { HealthBoard } from '../routing/health.ts';
+import { HealthBoard, targetId } from '../routing/health.ts';
 import { NO_SECRETS } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason } from '../upstream/reasons.ts';
@@ -26,7 +26,7 @@ import { type AccountingDeps, RequestAccount, takeRateToken } from './accounting
 import { countTokens } from './count-tokens.ts';
 import { type ExecuteDeps, ProviderState } from './execute.ts';
 import { type PipelineDeps, proxy } from './pipeline.ts';
-import { dueProbes, PROBE_PRINCIPAL, type ProbeResult, probeRequest } from './probes.ts';
+import { dueProbes, PROBE_PRINCIPAL, PROBE_READ_CAP_MS, type ProbeResult, probeRequest } from './probes.ts';
 import { echoedPath, errorResponse, json, RequestScope } from './scope.ts';
 import { storedResponse } from './stored-responses.ts';
 
@@ -163,8 +163,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     async probe() {
       if (stopping) return [];
       const config = await deps.routes.load();
+      const board = pipeline.health as HealthBoard;
+      // The fleet's view first (a scheduled Lambda instance may have served none of these targets).
+      const ids = [...new Set(Object.values(config.routes).flatMap((r) => r.targets.map(targetId)))];
+      await board.ready(ids, PROBE_READ_CAP_MS, true);
       const now = deps.clock.epochMs();
-      const due = dueProbes(config, pipeline.health as HealthBoard, probedAt, now);
+      const due = dueProbes(config, board, probedAt, now);
       for (const p of due) probedAt.set(p.id, now);
       return Promise.all(
         due.map(async (p): Promise<ProbeResult> => {

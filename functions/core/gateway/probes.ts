@@ -28,6 +28,9 @@ export function isProbeEvent(event: unknown): boolean {
   );
 }
 
+/** The longest a probe round waits for the fleet's view of its targets before choosing. */
+export const PROBE_READ_CAP_MS = 2_000;
+
 /** The key id a probe's log line and ledger record carry. */
 export const PROBE_KEY_ID = 'health-probe';
 export const PROBE_PRINCIPAL: Principal = { keyId: PROBE_KEY_ID };

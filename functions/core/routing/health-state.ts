@@ -3,7 +3,7 @@
  */
 import type { FailureKind } from './failure.ts';
 import { Ring } from './failure-window.ts';
-import type { HealthConfig, HealthEvent, SharedHealth, Transition } from './health-types.ts';
+import type { HealthConfig, HealthEvent, SharedHealth, TargetStatus, Transition } from './health-types.ts';
 
 /** Weight of a new sample in the moving averages. */
 const ALPHA = 0.2;
@@ -33,6 +33,7 @@ export class TargetState {
   sharedTtftMs: number | undefined;
   speedWrittenAt = Number.NEGATIVE_INFINITY;
   seenAt = 0;
+  sharedSeenAt = 0;
   constructor(readonly id: string) {}
 }
 
@@ -70,6 +71,7 @@ export function adoptShared(s: TargetState, shared: SharedHealth): void {
   if (shared.latencyMs !== undefined) s.sharedLatencyMs = shared.latencyMs;
   if (shared.ttftMs !== undefined) s.sharedTtftMs = shared.ttftMs;
   if (shared.fails !== undefined) s.sharedFails = shared.fails;
+  if (shared.seenAt !== undefined) s.sharedSeenAt = shared.seenAt;
   if (shared.at === undefined || shared.openUntil === undefined || shared.reason === undefined) return;
   if (shared.at <= s.transition.at) return;
   s.transition = { openUntil: shared.openUntil, reason: shared.reason, at: shared.at };
@@ -91,4 +93,12 @@ export function eventOf(id: string, provider: string, t: Transition, cause?: str
     ...(t.openUntil === 0 ? {} : { until: new Date(t.openUntil).toISOString() }),
     ...(cause === undefined ? {} : { cause }),
   };
+}
+
+/** A breaker past its cool-down is half-open (one probe); a 429 or quota cool-down is simply over. */
+export function statusOf(s: TargetState, now: number): TargetStatus {
+  const t = s.transition;
+  if (t.openUntil === 0) return 'healthy';
+  if (now < t.openUntil) return 'open';
+  return t.reason === 'breaker' ? 'half-open' : 'healthy';
 }

@@ -78,6 +78,8 @@ export interface SharedHealth extends Partial<Transition> {
   readonly latencyMs?: number;
   readonly ttftMs?: number;
   readonly fails?: number;
+  /** When an instance last wrote its moving averages: a request answered then (epoch ms). */
+  readonly seenAt?: number;
 }
 
 /** One small item per target, with an expiry. Implementations: functions/aws/stores/dynamo-health-store.ts. */
@@ -89,8 +91,11 @@ export interface HealthStore {
   failed(id: string): Promise<number>;
   /** Zeroes the shared failure count (a success). */
   resetFailures(id: string): Promise<void>;
-  /** Writes the moving averages (last writer wins). */
-  speeds(id: string, s: { readonly latencyMs?: number; readonly ttftMs?: number }): Promise<void>;
+  /** Writes the moving averages and when they were measured (last writer wins). */
+  speeds(
+    id: string,
+    s: { readonly latencyMs?: number; readonly ttftMs?: number; readonly seenAt?: number },
+  ): Promise<void>;
   /**
    * Claims the probe of a breaker whose transition was written at `openedAt`, for `holdMs`: true for one
    * caller until then (a later claim after `holdMs` may take it again: the first probe hung or died).
@@ -160,4 +165,11 @@ export interface Outcome {
   /** To its answer (a stream: to the answer's start), or to its failure. */
   readonly ms: number;
   readonly stream: boolean;
+  /** This request claimed the target's half-open probe: its outcome is the verdict, or frees the claim. */
+  readonly probe?: boolean;
+  /**
+   * Where speed and last use are kept when they differ from the breaker's id: the target, for an attempt that
+   * counts toward one of its base URLs' breakers (`latency` and the probes look targets up by target id).
+   */
+  readonly speedId?: string;
 }

@@ -39,6 +39,7 @@ import {
   FIRST_READ_CAP_MS,
   ringOf,
   SPEED_WRITE_MS,
+  statusOf,
   TargetState,
   within,
 } from './health-state.ts';
@@ -48,7 +49,6 @@ import {
   type HealthView,
   type Outcome,
   type PlannedTarget,
-  type TargetStatus,
   type Transition,
   targetId,
 } from './health-types.ts';
@@ -75,14 +75,6 @@ export class HealthBoard {
     return s;
   }
 
-  /** A breaker past its cool-down is half-open (one probe); a 429 or quota cool-down is simply over. */
-  private statusOf(s: TargetState, now: number): TargetStatus {
-    const t = s.transition;
-    if (t.openUntil === 0) return 'healthy';
-    if (now < t.openUntil) return 'open';
-    return t.reason === 'breaker' ? 'half-open' : 'healthy';
-  }
-
   /** The view of a target now (for the console, the tests and the log). */
   view(id: string): HealthView {
     const s = this.state(id);
@@ -90,12 +82,12 @@ export class HealthBoard {
     const { latencyMs, ttftMs } = this.speed(id);
     return {
       id,
-      status: this.statusOf(s, now),
+      status: statusOf(s, now),
       reason: s.transition.reason,
       openUntil: s.transition.openUntil,
       ...(latencyMs === undefined ? {} : { latencyMs: Math.round(latencyMs) }),
       ...(ttftMs === undefined ? {} : { ttftMs: Math.round(ttftMs) }),
-      ...(s.seenAt === 0 ? {} : { seenAt: s.seenAt }),
+      ...(Math.max(s.seenAt, s.sharedSeenAt) === 0 ? {} : { seenAt: Math.max(s.seenAt, s.sharedSeenAt) }),
     };
   }
 
@@ -104,7 +96,7 @@ export class HealthBoard {
     const s = this.targets.get(id);
     if (s === undefined) return false;
     const now = this.deps.clock.epochMs();
-    const status = this.statusOf(s, now);
+    const status = statusOf(s, now);
     return status === 'open' || (status === 'half-open' && now < s.probingUntil);
   }
 
@@ -113,14 +105,16 @@ export class HealthBoard {
     this.refresh(ids, this.deps.clock.epochMs());
   }
 
-  /** An instance's first read of these targets, waited for ≤ {@link FIRST_READ_CAP_MS}; else undefined. */
-  ready(ids: readonly string[]): Promise<void> | undefined {
+  /**
+   * An instance's first read of these targets, waited for ≤ `capMs`; else undefined. `stale`: any view older
+   * than `refreshMs` too (the probes, off the request path, want the fleet's view before they choose).
+   */
+  ready(ids: readonly string[], capMs = FIRST_READ_CAP_MS, stale = false): Promise<void> | undefined {
     if (this.deps.store === undefined) return undefined;
-    let fresh = false;
-    for (const id of ids) if (this.state(id).readAt === Number.NEGATIVE_INFINITY) fresh = true;
-    if (!fresh) return undefined;
-    const reading = this.refresh(ids, this.deps.clock.epochMs());
-    return reading === undefined ? undefined : within(reading, FIRST_READ_CAP_MS).then(() => undefined);
+    const now = this.deps.clock.epochMs();
+    if (!stale && !ids.some((id) => this.state(id).readAt === Number.NEGATIVE_INFINITY)) return undefined;
+    const reading = this.refresh(ids, now);
+    return reading === undefined ? undefined : within(reading, capMs).then(() => undefined);
   }
 
   /**
@@ -135,7 +129,7 @@ export class HealthBoard {
     for (const target of ordered) {
       const id = targetId(target);
       const s = this.state(id);
-      const status = cfg(target).enabled ? this.statusOf(s, now) : 'healthy';
+      const status = cfg(target).enabled ? statusOf(s, now) : 'healthy';
       if (status === 'healthy' || (status === 'half-open' && now >= s.probingUntil))
         usable.push({ target, id, status });
       else open.push({ target, id, status: 'open', until: s.transition.openUntil });
@@ -202,12 +196,13 @@ export class HealthBoard {
    */
   success(o: Outcome): void {
     const s = this.state(o.id);
+    const sp = this.state(o.speedId ?? o.id);
     const now = this.deps.clock.epochMs();
-    s.seenAt = now;
+    sp.seenAt = now;
     s.consecutive = 0;
     ringOf(s, o.cfg).add(now, false);
-    if (o.stream) s.ttftMs = average(s.ttftMs, o.ms);
-    else s.latencyMs = average(s.latencyMs, o.ms);
+    if (o.stream) sp.ttftMs = average(sp.ttftMs, o.ms);
+    else sp.latencyMs = average(sp.latencyMs, o.ms);
     const t = s.transition;
     if (t.openUntil !== 0 && o.startedAt >= t.at && (t.reason === 'breaker' || now < t.openUntil)) {
       s.probingUntil = 0;
@@ -223,13 +218,14 @@ export class HealthBoard {
         store.resetFailures(o.id).catch((err: unknown) => this.storeFailed('reset a failure count', err)),
       );
     }
-    if (now - s.speedWrittenAt >= SPEED_WRITE_MS) {
-      s.speedWrittenAt = now;
+    if (now - sp.speedWrittenAt >= SPEED_WRITE_MS) {
+      sp.speedWrittenAt = now;
       this.background(
         store
-          .speeds(o.id, {
-            ...(s.latencyMs === undefined ? {} : { latencyMs: Math.round(s.latencyMs) }),
-            ...(s.ttftMs === undefined ? {} : { ttftMs: Math.round(s.ttftMs) }),
+          .speeds(sp.id, {
+            ...(sp.latencyMs === undefined ? {} : { latencyMs: Math.round(sp.latencyMs) }),
+            ...(sp.ttftMs === undefined ? {} : { ttftMs: Math.round(sp.ttftMs) }),
+            seenAt: now,
           })
           .catch((err: unknown) => this.storeFailed('write moving averages', err)),
       );
@@ -248,14 +244,15 @@ export class HealthBoard {
   ): void {
     const { cfg, provider } = o;
     const s = this.state(o.id);
+    const sp = this.state(o.speedId ?? o.id);
     const now = this.deps.clock.epochMs();
-    s.seenAt = now;
+    sp.seenAt = now;
     if (BREAKER_KINDS.has(f.kind)) {
       // What the client waited (a timeout), and never less than twice the usual for a quick failure.
       const penalty = (avg: number | undefined) =>
         f.kind === 'timeout' ? o.ms : Math.max(o.ms, 2 * (avg ?? o.ms));
-      if (o.stream) s.ttftMs = average(s.ttftMs, penalty(s.ttftMs));
-      else s.latencyMs = average(s.latencyMs, penalty(s.latencyMs));
+      if (o.stream) sp.ttftMs = average(sp.ttftMs, penalty(sp.ttftMs));
+      else sp.latencyMs = average(sp.latencyMs, penalty(sp.latencyMs));
     }
     if (!cfg.enabled) return;
     if (f.kind === 'rate_limited' && f.retryAfterMs !== undefined && f.retryAfterMs > 0) {
@@ -275,17 +272,19 @@ export class HealthBoard {
     }
     // A refused key (auth) is left alone: it is config, fixed by rotating the secret, which the gateway picks
     // up within its cache's TTL — a cool-down would keep skipping the target long after the fix.
-    if (!BREAKER_KINDS.has(f.kind)) {
-      // Says nothing of the target: a probe that ended so leaves it half-open for the next request.
-      this.release(o.id);
+    // Says nothing of the target (a probe that ended so leaves it half-open for the next request), nor does
+    // an attempt that started before the latest transition (its news is older than the breaker's state).
+    const stale = s.transition.openUntil !== 0 && o.startedAt < s.transition.at;
+    if (!BREAKER_KINDS.has(f.kind) || stale) {
+      if (o.probe === true) this.release(o.id);
       return;
     }
     s.consecutive++;
     const ring = ringOf(s, cfg);
     ring.add(now, true);
-    const status = this.statusOf(s, now);
+    const status = statusOf(s, now);
     const what = `${f.kind}${f.status === undefined ? '' : ` ${f.status}`}`;
-    if (s.claimedFor !== undefined || status === 'half-open') {
+    if (o.probe === true || status === 'half-open') {
       s.claimedFor = undefined;
       s.probingUntil = 0;
       this.open(s, provider, cfg, `probe failed (${what})`);
@@ -310,8 +309,11 @@ export class HealthBoard {
         (n) => {
           s.sharedFails = n;
           const later = this.deps.clock.epochMs();
-          if (n < cfg.failureThreshold || s.transition.at !== before || this.statusOf(s, later) !== 'healthy')
-            return;
+          // Only where this instance has too few attempts of its own to judge by their rate (a Lambda instance
+          // serves one at a time): a busy instance's own failure rate is the better judge of a busy target.
+          const few = ring.totals(later).total < cfg.minRequests;
+          if (!few || n < cfg.failureThreshold || s.transition.at !== before) return;
+          if (statusOf(s, later) !== 'healthy') return;
           this.open(s, provider, cfg, `${n} consecutive failures across instances (last: ${what})`);
         },
         (err: unknown) => this.storeFailed('count a failure', err),

@@ -133,6 +133,23 @@ describe('the fleet counts failures together (Lambda: one request per instance)'
     expect(other.view('pf/five').status).toBe('open');
   });
 
+  it('a busy instance judges by its own failure rate: a small error rate never opens it on the shared count', async () => {
+    const clock = new TestClock();
+    const { board, settle, attempt, lines } = fleet(clock);
+    const busy = board();
+    // 1 s of traffic at 200 req/s with 5 % 503s: five failures land within the second, no five in a row.
+    for (let i = 0; i < 200; i++) {
+      if (i % 20 === 19) busy.failure(attempt('pf/busy', 40), { kind: 'server', status: 503 });
+      else busy.success(attempt('pf/busy', 40));
+      await settle();
+      clock.t += 5;
+    }
+    expect(busy.view('pf/busy').status).toBe('healthy');
+    expect(lines.filter((l) => l.message === 'target skipped')).toEqual([]);
+    // The shared count did reach the threshold: only the instance's own evidence kept it closed.
+    expect((await storeAt(clock).read(['pf/busy'])).get('pf/busy')?.fails).toBeGreaterThanOrEqual(5);
+  });
+
   it('a success anywhere that knows of failures zeroes the shared count (at most once a second per instance)', async () => {
     const clock = new TestClock();
     const { board, settle, attempt } = fleet(clock);
@@ -230,7 +247,7 @@ describe('the probe claim on a store that does not answer (the store client hang
     await y.ready(['pr/m']);
     expect(await x.claimProbe('pr/m', 60_000)).toBe(true);
     expect(await y.claimProbe('pr/m', 60_000)).toBe(false);
-    x.failure(attempt('pr/m'), { kind: 'bad_request', status: 400 });
+    x.failure({ ...attempt('pr/m'), probe: true }, { kind: 'bad_request', status: 400 });
     await settle();
     clock.t += 1;
     const z = board();

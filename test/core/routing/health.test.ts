@@ -173,6 +173,27 @@ describe('HealthBoard (one instance)', () => {
     expect(board.speed('a/m')).toEqual({ latencyMs: 120, ttftMs: 40 });
   });
 
+  it('a failure of an attempt that started before the breaker opened does not reopen it after its cool-down', () => {
+    const { board, advance } = rig();
+    const before = t;
+    advance(10);
+    for (let i = 0; i < 5; i++) fail(board, 'a/m', { kind: 'timeout' }, DEFAULT_HEALTH);
+    advance(DEFAULT_HEALTH.cooldownMs);
+    expect(board.view('a/m').status).toBe('half-open');
+    board.failure(outcome('a/m', { startedAt: before, ms: 40_000 }), { kind: 'timeout' });
+    expect(board.view('a/m').status).toBe('half-open');
+    // One that started after it does.
+    fail(board, 'a/m', { kind: 'timeout' }, DEFAULT_HEALTH);
+    expect(board.view('a/m').status).toBe('open');
+  });
+
+  it('speed and last use go to the target when the breaker is a base URL one (speedId)', () => {
+    const { board } = rig();
+    board.success(outcome('a/m@http://one', { speedId: 'a/m', ms: 80 }));
+    expect(board.view('a/m')).toMatchObject({ latencyMs: 80, seenAt: t });
+    expect(board.view('a/m@http://one').latencyMs).toBeUndefined();
+  });
+
   it('a disabled breaker opens nothing: no transition, no log line, no event', () => {
     const { board, lines, events } = rig();
     const off = { ...DEFAULT_HEALTH, enabled: false };
@@ -222,8 +243,11 @@ describe('HealthBoard (one instance)', () => {
     expect(board.down('a/m')).toBe(false);
     expect(await board.claimProbe('a/m', 60_000)).toBe(true);
     expect(board.down('a/m')).toBe(true);
+    // Another request's own fault frees nothing: only the probe's own outcome does.
+    board.failure(outcome('a/m'), { kind: 'bad_request', status: 400 });
+    expect(board.down('a/m')).toBe(true);
     // The probe's request was the client's own fault: no verdict, the claim is freed.
-    fail(board, 'a/m', { kind: 'bad_request', status: 400 }, DEFAULT_HEALTH);
+    board.failure(outcome('a/m', { probe: true }), { kind: 'bad_request', status: 400 });
     expect(board.down('a/m')).toBe(false);
     expect(await board.claimProbe('a/m', 60_000)).toBe(true);
     board.release('a/m'); // the client left
