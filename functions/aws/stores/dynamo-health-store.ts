@@ -26,6 +26,7 @@ import {
   type DynamoDBClient,
   type KeysAndAttributes,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../../core/ports.ts';
 import type { HealthReason, HealthStore, SharedHealth, Transition } from '../../core/routing/health.ts';
@@ -114,34 +115,28 @@ export class DynamoHealthStore implements HealthStore {
 
   async transition(id: string, t: Transition): Promise<void> {
     if (!fits(id)) return;
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keyOf(id),
-          UpdateExpression:
-            'SET #openUntil = :openUntil, #reason = :reason, #at = :at, #fails = :zero, #exp = :exp',
-          ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
-          ExpressionAttributeNames: {
-            '#openUntil': 'openUntil',
-            '#reason': 'reason',
-            '#at': 'at',
-            '#fails': 'fails',
-            '#exp': 'expiresAt',
-          },
-          ExpressionAttributeValues: {
-            ':zero': { N: '0' },
-            ':openUntil': { N: String(t.openUntil) },
-            ':reason': { S: t.reason },
-            ':at': { N: String(t.at) },
-            ':exp': this.expiresAt(),
-          },
-        }),
-      );
-    } catch (err) {
-      // A later transition is there already: it stands.
-      if (!conditionFailed(err)) throw err;
-    }
+    // A later transition may be there already: it stands.
+    await this.conditional({
+      TableName: this.tableName,
+      Key: keyOf(id),
+      UpdateExpression:
+        'SET #openUntil = :openUntil, #reason = :reason, #at = :at, #fails = :zero, #exp = :exp',
+      ConditionExpression: 'attribute_not_exists(#at) OR #at < :at',
+      ExpressionAttributeNames: {
+        '#openUntil': 'openUntil',
+        '#reason': 'reason',
+        '#at': 'at',
+        '#fails': 'fails',
+        '#exp': 'expiresAt',
+      },
+      ExpressionAttributeValues: {
+        ':zero': { N: '0' },
+        ':openUntil': { N: String(t.openUntil) },
+        ':reason': { S: t.reason },
+        ':at': { N: String(t.at) },
+        ':exp': this.expiresAt(),
+      },
+    });
   }
 
   async failed(id: string): Promise<number> {
@@ -211,50 +206,46 @@ export class DynamoHealthStore implements HealthStore {
     // Not shared: this instance probes on its own, as it would without a store.
     if (!fits(id)) return true;
     const now = this.clock.epochMs();
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keyOf(id),
-          UpdateExpression: 'SET #probeAt = :openedAt, #probeUntil = :until, #exp = :exp',
-          ConditionExpression:
-            'attribute_not_exists(#probeAt) OR #probeAt <> :openedAt OR #probeUntil < :now',
-          ExpressionAttributeNames: {
-            '#probeAt': 'probeAt',
-            '#probeUntil': 'probeUntil',
-            '#exp': 'expiresAt',
-          },
-          ExpressionAttributeValues: {
-            ':openedAt': { N: String(openedAt) },
-            ':until': { N: String(now + holdMs) },
-            ':now': { N: String(now) },
-            ':exp': this.expiresAt(now),
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (conditionFailed(err)) return false;
-      throw err;
-    }
+    return this.conditional({
+      TableName: this.tableName,
+      Key: keyOf(id),
+      UpdateExpression: 'SET #probeAt = :openedAt, #probeUntil = :until, #exp = :exp',
+      ConditionExpression: 'attribute_not_exists(#probeAt) OR #probeAt <> :openedAt OR #probeUntil < :now',
+      ExpressionAttributeNames: {
+        '#probeAt': 'probeAt',
+        '#probeUntil': 'probeUntil',
+        '#exp': 'expiresAt',
+      },
+      ExpressionAttributeValues: {
+        ':openedAt': { N: String(openedAt) },
+        ':until': { N: String(now + holdMs) },
+        ':now': { N: String(now) },
+        ':exp': this.expiresAt(now),
+      },
+    });
   }
 
   async releaseProbe(id: string, openedAt: number): Promise<void> {
     if (!fits(id)) return;
+    // Condition failed: the claim is another transition's by now, nothing of ours to free.
+    await this.conditional({
+      TableName: this.tableName,
+      Key: keyOf(id),
+      UpdateExpression: 'SET #probeUntil = :zero',
+      ConditionExpression: '#probeAt = :openedAt',
+      ExpressionAttributeNames: { '#probeAt': 'probeAt', '#probeUntil': 'probeUntil' },
+      ExpressionAttributeValues: { ':openedAt': { N: String(openedAt) }, ':zero': { N: '0' } },
+    });
+  }
+
+  /** An UpdateItem on its condition: false when the condition failed (another write stands), true when done. */
+  private async conditional(input: UpdateItemCommandInput): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: keyOf(id),
-          UpdateExpression: 'SET #probeUntil = :zero',
-          ConditionExpression: '#probeAt = :openedAt',
-          ExpressionAttributeNames: { '#probeAt': 'probeAt', '#probeUntil': 'probeUntil' },
-          ExpressionAttributeValues: { ':openedAt': { N: String(openedAt) }, ':zero': { N: '0' } },
-        }),
-      );
+      await this.client.send(new UpdateItemCommand(input));
+      return true;
     } catch (err) {
-      // The claim is another transition's by now: nothing of ours to free.
-      if (!conditionFailed(err)) throw err;
+      if (conditionFailed(err)) return false;
+      throw err;
     }
   }
 

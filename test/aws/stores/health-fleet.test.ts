@@ -7,7 +7,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoHealthStore } from '../../../functions/aws/stores/dynamo-health-store.ts';
 import type { TargetConfig } from '../../../functions/core/config/schema.ts';
-import type { LogLevel } from '../../../functions/core/ports.ts';
 import { CLAIM_CAP_MS, DEFAULT_HEALTH, HealthBoard } from '../../../functions/core/routing/health.ts';
 import { KEYS_TABLE } from '../../../functions/core/stores/tables.ts';
 import { type StoreConnection, startEmbeddedStore } from '../../../functions/local/embedded-store.ts';
@@ -28,19 +27,7 @@ const fleet = (clock: TestClock) => fleetOn(clock, storeAt(clock));
 describe('two HealthBoards sharing a DynamoHealthStore', () => {
   it('share a breaker: opened on one, honoured by the other, probed once, closed for both', async () => {
     const clock = new TestClock();
-    const store = storeAt(clock);
-    const lines: { level: LogLevel; message: string; fields: Record<string, unknown> }[] = [];
-    const pending: Promise<unknown>[] = [];
-    const settle = async () => {
-      while (pending.length > 0) await Promise.all(pending.splice(0));
-    };
-    const board = () =>
-      new HealthBoard({
-        store,
-        clock,
-        logger: { log: (level, message, fields) => lines.push({ level, message, fields }) },
-        track: (task) => pending.push(task),
-      });
+    const { board, settle, attempt, lines } = fleet(clock);
     const a = board();
     const b = board();
     const targets: TargetConfig[] = [
@@ -56,14 +43,6 @@ describe('two HealthBoards sharing a DynamoHealthStore', () => {
     ]);
     await settle();
 
-    const attempt = (id: string, ms: number) => ({
-      id,
-      provider: id.split('/')[0] as string,
-      cfg: DEFAULT_HEALTH,
-      startedAt: clock.t,
-      ms,
-      stream: false,
-    });
     for (let i = 0; i < 5; i++) a.failure(attempt('pa/shared', 2_000), { kind: 'timeout' });
     expect(a.view('pa/shared').status).toBe('open');
     expect(lines.map((l) => l.message)).toEqual(['target skipped']);
