@@ -86,6 +86,8 @@ const health = new HealthBoard({
   onTransition: (e) => coreMetrics.breaker?.(e),
 });
 
+const keyRepo = new DynamoKeyRepo(dynamo, env.SWITCHYARD_KEYS_TABLE);
+
 const gateway = createGateway({
   health,
   routes: new CachedRouteStore(
@@ -95,7 +97,8 @@ const gateway = createGateway({
     coreLogger,
   ),
   // The master key lives in the secret; client keys in the keys table (cached 5 s: a revoke lands < 10 s).
-  keys: new ClientKeyStore(secret, new DynamoKeyRepo(dynamo, env.SWITCHYARD_KEYS_TABLE), systemClock),
+  keys: new ClientKeyStore(secret, keyRepo, systemClock),
+  adminKeys: keyRepo,
   limits: new DynamoLimitStore(dynamo, env.SWITCHYARD_KEYS_TABLE, { background }),
   usage: new LedgerWriter({
     store: new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {

@@ -5,9 +5,11 @@
  * cannot start with `_`, so these fields never collide with one. Read through powertools' parameters utility, which
  * caches the value for `maxAge` seconds: a rotated secret is picked up within that TTL.
  */
+
 import { timingSafeEqual } from 'node:crypto';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import * as z from 'zod';
+import { MASTER_PRINCIPAL } from '../core/auth.ts';
 import type { BillingKeySource } from '../core/billing/reconcile.ts';
 import { own } from '../core/json.ts';
 import type { KeyStore, Principal, ProviderKeySource } from '../core/ports.ts';
@@ -22,8 +24,6 @@ const secretSchema = z
     [BILLING_FIELD]: z.record(z.string(), z.string().min(1)).optional(),
   })
   .catchall(z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]));
-
-const MASTER: Principal = { keyId: 'master' };
 
 /** Every key in the secret: the master key, provider keys, billing keys. */
 function secretValues(secret: z.infer<typeof secretSchema>): string[] {
@@ -80,6 +80,6 @@ export class SecretKeys implements ProviderKeySource, KeyStore, BillingKeySource
     if (typeof master !== 'string') return undefined;
     const a = Buffer.from(bearer);
     const b = Buffer.from(master);
-    return a.length === b.length && timingSafeEqual(a, b) ? MASTER : undefined;
+    return a.length === b.length && timingSafeEqual(a, b) ? MASTER_PRINCIPAL : undefined;
   }
 }

@@ -29,7 +29,8 @@ export async function authenticate(keys: KeyStore, headers: HeaderMap): Promise<
   return principal;
 }
 
-const MASTER: Principal = { keyId: 'master' };
+/** The master key's principal: every model, and the admin API. */
+export const MASTER_PRINCIPAL: Principal = { keyId: 'master', admin: true };
 
 /**
  * The master key: allowed every model. Compared in constant time (only the length can differ early, and the
@@ -43,6 +44,8 @@ export class MasterKeyStore implements KeyStore {
   }
   async authenticate(bearer: string): Promise<Principal | undefined> {
     const given = Buffer.from(bearer);
-    return given.length === this.key.length && timingSafeEqual(given, this.key) ? MASTER : undefined;
+    return given.length === this.key.length && timingSafeEqual(given, this.key)
+      ? MASTER_PRINCIPAL
+      : undefined;
   }
 }

@@ -24,6 +24,8 @@ export interface Principal {
   readonly budget?: { readonly usd: number; readonly period: BudgetPeriod };
   /** The key's limit shards (functions/core/keys/types.ts `ClientKey.limitShards`); 1 when absent. */
   readonly limitShards?: number;
+  /** May use the admin API (`/admin/v1/…`): the master key, and client keys made with `--admin`. */
+  readonly admin?: boolean;
 }
 
 /** Turns a bearer token into a principal, or undefined when the key is unknown. */

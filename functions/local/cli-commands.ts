@@ -70,7 +70,7 @@ export const COMMANDS = {
   },
   'keys create': {
     synopsis:
-      'keys create --name <n> [--team T] [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--limit-shards S] [--json]',
+      'keys create --name <n> [--team T] [--models a,b] [--rpm N] [--budget-usd X [--period day|month|total]] [--limit-shards S] [--admin] [--json]',
     summary: 'make a client key (printed once: sk-sy-…; only its SHA-256 is stored)',
     flags: {
       name: {
@@ -99,6 +99,10 @@ export const COMMANDS = {
         type: 'string',
         value: 'S',
         help: 'split the rpm and budget over S items (1-64, default 1) for a key past ~500 requests/s (README, Scale); fixed once created',
+      },
+      admin: {
+        type: 'boolean',
+        help: 'the key may also use the admin API under /admin/v1 (README, Admin API)',
       },
       json: { type: 'boolean', help: 'print {"id","key"} as JSON' },
       ...STORE_FLAGS,

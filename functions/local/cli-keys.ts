@@ -5,7 +5,7 @@ import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { own } from '../core/json.ts';
-import { budgetWindow, MAX_LIMIT_SHARDS, newClientKey } from '../core/keys/client-keys.ts';
+import { budgetWindow, keyView, MAX_LIMIT_SHARDS, newClientKey } from '../core/keys/client-keys.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { openCliStore } from './cli-store.ts';
 import { textTable } from './text-table.ts';
@@ -61,6 +61,7 @@ const createFlags = z.object({
     .min(1, '--limit-shards must be ≥ 1')
     .max(MAX_LIMIT_SHARDS, `--limit-shards must be ≤ ${MAX_LIMIT_SHARDS}`)
     .optional(),
+  admin: z.boolean().optional(),
   json: z.boolean().optional(),
   ...storeFlags,
 });
@@ -129,6 +130,7 @@ export async function keys(
           ? {}
           : { budgetUsd: flags['budget-usd'], period: flags.period ?? 'month' }),
         ...(flags['limit-shards'] === undefined ? {} : { limitShards: flags['limit-shards'] }),
+        ...(flags.admin === true ? { admin: true } : {}),
       });
       await repo.put(made.record);
       if (flags.json === true) {
@@ -164,18 +166,9 @@ export async function keys(
     );
     if ('json' in values && values.json === true) {
       const out = list.map(({ k, window, spent }) => ({
-        id: k.id,
-        name: k.name,
-        models: k.models ?? null,
-        rpm: k.rpm ?? null,
-        budgetUsd: k.budgetUsd ?? null,
-        period: k.period ?? null,
-        limitShards: k.limitShards ?? 1,
-        team: k.team ?? null,
+        ...keyView(k),
         window: window ?? null,
         spentUsd: spent ?? null,
-        createdAt: k.createdAt,
-        revokedAt: k.revokedAt ?? null,
       }));
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       return;
@@ -188,7 +181,7 @@ export async function keys(
       k.budgetUsd === undefined ? '-' : `$${k.budgetUsd}/${k.period ?? 'month'}`,
       spent === undefined ? '-' : `$${spent.toFixed(4)} (${window})`,
       k.createdAt.slice(0, 19).replace('T', ' '),
-      k.revokedAt === undefined ? 'active' : 'revoked',
+      k.revokedAt === undefined ? (k.admin === true ? 'active, admin' : 'active') : 'revoked',
       k.team ?? '-',
     ]);
     process.stdout.write(

@@ -283,15 +283,12 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     onTransition: (e) => metrics.breaker?.(e),
     ...(opts.healthRefreshMs === undefined ? {} : { refreshMs: opts.healthRefreshMs }),
   });
+  const keyRepo = new DynamoKeyRepo(store.client, keysTable);
   const gateway = createGateway({
     routes: new CachedRouteStore(routes, systemClock, opts.routeCacheTtlMs ?? 5_000, logger),
     health,
-    keys: new ClientKeyStore(
-      new MasterKeyStore(opts.masterKey),
-      new DynamoKeyRepo(store.client, keysTable),
-      systemClock,
-      opts.keyCacheTtlMs,
-    ),
+    keys: new ClientKeyStore(new MasterKeyStore(opts.masterKey), keyRepo, systemClock, opts.keyCacheTtlMs),
+    adminKeys: keyRepo,
     limits: new DynamoLimitStore(store.client, keysTable, { background }),
     usage: ledgerWriter,
     tokens: localTokenCounter(),

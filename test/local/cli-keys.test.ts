@@ -73,6 +73,16 @@ describe('switchyard keys (local store)', () => {
     expect(json.find((k) => k.id === created.id)?.rpm).toBe(60);
   });
 
+  it('makes an admin key with --admin (the admin API takes it), shown as such by keys list', async () => {
+    const r = await run(['keys', 'create', '--name', 'ops', '--admin', '--json']);
+    expect(r.code).toBe(0);
+    const { id } = JSON.parse(r.out) as { id: string };
+    const json = JSON.parse((await run(['keys', 'list', '--json'])).out) as { id: string; admin: boolean }[];
+    expect(json.find((k) => k.id === id)?.admin).toBe(true);
+    expect(json.find((k) => k.id === created.id)?.admin).toBe(false);
+    expect((await run(['keys', 'list'])).out).toMatch(new RegExp(`${id}\\s+ops\\s.*active, admin`));
+  });
+
   it('splits a busy key over --limit-shards items, and refuses shards that would leave a share of 0 rpm', async () => {
     const r = await run([
       'keys',

@@ -33,6 +33,7 @@ function toItem(k: ClientKey): Item {
   if (k.period !== undefined) item.period = { S: k.period };
   if (k.revokedAt !== undefined) item.revokedAt = { S: k.revokedAt };
   if (k.team !== undefined) item.team = { S: k.team };
+  if (k.admin === true) item.admin = { BOOL: true };
   return item;
 }
 
@@ -51,6 +52,7 @@ function fromItem(item: Item): ClientKey | undefined {
   const period = item.period?.S as BudgetPeriod | undefined;
   const revokedAt = item.revokedAt?.S;
   const team = item.team?.S;
+  const admin = item.admin?.BOOL === true;
   return {
     id,
     name,
@@ -63,6 +65,7 @@ function fromItem(item: Item): ClientKey | undefined {
     ...(period === undefined ? {} : { period }),
     ...(revokedAt === undefined ? {} : { revokedAt }),
     ...(team === undefined ? {} : { team }),
+    ...(admin ? { admin } : {}),
   };
 }
 

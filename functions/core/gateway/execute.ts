@@ -17,13 +17,7 @@ import {
   finalError,
   retryableOnSameTarget,
 } from '../routing/failure.ts';
-import {
-  type HealthBoard,
-  healthConfigOf,
-  type PlannedTarget,
-  targetId,
-  urlHealthId,
-} from '../routing/health.ts';
+import { type HealthBoard, healthConfigOf, type PlannedTarget, targetId } from '../routing/health.ts';
 import { backoffMs } from '../routing/retry.ts';
 import { orderTargets } from '../routing/router.ts';
 import { NO_SECRETS, type SecretMasker } from '../secrets.ts';
@@ -31,7 +25,7 @@ import { AttemptDiscarded, failureOf, type OpenedAttempt, openAttempt } from '..
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import { type Answer, acceptAnswer } from './answer.ts';
 import { type HeadSource, readHead, type StreamHead } from './stream-head.ts';
-import { allSkipped, lastStanding, openUntilOf } from './target-health.ts';
+import { allSkipped, healthIdsOf, lastStanding, openUntilOf } from './target-health.ts';
 
 export interface ExecuteDeps {
   readonly http: HttpClient;
@@ -170,12 +164,7 @@ export async function execute(
   const board = deps.health;
   const healthOf = (t: TargetConfig) => healthConfigOf(route, own(config.providers, t.provider));
   const first = route.targets[0] as TargetConfig;
-  // The breakers of a target: its own, or one per base URL when its provider has several.
-  const healthIds = (t: TargetConfig): readonly string[] => {
-    const p = own(config.providers, t.provider);
-    const urls = p === undefined ? [] : baseUrlsOf(p);
-    return urls.length > 1 ? urls.map((u) => urlHealthId(targetId(t), u)) : [targetId(t)];
-  };
+  const healthIds = (t: TargetConfig) => healthIdsOf(config, t);
   // A fresh instance's first request for these targets waits (capped) for what the fleet knows of them.
   const warming = board?.ready(route.targets.flatMap(healthIds));
   if (warming !== undefined) await warming;

@@ -4,6 +4,7 @@
  * line, metrics and ledger record, and errors in the shape of the client's API. The proxied request path is
  * pipeline.ts, over the spec.
  */
+import { ADMIN_PATHS, ADMIN_PREFIX, type AdminDeps, adminAnswer, requireAdmin } from '../admin/api.ts';
 import { authenticate } from '../auth.ts';
 import type { TargetConfig } from '../config/schema.ts';
 import { messagesSpec } from '../endpoints/messages/spec.ts';
@@ -16,6 +17,7 @@ import {
   toSwitchyardError,
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
+import type { ClientKeyRepo } from '../keys/types.ts';
 import type { KeyStore, Logger, Metrics, Principal, RouteStore } from '../ports.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { HealthBoard, targetId } from '../routing/health.ts';
@@ -42,6 +44,8 @@ export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
   readonly responses?: ResponseStorage;
   /** Largest accepted request body; default 6 MiB, Lambda's own payload limit. */
   readonly maxBodyBytes?: number;
+  /** The client keys, for the admin API's key list (`/admin/v1/keys`); without it that path is a 404. */
+  readonly adminKeys?: ClientKeyRepo;
 }
 
 export interface Gateway {
@@ -77,7 +81,8 @@ const STORED_RESPONSE = '/v1/responses/';
 type Endpoint =
   | { readonly kind: 'proxy'; readonly spec: EndpointSpec }
   | { readonly kind: OwnEndpoint }
-  | { readonly kind: 'stored'; readonly id: string };
+  | { readonly kind: 'stored'; readonly id: string }
+  | { readonly kind: 'admin'; readonly path: string };
 
 /** Whose error shape a path's errors take: its spec's (Anthropic's for count_tokens); else OpenAI's. */
 function errorShapeOf(path: string): EndpointSpec | undefined {
@@ -135,6 +140,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
     } else if (req.path.startsWith(STORED_RESPONSE) && !req.path.includes('/', STORED_RESPONSE.length)) {
       endpoint = { kind: 'stored', id: req.path.slice(STORED_RESPONSE.length) };
       methods = ['GET', 'DELETE'];
+    } else if (req.path.startsWith(ADMIN_PREFIX)) {
+      const path = req.path.slice(ADMIN_PREFIX.length);
+      const method = ADMIN_PATHS.get(path);
+      if (method !== undefined) {
+        endpoint = { kind: 'admin', path };
+        methods = [method];
+      }
     }
     if (endpoint === undefined) {
       throw new NotFoundError({
@@ -150,6 +162,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
     return endpoint;
   }
+
+  const admin: AdminDeps = {
+    board: pipeline.health as HealthBoard,
+    ...(deps.adminKeys === undefined ? {} : { keys: deps.adminKeys }),
+    loadConfig: () => deps.routes.load(),
+  };
 
   /** When this instance last probed each target (epoch ms). */
   const probedAt = new Map<string, number>();
@@ -208,6 +226,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
           );
         case 'stored':
           return await storedResponse(deps.responses?.store, scope, principal, endpoint.id);
+        case 'admin': {
+          requireAdmin(principal);
+          const value = await adminAnswer(admin, endpoint.path);
+          scope.finish(200);
+          return json(200, requestId, value);
+        }
         case 'proxy': {
           const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());
           scope.account = account;

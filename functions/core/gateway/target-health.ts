@@ -2,8 +2,17 @@
  * What the attempt loop (./execute.ts) asks of target health: which targets count as the last one standing,
  * and the answer when every target is skipped.
  */
+import { baseUrlsOf, type GatewayConfig, type TargetConfig } from '../config/schema.ts';
 import { RateLimitError, type SwitchyardError, UpstreamError } from '../errors.ts';
-import type { HealthBoard, PlannedTarget } from '../routing/health.ts';
+import { own } from '../json.ts';
+import { type HealthBoard, type PlannedTarget, targetId, urlHealthId } from '../routing/health.ts';
+
+/** The breakers of a target: its own, or one per base URL when its provider has several. */
+export function healthIdsOf(config: GatewayConfig, t: TargetConfig): readonly string[] {
+  const p = own(config.providers, t.provider);
+  const urls = p === undefined ? [] : baseUrlsOf(p);
+  return urls.length > 1 ? urls.map((u) => urlHealthId(targetId(t), u)) : [targetId(t)];
+}
 
 /**
  * Served by the route's last target standing: every other one was skipped for its health or is down now (its

@@ -23,6 +23,7 @@ export interface ClientKeyOptions {
   readonly period?: BudgetPeriod;
   readonly limitShards?: number;
   readonly team?: string;
+  readonly admin?: boolean;
 }
 
 /** The most limit shards a key may have: 64 items take 64,000 writes a second, well past any one key's need. */
@@ -40,9 +41,27 @@ export function newClientKey(opts: ClientKeyOptions, now: Date = new Date()): Ne
     ...(opts.budgetUsd === undefined ? {} : { budgetUsd: opts.budgetUsd, period: opts.period ?? 'month' }),
     ...(opts.limitShards === undefined || opts.limitShards <= 1 ? {} : { limitShards: opts.limitShards }),
     ...(opts.team === undefined ? {} : { team: opts.team }),
+    ...(opts.admin === true ? { admin: true } : {}),
     createdAt: now.toISOString(),
   };
   return { key, record };
+}
+
+/** What a key's list shows of it (the CLI's `keys list --json`, the admin API): never its hash. */
+export function keyView(k: ClientKey): Record<string, unknown> {
+  return {
+    id: k.id,
+    name: k.name,
+    models: k.models ?? null,
+    rpm: k.rpm ?? null,
+    budgetUsd: k.budgetUsd ?? null,
+    period: k.period ?? null,
+    limitShards: k.limitShards ?? 1,
+    team: k.team ?? null,
+    admin: k.admin === true,
+    createdAt: k.createdAt,
+    revokedAt: k.revokedAt ?? null,
+  };
 }
 
 /** The budget window a moment falls in, in UTC: `2026-11` (month), `2026-11-24` (day) or `total`. */

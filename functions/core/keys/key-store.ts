@@ -18,6 +18,7 @@ export function principalOf(key: ClientKey): Principal {
     ...(key.rpm === undefined ? {} : { rpm: key.rpm }),
     ...(key.budgetUsd === undefined ? {} : { budget: { usd: key.budgetUsd, period: key.period ?? 'month' } }),
     ...(key.limitShards === undefined || key.limitShards <= 1 ? {} : { limitShards: key.limitShards }),
+    ...(key.admin === true ? { admin: true } : {}),
   };
 }
 

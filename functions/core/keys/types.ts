@@ -26,6 +26,8 @@ export interface ClientKey {
   readonly limitShards?: number;
   /** The team the key's spend is billed to in statements (`keys create --team`, `keys edit --team`). */
   readonly team?: string;
+  /** May use the admin API under `/admin/v1` (`keys create --admin`), as the master key does. */
+  readonly admin?: boolean;
   /** ISO time. */
   readonly createdAt: string;
   /** ISO time of the revocation, when revoked. */

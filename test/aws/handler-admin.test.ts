@@ -1,0 +1,41 @@
+/**
+ * The admin API on the Lambda path: the gateway handler bundle in the Lambda harness (runtime mocked by a
+ * shim), via a function URL event: the master key reads the keys from the stack's keys table (DynamoDB
+ * emulated), and the health of the harness's routes; no key gets 401.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
+import { newClientKey } from '../../functions/core/keys/client-keys.ts';
+import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { type GatewayBundle, MASTER, startGatewayBundle } from './support/gateway-bundle.ts';
+
+let bundle: GatewayBundle;
+
+beforeAll(async () => {
+  bundle = await startGatewayBundle();
+});
+afterAll(async () => bundle?.close());
+
+const get = (path: string, key?: string) =>
+  fetch(`${bundle.frontOf('function-url').baseURL}${path}`, {
+    headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+  });
+
+describe('the admin API on the gateway Lambda (runtime mocked by a shim)', () => {
+  it('lists the keys of the keys table and the health of every route, to the master key only', async () => {
+    const made = newClientKey({ name: 'lambda-admin-list' });
+    await new DynamoKeyRepo(bundle.conn.client, bundle.conn.tableName(KEYS_TABLE)).put(made.record);
+    const keys = await get('/admin/v1/keys', MASTER);
+    expect(keys.status).toBe(200);
+    const text = await keys.text();
+    expect((JSON.parse(text) as { data: { id: string }[] }).data.map((k) => k.id)).toContain(made.record.id);
+    expect(text).not.toContain(made.record.hash);
+    const health = await get('/admin/v1/health', MASTER);
+    expect(health.status).toBe(200);
+    const routes = (JSON.parse(await health.text()) as { data: { route: string }[] }).data.map(
+      (r) => r.route,
+    );
+    expect(routes).toContain('gpt-4o-mini');
+    expect((await get('/admin/v1/keys')).status).toBe(401);
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * The admin API (issue 17, first part) end to end: the real local gateway on its embedded store, keys made in
+ * that store as the CLI makes them, raw HTTP (the admin API is JSON under /admin/v1, no SDK). Who may call it,
+ * what it answers, what it never shows, and the log line each call leaves.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
+import { type ClientKeyOptions, newClientKey } from '../../functions/core/keys/client-keys.ts';
+import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
+import {
+  errorOf,
+  type Harness,
+  MASTER_KEY,
+  openaiProvider,
+  raw,
+  route,
+  startHarness,
+} from '../support/gateway-harness.ts';
+
+let h: Harness<'a' | 'b'>;
+let repo: DynamoKeyRepo;
+
+beforeAll(async () => {
+  h = await startHarness({
+    fakes: { a: {}, b: {} },
+    config: (f) => ({
+      providers: { a: openaiProvider(f.a.url), b: openaiProvider(f.b.url) },
+      routes: {
+        chat: route(
+          [
+            { provider: 'a', model: 'm-a' },
+            { provider: 'b', model: 'm-b' },
+          ],
+          { health: { failureThreshold: 1 } },
+        ),
+      },
+    }),
+    // A revoke reaches the gateway within the key cache's TTL: short here.
+    gateway: { keyCacheTtlMs: 100 },
+  });
+  repo = new DynamoKeyRepo(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
+});
+afterAll(async () => h.close());
+
+async function keyOf(opts: Omit<ClientKeyOptions, 'name'> & { name?: string } = {}) {
+  const made = newClientKey({ name: 'e2e', ...opts });
+  await repo.put(made.record);
+  return made;
+}
+
+const get = (path: string, key: string | null = MASTER_KEY) => raw(h.origin, path, { key });
+const json = (text: string) => JSON.parse(text) as { object: string; data: Record<string, unknown>[] };
+
+describe('who may use the admin API', () => {
+  it('nobody without a key (401), not a client key (403 admin_required); the master key and --admin keys may', async () => {
+    const none = await get('/admin/v1/keys', null);
+    expect(none.status).toBe(401);
+    const plain = await keyOf({ name: 'plain' });
+    const refused = await get('/admin/v1/keys', plain.key);
+    expect(refused.status).toBe(403);
+    expect(errorOf(refused).code).toBe('admin_required');
+    expect((await get('/admin/v1/keys')).status).toBe(200);
+    const admin = await keyOf({ name: 'ops', admin: true });
+    expect((await get('/admin/v1/keys', admin.key)).status).toBe(200);
+    // A revoked admin key is no key at all.
+    await repo.revoke(admin.record.id, new Date().toISOString());
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await get('/admin/v1/keys', admin.key)).status).toBe(401);
+  });
+
+  it('answers only its own paths and methods: 404 for unknown or built-in names, 405 for another method', async () => {
+    for (const path of [
+      '/admin/v1/nope',
+      '/admin/v1/constructor',
+      '/admin/v1/__proto__',
+      '/admin/v1/',
+      '/admin/v2/keys',
+    ])
+      expect((await get(path)).status).toBe(404);
+    const post = await raw(h.origin, '/admin/v1/keys', { body: '{}' });
+    expect(post.status).toBe(405);
+  });
+});
+
+describe('GET /admin/v1/keys', () => {
+  it('lists the keys with their limits and admin flag, never a key nor its hash; the call is logged with the key id', async () => {
+    const admin = await keyOf({ name: 'lister', admin: true, rpm: 60, team: 'ops' });
+    const made = await keyOf({ name: 'budgeted', budgetUsd: 5, period: 'day', models: ['chat'] });
+    const r = await raw(h.origin, '/admin/v1/keys', {
+      key: admin.key,
+      headers: { 'x-request-id': 'admin-list-1' },
+    });
+    expect(r.status).toBe(200);
+    const body = json(r.text);
+    expect(body.object).toBe('list');
+    const byId = new Map(body.data.map((k) => [k.id, k]));
+    expect(byId.get(made.record.id)).toMatchObject({
+      name: 'budgeted',
+      budgetUsd: 5,
+      period: 'day',
+      models: ['chat'],
+      admin: false,
+      revokedAt: null,
+    });
+    expect(byId.get(admin.record.id)).toMatchObject({ name: 'lister', admin: true, rpm: 60, team: 'ops' });
+    expect(r.text).not.toContain(made.record.hash);
+    expect(r.text).not.toContain(made.key);
+    expect(r.text).not.toContain(admin.key);
+    for (const k of body.data) expect(Object.hasOwn(k, 'hash')).toBe(false);
+    const line = await h.waitForSummary('admin-list-1');
+    expect(line).toMatchObject({ status: 200 });
+    expect(line.fields).toMatchObject({ path: '/admin/v1/keys', keyId: admin.record.id });
+  });
+});
+
+describe('GET /admin/v1/health', () => {
+  it("shows every route's targets with their breaker state, as requests left them", async () => {
+    const before = json((await get('/admin/v1/health')).text);
+    expect(before.data).toEqual([
+      {
+        route: 'chat',
+        strategy: 'fallback',
+        targets: [
+          { target: 'a/m-a', breakers: [expect.objectContaining({ id: 'a/m-a', status: 'healthy' })] },
+          { target: 'b/m-b', breakers: [expect.objectContaining({ id: 'b/m-b', status: 'healthy' })] },
+        ],
+      },
+    ]);
+    h.fakes.a.enqueue({ status: 503, errorMessage: 'down' });
+    const served = await raw(h.origin, '/v1/chat/completions', {
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(served.status).toBe(200);
+    const after = json((await get('/admin/v1/health')).text);
+    const targets = after.data[0]?.targets as { target: string; breakers: Record<string, unknown>[] }[];
+    expect(targets[0]?.breakers[0]).toMatchObject({ status: 'open', reason: 'breaker' });
+    expect(targets[1]?.breakers[0]).toMatchObject({ status: 'healthy', latencyMs: expect.any(Number) });
+  });
+});
