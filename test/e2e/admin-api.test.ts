@@ -78,8 +78,10 @@ describe('who may use the admin API', () => {
       '/admin/v2/keys',
     ])
       expect((await get(path)).status).toBe(404);
-    const post = await raw(h.origin, '/admin/v1/keys', { body: '{}' });
-    expect(post.status).toBe(405);
+    const put = await raw(h.origin, '/admin/v1/keys', { method: 'PUT', body: '{}' });
+    expect(put.status).toBe(405);
+    expect((await get('/admin/v1/keys/key_0123456789ab')).status).toBe(405);
+    expect((await get('/admin/v1/keys/not-an-id')).status).toBe(404);
   });
 });
 
@@ -111,6 +113,75 @@ describe('GET /admin/v1/keys', () => {
     const line = await h.waitForSummary('admin-list-1');
     expect(line).toMatchObject({ status: 200 });
     expect(line.fields).toMatchObject({ path: '/admin/v1/keys', keyId: admin.record.id });
+  });
+});
+
+describe('creating, editing and revoking keys', () => {
+  const send = (method: string, path: string, body?: unknown, key = MASTER_KEY) =>
+    raw(h.origin, path, { method, key, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const chat = (key: string) =>
+    raw(h.origin, '/v1/chat/completions', {
+      key,
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+
+  it('creates a key (shown once) that works at once, with the CLI rules; revoking it stops it', async () => {
+    const r = await send('POST', '/admin/v1/keys', { name: 'svc', models: ['chat'], rpm: 60, team: 'web' });
+    expect(r.status).toBe(201);
+    const made = JSON.parse(r.text) as Record<string, unknown> & { id: string; key: string };
+    expect(made).toMatchObject({ name: 'svc', models: ['chat'], rpm: 60, team: 'web', admin: false });
+    expect(made.key).toMatch(/^sk-sy-[A-Za-z0-9_-]{43}$/);
+    expect((await chat(made.key)).status).toBe(200);
+    // The list never shows it again.
+    expect((await get('/admin/v1/keys')).text).not.toContain(made.key);
+    const gone = await send('DELETE', `/admin/v1/keys/${made.id}`);
+    expect([gone.status, JSON.parse(gone.text)]).toEqual([
+      200,
+      { id: made.id, object: 'key', revoked: true },
+    ]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await chat(made.key)).status).toBe(401);
+    const unknown = await send('DELETE', '/admin/v1/keys/key_000000000000');
+    expect([unknown.status, errorOf(unknown).code]).toEqual([404, 'key_not_found']);
+  });
+
+  it('refuses what the CLI refuses, naming the field, and writes nothing', async () => {
+    const before = json((await get('/admin/v1/keys')).text).data.length;
+    const cases: [unknown, string | null, RegExp][] = [
+      [{ name: 'x', models: ['nope'] }, 'models', /no route named "nope" \(routes: chat\)/],
+      [{ name: 'x', period: 'day' }, 'period', /period needs budgetUsd/],
+      [{ name: 'x', rpm: 1, limitShards: 4 }, 'rpm', /each shard needs/],
+      [{ name: 'x', limitShards: 65 }, 'limitShards', /limitShards/],
+      [{ name: '' }, 'name', /name/],
+      [{ name: 'x', hash: 'e'.repeat(64) }, null, /hash/],
+      [{ name: 'x', team: 'a\u0007b' }, 'team', /control characters/],
+    ];
+    for (const [body, param, message] of cases) {
+      const r = await send('POST', '/admin/v1/keys', body);
+      expect(r.status).toBe(400);
+      expect(errorOf(r).param).toBe(param);
+      expect(errorOf(r).message).toMatch(message);
+    }
+    expect((await send('POST', '/admin/v1/keys', undefined)).status).toBe(400);
+    expect(json((await get('/admin/v1/keys')).text).data.length).toBe(before);
+  });
+
+  it("edits a key's team (the only edit so far); a client key may do none of it", async () => {
+    const made = JSON.parse((await send('POST', '/admin/v1/keys', { name: 'teamed' })).text) as {
+      id: string;
+      key: string;
+    };
+    const edited = await send('PATCH', `/admin/v1/keys/${made.id}`, { team: 'growth' });
+    expect([edited.status, JSON.parse(edited.text).team]).toEqual([200, 'growth']);
+    const cleared = await send('PATCH', `/admin/v1/keys/${made.id}`, { team: null });
+    expect(JSON.parse(cleared.text).team).toBeNull();
+    const limits = await send('PATCH', `/admin/v1/keys/${made.id}`, { rpm: 5 });
+    expect(limits.status).toBe(400);
+    expect(errorOf(limits).message).toMatch(/rpm/);
+    const plain = await keyOf({ name: 'not-admin' });
+    expect((await send('POST', '/admin/v1/keys', { name: 'sneaky' }, plain.key)).status).toBe(403);
+    expect((await send('DELETE', `/admin/v1/keys/${made.id}`, undefined, plain.key)).status).toBe(403);
+    expect((await get('/admin/v1/keys')).text).not.toContain('sneaky');
   });
 });
 

@@ -1,18 +1,22 @@
 /**
  * The admin API (issue 17, first part): JSON under `/admin/v1/…` for the master key and client keys made with
  * `keys create --admin`, the same bearer header as every request (no cookies). Each call is an ordinary
- * request of the gateway: its log line carries the path and the key id. Read-only so far:
+ * request of the gateway: its log line carries the path and the key id.
  * - `GET /admin/v1/health`: every target of every route, its breaker state and moving averages, as the fleet
  *   sees it (the shared health is re-read first, off the request path of the proxied API);
- * - `GET /admin/v1/keys`: the client keys with their limits (never a key, never its hash).
+ * - `GET /admin/v1/keys`: the client keys with their limits (never a key, never its hash);
+ * - `POST /admin/v1/keys`, `PATCH` and `DELETE /admin/v1/keys/{id}`: create, change the team of, revoke (./keys.ts).
  */
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { NotFoundError, PermissionDeniedError } from '../errors.ts';
+import { readJsonBody } from '../gateway/body.ts';
 import { healthIdsOf } from '../gateway/target-health.ts';
+import type { GatewayRequest } from '../http.ts';
 import { keyView } from '../keys/client-keys.ts';
 import type { ClientKeyRepo } from '../keys/types.ts';
 import type { Principal } from '../ports.ts';
 import { type HealthBoard, targetId } from '../routing/health.ts';
+import { createKey, editKey, KEY_ID, revokeKey } from './keys.ts';
 
 export const ADMIN_PREFIX = '/admin/v1/';
 
@@ -24,13 +28,28 @@ export interface AdminDeps {
   /** The client keys; without it `/admin/v1/keys` is a 404. */
   readonly keys?: ClientKeyRepo;
   readonly loadConfig: () => Promise<GatewayConfig>;
+  readonly nowIso: () => string;
 }
 
-/** The admin paths and the methods they take. */
-export const ADMIN_PATHS: ReadonlyMap<string, string> = new Map([
-  ['health', 'GET'],
-  ['keys', 'GET'],
-]);
+/** Largest admin request body. */
+const ADMIN_MAX_BODY = 64 * 1024;
+
+/** An admin path and the methods it takes. */
+export interface AdminRoute {
+  readonly path: 'health' | 'keys' | 'key';
+  /** `key`: the key id the path names. */
+  readonly id?: string;
+  readonly methods: readonly string[];
+}
+
+/** The admin route of a path under {@link ADMIN_PREFIX}, or undefined (404). */
+export function adminRouteOf(sub: string): AdminRoute | undefined {
+  if (sub === 'health') return { path: 'health', methods: ['GET'] };
+  if (sub === 'keys') return { path: 'keys', methods: ['GET', 'POST'] };
+  const id = sub.startsWith('keys/') ? sub.slice('keys/'.length) : undefined;
+  if (id !== undefined && KEY_ID.test(id)) return { path: 'key', id, methods: ['PATCH', 'DELETE'] };
+  return undefined;
+}
 
 /** 403 unless the principal may use the admin API. */
 export function requireAdmin(principal: Principal): void {
@@ -42,14 +61,25 @@ export function requireAdmin(principal: Principal): void {
   });
 }
 
-/** The JSON answer of an admin path (`health`, `keys`). */
-export async function adminAnswer(d: AdminDeps, path: string): Promise<unknown> {
-  if (path === 'health') return health(d);
-  if (path === 'keys' && d.keys !== undefined) {
-    const keys = await d.keys.list();
-    return { object: 'list', data: keys.map(keyView) };
+/** The status and JSON answer of an admin request (its route and method already checked). */
+export async function adminAnswer(
+  d: AdminDeps,
+  route: AdminRoute,
+  req: GatewayRequest,
+): Promise<{ readonly status: number; readonly value: unknown }> {
+  if (route.path === 'health') return { status: 200, value: await health(d) };
+  const repo = d.keys;
+  if (repo === undefined)
+    throw new NotFoundError({ code: 'unknown_url', message: 'This gateway keeps no keys.' });
+  const body = async () => (await readJsonBody(req, ADMIN_MAX_BODY)).json;
+  if (route.path === 'keys') {
+    if (req.method === 'POST')
+      return { status: 201, value: await createKey(repo, await d.loadConfig(), await body()) };
+    return { status: 200, value: { object: 'list', data: (await repo.list()).map(keyView) } };
   }
-  throw new NotFoundError({ code: 'unknown_url', message: `Unknown admin path: ${path.slice(0, 64)}.` });
+  const id = route.id as string;
+  if (req.method === 'DELETE') return { status: 200, value: await revokeKey(repo, id, d.nowIso()) };
+  return { status: 200, value: await editKey(repo, id, await body()) };
 }
 
 async function health(d: AdminDeps): Promise<unknown> {

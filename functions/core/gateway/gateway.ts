@@ -4,7 +4,14 @@
  * line, metrics and ledger record, and errors in the shape of the client's API. The proxied request path is
  * pipeline.ts, over the spec.
  */
-import { ADMIN_PATHS, ADMIN_PREFIX, type AdminDeps, adminAnswer, requireAdmin } from '../admin/api.ts';
+import {
+  ADMIN_PREFIX,
+  type AdminDeps,
+  type AdminRoute,
+  adminAnswer,
+  adminRouteOf,
+  requireAdmin,
+} from '../admin/api.ts';
 import { authenticate } from '../auth.ts';
 import type { TargetConfig } from '../config/schema.ts';
 import { messagesSpec } from '../endpoints/messages/spec.ts';
@@ -82,7 +89,7 @@ type Endpoint =
   | { readonly kind: 'proxy'; readonly spec: EndpointSpec }
   | { readonly kind: OwnEndpoint }
   | { readonly kind: 'stored'; readonly id: string }
-  | { readonly kind: 'admin'; readonly path: string };
+  | { readonly kind: 'admin'; readonly route: AdminRoute };
 
 /** Whose error shape a path's errors take: its spec's (Anthropic's for count_tokens); else OpenAI's. */
 function errorShapeOf(path: string): EndpointSpec | undefined {
@@ -141,11 +148,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       endpoint = { kind: 'stored', id: req.path.slice(STORED_RESPONSE.length) };
       methods = ['GET', 'DELETE'];
     } else if (req.path.startsWith(ADMIN_PREFIX)) {
-      const path = req.path.slice(ADMIN_PREFIX.length);
-      const method = ADMIN_PATHS.get(path);
-      if (method !== undefined) {
-        endpoint = { kind: 'admin', path };
-        methods = [method];
+      const route = adminRouteOf(req.path.slice(ADMIN_PREFIX.length));
+      if (route !== undefined) {
+        endpoint = { kind: 'admin', route };
+        methods = route.methods;
       }
     }
     if (endpoint === undefined) {
@@ -167,6 +173,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     board: pipeline.health as HealthBoard,
     ...(deps.adminKeys === undefined ? {} : { keys: deps.adminKeys }),
     loadConfig: () => deps.routes.load(),
+    nowIso: () => new Date(deps.clock.epochMs()).toISOString(),
   };
 
   /** When this instance last probed each target (epoch ms). */
@@ -228,9 +235,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
           return await storedResponse(deps.responses?.store, scope, principal, endpoint.id);
         case 'admin': {
           requireAdmin(principal);
-          const value = await adminAnswer(admin, endpoint.path);
-          scope.finish(200);
-          return json(200, requestId, value);
+          const { status, value } = await adminAnswer(admin, endpoint.route, req);
+          scope.finish(status);
+          return json(status, requestId, value);
         }
         case 'proxy': {
           const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());
