@@ -10,6 +10,7 @@ const headers = z.record(z.string(), z.string().optional()).nullish();
 const v2 = z.object({
   version: z.literal('2.0'),
   rawPath: z.string(),
+  rawQueryString: z.string().nullish(),
   headers,
   body: z.string().nullish(),
   isBase64Encoded: z.boolean().default(false),
@@ -19,6 +20,7 @@ const v2 = z.object({
 const v1 = z.object({
   httpMethod: z.string(),
   path: z.string(),
+  queryStringParameters: z.record(z.string(), z.string().optional()).nullish(),
   headers,
   body: z.string().nullish(),
   isBase64Encoded: z.boolean().nullish(),
@@ -42,5 +44,18 @@ export function toGatewayRequest(event: unknown, signal?: AbortSignal): GatewayR
     'version' in e
       ? { method: e.requestContext.http.method, path: e.rawPath, headers: lower(e.headers) }
       : { method: e.httpMethod, path: e.path, headers: lower(e.headers) };
-  return { ...base, body: bytes, ...(signal === undefined ? {} : { signal }) };
+  const query =
+    'version' in e
+      ? (e.rawQueryString ?? '')
+      : new URLSearchParams(
+          Object.entries(e.queryStringParameters ?? {}).flatMap(([k, v]): [string, string][] =>
+            v === undefined ? [] : [[k, v]],
+          ),
+        ).toString();
+  return {
+    ...base,
+    ...(query === '' ? {} : { query }),
+    body: bytes,
+    ...(signal === undefined ? {} : { signal }),
+  };
 }

@@ -87,6 +87,13 @@ const health = new HealthBoard({
 });
 
 const keyRepo = new DynamoKeyRepo(dynamo, env.SWITCHYARD_KEYS_TABLE);
+const ledger = new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
+  shards: env.SWITCHYARD_USAGE_SHARDS,
+  retentionDays: env.SWITCHYARD_USAGE_RETENTION_DAYS,
+  // One put per request: the usage table's stream folds records into the aggregates (lib/ledger-fold.ts).
+  fold: 'stream',
+  limitsTable: env.SWITCHYARD_KEYS_TABLE,
+});
 
 const gateway = createGateway({
   health,
@@ -100,14 +107,9 @@ const gateway = createGateway({
   keys: new ClientKeyStore(secret, keyRepo, systemClock),
   adminKeys: keyRepo,
   limits: new DynamoLimitStore(dynamo, env.SWITCHYARD_KEYS_TABLE, { background }),
+  adminUsage: ledger,
   usage: new LedgerWriter({
-    store: new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
-      shards: env.SWITCHYARD_USAGE_SHARDS,
-      retentionDays: env.SWITCHYARD_USAGE_RETENTION_DAYS,
-      // One put per request: the usage table's stream folds records into the aggregates (lib/ledger-fold.ts).
-      fold: 'stream',
-      limitsTable: env.SWITCHYARD_KEYS_TABLE,
-    }),
+    store: ledger,
     spool: new LogUsageSpool(undefined, secrets),
     background,
     sleep: abortableSleep,

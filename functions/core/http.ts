@@ -16,6 +16,8 @@ export interface GatewayRequest {
   readonly method: string;
   /** Path without query string. */
   readonly path: string;
+  /** The query string, without its `?` (only the admin API reads one). */
+  readonly query?: string;
   readonly headers: HeaderMap;
   /** The whole body (Lambda), or a reader the core calls with its size limit (node:http). */
   readonly body: Uint8Array | string | BodyReader | undefined;

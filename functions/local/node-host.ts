@@ -113,6 +113,7 @@ export function nodeHost(gateway: Gateway, logger: Logger, writeStallMs = DEFAUL
       .handle({
         method: req.method ?? 'GET',
         path: q === -1 ? url : url.slice(0, q),
+        ...(q === -1 ? {} : { query: url.slice(q + 1) }),
         headers: req.headers,
         body: bodyReader(req),
         signal: controller.signal,

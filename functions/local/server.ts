@@ -289,6 +289,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     health,
     keys: new ClientKeyStore(new MasterKeyStore(opts.masterKey), keyRepo, systemClock, opts.keyCacheTtlMs),
     adminKeys: keyRepo,
+    adminUsage: ledger,
     limits: new DynamoLimitStore(store.client, keysTable, { background }),
     usage: ledgerWriter,
     tokens: localTokenCounter(),

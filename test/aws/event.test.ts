@@ -33,6 +33,28 @@ describe('toGatewayRequest', () => {
     expect(r.headers).toEqual({ authorization: 'Bearer k', 'x-request-id': 'abc' });
   });
 
+  it('carries the query string of either payload (the admin API reads one), and none when there is none', () => {
+    const v2 = toGatewayRequest({
+      version: '2.0',
+      rawPath: '/admin/v1/requests',
+      rawQueryString: 'limit=5&status=5xx',
+      headers: {},
+      requestContext: { http: { method: 'GET' } },
+    });
+    expect(v2.query).toBe('limit=5&status=5xx');
+    const v1 = toGatewayRequest({
+      httpMethod: 'GET',
+      path: '/admin/v1/requests',
+      headers: {},
+      queryStringParameters: { limit: '5', key: 'key_0123456789ab' },
+      body: null,
+    });
+    expect(new URLSearchParams(v1.query).get('key')).toBe('key_0123456789ab');
+    expect(new URLSearchParams(v1.query).get('limit')).toBe('5');
+    const none = toGatewayRequest({ httpMethod: 'GET', path: '/v1/models', headers: {}, body: null });
+    expect(none.query).toBeUndefined();
+  });
+
   it('rejects an event that is neither shape', () => {
     expect(() => toGatewayRequest({ Records: [] })).toThrow();
   });

@@ -38,4 +38,28 @@ describe('the admin API on the gateway Lambda (runtime mocked by a shim)', () =>
     expect(routes).toContain('gpt-4o-mini');
     expect((await get('/admin/v1/keys')).status).toBe(401);
   });
+
+  it('lists the latest ledger records with the query string of either front', async () => {
+    for (const format of ['function-url', 'rest-api'] as const) {
+      const front = bundle.frontOf(format);
+      const done = await fetch(`${front.baseURL}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${MASTER}`,
+          'content-type': 'application/json',
+          'x-request-id': `admin-${format}`,
+        },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(done.status).toBe(200);
+      await done.text();
+      await Promise.all(front.invocations.map((i) => i.done));
+      const r = await fetch(`${front.baseURL}/admin/v1/requests?limit=1&route=gpt-4o-mini`, {
+        headers: { authorization: `Bearer ${MASTER}` },
+      });
+      expect(r.status).toBe(200);
+      const body = JSON.parse(await r.text()) as { data: { requestId: string }[] };
+      expect(body.data.map((x) => x.requestId)).toEqual([`admin-${format}`]);
+    }
+  });
 });

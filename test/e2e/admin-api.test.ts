@@ -185,6 +185,69 @@ describe('creating, editing and revoking keys', () => {
   });
 });
 
+describe('the request pages', () => {
+  const send = (rid: string, content = 'hi') =>
+    raw(h.origin, '/v1/chat/completions', {
+      headers: { 'x-request-id': rid },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content }] }),
+    });
+
+  it('lists the latest ledger records first, filtered by key, route, provider and status; shows one request', async () => {
+    const svc = await keyOf({ name: 'requests-svc' });
+    await raw(h.origin, '/v1/chat/completions', {
+      key: svc.key,
+      headers: { 'x-request-id': 'admin-req-1' },
+      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'one' }] }),
+    });
+    await send('admin-req-2', 'two');
+    await h.gateway.background.idle();
+    const all = json((await get('/admin/v1/requests?limit=1000')).text);
+    const ids = all.data.map((r) => r.requestId);
+    expect(ids.indexOf('admin-req-2')).toBeLessThan(ids.indexOf('admin-req-1'));
+    expect(ids.indexOf('admin-req-1')).toBeGreaterThanOrEqual(0);
+    const byKey = json((await get(`/admin/v1/requests?key=${svc.record.id}`)).text);
+    expect(byKey.data.map((r) => r.requestId)).toEqual(['admin-req-1']);
+    expect(byKey.data[0]).toMatchObject({ keyId: svc.record.id, route: 'chat', status: 200 });
+    expect(
+      json((await get('/admin/v1/requests?status=5xx&route=chat')).text).data.every(
+        (r) => Number(r.status) >= 500,
+      ),
+    ).toBe(true);
+    const one = json((await get('/admin/v1/requests?limit=1')).text) as unknown as {
+      data: unknown[];
+      hasMore: boolean;
+    };
+    expect(one.data).toHaveLength(1);
+    expect(one.hasMore).toBe(true);
+    const detail = await get('/admin/v1/requests/admin-req-2');
+    expect(detail.status).toBe(200);
+    expect(JSON.parse(detail.text)).toMatchObject({
+      object: 'request',
+      requestId: 'admin-req-2',
+      records: [
+        { requestId: 'admin-req-2', route: 'chat', keyId: 'master', usageSource: expect.any(String) },
+      ],
+    });
+    const missing = await get('/admin/v1/requests/no-such-request');
+    expect([missing.status, errorOf(missing).code]).toEqual([404, 'request_not_found']);
+  });
+
+  it('refuses a bad window, limit or status filter, naming the parameter', async () => {
+    const cases: [string, string][] = [
+      ['since=yesterday', 'since'],
+      ['since=2026-01-01T00:00:00Z&until=2026-01-03T00:00:00Z', 'since'],
+      ['until=2026-01-01T00:00:00Z&since=2026-01-02T00:00:00Z', 'since'],
+      ['limit=0', 'limit'],
+      ['limit=1001', 'limit'],
+      ['status=teapot', 'status'],
+    ];
+    for (const [query, param] of cases) {
+      const r = await get(`/admin/v1/requests?${query}`);
+      expect([r.status, errorOf(r).param]).toEqual([400, param]);
+    }
+  });
+});
+
 describe('GET /admin/v1/health', () => {
   it("shows every route's targets with their breaker state, as requests left them", async () => {
     const before = json((await get('/admin/v1/health')).text);

@@ -78,6 +78,15 @@ export class DynamoUsageReader implements UsageReader {
       );
   }
 
+  async recordsOf(requestId: string): Promise<UsageRecord[]> {
+    const items = await this.query({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: `req#${requestId}` } },
+    });
+    return items.map(recordFromItem);
+  }
+
   /** One shard's records of one day in [sinceIso, untilIso], oldest first, a page at a time. */
   private async *shardPages(day: string, shard: number, sinceIso: string, untilIso: string) {
     let start: Item | undefined;

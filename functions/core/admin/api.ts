@@ -16,7 +16,9 @@ import { keyView } from '../keys/client-keys.ts';
 import type { ClientKeyRepo } from '../keys/types.ts';
 import type { Principal } from '../ports.ts';
 import { type HealthBoard, targetId } from '../routing/health.ts';
+import type { UsageReader } from '../usage/types.ts';
 import { createKey, editKey, KEY_ID, revokeKey } from './keys.ts';
+import { listRequests, REQUEST_ID, requestDetail } from './requests.ts';
 
 export const ADMIN_PREFIX = '/admin/v1/';
 
@@ -27,8 +29,10 @@ export interface AdminDeps {
   readonly board: HealthBoard;
   /** The client keys; without it `/admin/v1/keys` is a 404. */
   readonly keys?: ClientKeyRepo;
+  /** The ledger, for the request pages; without it they are 404s. */
+  readonly usage?: UsageReader;
   readonly loadConfig: () => Promise<GatewayConfig>;
-  readonly nowIso: () => string;
+  readonly nowMs: () => number;
 }
 
 /** Largest admin request body. */
@@ -36,8 +40,8 @@ const ADMIN_MAX_BODY = 64 * 1024;
 
 /** An admin path and the methods it takes. */
 export interface AdminRoute {
-  readonly path: 'health' | 'keys' | 'key';
-  /** `key`: the key id the path names. */
+  readonly path: 'health' | 'keys' | 'key' | 'requests' | 'request';
+  /** `key`, `request`: the id the path names. */
   readonly id?: string;
   readonly methods: readonly string[];
 }
@@ -48,6 +52,9 @@ export function adminRouteOf(sub: string): AdminRoute | undefined {
   if (sub === 'keys') return { path: 'keys', methods: ['GET', 'POST'] };
   const id = sub.startsWith('keys/') ? sub.slice('keys/'.length) : undefined;
   if (id !== undefined && KEY_ID.test(id)) return { path: 'key', id, methods: ['PATCH', 'DELETE'] };
+  if (sub === 'requests') return { path: 'requests', methods: ['GET'] };
+  const rid = sub.startsWith('requests/') ? sub.slice('requests/'.length) : undefined;
+  if (rid !== undefined && REQUEST_ID.test(rid)) return { path: 'request', id: rid, methods: ['GET'] };
   return undefined;
 }
 
@@ -68,6 +75,15 @@ export async function adminAnswer(
   req: GatewayRequest,
 ): Promise<{ readonly status: number; readonly value: unknown }> {
   if (route.path === 'health') return { status: 200, value: await health(d) };
+  if (route.path === 'requests' || route.path === 'request') {
+    if (d.usage === undefined)
+      throw new NotFoundError({ code: 'unknown_url', message: 'This gateway keeps no ledger.' });
+    const value =
+      route.path === 'requests'
+        ? await listRequests(d.usage, req.query ?? '', d.nowMs())
+        : await requestDetail(d.usage, route.id as string);
+    return { status: 200, value };
+  }
   const repo = d.keys;
   if (repo === undefined)
     throw new NotFoundError({ code: 'unknown_url', message: 'This gateway keeps no keys.' });
@@ -78,7 +94,8 @@ export async function adminAnswer(
     return { status: 200, value: { object: 'list', data: (await repo.list()).map(keyView) } };
   }
   const id = route.id as string;
-  if (req.method === 'DELETE') return { status: 200, value: await revokeKey(repo, id, d.nowIso()) };
+  if (req.method === 'DELETE')
+    return { status: 200, value: await revokeKey(repo, id, new Date(d.nowMs()).toISOString()) };
   return { status: 200, value: await editKey(repo, id, await body()) };
 }
 

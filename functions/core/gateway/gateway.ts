@@ -31,6 +31,7 @@ import { HealthBoard, targetId } from '../routing/health.ts';
 import { NO_SECRETS } from '../secrets.ts';
 import type { ResponseStorage } from '../stores/response-store.ts';
 import { ClientGoneReason } from '../upstream/reasons.ts';
+import type { UsageReader } from '../usage/types.ts';
 import { type AccountingDeps, RequestAccount, takeRateToken } from './accounting.ts';
 import { countTokens } from './count-tokens.ts';
 import { type ExecuteDeps, ProviderState } from './execute.ts';
@@ -53,6 +54,8 @@ export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
   readonly maxBodyBytes?: number;
   /** The client keys, for the admin API's key list (`/admin/v1/keys`); without it that path is a 404. */
   readonly adminKeys?: ClientKeyRepo;
+  /** The ledger, for the admin API's request pages (`/admin/v1/requests`); without it they are 404s. */
+  readonly adminUsage?: UsageReader;
 }
 
 export interface Gateway {
@@ -173,7 +176,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     board: pipeline.health as HealthBoard,
     ...(deps.adminKeys === undefined ? {} : { keys: deps.adminKeys }),
     loadConfig: () => deps.routes.load(),
-    nowIso: () => new Date(deps.clock.epochMs()).toISOString(),
+    ...(deps.adminUsage === undefined ? {} : { usage: deps.adminUsage }),
+    nowMs: () => deps.clock.epochMs(),
   };
 
   /** When this instance last probed each target (epoch ms). */

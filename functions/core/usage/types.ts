@@ -125,6 +125,8 @@ export interface UsageReader {
   records(sinceIso: string, untilIso: string): Promise<UsageRecord[]>;
   /** Every record in [sinceIso, untilIso), a page at a time, in no particular order: nothing held. */
   eachRecord(sinceIso: string, untilIso: string, visit: (r: UsageRecord) => void): Promise<void>;
+  /** The records of one request (one, or more when it was recorded again: a replay). */
+  recordsOf(requestId: string): Promise<UsageRecord[]>;
   /** The oldest `n` records in [sinceIso, untilIso) that `match`, reading only as far as needed. */
   firstRecords(
     sinceIso: string,
