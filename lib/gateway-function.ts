@@ -67,7 +67,8 @@ export class GatewayFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
       },
     });
-    props.configTable.grantReadData(this.fn);
+    // Config: read per route cache refresh; written only by the admin API's `PUT /admin/v1/routes` (admin keys).
+    props.configTable.grantReadWriteData(this.fn);
     // Keys: lookups, rate windows, budget holds. Usage: ledger records and aggregates (written, re-read
     // by a duplicate write). Both scoped to the table (and its indexes), nothing else.
     props.keysTable.grantReadWriteData(this.fn);

@@ -95,14 +95,12 @@ const ledger = new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
   limitsTable: env.SWITCHYARD_KEYS_TABLE,
 });
 
+const routeStore = new DynamoRouteStore(dynamo, env.SWITCHYARD_CONFIG_TABLE);
+
 const gateway = createGateway({
   health,
-  routes: new CachedRouteStore(
-    new DynamoRouteStore(dynamo, env.SWITCHYARD_CONFIG_TABLE),
-    systemClock,
-    env.SWITCHYARD_ROUTE_CACHE_TTL_MS,
-    coreLogger,
-  ),
+  adminRoutes: routeStore,
+  routes: new CachedRouteStore(routeStore, systemClock, env.SWITCHYARD_ROUTE_CACHE_TTL_MS, coreLogger),
   // The master key lives in the secret; client keys in the keys table (cached 5 s: a revoke lands < 10 s).
   keys: new ClientKeyStore(secret, keyRepo, systemClock),
   adminKeys: keyRepo,

@@ -290,6 +290,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     keys: new ClientKeyStore(new MasterKeyStore(opts.masterKey), keyRepo, systemClock, opts.keyCacheTtlMs),
     adminKeys: keyRepo,
     adminUsage: ledger,
+    adminRoutes: routes,
     limits: new DynamoLimitStore(store.client, keysTable, { background }),
     usage: ledgerWriter,
     tokens: localTokenCounter(),

@@ -37,7 +37,7 @@ beforeAll(async () => {
       },
     }),
     // A revoke reaches the gateway within the key cache's TTL: short here.
-    gateway: { keyCacheTtlMs: 100 },
+    gateway: { keyCacheTtlMs: 100, routeCacheTtlMs: 100 },
   });
   repo = new DynamoKeyRepo(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
 });
@@ -248,10 +248,99 @@ describe('the request pages', () => {
   });
 });
 
+describe('the routes page', () => {
+  const yamlOf = (routes: string) => `providers:
+  a:
+    type: openai
+    baseUrls: [${h.fakes.a.url}]
+  b:
+    type: openai
+    baseUrls: [${h.fakes.b.url}]
+routes:
+${routes}`;
+  const CHAT = `  chat:
+    targets:
+      - { provider: a, model: m-a }
+      - { provider: b, model: m-b }
+    health: { failureThreshold: 1 }
+    timeouts: { firstByteMs: 300, idleMs: 300, totalMs: 3000 }
+    retry: { attempts: 0, initialBackoffMs: 10, maxBackoffMs: 50 }
+`;
+  const send = (method: string, path: string, yaml: string, key = MASTER_KEY) =>
+    raw(h.origin, path, { method, key, body: JSON.stringify({ yaml }) });
+
+  it('shows the stored config as YAML; checks a text, each problem at its line, before anything is saved', async () => {
+    const current = await get('/admin/v1/routes');
+    expect(current.status).toBe(200);
+    const { yaml } = JSON.parse(current.text) as { yaml: string };
+    expect(yaml).toMatch(/^routes:$/m);
+    expect(yaml).toContain('m-a');
+    // An unknown provider, on line 11 of the text.
+    const bad = yamlOf(`${CHAT}  wrong:
+    targets:
+      - { provider: nowhere, model: x }
+`);
+    const line = bad.split('\n').findIndex((l) => l.includes('provider: nowhere')) + 1;
+    const checked = JSON.parse((await send('POST', '/admin/v1/routes/check', bad)).text) as {
+      ok: boolean;
+      problems: { line: number; path: string; message: string }[];
+    };
+    expect(checked.ok).toBe(false);
+    expect(checked.problems).toEqual([
+      expect.objectContaining({ line, path: expect.stringMatching(/^routes\.wrong\.targets\.0/) }),
+    ]);
+    // A YAML syntax error, at its line.
+    const broken = JSON.parse(
+      (await send('POST', '/admin/v1/routes/check', 'routes:\n  a: [1, 2\n')).text,
+    ) as {
+      ok: boolean;
+      problems: { line: number }[];
+    };
+    expect(broken.ok).toBe(false);
+    expect(broken.problems[0]?.line).toBeGreaterThan(0);
+    // Saving the bad text is refused; nothing changed.
+    const refused = await send('PUT', '/admin/v1/routes', bad);
+    expect([refused.status, errorOf(refused).code]).toEqual([400, 'invalid_config']);
+    expect(errorOf(refused).message).toContain(`line ${line}`);
+    expect((await get('/admin/v1/routes')).text).toBe(current.text);
+  });
+
+  it('saves a valid text with its diff, and the gateway uses it; a client key may not', async () => {
+    const next = yamlOf(`${CHAT}  chat2:
+    targets:
+      - { provider: b, model: m-2 }
+`);
+    const checked = JSON.parse((await send('POST', '/admin/v1/routes/check', next)).text) as Record<
+      string,
+      unknown
+    >;
+    expect(checked).toMatchObject({
+      ok: true,
+      problems: [],
+      diff: [{ section: 'routes', name: 'chat2', change: 'added' }],
+    });
+    const plain = await keyOf({ name: 'no-routes' });
+    expect((await send('PUT', '/admin/v1/routes', next, plain.key)).status).toBe(403);
+    const saved = await send('PUT', '/admin/v1/routes', next);
+    expect(saved.status).toBe(200);
+    expect(JSON.parse(saved.text)).toMatchObject({
+      object: 'routes.saved',
+      diff: [{ name: 'chat2', change: 'added' }],
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const used = await raw(h.origin, '/v1/chat/completions', {
+      body: JSON.stringify({ model: 'chat2', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(used.status).toBe(200);
+    expect(JSON.parse(used.text).model).toBe('m-2');
+  });
+});
+
 describe('GET /admin/v1/health', () => {
   it("shows every route's targets with their breaker state, as requests left them", async () => {
     const before = json((await get('/admin/v1/health')).text);
-    expect(before.data).toEqual([
+    // (The routes test before this one added chat2.)
+    expect(before.data.filter((r) => r.route === 'chat')).toEqual([
       {
         route: 'chat',
         strategy: 'fallback',
@@ -267,7 +356,10 @@ describe('GET /admin/v1/health', () => {
     });
     expect(served.status).toBe(200);
     const after = json((await get('/admin/v1/health')).text);
-    const targets = after.data[0]?.targets as { target: string; breakers: Record<string, unknown>[] }[];
+    const targets = after.data.find((r) => r.route === 'chat')?.targets as {
+      target: string;
+      breakers: Record<string, unknown>[];
+    }[];
     expect(targets[0]?.breakers[0]).toMatchObject({ status: 'open', reason: 'breaker' });
     expect(targets[1]?.breakers[0]).toMatchObject({ status: 'healthy', latencyMs: expect.any(Number) });
   });

@@ -155,7 +155,9 @@ describe('SwitchyardStack', () => {
     const reconciler = statementsOf('ReconcilerFunction');
     expect(gateway.length).toBeGreaterThan(0);
     expect(reconciler.length).toBeGreaterThan(0);
+    // Config: written by the admin API's PUT /admin/v1/routes (admin keys only), as `routes sync` does.
     expect([...new Set(tablesWith(gateway, 'dynamodb:PutItem'))]).toEqual([
+      'TablesConfig',
       'TablesKeys',
       'TablesResponses',
       'TablesUsage',

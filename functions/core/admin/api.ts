@@ -8,10 +8,11 @@
  * - `POST /admin/v1/keys`, `PATCH` and `DELETE /admin/v1/keys/{id}`: create, change the team of, revoke (./keys.ts).
  */
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
-import { NotFoundError, PermissionDeniedError } from '../errors.ts';
+import { InvalidRequestError, NotFoundError, PermissionDeniedError } from '../errors.ts';
 import { readJsonBody } from '../gateway/body.ts';
 import { healthIdsOf } from '../gateway/target-health.ts';
 import type { GatewayRequest } from '../http.ts';
+import { isRecord } from '../json.ts';
 import { keyView } from '../keys/client-keys.ts';
 import type { ClientKeyRepo } from '../keys/types.ts';
 import type { Principal } from '../ports.ts';
@@ -19,6 +20,7 @@ import { type HealthBoard, targetId } from '../routing/health.ts';
 import type { UsageReader } from '../usage/types.ts';
 import { createKey, editKey, KEY_ID, revokeKey } from './keys.ts';
 import { listRequests, REQUEST_ID, requestDetail } from './requests.ts';
+import { checkYaml, type RouteSink, routesYaml, saveYaml } from './routes.ts';
 
 export const ADMIN_PREFIX = '/admin/v1/';
 
@@ -29,6 +31,8 @@ export interface AdminDeps {
   readonly board: HealthBoard;
   /** The client keys; without it `/admin/v1/keys` is a 404. */
   readonly keys?: ClientKeyRepo;
+  /** Where saved routes go (`PUT /admin/v1/routes`); without it that is a 404. */
+  readonly routes?: RouteSink;
   /** The ledger, for the request pages; without it they are 404s. */
   readonly usage?: UsageReader;
   readonly loadConfig: () => Promise<GatewayConfig>;
@@ -40,7 +44,7 @@ const ADMIN_MAX_BODY = 64 * 1024;
 
 /** An admin path and the methods it takes. */
 export interface AdminRoute {
-  readonly path: 'health' | 'keys' | 'key' | 'requests' | 'request';
+  readonly path: 'health' | 'keys' | 'key' | 'requests' | 'request' | 'routes' | 'routes/check';
   /** `key`, `request`: the id the path names. */
   readonly id?: string;
   readonly methods: readonly string[];
@@ -53,6 +57,8 @@ export function adminRouteOf(sub: string): AdminRoute | undefined {
   const id = sub.startsWith('keys/') ? sub.slice('keys/'.length) : undefined;
   if (id !== undefined && KEY_ID.test(id)) return { path: 'key', id, methods: ['PATCH', 'DELETE'] };
   if (sub === 'requests') return { path: 'requests', methods: ['GET'] };
+  if (sub === 'routes') return { path: 'routes', methods: ['GET', 'PUT'] };
+  if (sub === 'routes/check') return { path: 'routes/check', methods: ['POST'] };
   const rid = sub.startsWith('requests/') ? sub.slice('requests/'.length) : undefined;
   if (rid !== undefined && REQUEST_ID.test(rid)) return { path: 'request', id: rid, methods: ['GET'] };
   return undefined;
@@ -75,6 +81,7 @@ export async function adminAnswer(
   req: GatewayRequest,
 ): Promise<{ readonly status: number; readonly value: unknown }> {
   if (route.path === 'health') return { status: 200, value: await health(d) };
+  if (route.path === 'routes' || route.path === 'routes/check') return routesAnswer(d, route, req);
   if (route.path === 'requests' || route.path === 'request') {
     if (d.usage === undefined)
       throw new NotFoundError({ code: 'unknown_url', message: 'This gateway keeps no ledger.' });
@@ -97,6 +104,29 @@ export async function adminAnswer(
   if (req.method === 'DELETE')
     return { status: 200, value: await revokeKey(repo, id, new Date(d.nowMs()).toISOString()) };
   return { status: 200, value: await editKey(repo, id, await body()) };
+}
+
+/** Largest routes body (a YAML config inside JSON). */
+const ROUTES_MAX_BODY = 1024 * 1024;
+
+async function routesAnswer(
+  d: AdminDeps,
+  route: AdminRoute,
+  req: GatewayRequest,
+): Promise<{ readonly status: number; readonly value: unknown }> {
+  const current = await d.loadConfig();
+  if (req.method === 'GET') return { status: 200, value: { object: 'routes', yaml: routesYaml(current) } };
+  const { json } = await readJsonBody(req, ROUTES_MAX_BODY);
+  const yaml = isRecord(json) && typeof json.yaml === 'string' ? json.yaml : undefined;
+  if (yaml === undefined)
+    throw new InvalidRequestError({ code: 'invalid_request', message: 'Send {"yaml": "…"}.', param: 'yaml' });
+  if (route.path === 'routes/check') {
+    const { ok, problems, diff } = checkYaml(yaml, current);
+    return { status: 200, value: { object: 'routes.check', ok, problems, diff } };
+  }
+  if (d.routes === undefined)
+    throw new NotFoundError({ code: 'unknown_url', message: 'This gateway cannot save routes.' });
+  return { status: 200, value: { object: 'routes.saved', ...(await saveYaml(d.routes, yaml, current)) } };
 }
 
 async function health(d: AdminDeps): Promise<unknown> {

@@ -271,10 +271,17 @@ export type Timeouts = RouteConfig['timeouts'];
 export type RetryConfig = RouteConfig['retry'];
 export type PriceConfig = GatewayConfig['prices'][string];
 
+/** One problem of a config, where it is: the path of the field (what the admin API maps to a YAML line). */
+export interface ConfigIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
 export class ConfigError extends Error {
   constructor(
     message: string,
     readonly issues: readonly string[],
+    readonly details: readonly ConfigIssue[] = [],
   ) {
     super(message);
     this.name = 'ConfigError';
@@ -294,9 +301,11 @@ const CONTROL_CHAR = /[\u0000-\u001f\u007f-\u009f]/;
 /** Route names are the model names clients send: bounded like the request field they are matched with. */
 export const MAX_ROUTE_NAME = 256;
 
-function nameIssues(input: unknown): string[] {
+function nameIssues(input: unknown): (ConfigIssue & { readonly text: string })[] {
   if (typeof input !== 'object' || input === null) return [];
-  const out: string[] = [];
+  const out: (ConfigIssue & { readonly text: string })[] = [];
+  const push = (path: PropertyKey[], label: string, message: string) =>
+    out.push({ path, message, text: `${label}: ${message}` });
   for (const section of ['providers', 'routes', 'prices'] as const) {
     const entries: unknown = Object.hasOwn(input, section)
       ? (input as Record<string, unknown>)[section]
@@ -304,16 +313,17 @@ function nameIssues(input: unknown): string[] {
     if (typeof entries !== 'object' || entries === null) continue;
     // A YAML/JSON `__proto__:` key is an own key of the parsed object; one assigned as a prototype shows there.
     const proto = Object.getPrototypeOf(entries);
-    if (proto !== Object.prototype && proto !== null) out.push(`${section}.__proto__: a reserved name`);
+    if (proto !== Object.prototype && proto !== null)
+      push([section, '__proto__'], `${section}.__proto__`, 'a reserved name');
     for (const name of Object.keys(entries)) {
       if (BUILT_IN_NAMES.has(name)) {
-        out.push(
-          `${section}.${name}: "${name}" is a built-in property name of JavaScript objects; choose another name`,
-        );
+        const why = `"${name}" is a built-in property name of JavaScript objects; choose another name`;
+        push([section, name], `${section}.${name}`, why);
       } else if (section === 'routes' && name.length > MAX_ROUTE_NAME) {
-        out.push(`${section}.${name.slice(0, 32)}…: route names are at most ${MAX_ROUTE_NAME} characters`);
+        const why = `route names are at most ${MAX_ROUTE_NAME} characters`;
+        push([section, name], `${section}.${name.slice(0, 32)}…`, why);
       } else if (section === 'routes' && CONTROL_CHAR.test(name)) {
-        out.push(`${section}.${JSON.stringify(name)}: route names have no control characters`);
+        push([section, name], `${section}.${JSON.stringify(name)}`, 'route names have no control characters');
       }
     }
   }
@@ -323,15 +333,19 @@ function nameIssues(input: unknown): string[] {
 /** Validates parsed YAML/JSON; throws {@link ConfigError} whose lines are `path: message`. */
 export function parseConfig(input: unknown, source = 'config'): GatewayConfig {
   const reserved = nameIssues(input);
-  if (reserved.length > 0) throw new ConfigError(`Invalid ${source}:\n  ${reserved.join('\n  ')}`, reserved);
+  if (reserved.length > 0) {
+    const texts = reserved.map((r) => r.text);
+    throw new ConfigError(`Invalid ${source}:\n  ${texts.join('\n  ')}`, texts, reserved);
+  }
   const result = configSchema.safeParse(input);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => {
+  const details = result.error.issues.map((i) => ({
+    path: i.path,
     // A bad record key (e.g. a provider id) carries its reason one level down.
-    const message = i.code === 'invalid_key' ? i.issues.map((k) => k.message).join('; ') : i.message;
-    return `${i.path.map(String).join('.') || '(root)'}: ${message}`;
-  });
-  throw new ConfigError(`Invalid ${source}:\n  ${issues.join('\n  ')}`, issues);
+    message: i.code === 'invalid_key' ? i.issues.map((k) => k.message).join('; ') : i.message,
+  }));
+  const issues = details.map((d) => `${d.path.map(String).join('.') || '(root)'}: ${d.message}`);
+  throw new ConfigError(`Invalid ${source}:\n  ${issues.join('\n  ')}`, issues, details);
 }
 
 const MOCK_BASE_URLS = ['mock://in-process'];

@@ -12,6 +12,7 @@ import {
   adminRouteOf,
   requireAdmin,
 } from '../admin/api.ts';
+import type { RouteSink } from '../admin/routes.ts';
 import { authenticate } from '../auth.ts';
 import type { TargetConfig } from '../config/schema.ts';
 import { messagesSpec } from '../endpoints/messages/spec.ts';
@@ -56,6 +57,8 @@ export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
   readonly adminKeys?: ClientKeyRepo;
   /** The ledger, for the admin API's request pages (`/admin/v1/requests`); without it they are 404s. */
   readonly adminUsage?: UsageReader;
+  /** Where the admin API saves routes (`PUT /admin/v1/routes`, as `routes sync`); without it that is a 404. */
+  readonly adminRoutes?: RouteSink;
 }
 
 export interface Gateway {
@@ -177,6 +180,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     ...(deps.adminKeys === undefined ? {} : { keys: deps.adminKeys }),
     loadConfig: () => deps.routes.load(),
     ...(deps.adminUsage === undefined ? {} : { usage: deps.adminUsage }),
+    ...(deps.adminRoutes === undefined ? {} : { routes: deps.adminRoutes }),
     nowMs: () => deps.clock.epochMs(),
   };
 
