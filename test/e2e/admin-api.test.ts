@@ -336,6 +336,39 @@ ${routes}`;
   });
 });
 
+describe('the overview', () => {
+  it("sums the ledger's aggregates by provider, model and key, with today's spend and the last hour's latency", async () => {
+    const svc = await keyOf({ name: 'overview-svc' });
+    for (let i = 0; i < 3; i++)
+      await raw(h.origin, '/v1/chat/completions', {
+        key: svc.key,
+        body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `count ${i}` }] }),
+      });
+    await h.gateway.background.idle();
+    const r = await get('/admin/v1/overview');
+    expect(r.status).toBe(200);
+    const o = JSON.parse(r.text) as {
+      total: { requests: number; inputTokens: number };
+      lastHour: { requests: number; latencyMs: { p50: number; p99: number } };
+      byKey: { key: string; requests: number }[];
+      byProvider: { provider: string; requests: number }[];
+      spend: { todayUsd: number; monthUsd: number };
+      to: string;
+    };
+    expect(o.to).toBe(new Date().toISOString().slice(0, 10));
+    expect(o.byKey.find((k) => k.key === svc.record.id)?.requests).toBe(3);
+    expect(o.total.requests).toBeGreaterThanOrEqual(3);
+    expect(o.total.inputTokens).toBeGreaterThan(0);
+    expect(o.byProvider.reduce((n, p) => n + p.requests, 0)).toBe(o.total.requests);
+    expect(o.lastHour.requests).toBeGreaterThanOrEqual(3);
+    expect(o.lastHour.latencyMs.p50).toBeGreaterThan(0);
+    expect(o.lastHour.latencyMs.p99).toBeGreaterThanOrEqual(o.lastHour.latencyMs.p50);
+    expect(o.spend.monthUsd).toBeGreaterThanOrEqual(o.spend.todayUsd);
+    const bad = await get('/admin/v1/overview?from=2026-01-01&to=2026-06-01');
+    expect([bad.status, errorOf(bad).param]).toEqual([400, 'from']);
+  });
+});
+
 describe('GET /admin/v1/health', () => {
   it("shows every route's targets with their breaker state, as requests left them", async () => {
     const before = json((await get('/admin/v1/health')).text);

@@ -19,6 +19,7 @@ import type { Principal } from '../ports.ts';
 import { type HealthBoard, targetId } from '../routing/health.ts';
 import type { UsageReader } from '../usage/types.ts';
 import { createKey, editKey, KEY_ID, revokeKey } from './keys.ts';
+import { overview } from './overview.ts';
 import { listRequests, REQUEST_ID, requestDetail } from './requests.ts';
 import { checkYaml, type RouteSink, routesYaml, saveYaml } from './routes.ts';
 
@@ -44,7 +45,7 @@ const ADMIN_MAX_BODY = 64 * 1024;
 
 /** An admin path and the methods it takes. */
 export interface AdminRoute {
-  readonly path: 'health' | 'keys' | 'key' | 'requests' | 'request' | 'routes' | 'routes/check';
+  readonly path: 'health' | 'keys' | 'key' | 'requests' | 'request' | 'routes' | 'routes/check' | 'overview';
   /** `key`, `request`: the id the path names. */
   readonly id?: string;
   readonly methods: readonly string[];
@@ -57,6 +58,7 @@ export function adminRouteOf(sub: string): AdminRoute | undefined {
   const id = sub.startsWith('keys/') ? sub.slice('keys/'.length) : undefined;
   if (id !== undefined && KEY_ID.test(id)) return { path: 'key', id, methods: ['PATCH', 'DELETE'] };
   if (sub === 'requests') return { path: 'requests', methods: ['GET'] };
+  if (sub === 'overview') return { path: 'overview', methods: ['GET'] };
   if (sub === 'routes') return { path: 'routes', methods: ['GET', 'PUT'] };
   if (sub === 'routes/check') return { path: 'routes/check', methods: ['POST'] };
   const rid = sub.startsWith('requests/') ? sub.slice('requests/'.length) : undefined;
@@ -82,13 +84,16 @@ export async function adminAnswer(
 ): Promise<{ readonly status: number; readonly value: unknown }> {
   if (route.path === 'health') return { status: 200, value: await health(d) };
   if (route.path === 'routes' || route.path === 'routes/check') return routesAnswer(d, route, req);
-  if (route.path === 'requests' || route.path === 'request') {
+  if (route.path === 'requests' || route.path === 'request' || route.path === 'overview') {
     if (d.usage === undefined)
       throw new NotFoundError({ code: 'unknown_url', message: 'This gateway keeps no ledger.' });
+    const query = req.query ?? '';
     const value =
-      route.path === 'requests'
-        ? await listRequests(d.usage, req.query ?? '', d.nowMs())
-        : await requestDetail(d.usage, route.id as string);
+      route.path === 'overview'
+        ? await overview(d.usage, query, d.nowMs(), Math.random)
+        : route.path === 'requests'
+          ? await listRequests(d.usage, query, d.nowMs())
+          : await requestDetail(d.usage, route.id as string);
     return { status: 200, value };
   }
   const repo = d.keys;

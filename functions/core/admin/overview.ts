@@ -1,0 +1,125 @@
+/**
+ * The admin API's overview (./api.ts): spend, requests, errors and tokens per day from the ledger's daily
+ * aggregates, by provider, model and key — what the console's charts draw — with today's and this month's
+ * spend, and the latency and TTFT percentiles of the last hour's records (a bounded sample).
+ */
+import { InvalidRequestError } from '../errors.ts';
+import type { UsageAggregate, UsageReader } from '../usage/types.ts';
+
+const DAY_MS = 86_400_000;
+/** The most days one overview reads (a month and a bit: the aggregates are one item per key/model/day). */
+const MAX_DAYS = 62;
+/** Latencies kept for the percentiles (a uniform sample of the hour's records). */
+const SAMPLE = 10_000;
+
+interface Totals {
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+const zero = (): Totals => ({ requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
+function add(t: Totals, a: UsageAggregate): void {
+  t.requests += a.requests;
+  t.errors += a.errors;
+  t.inputTokens += a.inputTokens;
+  t.outputTokens += a.outputTokens;
+  t.costUsd = Math.round((t.costUsd + a.costUsd) * 1e9) / 1e9;
+}
+
+function dayParam(q: URLSearchParams, name: string, fallback: string): string {
+  const v = q.get(name) ?? fallback;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !Number.isFinite(Date.parse(`${v}T00:00:00Z`)))
+    throw new InvalidRequestError({
+      code: 'invalid_request',
+      message: `${name}: a day (YYYY-MM-DD)`,
+      param: name,
+    });
+  return v;
+}
+
+function percentile(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
+}
+
+/** GET /admin/v1/overview?from=YYYY-MM-DD&to=YYYY-MM-DD (default: the last 7 days, UTC). */
+export async function overview(usage: UsageReader, query: string, nowMs: number, random: () => number) {
+  const q = new URLSearchParams(query);
+  const today = new Date(nowMs).toISOString().slice(0, 10);
+  const to = dayParam(q, 'to', today);
+  const from = dayParam(
+    q,
+    'from',
+    new Date(Date.parse(`${to}T00:00:00Z`) - 6 * DAY_MS).toISOString().slice(0, 10),
+  );
+  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
+  if (days < 1 || days > MAX_DAYS)
+    throw new InvalidRequestError({
+      code: 'invalid_request',
+      message: `from..to is 1 to ${MAX_DAYS} days`,
+      param: 'from',
+    });
+  const month = today.slice(0, 7);
+  const monthStart = `${month}-01`;
+  // Days are ISO strings: their sort order is time order.
+  const [readFrom] = [monthStart, from].sort();
+  const readTo = [to, today].sort()[1];
+  const aggs = await usage.aggregates(readFrom as string, readTo as string);
+  const total = zero();
+  const spend = { todayUsd: 0, monthUsd: 0 };
+  const group = (dim: 'provider' | 'model' | 'keyId') => {
+    const m = new Map<string, Totals>();
+    for (const a of aggs)
+      if (a.day >= from && a.day <= to) {
+        const k = `${a.day}|${a[dim]}`;
+        const t = m.get(k) ?? zero();
+        add(t, a);
+        m.set(k, t);
+      }
+    return [...m.entries()].map(([k, t]) => {
+      const [day, name] = k.split('|');
+      return { day, [dim === 'keyId' ? 'key' : dim]: name, ...t };
+    });
+  };
+  for (const a of aggs) {
+    if (a.day === today) spend.todayUsd += a.costUsd;
+    if (a.day.startsWith(month)) spend.monthUsd += a.costUsd;
+    if (a.day < from || a.day > to) continue;
+    add(total, a);
+  }
+  // The last hour's latency and TTFT: a uniform sample (reservoir) of its records, nothing more held.
+  const lat: number[] = [];
+  const ttft: (number | undefined)[] = [];
+  let seen = 0;
+  await usage.eachRecord(new Date(nowMs - 3_600_000).toISOString(), new Date(nowMs).toISOString(), (r) => {
+    seen++;
+    const slot = seen <= SAMPLE ? seen - 1 : Math.floor(random() * seen);
+    if (slot >= SAMPLE) return;
+    lat[slot] = r.latencyMs;
+    ttft[slot] = r.ttftMs ?? undefined;
+  });
+  const sortedLat = [...lat].sort((a, b) => a - b);
+  const sortedTtft = ttft.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+  return {
+    object: 'overview',
+    from,
+    to,
+    total,
+    errorRate: total.requests === 0 ? 0 : Math.round((total.errors / total.requests) * 10_000) / 10_000,
+    spend: {
+      todayUsd: Math.round(spend.todayUsd * 1e6) / 1e6,
+      monthUsd: Math.round(spend.monthUsd * 1e6) / 1e6,
+    },
+    lastHour: {
+      requests: seen,
+      latencyMs: { p50: percentile(sortedLat, 50), p99: percentile(sortedLat, 99) },
+      ttftMs: { p50: percentile(sortedTtft, 50), p99: percentile(sortedTtft, 99) },
+    },
+    byProvider: group('provider'),
+    byModel: group('model'),
+    byKey: group('keyId'),
+  };
+}
