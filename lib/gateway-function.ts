@@ -24,6 +24,8 @@ export interface GatewayFunctionProps {
   readonly usageTable: Table;
   /** Stored Responses: read, written and deleted by the gateway. */
   readonly responsesTable: Table;
+  /** Reconciliation reports: read by the admin API's billing page. */
+  readonly reportsTable?: Table;
   readonly secret: Secret;
   /** A streamed answer holds the function for its whole length, so memory is money. */
   readonly memorySize?: number;
@@ -62,6 +64,9 @@ export class GatewayFunction extends Construct {
         SWITCHYARD_USAGE_SHARDS: String(props.usageShards ?? DEFAULT_USAGE_SHARDS),
         SWITCHYARD_RESPONSES_TABLE: props.responsesTable.tableName,
         SWITCHYARD_RESPONSES_TTL_DAYS: String(props.responsesTtlDays ?? DEFAULT_RESPONSES_TTL_DAYS),
+        ...(props.reportsTable === undefined
+          ? {}
+          : { SWITCHYARD_REPORTS_TABLE: props.reportsTable.tableName }),
         // The `service` dimension of every EMF metric: the stack's name, so the dashboard and the alarms of two
         // stacks in one account never read each other's metrics.
         POWERTOOLS_SERVICE_NAME: Stack.of(this).stackName,
@@ -75,6 +80,8 @@ export class GatewayFunction extends Construct {
     props.usageTable.grantReadWriteData(this.fn);
     // Stored Responses: written after an answer, read to continue or GET one, deleted by DELETE.
     props.responsesTable.grantReadWriteData(this.fn);
+    // Reports: read only (GET /admin/v1/billing/reports); the reconciler writes them.
+    props.reportsTable?.grantReadData(this.fn);
     acknowledgeTableIndexes(this.fn, props.usageTable);
     props.secret.grantRead(this.fn);
     grantBedrockInvoke(this.fn, props.bedrockModels ?? []);

@@ -48,6 +48,7 @@ export class SwitchyardStack extends Stack {
       keysTable: this.tables.keys,
       usageTable: this.tables.usage,
       responsesTable: this.tables.responses,
+      reportsTable: this.tables.reports,
       secret: secret.secret,
       removalPolicy,
       ...(props.responsesTtlDays === undefined ? {} : { responsesTtlDays: props.responsesTtlDays }),

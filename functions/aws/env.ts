@@ -14,6 +14,8 @@ const envSchema = z.object({
   /** Stored Responses (`store: true`) and the days each is kept. */
   SWITCHYARD_RESPONSES_TABLE: z.string().min(1),
   SWITCHYARD_RESPONSES_TTL_DAYS: responsesTtlDaysSchema,
+  /** The reconciliation reports, read by the admin API's billing page (absent: that page is a 404). */
+  SWITCHYARD_REPORTS_TABLE: z.string().min(1).optional(),
   /** Routes are re-read from DynamoDB in the background after this long. */
   SWITCHYARD_ROUTE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** A rotated secret is picked up within this many seconds. */

@@ -36,6 +36,7 @@ import { DynamoHealthStore } from './stores/dynamo-health-store.ts';
 import { DynamoKeyRepo } from './stores/dynamo-key-repo.ts';
 import { DynamoLedger } from './stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from './stores/dynamo-limit-store.ts';
+import { DynamoReportStore } from './stores/dynamo-report-store.ts';
 import { DynamoResponseStore } from './stores/dynamo-response-store.ts';
 import { DynamoRouteStore } from './stores/dynamo-route-store.ts';
 import { lambdaTokenCounter } from './token-counter.ts';
@@ -100,6 +101,9 @@ const routeStore = new DynamoRouteStore(dynamo, env.SWITCHYARD_CONFIG_TABLE);
 const gateway = createGateway({
   health,
   adminRoutes: routeStore,
+  ...(env.SWITCHYARD_REPORTS_TABLE === undefined
+    ? {}
+    : { adminReports: new DynamoReportStore(dynamo, env.SWITCHYARD_REPORTS_TABLE) }),
   routes: new CachedRouteStore(routeStore, systemClock, env.SWITCHYARD_ROUTE_CACHE_TTL_MS, coreLogger),
   // The master key lives in the secret; client keys in the keys table (cached 5 s: a revoke lands < 10 s).
   keys: new ClientKeyStore(secret, keyRepo, systemClock),

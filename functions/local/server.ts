@@ -11,6 +11,7 @@ import { DynamoHealthStore } from '../aws/stores/dynamo-health-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLedger } from '../aws/stores/dynamo-ledger.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
+import { DynamoReportStore } from '../aws/stores/dynamo-report-store.ts';
 import { DynamoResponseStore } from '../aws/stores/dynamo-response-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { MasterKeyStore } from '../core/auth.ts';
@@ -28,7 +29,13 @@ import {
   type ResponseStorage,
   type ResponseStore,
 } from '../core/stores/response-store.ts';
-import { CONFIG_TABLE, KEYS_TABLE, RESPONSES_TABLE, USAGE_TABLE } from '../core/stores/tables.ts';
+import {
+  CONFIG_TABLE,
+  KEYS_TABLE,
+  REPORTS_TABLE,
+  RESPONSES_TABLE,
+  USAGE_TABLE,
+} from '../core/stores/tables.ts';
 import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
@@ -291,6 +298,7 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     adminKeys: keyRepo,
     adminUsage: ledger,
     adminRoutes: routes,
+    adminReports: new DynamoReportStore(store.client, store.tableName(REPORTS_TABLE)),
     limits: new DynamoLimitStore(store.client, keysTable, { background }),
     usage: ledgerWriter,
     tokens: localTokenCounter(),
@@ -331,16 +339,13 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     throw err;
   }
   // Active health probes: a timer owned by the server (closed first by close()), one round at a time.
-  let probing: Promise<unknown> = Promise.resolve();
-  let probeBusy = false;
+  let probing: Promise<unknown> | undefined;
   const probeTimer = setInterval(() => {
-    if (probeBusy) return;
-    probeBusy = true;
-    probing = gateway
+    probing ??= gateway
       .probe()
       .catch((err: unknown) => logger.log('warn', 'health probes failed', { error: String(err) }))
       .finally(() => {
-        probeBusy = false;
+        probing = undefined;
       });
   }, opts.healthProbeTickMs ?? 5_000);
   probeTimer.unref();

@@ -5,8 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
+import { DynamoReportStore } from '../../functions/aws/stores/dynamo-report-store.ts';
+import type { Report } from '../../functions/core/billing/report.ts';
 import { type ClientKeyOptions, newClientKey } from '../../functions/core/keys/client-keys.ts';
-import { KEYS_TABLE } from '../../functions/core/stores/tables.ts';
+import { KEYS_TABLE, REPORTS_TABLE } from '../../functions/core/stores/tables.ts';
 import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
 import {
   errorOf,
@@ -365,6 +367,39 @@ describe('the overview', () => {
     expect(o.lastHour.latencyMs.p99).toBeGreaterThanOrEqual(o.lastHour.latencyMs.p50);
     expect(o.spend.monthUsd).toBeGreaterThanOrEqual(o.spend.todayUsd);
     const bad = await get('/admin/v1/overview?from=2026-01-01&to=2026-06-01');
+    expect([bad.status, errorOf(bad).param]).toEqual([400, 'from']);
+  });
+});
+
+describe('the billing page', () => {
+  it('lists the reconciliation reports of a window with verdict, drift and reason; refuses a bad window', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const report: Report = {
+      provider: 'a',
+      day: today,
+      billingType: 'openai-costs',
+      verdict: 'drift',
+      reason: 'bill $0.0020 vs ledger $0.0009 (+122%)',
+      ledger: { costUsd: 0.0009, inputTokens: 0, outputTokens: 0, requests: 6, unpricedRequests: 0 },
+      driftUsd: 0.0011,
+      tolerancePercent: 2,
+      partial: false,
+    };
+    await new DynamoReportStore(connectStore(h.gateway.storeSocket), localTableName(REPORTS_TABLE)).put(
+      report,
+    );
+    const r = await get('/admin/v1/billing/reports');
+    expect(r.status).toBe(200);
+    const body = JSON.parse(r.text) as { to: string; data: Report[] };
+    expect(body.to).toBe(today);
+    expect(body.data).toEqual([
+      expect.objectContaining({ provider: 'a', day: today, verdict: 'drift', driftUsd: 0.0011 }),
+    ]);
+    const old = JSON.parse((await get('/admin/v1/billing/reports?from=2020-01-01&to=2020-01-07')).text) as {
+      data: unknown[];
+    };
+    expect(old.data).toEqual([]);
+    const bad = await get('/admin/v1/billing/reports?from=2020-01-01&to=2021-01-01');
     expect([bad.status, errorOf(bad).param]).toEqual([400, 'from']);
   });
 });

@@ -7,6 +7,8 @@
  * - `GET /admin/v1/keys`: the client keys with their limits (never a key, never its hash);
  * - `POST /admin/v1/keys`, `PATCH` and `DELETE /admin/v1/keys/{id}`: create, change the team of, revoke (./keys.ts).
  */
+
+import type { ReportStore } from '../billing/reconcile.ts';
 import type { GatewayConfig, TargetConfig } from '../config/schema.ts';
 import { InvalidRequestError, NotFoundError, PermissionDeniedError } from '../errors.ts';
 import { readJsonBody } from '../gateway/body.ts';
@@ -18,6 +20,7 @@ import type { ClientKeyRepo } from '../keys/types.ts';
 import type { Principal } from '../ports.ts';
 import { type HealthBoard, targetId } from '../routing/health.ts';
 import type { UsageReader } from '../usage/types.ts';
+import { billingReports } from './billing.ts';
 import { createKey, editKey, KEY_ID, revokeKey } from './keys.ts';
 import { overview } from './overview.ts';
 import { listRequests, REQUEST_ID, requestDetail } from './requests.ts';
@@ -34,6 +37,8 @@ export interface AdminDeps {
   readonly keys?: ClientKeyRepo;
   /** Where saved routes go (`PUT /admin/v1/routes`); without it that is a 404. */
   readonly routes?: RouteSink;
+  /** The reconciliation reports, for the billing page; without it that is a 404. */
+  readonly reports?: Pick<ReportStore, 'list'>;
   /** The ledger, for the request pages; without it they are 404s. */
   readonly usage?: UsageReader;
   readonly loadConfig: () => Promise<GatewayConfig>;
@@ -45,7 +50,16 @@ const ADMIN_MAX_BODY = 64 * 1024;
 
 /** An admin path and the methods it takes. */
 export interface AdminRoute {
-  readonly path: 'health' | 'keys' | 'key' | 'requests' | 'request' | 'routes' | 'routes/check' | 'overview';
+  readonly path:
+    | 'health'
+    | 'keys'
+    | 'key'
+    | 'requests'
+    | 'request'
+    | 'routes'
+    | 'routes/check'
+    | 'overview'
+    | 'billing/reports';
   /** `key`, `request`: the id the path names. */
   readonly id?: string;
   readonly methods: readonly string[];
@@ -59,6 +73,7 @@ export function adminRouteOf(sub: string): AdminRoute | undefined {
   if (id !== undefined && KEY_ID.test(id)) return { path: 'key', id, methods: ['PATCH', 'DELETE'] };
   if (sub === 'requests') return { path: 'requests', methods: ['GET'] };
   if (sub === 'overview') return { path: 'overview', methods: ['GET'] };
+  if (sub === 'billing/reports') return { path: 'billing/reports', methods: ['GET'] };
   if (sub === 'routes') return { path: 'routes', methods: ['GET', 'PUT'] };
   if (sub === 'routes/check') return { path: 'routes/check', methods: ['POST'] };
   const rid = sub.startsWith('requests/') ? sub.slice('requests/'.length) : undefined;
@@ -84,6 +99,14 @@ export async function adminAnswer(
 ): Promise<{ readonly status: number; readonly value: unknown }> {
   if (route.path === 'health') return { status: 200, value: await health(d) };
   if (route.path === 'routes' || route.path === 'routes/check') return routesAnswer(d, route, req);
+  if (route.path === 'billing/reports') {
+    if (d.reports === undefined)
+      throw new NotFoundError({
+        code: 'unknown_url',
+        message: 'This gateway reads no reconciliation reports.',
+      });
+    return { status: 200, value: await billingReports(d.reports, req.query ?? '', d.nowMs()) };
+  }
   if (route.path === 'requests' || route.path === 'request' || route.path === 'overview') {
     if (d.usage === undefined)
       throw new NotFoundError({ code: 'unknown_url', message: 'This gateway keeps no ledger.' });

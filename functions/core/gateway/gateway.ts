@@ -14,6 +14,7 @@ import {
 } from '../admin/api.ts';
 import type { RouteSink } from '../admin/routes.ts';
 import { authenticate } from '../auth.ts';
+import type { ReportStore } from '../billing/reconcile.ts';
 import type { TargetConfig } from '../config/schema.ts';
 import { messagesSpec } from '../endpoints/messages/spec.ts';
 import { ENDPOINT_SPECS } from '../endpoints/registry.ts';
@@ -59,6 +60,8 @@ export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
   readonly adminUsage?: UsageReader;
   /** Where the admin API saves routes (`PUT /admin/v1/routes`, as `routes sync`); without it that is a 404. */
   readonly adminRoutes?: RouteSink;
+  /** The reconciliation reports, for the admin API's billing page; without it that is a 404. */
+  readonly adminReports?: Pick<ReportStore, 'list'>;
 }
 
 export interface Gateway {
@@ -181,6 +184,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     loadConfig: () => deps.routes.load(),
     ...(deps.adminUsage === undefined ? {} : { usage: deps.adminUsage }),
     ...(deps.adminRoutes === undefined ? {} : { routes: deps.adminRoutes }),
+    ...(deps.adminReports === undefined ? {} : { reports: deps.adminReports }),
     nowMs: () => deps.clock.epochMs(),
   };
 
