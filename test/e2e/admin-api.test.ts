@@ -1,58 +1,24 @@
 /**
- * The admin API (issue 17, first part) end to end: the real local gateway on its embedded store, keys made in
- * that store as the CLI makes them, raw HTTP (the admin API is JSON under /admin/v1, no SDK). Who may call it,
- * what it answers, what it never shows, and the log line each call leaves.
+ * The admin API (issue 17, first part) end to end: who may call it, the keys (list, create, edit, revoke) and
+ * the request pages — what it answers, what it never shows, and the log line each call leaves. Raw HTTP (the
+ * admin API is JSON under /admin/v1, no SDK) against the real local gateway (test/support/admin-rig.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
-import { DynamoReportStore } from '../../functions/aws/stores/dynamo-report-store.ts';
-import type { Report } from '../../functions/core/billing/report.ts';
-import { type ClientKeyOptions, newClientKey } from '../../functions/core/keys/client-keys.ts';
-import { KEYS_TABLE, REPORTS_TABLE } from '../../functions/core/stores/tables.ts';
-import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
-import {
-  errorOf,
-  type Harness,
-  MASTER_KEY,
-  openaiProvider,
-  raw,
-  route,
-  startHarness,
-} from '../support/gateway-harness.ts';
+import { type AdminRig, listOf, startAdminRig } from '../support/admin-rig.ts';
+import { errorOf, MASTER_KEY, raw } from '../support/gateway-harness.ts';
 
-let h: Harness<'a' | 'b'>;
-let repo: DynamoKeyRepo;
+let rig: AdminRig;
+let h: AdminRig['h'];
 
 beforeAll(async () => {
-  h = await startHarness({
-    fakes: { a: {}, b: {} },
-    config: (f) => ({
-      providers: { a: openaiProvider(f.a.url), b: openaiProvider(f.b.url) },
-      routes: {
-        chat: route(
-          [
-            { provider: 'a', model: 'm-a' },
-            { provider: 'b', model: 'm-b' },
-          ],
-          { health: { failureThreshold: 1 } },
-        ),
-      },
-    }),
-    // A revoke reaches the gateway within the key cache's TTL: short here.
-    gateway: { keyCacheTtlMs: 100, routeCacheTtlMs: 100 },
-  });
-  repo = new DynamoKeyRepo(connectStore(h.gateway.storeSocket), localTableName(KEYS_TABLE));
+  rig = await startAdminRig();
+  h = rig.h;
 });
 afterAll(async () => h.close());
 
-async function keyOf(opts: Omit<ClientKeyOptions, 'name'> & { name?: string } = {}) {
-  const made = newClientKey({ name: 'e2e', ...opts });
-  await repo.put(made.record);
-  return made;
-}
-
-const get = (path: string, key: string | null = MASTER_KEY) => raw(h.origin, path, { key });
-const json = (text: string) => JSON.parse(text) as { object: string; data: Record<string, unknown>[] };
+const keyOf: AdminRig['keyOf'] = (opts) => rig.keyOf(opts);
+const get = (path: string, key: string | null = MASTER_KEY) => rig.get(path, key);
+const json = listOf;
 
 describe('who may use the admin API', () => {
   it('nobody without a key (401), not a client key (403 admin_required); the master key and --admin keys may', async () => {
@@ -66,7 +32,7 @@ describe('who may use the admin API', () => {
     const admin = await keyOf({ name: 'ops', admin: true });
     expect((await get('/admin/v1/keys', admin.key)).status).toBe(200);
     // A revoked admin key is no key at all.
-    await repo.revoke(admin.record.id, new Date().toISOString());
+    await rig.repo.revoke(admin.record.id, new Date().toISOString());
     await new Promise((r) => setTimeout(r, 200));
     expect((await get('/admin/v1/keys', admin.key)).status).toBe(401);
   });
@@ -247,188 +213,5 @@ describe('the request pages', () => {
       const r = await get(`/admin/v1/requests?${query}`);
       expect([r.status, errorOf(r).param]).toEqual([400, param]);
     }
-  });
-});
-
-describe('the routes page', () => {
-  const yamlOf = (routes: string) => `providers:
-  a:
-    type: openai
-    baseUrls: [${h.fakes.a.url}]
-  b:
-    type: openai
-    baseUrls: [${h.fakes.b.url}]
-routes:
-${routes}`;
-  const CHAT = `  chat:
-    targets:
-      - { provider: a, model: m-a }
-      - { provider: b, model: m-b }
-    health: { failureThreshold: 1 }
-    timeouts: { firstByteMs: 300, idleMs: 300, totalMs: 3000 }
-    retry: { attempts: 0, initialBackoffMs: 10, maxBackoffMs: 50 }
-`;
-  const send = (method: string, path: string, yaml: string, key = MASTER_KEY) =>
-    raw(h.origin, path, { method, key, body: JSON.stringify({ yaml }) });
-
-  it('shows the stored config as YAML; checks a text, each problem at its line, before anything is saved', async () => {
-    const current = await get('/admin/v1/routes');
-    expect(current.status).toBe(200);
-    const { yaml } = JSON.parse(current.text) as { yaml: string };
-    expect(yaml).toMatch(/^routes:$/m);
-    expect(yaml).toContain('m-a');
-    // An unknown provider, on line 11 of the text.
-    const bad = yamlOf(`${CHAT}  wrong:
-    targets:
-      - { provider: nowhere, model: x }
-`);
-    const line = bad.split('\n').findIndex((l) => l.includes('provider: nowhere')) + 1;
-    const checked = JSON.parse((await send('POST', '/admin/v1/routes/check', bad)).text) as {
-      ok: boolean;
-      problems: { line: number; path: string; message: string }[];
-    };
-    expect(checked.ok).toBe(false);
-    expect(checked.problems).toEqual([
-      expect.objectContaining({ line, path: expect.stringMatching(/^routes\.wrong\.targets\.0/) }),
-    ]);
-    // A YAML syntax error, at its line.
-    const broken = JSON.parse(
-      (await send('POST', '/admin/v1/routes/check', 'routes:\n  a: [1, 2\n')).text,
-    ) as {
-      ok: boolean;
-      problems: { line: number }[];
-    };
-    expect(broken.ok).toBe(false);
-    expect(broken.problems[0]?.line).toBeGreaterThan(0);
-    // Saving the bad text is refused; nothing changed.
-    const refused = await send('PUT', '/admin/v1/routes', bad);
-    expect([refused.status, errorOf(refused).code]).toEqual([400, 'invalid_config']);
-    expect(errorOf(refused).message).toContain(`line ${line}`);
-    expect((await get('/admin/v1/routes')).text).toBe(current.text);
-  });
-
-  it('saves a valid text with its diff, and the gateway uses it; a client key may not', async () => {
-    const next = yamlOf(`${CHAT}  chat2:
-    targets:
-      - { provider: b, model: m-2 }
-`);
-    const checked = JSON.parse((await send('POST', '/admin/v1/routes/check', next)).text) as Record<
-      string,
-      unknown
-    >;
-    expect(checked).toMatchObject({
-      ok: true,
-      problems: [],
-      diff: [{ section: 'routes', name: 'chat2', change: 'added' }],
-    });
-    const plain = await keyOf({ name: 'no-routes' });
-    expect((await send('PUT', '/admin/v1/routes', next, plain.key)).status).toBe(403);
-    const saved = await send('PUT', '/admin/v1/routes', next);
-    expect(saved.status).toBe(200);
-    expect(JSON.parse(saved.text)).toMatchObject({
-      object: 'routes.saved',
-      diff: [{ name: 'chat2', change: 'added' }],
-    });
-    await new Promise((r) => setTimeout(r, 200));
-    const used = await raw(h.origin, '/v1/chat/completions', {
-      body: JSON.stringify({ model: 'chat2', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    expect(used.status).toBe(200);
-    expect(JSON.parse(used.text).model).toBe('m-2');
-  });
-});
-
-describe('the overview', () => {
-  it("sums the ledger's aggregates by provider, model and key, with today's spend and the last hour's latency", async () => {
-    const svc = await keyOf({ name: 'overview-svc' });
-    for (let i = 0; i < 3; i++)
-      await raw(h.origin, '/v1/chat/completions', {
-        key: svc.key,
-        body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `count ${i}` }] }),
-      });
-    await h.gateway.background.idle();
-    const r = await get('/admin/v1/overview');
-    expect(r.status).toBe(200);
-    const o = JSON.parse(r.text) as {
-      total: { requests: number; inputTokens: number };
-      lastHour: { requests: number; latencyMs: { p50: number; p99: number } };
-      byKey: { key: string; requests: number }[];
-      byProvider: { provider: string; requests: number }[];
-      spend: { todayUsd: number; monthUsd: number };
-      to: string;
-    };
-    expect(o.to).toBe(new Date().toISOString().slice(0, 10));
-    expect(o.byKey.find((k) => k.key === svc.record.id)?.requests).toBe(3);
-    expect(o.total.requests).toBeGreaterThanOrEqual(3);
-    expect(o.total.inputTokens).toBeGreaterThan(0);
-    expect(o.byProvider.reduce((n, p) => n + p.requests, 0)).toBe(o.total.requests);
-    expect(o.lastHour.requests).toBeGreaterThanOrEqual(3);
-    expect(o.lastHour.latencyMs.p50).toBeGreaterThan(0);
-    expect(o.lastHour.latencyMs.p99).toBeGreaterThanOrEqual(o.lastHour.latencyMs.p50);
-    expect(o.spend.monthUsd).toBeGreaterThanOrEqual(o.spend.todayUsd);
-    const bad = await get('/admin/v1/overview?from=2026-01-01&to=2026-06-01');
-    expect([bad.status, errorOf(bad).param]).toEqual([400, 'from']);
-  });
-});
-
-describe('the billing page', () => {
-  it('lists the reconciliation reports of a window with verdict, drift and reason; refuses a bad window', async () => {
-    const today = new Date().toISOString().slice(0, 10);
-    const report: Report = {
-      provider: 'a',
-      day: today,
-      billingType: 'openai-costs',
-      verdict: 'drift',
-      reason: 'bill $0.0020 vs ledger $0.0009 (+122%)',
-      ledger: { costUsd: 0.0009, inputTokens: 0, outputTokens: 0, requests: 6, unpricedRequests: 0 },
-      driftUsd: 0.0011,
-      tolerancePercent: 2,
-      partial: false,
-    };
-    await new DynamoReportStore(connectStore(h.gateway.storeSocket), localTableName(REPORTS_TABLE)).put(
-      report,
-    );
-    const r = await get('/admin/v1/billing/reports');
-    expect(r.status).toBe(200);
-    const body = JSON.parse(r.text) as { to: string; data: Report[] };
-    expect(body.to).toBe(today);
-    expect(body.data).toEqual([
-      expect.objectContaining({ provider: 'a', day: today, verdict: 'drift', driftUsd: 0.0011 }),
-    ]);
-    const old = JSON.parse((await get('/admin/v1/billing/reports?from=2020-01-01&to=2020-01-07')).text) as {
-      data: unknown[];
-    };
-    expect(old.data).toEqual([]);
-    const bad = await get('/admin/v1/billing/reports?from=2020-01-01&to=2021-01-01');
-    expect([bad.status, errorOf(bad).param]).toEqual([400, 'from']);
-  });
-});
-
-describe('GET /admin/v1/health', () => {
-  it("shows every route's targets with their breaker state, as requests left them", async () => {
-    const before = json((await get('/admin/v1/health')).text);
-    // (The routes test before this one added chat2.)
-    expect(before.data.filter((r) => r.route === 'chat')).toEqual([
-      {
-        route: 'chat',
-        strategy: 'fallback',
-        targets: [
-          { target: 'a/m-a', breakers: [expect.objectContaining({ id: 'a/m-a', status: 'healthy' })] },
-          { target: 'b/m-b', breakers: [expect.objectContaining({ id: 'b/m-b', status: 'healthy' })] },
-        ],
-      },
-    ]);
-    h.fakes.a.enqueue({ status: 503, errorMessage: 'down' });
-    const served = await raw(h.origin, '/v1/chat/completions', {
-      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
-    });
-    expect(served.status).toBe(200);
-    const after = json((await get('/admin/v1/health')).text);
-    const targets = after.data.find((r) => r.route === 'chat')?.targets as {
-      target: string;
-      breakers: Record<string, unknown>[];
-    }[];
-    expect(targets[0]?.breakers[0]).toMatchObject({ status: 'open', reason: 'breaker' });
-    expect(targets[1]?.breakers[0]).toMatchObject({ status: 'healthy', latencyMs: expect.any(Number) });
   });
 });

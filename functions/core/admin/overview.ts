@@ -3,10 +3,9 @@
  * aggregates, by provider, model and key — what the console's charts draw — with today's and this month's
  * spend, and the latency and TTFT percentiles of the last hour's records (a bounded sample).
  */
-import { InvalidRequestError } from '../errors.ts';
 import type { UsageAggregate, UsageReader } from '../usage/types.ts';
+import { dayWindow } from './days.ts';
 
-const DAY_MS = 86_400_000;
 /** The most days one overview reads (a month and a bit: the aggregates are one item per key/model/day). */
 const MAX_DAYS = 62;
 /** Latencies kept for the percentiles (a uniform sample of the hour's records). */
@@ -29,17 +28,6 @@ function add(t: Totals, a: UsageAggregate): void {
   t.costUsd = Math.round((t.costUsd + a.costUsd) * 1e9) / 1e9;
 }
 
-function dayParam(q: URLSearchParams, name: string, fallback: string): string {
-  const v = q.get(name) ?? fallback;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || !Number.isFinite(Date.parse(`${v}T00:00:00Z`)))
-    throw new InvalidRequestError({
-      code: 'invalid_request',
-      message: `${name}: a day (YYYY-MM-DD)`,
-      param: name,
-    });
-  return v;
-}
-
 function percentile(sorted: readonly number[], p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
@@ -49,19 +37,7 @@ function percentile(sorted: readonly number[], p: number): number | null {
 export async function overview(usage: UsageReader, query: string, nowMs: number, random: () => number) {
   const q = new URLSearchParams(query);
   const today = new Date(nowMs).toISOString().slice(0, 10);
-  const to = dayParam(q, 'to', today);
-  const from = dayParam(
-    q,
-    'from',
-    new Date(Date.parse(`${to}T00:00:00Z`) - 6 * DAY_MS).toISOString().slice(0, 10),
-  );
-  const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
-  if (days < 1 || days > MAX_DAYS)
-    throw new InvalidRequestError({
-      code: 'invalid_request',
-      message: `from..to is 1 to ${MAX_DAYS} days`,
-      param: 'from',
-    });
+  const { from, to } = dayWindow(q, nowMs, MAX_DAYS);
   const month = today.slice(0, 7);
   const monthStart = `${month}-01`;
   // Days are ISO strings: their sort order is time order.

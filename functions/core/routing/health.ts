@@ -106,7 +106,7 @@ export class HealthBoard {
   }
 
   /**
-   * An instance's first read of these targets, waited for ≤ `capMs`; else undefined. `stale`: any view older
+   * An instance's first read of these targets, waited for ≤ `capMs`; else undefined. `stale`: every view older
    * than `refreshMs` too (the probes, off the request path, want the fleet's view before they choose).
    */
   ready(ids: readonly string[], capMs = FIRST_READ_CAP_MS, stale = false): Promise<void> | undefined {
