@@ -3,21 +3,12 @@
  * the request pages — what it answers, what it never shows, and the log line each call leaves. Raw HTTP (the
  * admin API is JSON under /admin/v1, no SDK) against the real local gateway (test/support/admin-rig.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminRig, listOf, startAdminRig } from '../support/admin-rig.ts';
+import { describe, expect, it } from 'vitest';
+import { adminSuite, listOf } from '../support/admin-rig.ts';
 import { errorOf, MASTER_KEY, raw } from '../support/gateway-harness.ts';
 
-let rig: AdminRig;
-let h: AdminRig['h'];
-
-beforeAll(async () => {
-  rig = await startAdminRig();
-  h = rig.h;
-});
-afterAll(async () => h.close());
-
-const keyOf: AdminRig['keyOf'] = (opts) => rig.keyOf(opts);
-const get = (path: string, key: string | null = MASTER_KEY) => rig.get(path, key);
+const s = adminSuite();
+const { keyOf, get } = s;
 const json = listOf;
 
 describe('who may use the admin API', () => {
@@ -32,7 +23,7 @@ describe('who may use the admin API', () => {
     const admin = await keyOf({ name: 'ops', admin: true });
     expect((await get('/admin/v1/keys', admin.key)).status).toBe(200);
     // A revoked admin key is no key at all.
-    await rig.repo.revoke(admin.record.id, new Date().toISOString());
+    await s.repo.revoke(admin.record.id, new Date().toISOString());
     await new Promise((r) => setTimeout(r, 200));
     expect((await get('/admin/v1/keys', admin.key)).status).toBe(401);
   });
@@ -46,7 +37,7 @@ describe('who may use the admin API', () => {
       '/admin/v2/keys',
     ])
       expect((await get(path)).status).toBe(404);
-    const put = await raw(h.origin, '/admin/v1/keys', { method: 'PUT', body: '{}' });
+    const put = await raw(s.h.origin, '/admin/v1/keys', { method: 'PUT', body: '{}' });
     expect(put.status).toBe(405);
     expect((await get('/admin/v1/keys/key_0123456789ab')).status).toBe(405);
     expect((await get('/admin/v1/keys/not-an-id')).status).toBe(404);
@@ -57,7 +48,7 @@ describe('GET /admin/v1/keys', () => {
   it('lists the keys with their limits and admin flag, never a key nor its hash; the call is logged with the key id', async () => {
     const admin = await keyOf({ name: 'lister', admin: true, rpm: 60, team: 'ops' });
     const made = await keyOf({ name: 'budgeted', budgetUsd: 5, period: 'day', models: ['chat'] });
-    const r = await raw(h.origin, '/admin/v1/keys', {
+    const r = await raw(s.h.origin, '/admin/v1/keys', {
       key: admin.key,
       headers: { 'x-request-id': 'admin-list-1' },
     });
@@ -78,7 +69,7 @@ describe('GET /admin/v1/keys', () => {
     expect(r.text).not.toContain(made.key);
     expect(r.text).not.toContain(admin.key);
     for (const k of body.data) expect(Object.hasOwn(k, 'hash')).toBe(false);
-    const line = await h.waitForSummary('admin-list-1');
+    const line = await s.h.waitForSummary('admin-list-1');
     expect(line).toMatchObject({ status: 200 });
     expect(line.fields).toMatchObject({ path: '/admin/v1/keys', keyId: admin.record.id });
   });
@@ -86,9 +77,9 @@ describe('GET /admin/v1/keys', () => {
 
 describe('creating, editing and revoking keys', () => {
   const send = (method: string, path: string, body?: unknown, key = MASTER_KEY) =>
-    raw(h.origin, path, { method, key, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    raw(s.h.origin, path, { method, key, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const chat = (key: string) =>
-    raw(h.origin, '/v1/chat/completions', {
+    raw(s.h.origin, '/v1/chat/completions', {
       key,
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
     });
@@ -155,20 +146,20 @@ describe('creating, editing and revoking keys', () => {
 
 describe('the request pages', () => {
   const send = (rid: string, content = 'hi') =>
-    raw(h.origin, '/v1/chat/completions', {
+    raw(s.h.origin, '/v1/chat/completions', {
       headers: { 'x-request-id': rid },
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content }] }),
     });
 
   it('lists the latest ledger records first, filtered by key, route, provider and status; shows one request', async () => {
     const svc = await keyOf({ name: 'requests-svc' });
-    await raw(h.origin, '/v1/chat/completions', {
+    await raw(s.h.origin, '/v1/chat/completions', {
       key: svc.key,
       headers: { 'x-request-id': 'admin-req-1' },
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'one' }] }),
     });
     await send('admin-req-2', 'two');
-    await h.gateway.background.idle();
+    await s.h.gateway.background.idle();
     const all = json((await get('/admin/v1/requests?limit=1000')).text);
     const ids = all.data.map((r) => r.requestId);
     expect(ids.indexOf('admin-req-2')).toBeLessThan(ids.indexOf('admin-req-1'));

@@ -2,35 +2,26 @@
  * The admin API's other pages end to end: routes (YAML, checked at its lines, diffed, saved and used), the
  * overview, the billing reports and target health (test/support/admin-rig.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoReportStore } from '../../functions/aws/stores/dynamo-report-store.ts';
 import type { Report } from '../../functions/core/billing/report.ts';
 import { REPORTS_TABLE } from '../../functions/core/stores/tables.ts';
 import { connectStore, localTableName } from '../../functions/local/embedded-store.ts';
-import { type AdminRig, listOf, startAdminRig } from '../support/admin-rig.ts';
+import { adminSuite, listOf } from '../support/admin-rig.ts';
 import { errorOf, MASTER_KEY, raw } from '../support/gateway-harness.ts';
 
-let rig: AdminRig;
-let h: AdminRig['h'];
-
-beforeAll(async () => {
-  rig = await startAdminRig();
-  h = rig.h;
-});
-afterAll(async () => h.close());
-
-const keyOf: AdminRig['keyOf'] = (opts) => rig.keyOf(opts);
-const get = (path: string, key: string | null = MASTER_KEY) => rig.get(path, key);
+const s = adminSuite();
+const { keyOf, get } = s;
 const json = listOf;
 
 describe('the routes page', () => {
   const yamlOf = (routes: string) => `providers:
   a:
     type: openai
-    baseUrls: [${h.fakes.a.url}]
+    baseUrls: [${s.h.fakes.a.url}]
   b:
     type: openai
-    baseUrls: [${h.fakes.b.url}]
+    baseUrls: [${s.h.fakes.b.url}]
 routes:
 ${routes}`;
   const CHAT = `  chat:
@@ -42,7 +33,7 @@ ${routes}`;
     retry: { attempts: 0, initialBackoffMs: 10, maxBackoffMs: 50 }
 `;
   const send = (method: string, path: string, yaml: string, key = MASTER_KEY) =>
-    raw(h.origin, path, { method, key, body: JSON.stringify({ yaml }) });
+    raw(s.h.origin, path, { method, key, body: JSON.stringify({ yaml }) });
 
   it('shows the stored config as YAML; checks a text, each problem at its line, before anything is saved', async () => {
     const current = await get('/admin/v1/routes');
@@ -73,6 +64,10 @@ ${routes}`;
     };
     expect(broken.ok).toBe(false);
     expect(broken.problems[0]?.line).toBeGreaterThan(0);
+    // A text nested past any config's depth is a problem, not a crash (the body is bounded at 1 MiB).
+    const deep = await send('POST', '/admin/v1/routes/check', `routes:\n  a: ${'['.repeat(100_000)}`);
+    expect(deep.status).toBe(200);
+    expect(JSON.parse(deep.text)).toMatchObject({ ok: false });
     // Saving the bad text is refused; nothing changed.
     const refused = await send('PUT', '/admin/v1/routes', bad);
     expect([refused.status, errorOf(refused).code]).toEqual([400, 'invalid_config']);
@@ -103,7 +98,7 @@ ${routes}`;
       diff: [{ name: 'chat2', change: 'added' }],
     });
     await new Promise((r) => setTimeout(r, 200));
-    const used = await raw(h.origin, '/v1/chat/completions', {
+    const used = await raw(s.h.origin, '/v1/chat/completions', {
       body: JSON.stringify({ model: 'chat2', messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(used.status).toBe(200);
@@ -115,11 +110,11 @@ describe('the overview', () => {
   it("sums the ledger's aggregates by provider, model and key, with today's spend and the last hour's latency", async () => {
     const svc = await keyOf({ name: 'overview-svc' });
     for (let i = 0; i < 3; i++)
-      await raw(h.origin, '/v1/chat/completions', {
+      await raw(s.h.origin, '/v1/chat/completions', {
         key: svc.key,
         body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: `count ${i}` }] }),
       });
-    await h.gateway.background.idle();
+    await s.h.gateway.background.idle();
     const r = await get('/admin/v1/overview');
     expect(r.status).toBe(200);
     const o = JSON.parse(r.text) as {
@@ -158,7 +153,7 @@ describe('the billing page', () => {
       tolerancePercent: 2,
       partial: false,
     };
-    await new DynamoReportStore(connectStore(h.gateway.storeSocket), localTableName(REPORTS_TABLE)).put(
+    await new DynamoReportStore(connectStore(s.h.gateway.storeSocket), localTableName(REPORTS_TABLE)).put(
       report,
     );
     const r = await get('/admin/v1/billing/reports');
@@ -191,8 +186,8 @@ describe('GET /admin/v1/health', () => {
         ],
       },
     ]);
-    h.fakes.a.enqueue({ status: 503, errorMessage: 'down' });
-    const served = await raw(h.origin, '/v1/chat/completions', {
+    s.h.fakes.a.enqueue({ status: 503, errorMessage: 'down' });
+    const served = await raw(s.h.origin, '/v1/chat/completions', {
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(served.status).toBe(200);

@@ -2,6 +2,7 @@
  * The admin API's e2e rig (test/e2e/admin-*.test.ts): the real local gateway on its embedded store, keys made
  * in that store as the CLI makes them, raw HTTP helpers.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { DynamoKeyRepo } from '../../functions/aws/stores/dynamo-key-repo.ts';
 import {
   type ClientKeyOptions,
@@ -54,3 +55,29 @@ export async function startAdminRig(): Promise<AdminRig> {
 
 export const listOf = (text: string) =>
   JSON.parse(text) as { object: string; data: Record<string, unknown>[] };
+
+/**
+ * One rig for a test file: started before its tests, closed after them. `h` is there once they run; `keyOf`
+ * and `get` may be destructured.
+ */
+export function adminSuite() {
+  let rig: AdminRig | undefined;
+  beforeAll(async () => {
+    rig = await startAdminRig();
+  });
+  afterAll(async () => rig?.h.close());
+  const started = (): AdminRig => {
+    if (rig === undefined) throw new Error('the admin rig is not started (use it inside a test)');
+    return rig;
+  };
+  return {
+    get h() {
+      return started().h;
+    },
+    get repo() {
+      return started().repo;
+    },
+    keyOf: (opts?: Omit<ClientKeyOptions, 'name'> & { name?: string }) => started().keyOf(opts),
+    get: (path: string, key: string | null = MASTER_KEY) => started().get(path, key),
+  };
+}

@@ -1,6 +1,7 @@
 /**
  * The admin API's request pages (./api.ts): the latest ledger records of a window with filters, and one
- * request's records. Bounded: a window of at most a day, at most 1,000 records answered.
+ * request's records. Bounded: a window of at most a day, read page by page, holding at most twice the
+ * records it answers (≤ 1,000), however many the window has.
  */
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import type { UsageReader, UsageRecord } from '../usage/types.ts';
@@ -55,13 +56,22 @@ export async function listRequests(usage: UsageReader, query: string, nowMs: num
     (status === undefined || status(r.status)) && fields.every(([f, v]) => v === null || r[f] === v);
   const sinceIso = new Date(since).toISOString();
   const untilIso = new Date(until).toISOString();
-  const found = (await usage.records(sinceIso, untilIso)).filter(match).reverse();
+  const latest = (a: UsageRecord, b: UsageRecord) =>
+    b.time.localeCompare(a.time) || b.recordId.localeCompare(a.recordId);
+  let kept: UsageRecord[] = [];
+  let matched = 0;
+  await usage.eachRecord(sinceIso, untilIso, (r) => {
+    if (!match(r)) return;
+    matched++;
+    kept.push(r);
+    if (kept.length >= 2 * limit) kept = kept.sort(latest).slice(0, limit);
+  });
   return {
     object: 'list',
     since: sinceIso,
     until: untilIso,
-    data: found.slice(0, limit),
-    hasMore: found.length > limit,
+    data: kept.sort(latest).slice(0, limit),
+    hasMore: matched > limit,
   };
 }
 

@@ -6,6 +6,7 @@
 import { isNode, LineCounter, parseDocument, stringify } from 'yaml';
 import { ConfigError, type GatewayConfig, parseConfig } from '../config/schema.ts';
 import { InvalidRequestError } from '../errors.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../gateway/body.ts';
 
 /** Where saved routes go: the store `routes sync` writes (functions/aws/stores/dynamo-route-store.ts). */
 export interface RouteSink {
@@ -62,7 +63,12 @@ export function diffConfig(current: GatewayConfig, next: GatewayConfig): Change[
 /** A YAML text checked: its syntax, then the config's own validation, each problem at its line. */
 export function checkYaml(text: string, current: GatewayConfig): Checked {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  let doc: ReturnType<typeof parseDocument>;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  } catch (err) {
+    return { ok: false, problems: [{ line: 0, column: 0, path: '', message: String(err) }], diff: [] };
+  }
   const at = (offset: number | undefined) =>
     offset === undefined ? { line: 0, col: 0 } : lines.linePos(offset);
   if (doc.errors.length > 0) {
@@ -75,6 +81,7 @@ export function checkYaml(text: string, current: GatewayConfig): Checked {
   let json: unknown;
   try {
     json = doc.toJS({ maxAliasCount: MAX_ALIASES });
+    if (nestsDeeperThan(json, MAX_JSON_DEPTH)) throw new Error(`nests deeper than ${MAX_JSON_DEPTH} levels`);
   } catch (err) {
     return { ok: false, problems: [{ line: 0, column: 0, path: '', message: String(err) }], diff: [] };
   }

@@ -25,7 +25,7 @@ import { AttemptDiscarded, failureOf, type OpenedAttempt, openAttempt } from '..
 import { ClientGoneReason, TimeoutReason } from '../upstream/reasons.ts';
 import { type Answer, acceptAnswer } from './answer.ts';
 import { type HeadSource, readHead, type StreamHead } from './stream-head.ts';
-import { allSkipped, healthIdsOf, lastStanding, openUntilOf } from './target-health.ts';
+import { allSkipped, healthIdsOf, lastStanding, openUntilOf, routeHealthIdsOf } from './target-health.ts';
 
 export interface ExecuteDeps {
   readonly http: HttpClient;
@@ -166,7 +166,7 @@ export async function execute(
   const first = route.targets[0] as TargetConfig;
   const healthIds = (t: TargetConfig) => healthIdsOf(config, t);
   // A fresh instance's first request for these targets waits (capped) for what the fleet knows of them.
-  const warming = board?.ready(route.targets.flatMap(healthIds));
+  const warming = board?.ready(routeHealthIdsOf(config, route));
   if (warming !== undefined) await warming;
   const ordered = orderTargets(route, {
     random: deps.random,

@@ -2,16 +2,39 @@
  * What the attempt loop (./execute.ts) asks of target health: which targets count as the last one standing,
  * and the answer when every target is skipped.
  */
-import { baseUrlsOf, type GatewayConfig, type TargetConfig } from '../config/schema.ts';
+import { baseUrlsOf, type GatewayConfig, type RouteConfig, type TargetConfig } from '../config/schema.ts';
 import { RateLimitError, type SwitchyardError, UpstreamError } from '../errors.ts';
 import { own } from '../json.ts';
 import { type HealthBoard, type PlannedTarget, targetId, urlHealthId } from '../routing/health.ts';
 
-/** The breakers of a target: its own, or one per base URL when its provider has several. */
+/** Ids by target object: a target belongs to one parsed config, which lives as long as its cache holds it. */
+const idsByTarget = new WeakMap<TargetConfig, readonly string[]>();
+
+/**
+ * The breakers of a target: its own, or one per base URL when its provider has several. Made once per
+ * target of a config, not per request (the attempt loop asks several times per request).
+ */
 export function healthIdsOf(config: GatewayConfig, t: TargetConfig): readonly string[] {
-  const p = own(config.providers, t.provider);
-  const urls = p === undefined ? [] : baseUrlsOf(p);
-  return urls.length > 1 ? urls.map((u) => urlHealthId(targetId(t), u)) : [targetId(t)];
+  let ids = idsByTarget.get(t);
+  if (ids === undefined) {
+    const p = own(config.providers, t.provider);
+    const urls = p === undefined ? [] : baseUrlsOf(p);
+    ids = urls.length > 1 ? urls.map((u) => urlHealthId(targetId(t), u)) : [targetId(t)];
+    idsByTarget.set(t, ids);
+  }
+  return ids;
+}
+
+const idsByRoute = new WeakMap<RouteConfig, readonly string[]>();
+
+/** Every breaker id of a route's targets (made once per route of a config). */
+export function routeHealthIdsOf(config: GatewayConfig, route: RouteConfig): readonly string[] {
+  let ids = idsByRoute.get(route);
+  if (ids === undefined) {
+    ids = route.targets.flatMap((t) => healthIdsOf(config, t));
+    idsByRoute.set(route, ids);
+  }
+  return ids;
 }
 
 /**
