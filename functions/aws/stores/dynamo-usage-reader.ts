@@ -87,20 +87,27 @@ export class DynamoUsageReader implements UsageReader {
     return items.map(recordFromItem);
   }
 
+  /** The `byTime` index query of one shard's records of one day in [sinceIso, untilIso]. */
+  private byTime(day: string, shard: number, sinceIso: string, untilIso: string) {
+    return {
+      TableName: this.tableName,
+      IndexName: 'byTime',
+      KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :a AND :b',
+      ExpressionAttributeValues: {
+        ':pk': { S: `${day}#${shard}` },
+        ':a': { S: sinceIso },
+        ':b': { S: untilIso },
+      },
+    };
+  }
+
   /** One shard's records of one day in [sinceIso, untilIso], oldest first, a page at a time. */
   private async *shardPages(day: string, shard: number, sinceIso: string, untilIso: string) {
     let start: Item | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'byTime',
-          KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :a AND :b',
-          ExpressionAttributeValues: {
-            ':pk': { S: `${day}#${shard}` },
-            ':a': { S: sinceIso },
-            ':b': { S: untilIso },
-          },
+          ...this.byTime(day, shard, sinceIso, untilIso),
           ExclusiveStartKey: start,
           Limit: RECORD_PAGE,
         }),
@@ -157,18 +164,7 @@ export class DynamoUsageReader implements UsageReader {
     if (untilIso <= sinceIso) return [];
     const pages = await Promise.all(
       daysBetween(sinceIso, untilIso).flatMap((day) =>
-        this.shardList().map((shard) =>
-          this.query({
-            TableName: this.tableName,
-            IndexName: 'byTime',
-            KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :a AND :b',
-            ExpressionAttributeValues: {
-              ':pk': { S: `${day}#${shard}` },
-              ':a': { S: sinceIso },
-              ':b': { S: untilIso },
-            },
-          }),
-        ),
+        this.shardList().map((shard) => this.query(this.byTime(day, shard, sinceIso, untilIso))),
       ),
     );
     return pages

@@ -59,6 +59,32 @@ export function windowStatements(ctx: CheckContext): Statement[] {
   );
 }
 
+/**
+ * What a bill reading is measured by (its spend, else its balance) and its figure in USD — or the outcome
+ * that skips the check: no figure, or another currency than `against`'s.
+ */
+export function usdReading(
+  value: Counter,
+  against: string,
+  evidenceKey: string,
+): { readonly measure: Measure; readonly first: Money } | { readonly skipped: CheckOutcome } {
+  const measure = value.spent !== undefined ? SPENT : BALANCE;
+  const first = measure.at(value);
+  if (first === undefined)
+    return {
+      skipped: { status: 'skipped', summary: 'the bill shows neither spend nor a balance', evidence: {} },
+    };
+  if (first.currency !== 'USD')
+    return {
+      skipped: {
+        status: 'skipped',
+        summary: `the bill is in ${first.currency}, ${against} in USD`,
+        evidence: { [evidenceKey]: first },
+      },
+    };
+  return { measure, first };
+}
+
 export const invoice: Check = {
   name: 'invoice',
   suite: 'billing',
@@ -78,17 +104,9 @@ export const invoice: Check = {
         evidence: {},
       };
     }
-    const measure = opening.value.spent !== undefined ? SPENT : BALANCE;
-    const first = measure.at(opening.value);
-    if (first === undefined)
-      return { status: 'skipped', summary: 'the bill shows neither spend nor a balance', evidence: {} };
-    if (first.currency !== 'USD') {
-      return {
-        status: 'skipped',
-        summary: `the bill is in ${first.currency}, the statement in USD`,
-        evidence: { opening: first },
-      };
-    }
+    const read = usdReading(opening.value, 'the statement', 'opening');
+    if ('skipped' in read) return read.skipped;
+    const { measure, first } = read;
     const statements = windowStatements(ctx);
     const total = statements.reduce(
       (t, s) => ({

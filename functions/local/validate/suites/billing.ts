@@ -5,13 +5,12 @@ import type { Json, Usage } from '../client.ts';
 import { round } from '../stats.ts';
 import type { Check, CheckContext, CheckOutcome } from '../types.ts';
 import {
-  BALANCE,
   BILL_MIN_USD,
   BILL_TOLERANCE,
   invoice,
   READING_GAP_MS,
   READINGS,
-  SPENT,
+  usdReading,
 } from './billing-invoice.ts';
 
 const PARAGRAPH =
@@ -172,17 +171,9 @@ const incremental: Check = {
         summary: `no bill to read (${before.adapter}): ${before.reason}`,
         evidence: {},
       };
-    const measure = before.value.spent !== undefined ? SPENT : BALANCE;
-    const first = measure.at(before.value);
-    if (first === undefined)
-      return { status: 'skipped', summary: 'the bill shows neither spend nor a balance', evidence: {} };
-    if (first.currency !== 'USD') {
-      return {
-        status: 'skipped',
-        summary: `the bill is in ${first.currency}, the prices in USD`,
-        evidence: { before: first },
-      };
-    }
+    const read = usdReading(before.value, 'the prices', 'before');
+    if ('skipped' in read) return read.skipped;
+    const { measure, first } = read;
     const usages: Usage[] = [];
     for (const [i, body] of USAGE_SAMPLES.slice(0, INCREMENTAL_REQUESTS).entries()) {
       const out = await ctx.client.chat({ ...body, temperature: 0 });
