@@ -115,14 +115,41 @@ export const COMMANDS = {
     flags: { json: JSON_FLAG, ...STORE_FLAGS },
   },
   'keys edit': {
-    synopsis: 'keys edit <id> (--team T | --no-team)',
-    summary: "change a key's team (statements group by team from then on, past months included)",
+    synopsis:
+      'keys edit <id> [--team T | --no-team] [--models a,b | --all-models] [--rpm N | --no-rpm] [--budget-usd X] [--period day|month|total] [--no-budget]',
+    summary:
+      "change a key's team, allow-list or limits (each flag sets one, its --no-/--all- twin removes it; the rest stays)",
     flags: {
-      team: { type: 'string', value: 'T', help: 'the team to bill the key to' },
+      team: {
+        type: 'string',
+        value: 'T',
+        help: 'the team to bill the key to (statements group by team from then on, past months included)',
+      },
       'no-team': { type: 'boolean', help: 'take the key out of any team' },
+      models: {
+        type: 'string',
+        value: 'a,b',
+        help: 'the routes the key may use from now on; each must be a route in the store',
+      },
+      'all-models': { type: 'boolean', help: 'let the key use every route' },
+      rpm: { type: 'string', value: 'N', help: "requests per minute (at least the key's limit shards)" },
+      'no-rpm': { type: 'boolean', help: 'no rate limit' },
+      'budget-usd': {
+        type: 'string',
+        value: 'X',
+        help: 'spend cap in USD per period (a key that had none gets the period month unless --period says)',
+      },
+      period: {
+        type: 'string',
+        value: 'day|month|total',
+        help: "the budget's UTC window (the key must have a budget, or get one with --budget-usd)",
+      },
+      'no-budget': { type: 'boolean', help: 'no spend cap (its period goes with it)' },
       ...STORE_FLAGS,
     },
     args: ['id'],
+    notes:
+      'The same rules as keys create and the admin API. Exit code 2 when a flag is wrong, two flags contradict each other, or --models names a route the store does not have. A change reaches the gateways within 10 seconds.',
   },
   'keys revoke': {
     synopsis: 'keys revoke <id>',

@@ -4,8 +4,9 @@ import type { StackTables } from '../aws/stack-store.ts';
 import { DynamoKeyRepo } from '../aws/stores/dynamo-key-repo.ts';
 import { DynamoLimitStore } from '../aws/stores/dynamo-limit-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
-import { own } from '../core/json.ts';
-import { budgetWindow, keyView, MAX_LIMIT_SHARDS, newClientKey } from '../core/keys/client-keys.ts';
+import { listedView, MAX_LIMIT_SHARDS, newClientKey, withSpend } from '../core/keys/client-keys.ts';
+import { editWithDefaults, type KeyField, type KeyLimits, keyProblem } from '../core/keys/key-rules.ts';
+import type { ClientKey, KeyChanges } from '../core/keys/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { openCliStore } from './cli-store.ts';
 import { textTable } from './text-table.ts';
@@ -23,38 +24,39 @@ const team = z
   .max(64, '--team is at most 64 characters')
   .regex(/^[^\p{Cc}]+$/u, '--team must not contain control characters');
 
-const editFlags = z.object({
-  team: team.optional(),
-  'no-team': z.boolean().optional(),
-  ...storeFlags,
-});
+/** `--models a,b`: route names, at least one (an empty list would make a key that may call nothing). */
+const modelsFlag = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const names = v
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean);
+    if (names.length === 0) ctx.addIssue({ code: 'custom', message: '--models needs route names' });
+    return names;
+  });
+const rpmFlag = z.coerce
+  .number({ error: '--rpm must be a whole number ≥ 1' })
+  .int('--rpm must be a whole number ≥ 1')
+  .min(1, '--rpm must be ≥ 1')
+  .optional();
+const budgetFlag = z.coerce
+  .number({ error: '--budget-usd must be a number' })
+  .positive('--budget-usd must be > 0')
+  .optional();
+const periodFlag = z
+  .enum(['day', 'month', 'total'], { error: '--period must be day, month or total' })
+  .optional();
 
 const createFlags = z.object({
   name: z.string({ error: '--name is required' }).min(1, '--name is required').max(100),
   team: team.optional(),
-  models: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined) return undefined;
-      const names = v
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean);
-      // An empty list would make a key that may call nothing: surely not what was meant.
-      if (names.length === 0) ctx.addIssue({ code: 'custom', message: '--models needs route names' });
-      return names;
-    }),
-  rpm: z.coerce
-    .number({ error: '--rpm must be a whole number ≥ 1' })
-    .int('--rpm must be a whole number ≥ 1')
-    .min(1, '--rpm must be ≥ 1')
-    .optional(),
-  'budget-usd': z.coerce
-    .number({ error: '--budget-usd must be a number' })
-    .positive('--budget-usd must be > 0')
-    .optional(),
-  period: z.enum(['day', 'month', 'total'], { error: '--period must be day, month or total' }).optional(),
+  models: modelsFlag,
+  rpm: rpmFlag,
+  'budget-usd': budgetFlag,
+  period: periodFlag,
   'limit-shards': z.coerce
     .number({ error: '--limit-shards must be a whole number from 1 to 64' })
     .int('--limit-shards must be a whole number from 1 to 64')
@@ -66,127 +68,191 @@ const createFlags = z.object({
   ...storeFlags,
 });
 
+const editFlags = z.object({
+  team: team.optional(),
+  'no-team': z.boolean().optional(),
+  models: modelsFlag,
+  'all-models': z.boolean().optional(),
+  rpm: rpmFlag,
+  'no-rpm': z.boolean().optional(),
+  'budget-usd': budgetFlag,
+  period: periodFlag,
+  'no-budget': z.boolean().optional(),
+  ...storeFlags,
+});
+
 const listFlags = z.object({ json: z.boolean().optional(), ...storeFlags });
 
-function parseCreate(flags: FlagValues) {
-  const parsed = parseFlags('keys create', createFlags, flags);
-  if (parsed.period !== undefined && parsed['budget-usd'] === undefined) {
-    throw usageError('keys create', '--period needs --budget-usd');
-  }
-  const shards = parsed['limit-shards'];
-  if (shards !== undefined && parsed.rpm !== undefined && parsed.rpm < shards) {
-    // Each shard takes rpm / shards requests a minute: a share of 0 would refuse every request on it.
+/** The CLI's names of the fields the key rules speak of. */
+const FLAG_OF: Readonly<Record<KeyField, string>> = {
+  models: '--models',
+  rpm: '--rpm',
+  budgetUsd: '--budget-usd',
+  period: '--period',
+  limitShards: '--limit-shards',
+};
+
+/** A flag that sets a field, and the one that removes it: not both. */
+const PAIRS = [
+  ['team', 'no-team'],
+  ['models', 'all-models'],
+  ['rpm', 'no-rpm'],
+  ['budget-usd', 'no-budget'],
+  ['period', 'no-budget'],
+] as const;
+
+type EditFlags = z.output<typeof editFlags>;
+
+/** `keys edit`'s flags as the changes they make (a value sets, null removes): at least one. */
+function parseEdit(given: FlagValues): { readonly flags: EditFlags; readonly changes: KeyChanges } {
+  const f = parseFlags('keys edit', editFlags, given);
+  for (const [set, unset] of PAIRS)
+    if (f[set] !== undefined && f[unset] === true)
+      throw usageError('keys edit', `--${set} and --${unset} contradict each other: give one of them`);
+  const pick = <T>(value: T | undefined, remove: boolean | undefined): T | null | undefined =>
+    value !== undefined ? value : remove === true ? null : undefined;
+  const changes: KeyChanges = {
+    team: pick(f.team, f['no-team']),
+    models: pick(f.models, f['all-models']),
+    rpm: pick(f.rpm, f['no-rpm']),
+    budgetUsd: pick(f['budget-usd'], f['no-budget']),
+    period: f.period,
+  };
+  if (Object.values(changes).every((v) => v === undefined))
     throw usageError(
-      'keys create',
-      `--rpm ${parsed.rpm} is less than --limit-shards ${shards}: each shard needs ≥ 1 request a minute`,
+      'keys edit',
+      'nothing to change: give --team T, --no-team, --models a,b, --all-models, --rpm N, --no-rpm, ' +
+        '--budget-usd X, --period P or --no-budget',
     );
-  }
-  return parsed;
+  return { flags: f, changes };
 }
 
 /**
- * `--models` names routes, and a key's allow-list is matched exactly: a name that is no route (a typo, a
- * provider's model id instead of the route's name) would make a key that fails with 403 on a model the user
- * thinks they allowed. So the names are checked against the routes of the store the key goes to, and a key
- * naming an unknown route is refused (exit 2), the unknown names and the known routes said. Sync the routes
- * first (`switchyard routes sync`), then make the key.
+ * The key rules (functions/core/keys/key-rules.ts; the admin API's too) against the routes of the store the
+ * key is in: a broken one is a usage error (exit 2) naming the flag. `key`: the key being edited.
  */
-async function checkModels(models: readonly string[], store: StackTables): Promise<void> {
-  const { routes } = await new DynamoRouteStore(store.client, store.tableName('config')).load();
-  const unknown = models.filter((m) => own(routes, m) === undefined);
-  if (unknown.length === 0) return;
-  const known = Object.keys(routes).sort();
-  throw usageError(
-    'keys create',
-    `--models: no route named ${unknown.map((m) => `"${m}"`).join(', ')} in this store ` +
-      `(its routes: ${known.length === 0 ? 'none yet — run switchyard routes sync <file> first' : known.join(', ')})`,
+async function checkRules(
+  command: 'keys create' | 'keys edit',
+  given: KeyLimits,
+  key: ClientKey | undefined,
+  store: StackTables,
+): Promise<void> {
+  const routes =
+    given.models === undefined || given.models === null
+      ? []
+      : Object.keys((await new DynamoRouteStore(store.client, store.tableName('config')).load()).routes);
+  const problem = keyProblem(given, key, routes, (field) => FLAG_OF[field]);
+  if (problem !== undefined) throw usageError(command, problem.message);
+}
+
+/** What an edit set, in the words of `keys list`: `team growth, rpm 60, budget $5/day`. */
+function editedText(c: KeyChanges, key: ClientKey): string {
+  const period = c.period ?? key.period ?? 'month';
+  const budget =
+    c.budgetUsd === null
+      ? 'no budget'
+      : c.budgetUsd !== undefined
+        ? `budget $${c.budgetUsd}/${period}`
+        : c.period === undefined
+          ? undefined
+          : `period ${period}`;
+  return [
+    c.team === undefined ? undefined : c.team === null ? 'no team' : `team ${c.team}`,
+    c.models === undefined ? undefined : c.models === null ? 'every model' : `models ${c.models.join(',')}`,
+    c.rpm === undefined ? undefined : c.rpm === null ? 'no rpm' : `rpm ${c.rpm}`,
+    budget,
+  ]
+    .filter((p) => p !== undefined)
+    .join(', ');
+}
+
+type CreateFlags = z.output<typeof createFlags>;
+
+async function create(f: CreateFlags, repo: DynamoKeyRepo, store: StackTables): Promise<void> {
+  const limits: KeyLimits = {
+    models: f.models,
+    rpm: f.rpm,
+    budgetUsd: f['budget-usd'],
+    period: f.period,
+    limitShards: f['limit-shards'],
+  };
+  await checkRules('keys create', limits, undefined, store);
+  const made = newClientKey({
+    name: f.name,
+    ...(f.team === undefined ? {} : { team: f.team }),
+    ...(f.models === undefined ? {} : { models: f.models }),
+    ...(f.rpm === undefined ? {} : { rpm: f.rpm }),
+    ...(f['budget-usd'] === undefined ? {} : { budgetUsd: f['budget-usd'], period: f.period ?? 'month' }),
+    ...(f['limit-shards'] === undefined ? {} : { limitShards: f['limit-shards'] }),
+    ...(f.admin === true ? { admin: true } : {}),
+  });
+  await repo.put(made.record);
+  if (f.json === true) {
+    process.stdout.write(`${JSON.stringify({ id: made.record.id, key: made.key })}\n`);
+  } else {
+    process.stdout.write(
+      `created ${made.record.id} (${made.record.name})\n\n  ${made.key}\n\n` +
+        'This is the only time the key is shown: only its SHA-256 is stored.\n',
+    );
+  }
+}
+
+async function edit(id: string, changes: KeyChanges, repo: DynamoKeyRepo, store: StackTables) {
+  const key = (await repo.list()).find((k) => k.id === id);
+  if (key === undefined) throw new Error(`keys edit: no key with id ${id}`);
+  await checkRules('keys edit', changes, key, store);
+  const written = editWithDefaults(changes, key);
+  if (!(await repo.edit(id, written))) throw new Error(`keys edit: no key with id ${id}`);
+  process.stdout.write(`${id}: ${editedText(written, key)}\n`);
+}
+
+async function list(json: boolean, repo: DynamoKeyRepo, store: StackTables): Promise<void> {
+  const limits = new DynamoLimitStore(store.client, store.tableName('keys'));
+  const listed = await withSpend(await repo.list(), limits, Date.now());
+  if (json) {
+    process.stdout.write(`${JSON.stringify(listed.map(listedView), null, 2)}\n`);
+    return;
+  }
+  const rows = listed.map(({ key: k, window, spentUsd }) => [
+    k.id,
+    k.name,
+    k.models?.join(',') ?? '*',
+    k.rpm === undefined ? '-' : String(k.rpm),
+    k.budgetUsd === undefined ? '-' : `$${k.budgetUsd}/${k.period ?? 'month'}`,
+    spentUsd === null ? '-' : `$${spentUsd.toFixed(4)} (${window})`,
+    k.createdAt.slice(0, 19).replace('T', ' '),
+    k.revokedAt === undefined ? (k.admin === true ? 'active, admin' : 'active') : 'revoked',
+    k.team ?? '-',
+  ]);
+  process.stdout.write(
+    textTable(['id', 'name', 'models', 'rpm', 'budget', 'spent', 'created (UTC)', 'status', 'team'], rows),
   );
 }
 
-/** `keys create|list|revoke` with flags checked by cli-help.ts; `args` is `[id]` for revoke. */
+/** `keys create|list|edit|revoke` with flags checked by cli-help.ts; `args` is `[id]` for edit and revoke. */
 export async function keys(
   command: 'keys create' | 'keys list' | 'keys edit' | 'keys revoke',
   given: FlagValues,
   args: readonly string[],
   dataDir: string,
 ): Promise<void> {
-  const flags = command === 'keys create' ? parseCreate(given) : undefined;
-  const edit = command === 'keys edit' ? parseFlags(command, editFlags, given) : undefined;
-  if (edit !== undefined && (edit.team === undefined) === (edit['no-team'] !== true))
-    throw usageError('keys edit', 'give exactly one of --team T or --no-team');
-  const values = flags ?? edit ?? parseFlags(command, listFlags, given);
+  const created = command === 'keys create' ? parseFlags(command, createFlags, given) : undefined;
+  const edited = command === 'keys edit' ? parseEdit(given) : undefined;
+  const listed =
+    created === undefined && edited === undefined ? parseFlags(command, listFlags, given) : undefined;
   const id = args[0];
-  const store = await openCliStore(values, dataDir);
+  const store = await openCliStore(created ?? edited?.flags ?? listed ?? {}, dataDir);
   try {
     const repo = new DynamoKeyRepo(store.client, store.tableName('keys'));
-    if (flags !== undefined) {
-      if (flags.models !== undefined) await checkModels(flags.models, store);
-      const made = newClientKey({
-        name: flags.name,
-        ...(flags.team === undefined ? {} : { team: flags.team }),
-        ...(flags.models === undefined ? {} : { models: flags.models }),
-        ...(flags.rpm === undefined ? {} : { rpm: flags.rpm }),
-        ...(flags['budget-usd'] === undefined
-          ? {}
-          : { budgetUsd: flags['budget-usd'], period: flags.period ?? 'month' }),
-        ...(flags['limit-shards'] === undefined ? {} : { limitShards: flags['limit-shards'] }),
-        ...(flags.admin === true ? { admin: true } : {}),
-      });
-      await repo.put(made.record);
-      if (flags.json === true) {
-        process.stdout.write(`${JSON.stringify({ id: made.record.id, key: made.key })}\n`);
-      } else {
-        process.stdout.write(
-          `created ${made.record.id} (${made.record.name})\n\n  ${made.key}\n\n` +
-            'This is the only time the key is shown: only its SHA-256 is stored.\n',
-        );
-      }
-      return;
-    }
-    if (edit !== undefined && id !== undefined) {
-      if (!(await repo.setTeam(id, edit.team))) throw new Error(`keys edit: no key with id ${id}`);
-      process.stdout.write(`${id}: ${edit.team === undefined ? 'no team' : `team ${edit.team}`}\n`);
-      return;
-    }
+    if (created !== undefined) return await create(created, repo, store);
+    if (edited !== undefined && id !== undefined) return await edit(id, edited.changes, repo, store);
     if (command === 'keys revoke' && id !== undefined) {
       if (!(await repo.revoke(id, new Date().toISOString())))
         throw new Error(`keys revoke: no key with id ${id}`);
       process.stdout.write(`revoked ${id}: gateways stop accepting it within 10 seconds\n`);
       return;
     }
-    const limits = new DynamoLimitStore(store.client, store.tableName('keys'));
-    const now = Date.now();
-    const list = await Promise.all(
-      (await repo.list()).map(async (k) => {
-        const window = k.budgetUsd === undefined ? undefined : budgetWindow(k.period ?? 'month', now);
-        const spent =
-          window === undefined ? undefined : (await limits.spent(k.id, window, k.limitShards ?? 1)).spentUsd;
-        return { k, window, spent };
-      }),
-    );
-    if ('json' in values && values.json === true) {
-      const out = list.map(({ k, window, spent }) => ({
-        ...keyView(k),
-        window: window ?? null,
-        spentUsd: spent ?? null,
-      }));
-      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      return;
-    }
-    const rows = list.map(({ k, window, spent }) => [
-      k.id,
-      k.name,
-      k.models?.join(',') ?? '*',
-      k.rpm === undefined ? '-' : String(k.rpm),
-      k.budgetUsd === undefined ? '-' : `$${k.budgetUsd}/${k.period ?? 'month'}`,
-      spent === undefined ? '-' : `$${spent.toFixed(4)} (${window})`,
-      k.createdAt.slice(0, 19).replace('T', ' '),
-      k.revokedAt === undefined ? (k.admin === true ? 'active, admin' : 'active') : 'revoked',
-      k.team ?? '-',
-    ]);
-    process.stdout.write(
-      textTable(['id', 'name', 'models', 'rpm', 'budget', 'spent', 'created (UTC)', 'status', 'team'], rows),
-    );
+    await list(listed?.json === true, repo, store);
   } finally {
     await store.close();
   }

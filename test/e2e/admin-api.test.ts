@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { adminSuite, listOf } from '../support/admin-rig.ts';
 import { errorOf, MASTER_KEY, raw } from '../support/gateway-harness.ts';
 
-const s = adminSuite();
+// A second route, for an allow-list that leaves one out; a price, for a budget's spend.
+const s = adminSuite({ moreRoutes: ['other'], price: { input: 1, output: 1 } });
 const { keyOf, get } = s;
 const json = listOf;
 
@@ -63,8 +64,17 @@ describe('GET /admin/v1/keys', () => {
       models: ['chat'],
       admin: false,
       revokedAt: null,
+      window: new Date().toISOString().slice(0, 10),
+      spentUsd: 0,
     });
-    expect(byId.get(admin.record.id)).toMatchObject({ name: 'lister', admin: true, rpm: 60, team: 'ops' });
+    expect(byId.get(admin.record.id)).toMatchObject({
+      name: 'lister',
+      admin: true,
+      rpm: 60,
+      team: 'ops',
+      window: null,
+      spentUsd: null,
+    });
     expect(r.text).not.toContain(made.record.hash);
     expect(r.text).not.toContain(made.key);
     expect(r.text).not.toContain(admin.key);
@@ -78,11 +88,17 @@ describe('GET /admin/v1/keys', () => {
 describe('creating, editing and revoking keys', () => {
   const send = (method: string, path: string, body?: unknown, key = MASTER_KEY) =>
     raw(s.h.origin, path, { method, key, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const chat = (key: string) =>
+  const chat = (key: string, model = 'chat') =>
     raw(s.h.origin, '/v1/chat/completions', {
       key,
-      body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
     });
+  const patch = (id: string, body: unknown) => send('PATCH', `/admin/v1/keys/${id}`, body);
+  /** The key as the list shows it. */
+  const listed = async (id: string) =>
+    json((await get('/admin/v1/keys')).text).data.find((k) => k.id === id) as Record<string, unknown>;
+  /** Past the rig's key cache TTL (100 ms): the gateway sees the edited key. */
+  const cacheExpired = () => new Promise((r) => setTimeout(r, 200));
 
   it('creates a key (shown once) that works at once, with the CLI rules; revoking it stops it', async () => {
     const r = await send('POST', '/admin/v1/keys', { name: 'svc', models: ['chat'], rpm: 60, team: 'web' });
@@ -107,7 +123,11 @@ describe('creating, editing and revoking keys', () => {
   it('refuses what the CLI refuses, naming the field, and writes nothing', async () => {
     const before = json((await get('/admin/v1/keys')).text).data.length;
     const cases: [unknown, string | null, RegExp][] = [
-      [{ name: 'x', models: ['nope'] }, 'models', /no route named "nope" \(routes: chat\)/],
+      [
+        { name: 'x', models: ['nope'] },
+        'models',
+        /no route named "nope" in this store \(its routes: chat, other\)/,
+      ],
       [{ name: 'x', period: 'day' }, 'period', /period needs budgetUsd/],
       [{ name: 'x', rpm: 1, limitShards: 4 }, 'rpm', /each shard needs/],
       [{ name: 'x', limitShards: 65 }, 'limitShards', /limitShards/],
@@ -125,7 +145,7 @@ describe('creating, editing and revoking keys', () => {
     expect(json((await get('/admin/v1/keys')).text).data.length).toBe(before);
   });
 
-  it("edits a key's team (the only edit so far); a client key may do none of it", async () => {
+  it("edits a key's team; a client key may do none of it", async () => {
     const made = JSON.parse((await send('POST', '/admin/v1/keys', { name: 'teamed' })).text) as {
       id: string;
       key: string;
@@ -134,13 +154,86 @@ describe('creating, editing and revoking keys', () => {
     expect([edited.status, JSON.parse(edited.text).team]).toEqual([200, 'growth']);
     const cleared = await send('PATCH', `/admin/v1/keys/${made.id}`, { team: null });
     expect(JSON.parse(cleared.text).team).toBeNull();
-    const limits = await send('PATCH', `/admin/v1/keys/${made.id}`, { rpm: 5 });
-    expect(limits.status).toBe(400);
-    expect(errorOf(limits).message).toMatch(/rpm/);
     const plain = await keyOf({ name: 'not-admin' });
     expect((await send('POST', '/admin/v1/keys', { name: 'sneaky' }, plain.key)).status).toBe(403);
     expect((await send('DELETE', `/admin/v1/keys/${made.id}`, undefined, plain.key)).status).toBe(403);
+    expect((await send('PATCH', `/admin/v1/keys/${made.id}`, { rpm: 5 }, plain.key)).status).toBe(403);
     expect((await get('/admin/v1/keys')).text).not.toContain('sneaky');
+  });
+
+  it("edits a key's allow-list, rpm and budget; the gateway enforces each within the key cache's TTL", async () => {
+    const made = JSON.parse((await send('POST', '/admin/v1/keys', { name: 'editable' })).text) as {
+      id: string;
+      key: string;
+    };
+    expect((await chat(made.key, 'other')).status).toBe(200);
+    // A budget given to a key that had none takes the default period.
+    const limited = await patch(made.id, { models: ['chat'], budgetUsd: 2 });
+    expect(limited.status).toBe(200);
+    expect(JSON.parse(limited.text)).toMatchObject({
+      id: made.id,
+      name: 'editable',
+      models: ['chat'],
+      budgetUsd: 2,
+      period: 'month',
+      rpm: null,
+      limitShards: 1,
+    });
+    await cacheExpired();
+    const refused = await chat(made.key, 'other');
+    expect([refused.status, errorOf(refused).code]).toEqual([403, 'model_not_allowed']);
+    expect((await chat(made.key)).status).toBe(200);
+    await s.h.gateway.background.idle();
+    const spent = await listed(made.id);
+    expect(spent.window).toBe(new Date().toISOString().slice(0, 7));
+    expect(spent.spentUsd).toBeGreaterThan(0);
+
+    const daily = await patch(made.id, { period: 'day', rpm: 1 });
+    expect(JSON.parse(daily.text)).toMatchObject({ budgetUsd: 2, period: 'day', rpm: 1 });
+    expect(await listed(made.id)).toMatchObject({ window: new Date().toISOString().slice(0, 10) });
+    await cacheExpired();
+    // One request a minute: of three, at most two fall on either side of a minute's turn.
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await chat(made.key)).status);
+    expect(statuses).toContain(429);
+
+    const freed = await patch(made.id, { models: null, rpm: null, budgetUsd: null });
+    expect(JSON.parse(freed.text)).toMatchObject({ models: null, rpm: null, budgetUsd: null, period: null });
+    expect(await listed(made.id)).toMatchObject({ window: null, spentUsd: null });
+    await cacheExpired();
+    expect((await chat(made.key, 'other')).status).toBe(200);
+  });
+
+  it('refuses an edit the CLI refuses, naming the field, and changes nothing', async () => {
+    const sharded = await keyOf({ name: 'sharded', rpm: 8, limitShards: 4 });
+    const id = sharded.record.id;
+    const before = await listed(id);
+    const cases: [unknown, string | null, RegExp][] = [
+      [
+        { models: ['chat', 'nope'] },
+        'models',
+        /no route named "nope" in this store \(its routes: chat, other\)/,
+      ],
+      [{ models: [] }, 'models', /models/],
+      [{ rpm: 3 }, 'rpm', /rpm 3 is less than the key's limitShards 4/],
+      [{ rpm: 0 }, 'rpm', /rpm/],
+      [{ period: 'day' }, 'period', /period needs budgetUsd/],
+      [{ budgetUsd: null, period: 'day' }, 'period', /period needs budgetUsd/],
+      [{ limitShards: 8 }, null, /limitShards/],
+      [{ admin: true }, null, /admin/],
+      [{ team: 'a\u0007b' }, 'team', /control characters/],
+      [{}, null, /nothing to change/],
+      [[], null, /body/],
+    ];
+    for (const [body, param, message] of cases) {
+      const r = await patch(id, body);
+      expect([r.status, errorOf(r).param], JSON.stringify(body)).toEqual([400, param]);
+      expect(errorOf(r).message).toMatch(message);
+    }
+    expect((await send('PATCH', `/admin/v1/keys/${id}`, undefined)).status).toBe(400);
+    expect(await listed(id)).toEqual(before);
+    const unknown = await patch('key_000000000000', { team: 'x' });
+    expect([unknown.status, errorOf(unknown).code]).toEqual([404, 'key_not_found']);
   });
 });
 

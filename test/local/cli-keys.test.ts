@@ -1,5 +1,5 @@
 /**
- * `switchyard keys create|list|revoke` as a user runs it, on a temp data dir (the embedded store on disk),
+ * `switchyard keys create|list|edit|revoke` as a user runs it, on a temp data dir (the embedded store on disk),
  * and against a deployed stack's table (CloudFormation mocked by a fake endpoint: a control plane).
  */
 import { createHash } from 'node:crypto';
@@ -19,6 +19,7 @@ import { type DynamoEndpoint, startDynamoEndpoint } from '../support/dynamo-endp
 import { type FakeCloudFormation, startFakeCloudFormation } from '../support/fake-cloudformation.ts';
 
 let dir: string;
+const today = () => new Date().toISOString().slice(0, 10);
 const run = (args: string[]) => runCli(args, { SWITCHYARD_DATA_DIR: join(dir, 'data') });
 
 const ROUTES = `providers:
@@ -129,15 +130,67 @@ describe('switchyard keys (local store)', () => {
     expect(await teamOf()).toBe('growth');
     expect((await run(['keys', 'edit', id, '--no-team'])).code).toBe(0);
     expect(await teamOf()).toBeNull();
-    const both = await run(['keys', 'edit', id]);
-    expect([both.code, both.err.split('\n')[0]]).toEqual([
+    const none = await run(['keys', 'edit', id]);
+    expect([none.code, none.err.split('\n')[0]]).toEqual([
       2,
-      'keys edit: give exactly one of --team T or --no-team',
+      'keys edit: nothing to change: give --team T, --no-team, --models a,b, --all-models, --rpm N, --no-rpm, --budget-usd X, --period P or --no-budget',
     ]);
     const unknown = await run(['keys', 'edit', 'key_000000000000', '--team', 'x']);
     expect([unknown.code, unknown.err.trim()]).toEqual([1, 'keys edit: no key with id key_000000000000']);
     const long = await run(['keys', 'create', '--name', 'x', '--team', 'y'.repeat(65)]);
     expect(long.code).toBe(2);
+  });
+
+  it("edits a key's allow-list, rpm and budget with the rules of keys create, and removes them", async () => {
+    const r = await run(['keys', 'create', '--name', 'tunable', '--limit-shards', '2', '--json']);
+    const { id } = JSON.parse(r.out) as { id: string };
+    const listed = async () =>
+      (JSON.parse((await run(['keys', 'list', '--json'])).out) as Record<string, unknown>[]).find(
+        (k) => k.id === id,
+      );
+    const set = await run(['keys', 'edit', id, '--models', 'a', '--rpm', '30', '--budget-usd', '7']);
+    expect([set.code, set.out]).toEqual([0, `${id}: models a, rpm 30, budget $7/month\n`]);
+    expect(await listed()).toMatchObject({
+      models: ['a'],
+      rpm: 30,
+      budgetUsd: 7,
+      period: 'month',
+      limitShards: 2,
+      window: new Date().toISOString().slice(0, 7),
+      spentUsd: 0,
+    });
+    expect((await run(['keys', 'edit', id, '--period', 'day'])).out).toBe(`${id}: period day\n`);
+    expect(await listed()).toMatchObject({ budgetUsd: 7, period: 'day', window: today() });
+    const freed = await run(['keys', 'edit', id, '--all-models', '--no-rpm', '--no-budget']);
+    expect(freed.out).toBe(`${id}: every model, no rpm, no budget\n`);
+    const free = { models: null, rpm: null, budgetUsd: null, period: null, window: null, spentUsd: null };
+    expect(await listed()).toMatchObject(free);
+
+    const before = await rawItems();
+    const refusals: [string[], string][] = [
+      [['--models', 'a,nope'], '--models: no route named "nope" in this store (its routes: a, b)'],
+      [
+        ['--rpm', '1'],
+        "--rpm 1 is less than the key's --limit-shards 2: each shard needs ≥ 1 request a minute",
+      ],
+      [['--period', 'day'], '--period needs --budget-usd'],
+      [['--rpm', '0'], '--rpm must be ≥ 1'],
+      [['--rpm', '5', '--no-rpm'], '--rpm and --no-rpm contradict each other: give one of them'],
+      [
+        ['--models', 'a', '--all-models'],
+        '--models and --all-models contradict each other: give one of them',
+      ],
+      [
+        ['--period', 'day', '--no-budget'],
+        '--period and --no-budget contradict each other: give one of them',
+      ],
+      [['--limit-shards', '4'], 'unknown flag --limit-shards'],
+    ];
+    for (const [flags, message] of refusals) {
+      const bad = await run(['keys', 'edit', id, ...flags]);
+      expect([bad.code, bad.err.split('\n')[0]]).toEqual([2, `keys edit: ${message}`]);
+    }
+    expect(await rawItems()).toBe(before);
   });
 
   it('revokes a key by id, and fails clearly for an unknown id', async () => {

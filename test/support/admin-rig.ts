@@ -21,8 +21,19 @@ export interface AdminRig {
   get(path: string, key?: string | null): ReturnType<typeof raw>;
 }
 
+/** What a test file needs besides route `chat`. */
+export interface AdminRigOptions {
+  /** More routes, each served by a/m-a (a key's allow-list needs a route it does not allow). */
+  readonly moreRoutes?: readonly string[];
+  /** a/m-a's and b/m-b's price, USD per 1M tokens (a key's spend needs a price); default: unpriced. */
+  readonly price?: { readonly input: number; readonly output: number };
+}
+
 /** A gateway with route `chat` (a/m-a then b/m-b, breaker at one failure) and short key and route caches. */
-export async function startAdminRig(): Promise<AdminRig> {
+export async function startAdminRig(opts: AdminRigOptions = {}): Promise<AdminRig> {
+  const more = Object.fromEntries(
+    (opts.moreRoutes ?? []).map((name) => [name, route([{ provider: 'a', model: 'm-a' }])]),
+  );
   const h = await startHarness({
     fakes: { a: {}, b: {} },
     config: (f) => ({
@@ -35,7 +46,9 @@ export async function startAdminRig(): Promise<AdminRig> {
           ],
           { health: { failureThreshold: 1 } },
         ),
+        ...more,
       },
+      ...(opts.price === undefined ? {} : { prices: { 'a/m-a': opts.price, 'b/m-b': opts.price } }),
     }),
     // A revoke reaches the gateway within the key cache's TTL, a saved route within the route cache's: short.
     gateway: { keyCacheTtlMs: 100, routeCacheTtlMs: 100 },
@@ -60,10 +73,10 @@ export const listOf = (text: string) =>
  * One rig for a test file: started before its tests, closed after them. `h` is there once they run; `keyOf`
  * and `get` may be destructured.
  */
-export function adminSuite() {
+export function adminSuite(opts: AdminRigOptions = {}) {
   let rig: AdminRig | undefined;
   beforeAll(async () => {
-    rig = await startAdminRig();
+    rig = await startAdminRig(opts);
   });
   afterAll(async () => rig?.h.close());
   const started = (): AdminRig => {

@@ -1,7 +1,8 @@
 /**
  * Client keys in the keys table: one item per key, `pk = key#<sha256 of the key>` — the key itself is never
- * stored. Lookup by hash is one GetItem (the request path, behind ClientKeyStore's cache); listing and
- * revoking by id scan the table's `key#` items (there are few keys, and these are operator commands).
+ * stored. Lookup by hash is one GetItem (the request path, behind ClientKeyStore's cache); listing,
+ * editing and revoking by id scan the table's `key#` items (there are few keys, and these are operator
+ * commands), then an edit or a revoke is one conditional UpdateItem.
  */
 import {
   type AttributeValue,
@@ -12,7 +13,7 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { BudgetPeriod, ClientKey, ClientKeyRepo } from '../../core/keys/types.ts';
+import type { BudgetPeriod, ClientKey, ClientKeyRepo, KeyChanges } from '../../core/keys/types.ts';
 
 type Item = Record<string, AttributeValue>;
 
@@ -69,6 +70,15 @@ function fromItem(item: Item): ClientKey | undefined {
   };
 }
 
+/** The fields `edit` may set or remove, in the order its update names them. */
+const EDITABLE = ['team', 'models', 'rpm', 'budgetUsd', 'period'] as const;
+
+function attributeOf(value: string | number | readonly string[]): AttributeValue {
+  if (typeof value === 'string') return { S: value };
+  if (typeof value === 'number') return { N: String(value) };
+  return { L: value.map((m) => ({ S: m })) };
+}
+
 export class DynamoKeyRepo implements ClientKeyRepo {
   constructor(
     private readonly client: DynamoDBClient,
@@ -119,17 +129,40 @@ export class DynamoKeyRepo implements ClientKeyRepo {
       .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
   }
 
-  async setTeam(id: string, team: string | undefined): Promise<boolean> {
+  async edit(id: string, changes: KeyChanges): Promise<boolean> {
     const pk = (await this.items()).find((i) => i.id?.S === id)?.pk;
     if (pk === undefined) return false;
+    // A key without a budget has no period: removing the one removes the other.
+    const all = changes.budgetUsd === null ? { ...changes, period: null } : changes;
+    const set: string[] = [];
+    const remove: string[] = [];
+    const names: Record<string, string> = {};
+    const values: Item = {};
+    for (const field of EDITABLE) {
+      const value = all[field];
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      if (value === null) remove.push(`#${field}`);
+      else {
+        set.push(`#${field} = :${field}`);
+        values[`:${field}`] = attributeOf(value);
+      }
+    }
+    if (set.length + remove.length === 0) return true;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk },
-          UpdateExpression: team === undefined ? 'REMOVE team' : 'SET team = :t',
+          UpdateExpression: [
+            set.length === 0 ? '' : `SET ${set.join(', ')}`,
+            remove.length === 0 ? '' : `REMOVE ${remove.join(', ')}`,
+          ]
+            .join(' ')
+            .trim(),
           ConditionExpression: 'attribute_exists(pk)',
-          ...(team === undefined ? {} : { ExpressionAttributeValues: { ':t': { S: team } } }),
+          ExpressionAttributeNames: names,
+          ...(set.length === 0 ? {} : { ExpressionAttributeValues: values }),
         }),
       );
       return true;

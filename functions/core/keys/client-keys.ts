@@ -1,6 +1,6 @@
 /** Making and recognising client keys, and the budget windows they are counted in. */
 import { createHash, randomBytes } from 'node:crypto';
-import type { BudgetPeriod, ClientKey } from './types.ts';
+import type { BudgetPeriod, ClientKey, LimitStore } from './types.ts';
 
 export const CLIENT_KEY_PREFIX = 'sk-sy-';
 
@@ -69,4 +69,43 @@ export function budgetWindow(period: BudgetPeriod, epochMs: number): string {
   if (period === 'total') return 'total';
   const iso = new Date(epochMs).toISOString();
   return period === 'month' ? iso.slice(0, 7) : iso.slice(0, 10);
+}
+
+/** A key as listed: its budget's current window and what it spent there (null without a budget). */
+export interface ListedKey {
+  readonly key: ClientKey;
+  readonly window: string | null;
+  /** Null without a budget, or without a limit store to read. */
+  readonly spentUsd: number | null;
+}
+
+/** Spend reads in flight at once while listing: a table of thousands of keys is read 8 keys at a time. */
+const SPEND_READS = 8;
+
+/** The keys with their current window's spend (the admin API's key list, `keys list`), in their order. */
+export async function withSpend(
+  keys: readonly ClientKey[],
+  limits: Pick<LimitStore, 'spent'> | undefined,
+  nowMs: number,
+): Promise<ListedKey[]> {
+  const out: ListedKey[] = [];
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    for (let i = next++; i < keys.length; i = next++) {
+      const key = keys[i] as ClientKey;
+      const window = key.budgetUsd === undefined ? null : budgetWindow(key.period ?? 'month', nowMs);
+      const spentUsd =
+        window === null || limits === undefined
+          ? null
+          : (await limits.spent(key.id, window, key.limitShards ?? 1)).spentUsd;
+      out[i] = { key, window, spentUsd };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SPEND_READS, keys.length) }, reader));
+  return out;
+}
+
+/** A listed key as JSON: its view, its window and its spend. */
+export function listedView(l: ListedKey): Record<string, unknown> {
+  return { ...keyView(l.key), window: l.window, spentUsd: l.spentUsd };
 }

@@ -41,8 +41,24 @@ export interface ClientKeyRepo {
   list(): Promise<ClientKey[]>;
   /** Marks the key revoked; false when no key has that id. */
   revoke(id: string, atIso: string): Promise<boolean>;
-  /** Sets the key's team (undefined: none); false when no key has that id. */
-  setTeam(id: string, team: string | undefined): Promise<boolean>;
+  /**
+   * Sets (a value) or removes (null) each field `changes` names, in one conditional write; removing the budget
+   * removes its period too. False when no key has that id.
+   */
+  edit(id: string, changes: KeyChanges): Promise<boolean>;
+}
+
+/**
+ * What may change on a key once created (`keys edit`, `PATCH /admin/v1/keys/{id}`): a value sets the field,
+ * null removes it, absent (or undefined, as a parsed body has it) leaves it. The limit shards and the admin
+ * scope stay as they were made.
+ */
+export interface KeyChanges {
+  readonly team?: string | null | undefined;
+  readonly models?: readonly string[] | null | undefined;
+  readonly rpm?: number | null | undefined;
+  readonly budgetUsd?: number | null | undefined;
+  readonly period?: BudgetPeriod | null | undefined;
 }
 
 export type RateDecision = { readonly ok: true } | { readonly ok: false; readonly retryAfterMs: number };

@@ -1,4 +1,4 @@
-/** Client keys in the keys table against dynalite: stored by hash, listed and revoked by id. */
+/** Client keys in the keys table against dynalite: stored by hash, listed, edited and revoked by id. */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoKeyRepo } from '../../../functions/aws/stores/dynamo-key-repo.ts';
@@ -41,6 +41,37 @@ describe('DynamoKeyRepo', () => {
 
   it('lists keys oldest first', async () => {
     expect((await repo.list()).map((k) => k.name)).toEqual(['plain', 'full']);
+  });
+
+  it('edits by id in one write: sets what is given, removes what is null, leaves the rest', async () => {
+    const k = newClientKey({
+      name: 'edited',
+      models: ['a'],
+      rpm: 10,
+      limitShards: 2,
+      team: 't',
+      admin: true,
+    });
+    await repo.put(k.record);
+    const changes = { team: null, models: ['b', 'c'], rpm: 20, budgetUsd: 3.5, period: 'total' } as const;
+    expect(await repo.edit(k.record.id, changes)).toBe(true);
+    const { team: removed, ...kept } = k.record;
+    expect(removed).toBe('t');
+    const edited = { ...kept, models: ['b', 'c'], rpm: 20, budgetUsd: 3.5, period: 'total' };
+    expect(await repo.findByHash(hashKey(k.key))).toEqual(edited);
+    // Removing the budget takes its period along; an empty change writes nothing and finds the key.
+    expect(await repo.edit(k.record.id, { budgetUsd: null, rpm: null, models: null, team: 'u' })).toBe(true);
+    expect(await repo.edit(k.record.id, {})).toBe(true);
+    expect(await repo.findByHash(hashKey(k.key))).toEqual({
+      id: k.record.id,
+      name: 'edited',
+      hash: k.record.hash,
+      createdAt: k.record.createdAt,
+      limitShards: 2,
+      admin: true,
+      team: 'u',
+    });
+    expect(await repo.edit('key_000000000000', { team: 'x' })).toBe(false);
   });
 
   it('revokes by id, and says false for an id it does not know', async () => {

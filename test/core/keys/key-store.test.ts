@@ -25,7 +25,7 @@ class MemoryRepo implements ClientKeyRepo {
     for (const [h, k] of this.keys) if (k.id === id) this.keys.set(h, { ...k, revokedAt: atIso });
     return true;
   }
-  async setTeam() {
+  async edit() {
     return false;
   }
 }
