@@ -7,7 +7,8 @@
  */
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { type FunctionUrl, FunctionUrlAuthType, InvokeMode } from 'aws-cdk-lib/aws-lambda';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type FunctionUrl, FunctionUrlAuthType, type IFunction, InvokeMode } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -89,5 +90,16 @@ export class GatewayFunction extends Construct {
       authType: props.publicUrl === true ? FunctionUrlAuthType.NONE : FunctionUrlAuthType.AWS_IAM,
       invokeMode: InvokeMode.RESPONSE_STREAM,
     });
+  }
+
+  /**
+   * The admin API's run-now (`POST /admin/v1/billing/reconcile`) invokes the reconciler asynchronously: its name
+   * in SWITCHYARD_RECONCILER_FUNCTION, and `lambda:InvokeFunction` on that function alone (no version wildcard).
+   */
+  public allowReconcileNow(reconciler: IFunction): void {
+    this.fn.addEnvironment('SWITCHYARD_RECONCILER_FUNCTION', reconciler.functionName);
+    this.fn.addToRolePolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [reconciler.functionArn] }),
+    );
   }
 }

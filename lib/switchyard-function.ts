@@ -48,8 +48,8 @@ export class SwitchyardFunction extends NodejsFunction {
         sourceMap: false,
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
-        // The AWS SDK is bundled (a pinned, tested version), not taken from the runtime; only the Bedrock
-        // client's import stays external, resolved to its side file (lib/handler-bundling.ts).
+        // The AWS SDK is bundled (a pinned, tested version), not taken from the runtime; only the imports of the
+        // side SDKs (Bedrock runtime, Lambda) stay external, each resolved to its side file (lib/handler-bundling.ts).
         externalModules: [...NODEJS_FUNCTION_SIDE_IMPORTS.externalModules],
         esbuildArgs: { ...NODEJS_FUNCTION_SIDE_IMPORTS.esbuildArgs },
         commandHooks: {

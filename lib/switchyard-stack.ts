@@ -74,6 +74,7 @@ export class SwitchyardStack extends Stack {
         : { driftTolerancePercent: props.driftTolerancePercent }),
       usageShards,
     });
+    this.gateway.allowReconcileNow(reconciler.fn);
     const fold = new LedgerFold(this, 'LedgerFold', {
       usageTable: this.tables.usage,
       keysTable: this.tables.keys,

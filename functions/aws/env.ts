@@ -16,6 +16,8 @@ const envSchema = z.object({
   SWITCHYARD_RESPONSES_TTL_DAYS: responsesTtlDaysSchema,
   /** The reconciliation reports, read by the admin API's billing page (absent: that page is a 404). */
   SWITCHYARD_REPORTS_TABLE: z.string().min(1).optional(),
+  /** The reconciler function the admin API's run-now invokes (absent: `POST /admin/v1/billing/reconcile` is a 404). */
+  SWITCHYARD_RECONCILER_FUNCTION: z.string().min(1).optional(),
   /** Routes are re-read from DynamoDB in the background after this long. */
   SWITCHYARD_ROUTE_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   /** A rotated secret is picked up within this many seconds. */

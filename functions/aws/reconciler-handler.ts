@@ -2,7 +2,8 @@
  * The scheduled billing reconciler: hourly an incremental run (today so far, and a reading of every
  * snapshot-kind bill), daily at 01:15 UTC the full run of the previous UTC day. Both run the core's
  * `reconcile`, the same function as `switchyard reconcile`, against the stack's tables, with billing keys
- * from the secret. Reports go to the reports table, metrics out as EMF (namespace `Switchyard`).
+ * from the secret. The gateway's admin API invokes it too, asynchronously, to run a day now
+ * (./reconcile-now-event.ts). Reports go to the reports table, metrics out as EMF (namespace `Switchyard`).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -17,6 +18,7 @@ import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
 import { parseReconcilerEnv } from './env.ts';
 import { powertoolsReconcileMetrics } from './observability.ts';
+import { isReconcileNowEvent, reconcileNowEventSchema } from './reconcile-now-event.ts';
 import { SecretKeys } from './secret-keys.ts';
 import { type Published, publishStatement } from './statement-publisher.ts';
 import { DynamoKeyRepo } from './stores/dynamo-key-repo.ts';
@@ -50,17 +52,31 @@ const scheduleEvent = z
   .passthrough();
 
 export interface ReconcileResult {
-  readonly mode: 'incremental' | 'daily';
+  /** `now`: the admin API's run-now (./reconcile-now-event.ts): its day, one or every provider, no statement. */
+  readonly mode: 'incremental' | 'daily' | 'now';
   readonly day: string;
   /** The statement the daily run wrote to the statements bucket, on a month's first days. */
   readonly statement?: Published;
   readonly reports: readonly { provider: string; verdict: Verdict; reason: string; driftPercent?: number }[];
 }
 
-export async function handler(event: unknown): Promise<ReconcileResult> {
-  const { mode, day: given } = scheduleEvent.parse(event ?? {});
+/** What an event asks for: a schedule's run, or the admin API's run-now of a day (one provider or every one). */
+function runOf(event: unknown): { mode: ReconcileResult['mode']; day: string; providers?: string[] } {
+  if (isReconcileNowEvent(event)) {
+    const now = reconcileNowEventSchema.parse(event);
+    return {
+      mode: 'now',
+      day: now.day,
+      ...(now.provider === undefined ? {} : { providers: [now.provider] }),
+    };
+  }
+  const { mode, day } = scheduleEvent.parse(event ?? {});
   const today = new Date(systemClock.epochMs()).toISOString().slice(0, 10);
-  const day = given ?? (mode === 'daily' ? shiftDay(today, -1) : today);
+  return { mode, day: day ?? (mode === 'daily' ? shiftDay(today, -1) : today) };
+}
+
+export async function handler(event: unknown): Promise<ReconcileResult> {
+  const { mode, day, providers } = runOf(event);
   const config = await new DynamoRouteStore(dynamo, env.SWITCHYARD_CONFIG_TABLE).load();
   const usage = new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
     shards: env.SWITCHYARD_USAGE_SHARDS,
@@ -82,7 +98,7 @@ export async function handler(event: unknown): Promise<ReconcileResult> {
       timeoutMs: env.SWITCHYARD_BILLING_TIMEOUT_MS,
       tolerancePercent: env.SWITCHYARD_DRIFT_TOLERANCE_PERCENT,
     },
-    { day, takeSnapshots: true },
+    { day, takeSnapshots: true, ...(providers === undefined ? {} : { providers }) },
   );
   metrics.flush();
   for (const r of reports) {

@@ -71,6 +71,15 @@ export class MethodNotAllowedError extends SwitchyardError {
   readonly type = 'invalid_request_error';
   readonly shouldRetry = false;
 }
+/**
+ * The request collides with work already in progress (a reconciliation run of the admin API still running on
+ * this instance). Not retried by the SDK: the running work is what the repeat would start again.
+ */
+export class ConflictError extends SwitchyardError {
+  readonly status = 409;
+  readonly type = 'invalid_request_error';
+  readonly shouldRetry = false;
+}
 export class BudgetExceededError extends SwitchyardError {
   readonly status = 402;
   readonly type = 'insufficient_quota';

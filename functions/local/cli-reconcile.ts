@@ -14,29 +14,16 @@ import { type BillingKeySource, reconcile, shiftDay } from '../core/billing/reco
 import type { Report } from '../core/billing/report.ts';
 import { csv } from '../core/csv.ts';
 import { own } from '../core/json.ts';
-import { abortableSleep, systemClock } from '../core/system.ts';
 import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS } from '../core/usage/types.ts';
 import { type FlagValues, parseFlags, usageError } from './cli-help.ts';
 import { ledgerShards, openCliStore } from './cli-store.ts';
+import { billingEnvSchema, localReconcileDeps, staticBillingKeys } from './local-reconcile.ts';
 import { parseEnv, staticProviderKeys } from './settings.ts';
 import { textTable } from './text-table.ts';
 
-const envSchema = z.object({
+const envSchema = billingEnvSchema.extend({
   SWITCHYARD_USAGE_SHARDS: z.coerce.number().int().min(1).max(256).optional(),
-  /** The default tolerance of the verdicts locally (with --stack: the stack's DriftTolerancePercent). */
-  SWITCHYARD_DRIFT_TOLERANCE_PERCENT: z.coerce.number().min(0).default(2),
-  /** JSON `{"<provider id>": "<admin / management key>"}`: keys of billing APIs (locally). */
-  SWITCHYARD_BILLING_KEYS: z
-    .string()
-    .optional()
-    .transform((text, ctx) => {
-      if (text === undefined || text.trim() === '') return {};
-      const r = z.record(z.string(), z.string().min(1)).safeParse(JSON.parse(text));
-      if (r.success) return r.data;
-      ctx.addIssue({ code: 'custom', message: 'must be JSON {"<provider id>": "key"}' });
-      return z.NEVER;
-    }),
 });
 
 const money = (usd: number | undefined): string => (usd === undefined ? '-' : `$${usd.toFixed(4)}`);
@@ -116,7 +103,6 @@ export async function reconcileCommand(given: FlagValues): Promise<void> {
   const conn = await openCliStore(values, local.SWITCHYARD_DATA_DIR);
   const http = createUndiciClient();
   try {
-    const config = await new DynamoRouteStore(conn.client, conn.tableName('config')).load();
     let keys: { billing: BillingKeySource; provider: { keys(id: string): Promise<readonly string[]> } };
     let tolerancePercent = env.SWITCHYARD_DRIFT_TOLERANCE_PERCENT;
     if (values.stack !== undefined) {
@@ -128,12 +114,25 @@ export async function reconcileCommand(given: FlagValues): Promise<void> {
       const stackTolerance = Number(outputs.get('DriftTolerancePercent'));
       if (Number.isFinite(stackTolerance)) tolerancePercent = stackTolerance;
     } else {
-      const billing = new Map(Object.entries(env.SWITCHYARD_BILLING_KEYS));
       keys = {
-        billing: { key: async (id) => billing.get(id) },
+        billing: staticBillingKeys(env.SWITCHYARD_BILLING_KEYS),
         provider: staticProviderKeys(local.SWITCHYARD_PROVIDER_KEYS),
       };
     }
+    const deps = await localReconcileDeps({
+      routes: new DynamoRouteStore(conn.client, conn.tableName('config')),
+      usage: new DynamoLedger(conn.client, conn.tableName('usage'), {
+        // A stack's own shard count (its UsageShards output) wins: every shard written must be read.
+        shards: ledgerShards(conn, values, env.SWITCHYARD_USAGE_SHARDS),
+        retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
+      }),
+      reports: new DynamoReportStore(conn.client, conn.tableName('reports')),
+      billingKeys: keys.billing,
+      providerKeys: keys.provider,
+      http,
+      tolerancePercent,
+    });
+    const config = deps.config;
     const providers = values.provider?.flatMap((p) => p.split(',')).filter((p) => p !== '');
     const unknown = providers?.filter((p) => own(config.providers, p) === undefined) ?? [];
     if (unknown.length > 0) {
@@ -147,19 +146,7 @@ export async function reconcileCommand(given: FlagValues): Promise<void> {
     const tty = process.stderr.isTTY === true;
     const reports = await reconcile(
       {
-        config,
-        usage: new DynamoLedger(conn.client, conn.tableName('usage'), {
-          // A stack's own shard count (its UsageShards output) wins: every shard written must be read.
-          shards: ledgerShards(conn, values, env.SWITCHYARD_USAGE_SHARDS),
-          retentionDays: DEFAULT_USAGE_RETENTION_DAYS,
-        }),
-        reports: new DynamoReportStore(conn.client, conn.tableName('reports')),
-        billingKeys: keys.billing,
-        providerKeys: keys.provider,
-        http,
-        clock: systemClock,
-        sleep: abortableSleep,
-        tolerancePercent,
+        ...deps,
         progress: (e) => {
           if (e.phase === 'start') {
             const line = `[${done + 1}/${total}] ${e.provider}: calling its billing API…`;

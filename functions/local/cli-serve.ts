@@ -4,6 +4,7 @@
  * lives (the data dir's file, or the variable) so it works when pasted and never prints the key.
  */
 import { maskedForm } from '../core/secrets.ts';
+import { parseBillingEnv } from './local-reconcile.ts';
 import { type RunningGateway, type StartConfig, startGateway } from './server.ts';
 import { type LoadedConfig, loadConfigFile, type MasterKey, parseEnv, resolveMasterKey } from './settings.ts';
 
@@ -60,6 +61,8 @@ export async function serve(): Promise<void> {
     port: env.PORT,
     dataDir: env.SWITCHYARD_DATA_DIR,
     responsesTtlDays: env.SWITCHYARD_RESPONSES_TTL_DAYS,
+    // The admin API's run-now reconciles with `switchyard reconcile`'s local billing keys and tolerance.
+    billing: parseBillingEnv(process.env),
   });
   process.stderr.write(banner(gw, loaded, master, env.SWITCHYARD_DATA_DIR));
   const graceMs = env.SWITCHYARD_SHUTDOWN_GRACE_MS;

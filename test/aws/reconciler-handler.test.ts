@@ -233,4 +233,20 @@ describe('the reconciler handler bundle (Lambda runtime environment, dynalite, f
     expect(r.day).toBe(new Date().toISOString().slice(0, 10));
     await expect(handler({ mode: 'weekly' })).rejects.toThrow();
   });
+
+  it("runs the admin API's run-now event: its day, only its provider, and no statement", async () => {
+    const calls = openaiBill.requests.length;
+    const r = await handler({ switchyard: 'reconcile-now', day, provider: 'relay' });
+    expect(r).toMatchObject({ mode: 'now', day, reports: [expect.objectContaining({ provider: 'relay' })] });
+    expect(r.reports).toHaveLength(1);
+    expect(r.statement).toBeUndefined();
+    // The OpenAI bill was not read: only the provider asked for ran.
+    expect(openaiBill.requests.length).toBe(calls);
+    const all = await handler({ switchyard: 'reconcile-now', day });
+    expect(all.reports.map((x) => x.provider)).toEqual(['oai', 'relay']);
+    // A run-now event is checked as one: no unknown field, no bad day, no falling back to a schedule's run.
+    await expect(handler({ switchyard: 'reconcile-now', day, mode: 'daily' })).rejects.toThrow();
+    await expect(handler({ switchyard: 'reconcile-now', day: 'yesterday' })).rejects.toThrow();
+    await expect(handler({ switchyard: 'reconcile-later', day })).rejects.toThrow();
+  });
 });

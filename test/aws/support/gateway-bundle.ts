@@ -7,11 +7,13 @@
  * It sets the function's environment on `process.env` (restored by `close`), so a test file starts one
  * harness at most; vitest runs each file in a worker of its own.
  */
+import { exec } from 'node:child_process';
 import { copyFile, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import OpenAI from 'openai';
 import { DynamoRouteStore } from '../../../functions/aws/stores/dynamo-route-store.ts';
@@ -22,12 +24,19 @@ import {
   RESPONSES_TABLE,
   USAGE_TABLE,
 } from '../../../functions/core/stores/tables.ts';
-import { BUNDLE_SIDE_FILES, esbuildOptions, GATEWAY_HANDLER_ENTRY } from '../../../lib/handler-bundling.ts';
+import {
+  BUNDLE_SIDE_FILES,
+  esbuildOptions,
+  GATEWAY_HANDLER_ENTRY,
+  LAMBDA_SDK,
+  sideFileCommand,
+} from '../../../lib/handler-bundling.ts';
 import { type DynamoEndpoint, startDynamoEndpoint } from '../../support/dynamo-endpoint.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../support/fake-openai.ts';
 import { startTcpProxy, type TcpProxy } from '../../support/gateway-harness.ts';
 import { startUsageStream, type UsageStream } from '../../support/usage-stream.ts';
 import { ExecutionEnvironment, installAwsLambdaGlobals } from './awslambda-shim.ts';
+import { type FakeLambdaInvoke, startFakeLambdaInvoke } from './fake-lambda-invoke.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from './fake-secrets-manager.ts';
 import { DEFAULT_FUNCTION, FunctionLogs, lambdaRuntimeEnv, measureColdInitMs } from './function-env.ts';
 import { type EventFormat, type LambdaFront, startLambdaFront } from './lambda-front.ts';
@@ -43,6 +52,8 @@ export const SERVICE = 'SwitchyardHarness';
 export const MAX_BUNDLE_BYTES = 1_500_000;
 const INIT_TARGET_MS = 150;
 export const FORMATS: readonly EventFormat[] = ['function-url', 'rest-api'];
+/** The reconciler function the admin API's run-now invokes (SWITCHYARD_RECONCILER_FUNCTION). */
+export const RECONCILER_FUNCTION = 'switchyard-reconciler';
 /** The stored-Responses TTL the harness gives the function (not the default, so the wiring shows). */
 export const RESPONSES_TTL_DAYS = 7;
 
@@ -68,12 +79,16 @@ export interface GatewayBundle {
   /** The usage table's stream, simulated in front of dynalite: the function reaches DynamoDB through it. */
   readonly usageStream: UsageStream;
   readonly secrets: FakeSecretsManager;
+  /** The Lambda Invoke API the function reaches (AWS_ENDPOINT_URL_LAMBDA): the run-now's invokes. */
+  readonly lambdaApi: FakeLambdaInvoke;
   readonly provider: FakeOpenAI;
   /** The TCP proxy in front of the `watched` provider (the `patient` route): counts open upstream connections. */
   readonly proxy: TcpProxy;
   /** What the function wrote to stdout and stderr since the bundle was imported. */
   readonly logs: FunctionLogs;
   readonly bundleBytes: number;
+  /** The bundle's path (its side files beside it). */
+  readonly bundleFile: string;
   /** Module init in the test process, and in a fresh process (cold). */
   readonly initMs: number;
   readonly coldMs: number;
@@ -94,6 +109,7 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
   let dir: string | undefined;
   let conn: DynamoEndpoint | undefined;
   let secrets: FakeSecretsManager | undefined;
+  let lambdaApi: FakeLambdaInvoke | undefined;
   let provider: FakeOpenAI | undefined;
   let proxy: TcpProxy | undefined;
   let usageStream: UsageStream | undefined;
@@ -107,7 +123,13 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     lambda?.dispose();
     uninstallShim?.();
     await usageStream?.close();
-    await Promise.all([conn?.close(), secrets?.close(), provider?.close(), proxy?.close()]);
+    await Promise.all([
+      conn?.close(),
+      secrets?.close(),
+      lambdaApi?.close(),
+      provider?.close(),
+      proxy?.close(),
+    ]);
     for (const key of Object.keys(process.env)) if (!(key in envBefore)) delete process.env[key];
     Object.assign(process.env, envBefore);
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -119,9 +141,10 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
     // bundle to Node's own ESM loader, so what runs is byte for byte what esbuild wrote (as in Lambda).
     const taskRoot = join(dir, 'node_modules', 'lambda-task');
     const outfile = join(taskRoot, 'index.mjs');
-    [conn, secrets, provider, proxy] = await Promise.all([
+    [conn, secrets, lambdaApi, provider, proxy] = await Promise.all([
       startDynamoEndpoint(),
       startFakeSecretsManager({ region: DEFAULT_FUNCTION.region }),
+      startFakeLambdaInvoke(),
       startFakeOpenAI({ apiKey: PROVIDER_KEY }),
       startTcpProxy(),
       build({
@@ -130,6 +153,8 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
         entryPoints: [GATEWAY_HANDLER_ENTRY],
         outfile,
       }),
+      // The Lambda SDK's side file (the admin API's run-now loads it), as NodejsFunction's hook builds it.
+      promisify(exec)(sideFileCommand(LAMBDA_SDK, taskRoot), { shell: '/bin/bash' }),
     ]);
     // What the CDK build copies next to the bundle (the tokenizer ranks), as NodejsFunction's hook does.
     for (const [name, from] of Object.entries(BUNDLE_SIDE_FILES)) await copyFile(from, join(taskRoot, name));
@@ -175,6 +200,8 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL_DYNAMODB: usageStream.url,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: lambdaApi.endpoint,
+      SWITCHYARD_RECONCILER_FUNCTION: RECONCILER_FUNCTION,
       SWITCHYARD_CONFIG_TABLE: table,
       SWITCHYARD_KEYS_TABLE: conn.tableName(KEYS_TABLE),
       SWITCHYARD_USAGE_TABLE: conn.tableName(USAGE_TABLE),
@@ -203,10 +230,12 @@ export async function startGatewayBundle(): Promise<GatewayBundle> {
       conn,
       usageStream,
       secrets,
+      lambdaApi,
       provider,
       proxy,
       logs,
       bundleBytes,
+      bundleFile: outfile,
       initMs,
       coldMs,
       frontOf: (format: EventFormat): LambdaFront => {
