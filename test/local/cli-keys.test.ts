@@ -191,7 +191,8 @@ describe('switchyard keys (local store)', () => {
       expect([bad.code, bad.err.split('\n')[0]]).toEqual([2, `keys edit: ${message}`]);
     }
     expect(await rawItems()).toBe(before);
-  });
+    // Fifteen CLI runs, each a process of its own that opens the store: a minute on a loaded machine.
+  }, 120_000);
 
   it('revokes a key by id, and fails clearly for an unknown id', async () => {
     const r = await run(['keys', 'revoke', created.id]);
