@@ -31,6 +31,7 @@ import { watchResponseStream } from './dropped-response-guard.ts';
 import { parseLambdaEnv } from './env.ts';
 import { toGatewayRequest } from './event.ts';
 import { powertoolsLogger, powertoolsMetrics } from './observability.ts';
+import { lambdaReconcileNow } from './reconcile-invoker.ts';
 import { SecretKeys } from './secret-keys.ts';
 import { DynamoHealthStore } from './stores/dynamo-health-store.ts';
 import { DynamoKeyRepo } from './stores/dynamo-key-repo.ts';
@@ -88,6 +89,7 @@ const health = new HealthBoard({
 });
 
 const keyRepo = new DynamoKeyRepo(dynamo, env.SWITCHYARD_KEYS_TABLE);
+const limitStore = new DynamoLimitStore(dynamo, env.SWITCHYARD_KEYS_TABLE, { background });
 const ledger = new DynamoLedger(dynamo, env.SWITCHYARD_USAGE_TABLE, {
   shards: env.SWITCHYARD_USAGE_SHARDS,
   retentionDays: env.SWITCHYARD_USAGE_RETENTION_DAYS,
@@ -104,11 +106,16 @@ const gateway = createGateway({
   ...(env.SWITCHYARD_REPORTS_TABLE === undefined
     ? {}
     : { adminReports: new DynamoReportStore(dynamo, env.SWITCHYARD_REPORTS_TABLE) }),
+  // Run-now hands the day to the reconciler function (an asynchronous invoke; its SDK loaded at the first run).
+  ...(env.SWITCHYARD_RECONCILER_FUNCTION === undefined
+    ? {}
+    : { adminReconcile: lambdaReconcileNow(env.SWITCHYARD_RECONCILER_FUNCTION) }),
   routes: new CachedRouteStore(routeStore, systemClock, env.SWITCHYARD_ROUTE_CACHE_TTL_MS, coreLogger),
   // The master key lives in the secret; client keys in the keys table (cached 5 s: a revoke lands < 10 s).
   keys: new ClientKeyStore(secret, keyRepo, systemClock),
   adminKeys: keyRepo,
-  limits: new DynamoLimitStore(dynamo, env.SWITCHYARD_KEYS_TABLE, { background }),
+  adminLimits: limitStore,
+  limits: limitStore,
   adminUsage: ledger,
   usage: new LedgerWriter({
     store: ledger,

@@ -2,8 +2,7 @@
  * The local gateway: embedded store + the core + node:http on loopback. `startGateway` is what `npm start`,
  * the end-to-end tests and the benchmark run, so all three exercise the same code.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BedrockTransportOptions, createBedrockTransport } from '../aws/bedrock-transport.ts';
@@ -16,6 +15,7 @@ import { DynamoResponseStore } from '../aws/stores/dynamo-response-store.ts';
 import { DynamoRouteStore } from '../aws/stores/dynamo-route-store.ts';
 import { MasterKeyStore } from '../core/auth.ts';
 import { Background } from '../core/background.ts';
+import { DEFAULT_TOLERANCE_PERCENT } from '../core/billing/report.ts';
 import type { GatewayConfig } from '../core/config/schema.ts';
 import { createGateway } from '../core/gateway/gateway.ts';
 import type { ProbeResult } from '../core/gateway/probes.ts';
@@ -41,6 +41,8 @@ import { createUndiciClient } from '../core/upstream/undici-client.ts';
 import { LedgerWriter } from '../core/usage/ledger-writer.ts';
 import { DEFAULT_USAGE_RETENTION_DAYS, type LedgerStore, type UsageSpool } from '../core/usage/types.ts';
 import { type StoreConnection, startEmbeddedStore } from './embedded-store.ts';
+import { listen } from './listen.ts';
+import { type LocalBilling, LocalReconcileRunner, staticBillingKeys } from './local-reconcile.ts';
 import { DEFAULT_WRITE_STALL_MS, nodeHost } from './node-host.ts';
 import { batchedStdout, InMemoryMetrics, jsonLogger } from './observability.ts';
 import { type ProviderKeys, staticProviderKeys } from './settings.ts';
@@ -94,6 +96,8 @@ export interface LocalGatewayOptions {
   readonly healthRefreshMs?: number;
   /** How often the active health probes are looked at (default 5 s; each target's own `probeEveryMs` says when). */
   readonly healthProbeTickMs?: number;
+  /** Billing keys and tolerance of `POST /admin/v1/billing/reconcile` (SWITCHYARD_BILLING_KEYS); default none, 2 %. */
+  readonly billing?: LocalBilling & { readonly timeoutMs?: number };
 }
 
 /**
@@ -156,10 +160,7 @@ export interface RunningGateway {
   /** The ledger as the gateway writes it, and its writer's counters. */
   readonly ledger: DynamoLedger;
   readonly ledgerWriter: LedgerWriter;
-  /**
-   * Stored Responses (`store: true`) in the embedded store's responses table, and their TTL. Built with the
-   * other stores; the gateway's request pipeline takes it when the Responses endpoint is wired in.
-   */
+  /** Stored Responses (`store: true`) in the embedded store's responses table, and their TTL. */
   readonly responses: ResponseStorage;
   /** Ledger writes and budget settlements still running. */
   readonly background: Background;
@@ -209,39 +210,14 @@ async function applyConfig(
   return { action: mode === 'seed' ? 'seeded' : 'replaced', config, removed: deleted };
 }
 
-/** Listens, or fails with the cause and the fix (a port in use is the usual one). */
-async function listen(server: Server, port: number, host: string): Promise<number> {
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new Error(
-        `Cannot listen on ${host}, port ${port}: another program (maybe another gateway) uses it. ` +
-          'Stop it, or set PORT to a free port (PORT=0 picks one).',
-        { cause: err },
-      );
-    }
-    if (code === 'EACCES') {
-      throw new Error(`Not allowed to listen on ${host}, port ${port}: set PORT to a port above 1023.`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
-  return (server.address() as AddressInfo).port;
-}
-
 export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGateway> {
   // Every key this gateway holds is masked by value in its log lines and in what it sends to clients.
   const secrets = new SecretMasker();
-  secrets.add([opts.masterKey, ...Object.values(opts.providerKeys ?? {}).flat()]);
+  secrets.add([
+    opts.masterKey,
+    ...Object.values(opts.providerKeys ?? {}).flat(),
+    ...Object.values(opts.billing?.keys ?? {}),
+  ]);
   const logger = maskingLogger(opts.logger ?? jsonLogger(batchedStdout()), secrets);
   const metrics = opts.metrics ?? new InMemoryMetrics();
   const store: StoreConnection = await startEmbeddedStore(opts.dataDir);
@@ -291,15 +267,31 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
     ...(opts.healthRefreshMs === undefined ? {} : { refreshMs: opts.healthRefreshMs }),
   });
   const keyRepo = new DynamoKeyRepo(store.client, keysTable);
+  const reports = new DynamoReportStore(store.client, store.tableName(REPORTS_TABLE));
+  const billing = opts.billing;
+  // The admin API's run-now: `switchyard reconcile`'s deps, the gateway's keys and client; closed by close().
+  const reconciler = new LocalReconcileRunner({
+    routes,
+    usage: ledger,
+    reports,
+    billingKeys: staticBillingKeys(billing?.keys ?? {}),
+    providerKeys: staticProviderKeys(opts.providerKeys ?? {}),
+    http,
+    tolerancePercent: billing?.tolerancePercent ?? DEFAULT_TOLERANCE_PERCENT,
+    ...(billing?.timeoutMs === undefined ? {} : { timeoutMs: billing.timeoutMs }),
+  });
+  const limitStore = new DynamoLimitStore(store.client, keysTable, { background });
   const gateway = createGateway({
     routes: new CachedRouteStore(routes, systemClock, opts.routeCacheTtlMs ?? 5_000, logger),
     health,
     keys: new ClientKeyStore(new MasterKeyStore(opts.masterKey), keyRepo, systemClock, opts.keyCacheTtlMs),
     adminKeys: keyRepo,
+    adminLimits: limitStore,
     adminUsage: ledger,
     adminRoutes: routes,
-    adminReports: new DynamoReportStore(store.client, store.tableName(REPORTS_TABLE)),
-    limits: new DynamoLimitStore(store.client, keysTable, { background }),
+    adminReports: reports,
+    adminReconcile: reconciler.run,
+    limits: limitStore,
     usage: ledgerWriter,
     tokens: localTokenCounter(),
     background,
@@ -375,7 +367,8 @@ export async function startGateway(opts: LocalGatewayOptions): Promise<RunningGa
           // that left has no socket left but still owes its ledger record.
           if (!(await settlesWithin(Promise.all([host.idle(), probing]), graceMs))) {
             gateway.shutdown();
-            await settlesWithin(host.idle(), SHUTDOWN_FLUSH_MS);
+            // A reconciliation still running stops at its next billing call; its request ends with the rest.
+            await settlesWithin(Promise.all([host.idle(), reconciler.close()]), SHUTDOWN_FLUSH_MS);
           }
           server.closeAllConnections();
           await closed;

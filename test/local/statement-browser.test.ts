@@ -5,20 +5,17 @@
  * printed page on A4 and on Letter. Without /usr/bin/chromium it is skipped, unless
  * SWITCHYARD_REQUIRE_CHROMIUM=1 (as .ci/run sets), in which case it fails.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildStatement, type Statement } from '../../functions/core/billing/statement.ts';
 import { renderStatementHtml } from '../../functions/core/billing/statement-html.ts';
 import type { UsageAggregate } from '../../functions/core/usage/types.ts';
+import { HAVE_CHROMIUM, launchChromium, type Seen, watch, whenChromiumMissing } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const REQUIRED = process.env.SWITCHYARD_REQUIRE_CHROMIUM === '1';
 const INJECTION = '<img src=x onerror="fetch(`https://evil.example`)">';
 
 const agg = (day: string, keyId: string, provider: string, costUsd: number): UsageAggregate => ({
@@ -57,22 +54,14 @@ function fixture(): Statement {
   });
 }
 
-if (!HAVE_CHROMIUM)
-  describe('statement page in headless Chromium', () => {
-    if (REQUIRED)
-      it('finds Debian chromium (SWITCHYARD_REQUIRE_CHROMIUM=1)', () => {
-        expect.fail(`SWITCHYARD_REQUIRE_CHROMIUM=1 but ${CHROMIUM} not found`);
-      });
-    else it.skip(`skipped: ${CHROMIUM} not found (apt-get install chromium)`, () => {});
-  });
+whenChromiumMissing('statement page in headless Chromium');
 
 describe.runIf(HAVE_CHROMIUM)('statement page in headless Chromium', () => {
   let dir: string;
   let browser: Browser;
   let page: Page;
   const s = fixture();
-  const requests: string[] = [];
-  const errors: string[] = [];
+  let seen: Seen;
   let fileUrl: string;
 
   beforeAll(async () => {
@@ -80,23 +69,10 @@ describe.runIf(HAVE_CHROMIUM)('statement page in headless Chromium', () => {
     const file = join(dir, 'statement.html');
     await writeFile(file, renderStatementHtml(s));
     fileUrl = pathToFileURL(file).href;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
-    context.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    seen = watch(context, page);
     await page.goto(fileUrl, { waitUntil: 'load' });
   }, 60_000);
 
@@ -131,8 +107,8 @@ describe.runIf(HAVE_CHROMIUM)('statement page in headless Chromium', () => {
   });
 
   it('loads nothing but itself and logs no console error', () => {
-    expect(errors).toEqual([]);
-    expect(requests).toEqual([fileUrl]);
+    expect(seen.errors).toEqual([]);
+    expect(seen.requests).toEqual([fileUrl]);
   });
 
   for (const format of ['A4', 'Letter'] as const) {

@@ -4,8 +4,8 @@
  * request of the gateway: its log line carries the path and the key id.
  * - `GET /admin/v1/health`: every target of every route, its breaker state and moving averages, as the fleet
  *   sees it (the shared health is re-read first, off the request path of the proxied API);
- * - `GET /admin/v1/keys`: the client keys with their limits (never a key, never its hash);
- * - `POST /admin/v1/keys`, `PATCH` and `DELETE /admin/v1/keys/{id}`: create, change the team of, revoke (./keys.ts).
+ * - `GET /admin/v1/keys`: the client keys with their limits and spend (never a key, never its hash);
+ * - `POST /admin/v1/keys`, `PATCH` and `DELETE /admin/v1/keys/{id}`: create, edit, revoke (./keys.ts).
  */
 
 import type { ReportStore } from '../billing/reconcile.ts';
@@ -15,14 +15,14 @@ import { readJsonBody } from '../gateway/body.ts';
 import { healthIdsOf } from '../gateway/target-health.ts';
 import type { GatewayRequest } from '../http.ts';
 import { isRecord } from '../json.ts';
-import { keyView } from '../keys/client-keys.ts';
-import type { ClientKeyRepo } from '../keys/types.ts';
+import type { ClientKeyRepo, LimitStore } from '../keys/types.ts';
 import type { Principal } from '../ports.ts';
 import { type HealthBoard, targetId } from '../routing/health.ts';
 import type { UsageReader } from '../usage/types.ts';
-import { billingReports } from './billing.ts';
-import { createKey, editKey, KEY_ID, revokeKey } from './keys.ts';
+import { billingAnswer } from './billing.ts';
+import { createKey, editKey, KEY_ID, listKeys, revokeKey } from './keys.ts';
 import { overview } from './overview.ts';
+import type { ReconcileNow } from './reconcile-now.ts';
 import { listRequests, REQUEST_ID, requestDetail } from './requests.ts';
 import { checkYaml, type RouteSink, routesYaml, saveYaml } from './routes.ts';
 
@@ -35,10 +35,14 @@ export interface AdminDeps {
   readonly board: HealthBoard;
   /** The client keys; without it `/admin/v1/keys` is a 404. */
   readonly keys?: ClientKeyRepo;
+  /** The keys' spend, for the key list; without it each key's `spentUsd` is null. */
+  readonly limits?: Pick<LimitStore, 'spent'>;
   /** Where saved routes go (`PUT /admin/v1/routes`); without it that is a 404. */
   readonly routes?: RouteSink;
   /** The reconciliation reports, for the billing page; without it that is a 404. */
   readonly reports?: Pick<ReportStore, 'list'>;
+  /** Runs a reconciliation now (`POST /admin/v1/billing/reconcile`, ./reconcile-now.ts); without it a 404. */
+  readonly reconcileNow?: ReconcileNow;
   /** The ledger, for the request pages; without it they are 404s. */
   readonly usage?: UsageReader;
   readonly loadConfig: () => Promise<GatewayConfig>;
@@ -59,7 +63,8 @@ export interface AdminRoute {
     | 'routes'
     | 'routes/check'
     | 'overview'
-    | 'billing/reports';
+    | 'billing/reports'
+    | 'billing/reconcile';
   /** `key`, `request`: the id the path names. */
   readonly id?: string;
   readonly methods: readonly string[];
@@ -74,6 +79,7 @@ export function adminRouteOf(sub: string): AdminRoute | undefined {
   if (sub === 'requests') return { path: 'requests', methods: ['GET'] };
   if (sub === 'overview') return { path: 'overview', methods: ['GET'] };
   if (sub === 'billing/reports') return { path: 'billing/reports', methods: ['GET'] };
+  if (sub === 'billing/reconcile') return { path: 'billing/reconcile', methods: ['POST'] };
   if (sub === 'routes') return { path: 'routes', methods: ['GET', 'PUT'] };
   if (sub === 'routes/check') return { path: 'routes/check', methods: ['POST'] };
   const rid = sub.startsWith('requests/') ? sub.slice('requests/'.length) : undefined;
@@ -99,14 +105,8 @@ export async function adminAnswer(
 ): Promise<{ readonly status: number; readonly value: unknown }> {
   if (route.path === 'health') return { status: 200, value: await health(d) };
   if (route.path === 'routes' || route.path === 'routes/check') return routesAnswer(d, route, req);
-  if (route.path === 'billing/reports') {
-    if (d.reports === undefined)
-      throw new NotFoundError({
-        code: 'unknown_url',
-        message: 'This gateway reads no reconciliation reports.',
-      });
-    return { status: 200, value: await billingReports(d.reports, req.query ?? '', d.nowMs()) };
-  }
+  if (route.path === 'billing/reports' || route.path === 'billing/reconcile')
+    return billingAnswer(d, route.path, req);
   if (route.path === 'requests' || route.path === 'request' || route.path === 'overview') {
     if (d.usage === undefined)
       throw new NotFoundError({ code: 'unknown_url', message: 'This gateway keeps no ledger.' });
@@ -126,12 +126,12 @@ export async function adminAnswer(
   if (route.path === 'keys') {
     if (req.method === 'POST')
       return { status: 201, value: await createKey(repo, await d.loadConfig(), await body()) };
-    return { status: 200, value: { object: 'list', data: (await repo.list()).map(keyView) } };
+    return { status: 200, value: await listKeys(repo, d.limits, d.nowMs()) };
   }
   const id = route.id as string;
   if (req.method === 'DELETE')
     return { status: 200, value: await revokeKey(repo, id, new Date(d.nowMs()).toISOString()) };
-  return { status: 200, value: await editKey(repo, id, await body()) };
+  return { status: 200, value: await editKey(repo, await d.loadConfig(), id, await body()) };
 }
 
 /** Largest routes body (a YAML config inside JSON). */

@@ -12,10 +12,13 @@ import {
   adminRouteOf,
   requireAdmin,
 } from '../admin/api.ts';
+import type { ReconcileNow } from '../admin/reconcile-now.ts';
 import type { RouteSink } from '../admin/routes.ts';
 import { authenticate } from '../auth.ts';
 import type { ReportStore } from '../billing/reconcile.ts';
 import type { TargetConfig } from '../config/schema.ts';
+import { CONSOLE_PATHS, consoleResponse } from '../console/serve.ts';
+import type { ConsoleAsset } from '../console/types.ts';
 import { messagesSpec } from '../endpoints/messages/spec.ts';
 import { ENDPOINT_SPECS } from '../endpoints/registry.ts';
 import type { EndpointSpec } from '../endpoints/spec.ts';
@@ -26,7 +29,7 @@ import {
   toSwitchyardError,
 } from '../errors.ts';
 import { type GatewayRequest, type GatewayResponse, header } from '../http.ts';
-import type { ClientKeyRepo } from '../keys/types.ts';
+import type { ClientKeyRepo, LimitStore } from '../keys/types.ts';
 import type { KeyStore, Logger, Metrics, Principal, RouteStore } from '../ports.ts';
 import { requestIdFrom, uuidv7 } from '../request-id.ts';
 import { HealthBoard, targetId } from '../routing/health.ts';
@@ -56,12 +59,16 @@ export interface GatewayDeps extends ExecuteDeps, AccountingDeps {
   readonly maxBodyBytes?: number;
   /** The client keys, for the admin API's key list (`/admin/v1/keys`); without it that path is a 404. */
   readonly adminKeys?: ClientKeyRepo;
+  /** The keys' spend, for the admin API's key list; without it each key's `spentUsd` is null. */
+  readonly adminLimits?: Pick<LimitStore, 'spent'>;
   /** The ledger, for the admin API's request pages (`/admin/v1/requests`); without it they are 404s. */
   readonly adminUsage?: UsageReader;
   /** Where the admin API saves routes (`PUT /admin/v1/routes`, as `routes sync`); without it that is a 404. */
   readonly adminRoutes?: RouteSink;
   /** The reconciliation reports, for the admin API's billing page; without it that is a 404. */
   readonly adminReports?: Pick<ReportStore, 'list'>;
+  /** Runs a reconciliation for the admin API's billing page (`POST /admin/v1/billing/reconcile`); else a 404. */
+  readonly adminReconcile?: ReconcileNow;
 }
 
 export interface Gateway {
@@ -98,7 +105,8 @@ type Endpoint =
   | { readonly kind: 'proxy'; readonly spec: EndpointSpec }
   | { readonly kind: OwnEndpoint }
   | { readonly kind: 'stored'; readonly id: string }
-  | { readonly kind: 'admin'; readonly route: AdminRoute };
+  | { readonly kind: 'admin'; readonly route: AdminRoute }
+  | { readonly kind: 'console'; readonly asset: ConsoleAsset };
 
 /** Whose error shape a path's errors take: its spec's (Anthropic's for count_tokens); else OpenAI's. */
 function errorShapeOf(path: string): EndpointSpec | undefined {
@@ -156,6 +164,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
     } else if (req.path.startsWith(STORED_RESPONSE) && !req.path.includes('/', STORED_RESPONSE.length)) {
       endpoint = { kind: 'stored', id: req.path.slice(STORED_RESPONSE.length) };
       methods = ['GET', 'DELETE'];
+    } else if (CONSOLE_PATHS.has(req.path)) {
+      endpoint = { kind: 'console', asset: CONSOLE_PATHS.get(req.path) as ConsoleAsset };
+      methods = ['GET'];
     } else if (req.path.startsWith(ADMIN_PREFIX)) {
       const route = adminRouteOf(req.path.slice(ADMIN_PREFIX.length));
       if (route !== undefined) {
@@ -181,10 +192,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const admin: AdminDeps = {
     board: pipeline.health as HealthBoard,
     ...(deps.adminKeys === undefined ? {} : { keys: deps.adminKeys }),
+    ...(deps.adminLimits === undefined ? {} : { limits: deps.adminLimits }),
     loadConfig: () => deps.routes.load(),
     ...(deps.adminUsage === undefined ? {} : { usage: deps.adminUsage }),
     ...(deps.adminRoutes === undefined ? {} : { routes: deps.adminRoutes }),
     ...(deps.adminReports === undefined ? {} : { reports: deps.adminReports }),
+    ...(deps.adminReconcile === undefined ? {} : { reconcileNow: deps.adminReconcile }),
     nowMs: () => deps.clock.epochMs(),
   };
 
@@ -231,6 +244,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       if (endpoint.kind === 'health') {
         scope.finish(200);
         return json(200, requestId, { status: 'ok' });
+      }
+      if (endpoint.kind === 'console') {
+        scope.finish(200);
+        return consoleResponse(req, endpoint.asset, requestId);
       }
       // The client API of a proxied request (its log line, metrics and ledger record say it).
       if (endpoint.kind === 'proxy') scope.summary.endpoint = endpoint.spec.id;

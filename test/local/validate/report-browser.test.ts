@@ -6,42 +6,30 @@
  * Without /usr/bin/chromium the suite is skipped (a machine with only Node still passes `npm test`), unless
  * SWITCHYARD_REQUIRE_CHROMIUM=1 — as .ci/run sets after installing it — in which case it fails.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHtml } from '../../../functions/local/validate/report-html.ts';
+import {
+  HAVE_CHROMIUM,
+  launchChromium,
+  type Seen,
+  watch,
+  whenChromiumMissing,
+} from '../../support/chromium.ts';
 import { INJECTION, twoSubjectReport } from './report-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const REQUIRED = process.env.SWITCHYARD_REQUIRE_CHROMIUM === '1';
-const SKIP_REASON = `${CHROMIUM} not found: install Debian's chromium (apt-get install chromium) to run it`;
-
-/** What the page did while it loaded: its requests and its console errors. */
-interface Seen {
-  readonly requests: string[];
-  readonly errors: string[];
-}
-
-if (!HAVE_CHROMIUM)
-  describe('validate report in headless Chromium', () => {
-    if (REQUIRED)
-      it('finds Debian chromium (SWITCHYARD_REQUIRE_CHROMIUM=1)', () => {
-        expect.fail(`SWITCHYARD_REQUIRE_CHROMIUM=1 but ${SKIP_REASON}`);
-      });
-    else it.skip(`skipped: ${SKIP_REASON}`, () => {});
-  });
+whenChromiumMissing('validate report in headless Chromium');
 
 describe.runIf(HAVE_CHROMIUM)('validate report in headless Chromium', () => {
   let dir: string;
   let browser: Browser;
   let page: Page;
   let fileUrl: string;
-  const seen: Seen = { requests: [], errors: [] };
+  let seen: Seen;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'switchyard-report-'));
@@ -49,26 +37,10 @@ describe.runIf(HAVE_CHROMIUM)('validate report in headless Chromium', () => {
     await writeFile(file, renderHtml(twoSubjectReport()));
     fileUrl = pathToFileURL(file).href;
     // Playwright gives the browser a fresh, empty profile of its own (it refuses --user-data-dir in args).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
-    context.on('request', (r) => seen.requests.push(r.url()));
-    page.on('console', (m) => {
-      if (m.type() === 'error') seen.errors.push(m.text());
-    });
-    page.on('pageerror', (e) => seen.errors.push(`pageerror: ${e.message}`));
+    seen = watch(context, page);
     await page.goto(fileUrl, { waitUntil: 'load' });
   }, 60_000);
 
