@@ -199,8 +199,11 @@
   }
 
   // ---- Charts ---------------------------------------------------------------------------------------
-  // Stacked bars per day: one series per name (the 7 largest, the rest as "other").
-  function chart(kind, title, rows, dim, metric, days, none = 'No traffic in this window.') {
+  // Stacked bars per slot (a day, 5 minutes): one series per name (the 7 largest, the rest as "other").
+  // Each row carries its slot in `slot`.
+  function chart(kind, title, rows, dim, metric, days, opts = {}) {
+    const none = opts.none ?? 'No traffic in this window.';
+    const label = opts.label ?? ((d) => d.slice(5));
     const totals = new Map();
     for (const r of rows) totals.set(r[dim], (totals.get(r[dim]) ?? 0) + r[metric]);
     const ranked = [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([n]) => n);
@@ -209,7 +212,7 @@
     const seriesOf = (n) => (top.includes(n) ? n : 'other');
     const byDay = new Map(days.map((d) => [d, new Map()]));
     for (const r of rows) {
-      const day = byDay.get(r.day);
+      const day = byDay.get(r.slot);
       if (day === undefined) continue;
       const n = seriesOf(r[dim]);
       day.set(n, (day.get(n) ?? 0) + r[metric]);
@@ -243,7 +246,7 @@
       const x = L + i * step;
       if (i % every === 0)
         svg.append(
-          s('text', { class: 'tick', x: x + step / 2, y: H - 6, 'text-anchor': 'middle' }, d.slice(5)),
+          s('text', { class: 'tick', x: x + step / 2, y: H - 6, 'text-anchor': 'middle' }, label(d)),
         );
       let y = top0 + plotH;
       const day = byDay.get(d);
@@ -371,28 +374,42 @@
       h(
         'div',
         { class: 'grid2' },
-        chart('spend-provider', 'Spend by provider', o.byProvider, 'provider', 'costUsd', days),
-        chart('requests-model', 'Requests by model', o.byModel, 'model', 'requests', days),
+        chart(
+          'spend-provider',
+          'Spend by provider, per day',
+          daily(o.byProvider),
+          'provider',
+          'costUsd',
+          days,
+        ),
+        chart('requests-model', 'Requests by model, per day', daily(o.byModel), 'model', 'requests', days),
         chart(
           'spend-key',
-          'Spend by key',
-          o.byKey.map((r) => ({ ...r, key: keyName(keys, r.key) })),
+          'Spend by key, per day',
+          daily(o.byKey).map((r) => ({ ...r, key: keyName(keys, r.key) })),
           'key',
           'costUsd',
           days,
         ),
+        chart('errors-model', 'Errors by model, per day', daily(o.byModel), 'model', 'errors', days, {
+          none: 'No errors in this window.',
+        }),
         chart(
-          'errors-model',
-          'Errors by model',
-          o.byModel,
-          'model',
-          'errors',
-          days,
-          'No errors in this window.',
+          'hour-provider',
+          `Requests by provider, last hour (${o.lastHour.bucketMinutes}-minute steps)`,
+          o.lastHour.byProvider.map((r) => ({ ...r, slot: r.at })),
+          'provider',
+          'requests',
+          slotsOf(o.lastHour.from, o.lastHour.bucketMinutes, 60 / o.lastHour.bucketMinutes),
+          { none: 'No traffic in the last hour.', label: (at) => at.slice(11, 16) },
         ),
       ),
     ];
   }
+  const daily = (rows) => rows.map((r) => ({ ...r, slot: r.day }));
+  // The server's bucket starts, the same arithmetic: from + i × step.
+  const slotsOf = (from, minutes, n) =>
+    Array.from({ length: n }, (_, i) => new Date(Date.parse(from) + i * minutes * 60_000).toISOString());
   const keyName = (keys, id) => keys.data.find((k) => k.id === id)?.name ?? id;
 
   // Keys: the list, create (the key shown once), edit limits and allow-list, revoke.
@@ -840,6 +857,30 @@
     ];
   }
 
+  // The way a request took through its route's targets, when it took more than one attempt.
+  const steps = (rec) =>
+    rec.tried === undefined
+      ? h('p', { class: 'muted' }, 'Served at its first attempt.')
+      : table(
+          ['Step ', 'Target', 'Outcome', 'Status ', 'Time '],
+          rec.tried.steps.map((st, i) =>
+            h(
+              'tr',
+              { 'data-step': i + 1 },
+              num(i + 1),
+              h('td', null, `${st.provider}/${st.model}`),
+              h(
+                'td',
+                null,
+                h('span', { class: `badge ${st.outcome === 'ok' ? 'good' : 'bad'}` }, st.outcome),
+              ),
+              num(st.status ?? '–'),
+              num(ms(st.ms)),
+            ),
+          ),
+          { class: 'steps' },
+        );
+
   async function requestDetail(id) {
     const r = await api('GET', `requests/${encodeURIComponent(id)}`);
     const dl = (rec) =>
@@ -854,7 +895,8 @@
           ['Served by', rec.provider ? `${rec.provider}/${rec.model ?? ''}` : '–'],
           ['Status', `${rec.status}${rec.errorCode ? ` (${rec.errorCode})` : ''}`],
           ['Attempts', String(rec.attempts)],
-          ['Retries and fallbacks', String(Math.max(0, rec.attempts - 1))],
+          ['Retries', String(rec.tried?.retries ?? 0)],
+          ['Fallbacks', String(rec.tried?.fallbacks ?? 0)],
           ['Stream', rec.stream ? 'yes' : 'no'],
           ['Tokens in / out', `${int(rec.inputTokens)} / ${int(rec.outputTokens)}`],
           [
@@ -871,7 +913,7 @@
     return [
       h('p', null, h('a', { href: '#requests' }, '← All requests')),
       h('h2', { class: 'mono' }, r.requestId),
-      r.records.map(dl),
+      r.records.map((rec) => [dl(rec), steps(rec)]),
     ];
   }
 

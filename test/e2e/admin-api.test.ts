@@ -280,6 +280,8 @@ describe('the request pages', () => {
         { requestId: 'admin-req-2', route: 'chat', keyId: 'master', usageSource: expect.any(String) },
       ],
     });
+    // Served at its first try: the record carries no `tried` (most records stay as small as before).
+    expect(JSON.parse(detail.text).records[0]).not.toHaveProperty('tried');
     const missing = await get('/admin/v1/requests/no-such-request');
     expect([missing.status, errorOf(missing).code]).toEqual([404, 'request_not_found']);
   });

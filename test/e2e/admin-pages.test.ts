@@ -119,7 +119,13 @@ describe('the overview', () => {
     expect(r.status).toBe(200);
     const o = JSON.parse(r.text) as {
       total: { requests: number; inputTokens: number };
-      lastHour: { requests: number; latencyMs: { p50: number; p99: number } };
+      lastHour: {
+        requests: number;
+        latencyMs: { p50: number; p99: number };
+        from: string;
+        bucketMinutes: number;
+        byProvider: { at: string; provider: string; requests: number }[];
+      };
       byKey: { key: string; requests: number }[];
       byProvider: { provider: string; requests: number }[];
       spend: { todayUsd: number; monthUsd: number };
@@ -131,6 +137,14 @@ describe('the overview', () => {
     expect(o.total.inputTokens).toBeGreaterThan(0);
     expect(o.byProvider.reduce((n, p) => n + p.requests, 0)).toBe(o.total.requests);
     expect(o.lastHour.requests).toBeGreaterThanOrEqual(3);
+    // Every record of the hour is counted in one 5-minute step, the steps starting at `from`.
+    expect(o.lastHour.bucketMinutes).toBe(5);
+    expect(o.lastHour.byProvider.reduce((n, b) => n + b.requests, 0)).toBe(o.lastHour.requests);
+    const steps = Array.from({ length: 12 }, (_, i) =>
+      new Date(Date.parse(o.lastHour.from) + i * 300_000).toISOString(),
+    );
+    expect(o.lastHour.byProvider.every((b) => steps.includes(b.at))).toBe(true);
+    expect(o.lastHour.byProvider.some((b) => b.provider === 'a' && b.requests >= 3)).toBe(true);
     expect(o.lastHour.latencyMs.p50).toBeGreaterThan(0);
     expect(o.lastHour.latencyMs.p99).toBeGreaterThanOrEqual(o.lastHour.latencyMs.p50);
     expect(o.spend.monthUsd).toBeGreaterThanOrEqual(o.spend.todayUsd);
@@ -188,9 +202,30 @@ describe('GET /admin/v1/health', () => {
     ]);
     s.h.fakes.a.enqueue({ status: 503, errorMessage: 'down' });
     const served = await raw(s.h.origin, '/v1/chat/completions', {
+      headers: { 'x-request-id': 'admin-fallback' },
       body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(served.status).toBe(200);
+    // The request's detail shows its way through the route: a's 503, then b's answer.
+    await s.h.gateway.background.idle();
+    const detail = JSON.parse((await get('/admin/v1/requests/admin-fallback')).text) as {
+      records: { attempts: number; tried?: unknown }[];
+    };
+    expect(detail.records[0]?.attempts).toBe(2);
+    expect(detail.records[0]?.tried).toEqual({
+      retries: 0,
+      fallbacks: 1,
+      steps: [
+        {
+          provider: 'a',
+          model: 'm-a',
+          outcome: expect.not.stringMatching(/^ok$/),
+          status: 503,
+          ms: expect.any(Number),
+        },
+        { provider: 'b', model: 'm-b', outcome: 'ok', status: 200, ms: expect.any(Number) },
+      ],
+    });
     const after = json((await get('/admin/v1/health')).text);
     const targets = after.data.find((r) => r.route === 'chat')?.targets as {
       target: string;

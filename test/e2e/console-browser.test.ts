@@ -72,6 +72,12 @@ describe.runIf(HAVE_CHROMIUM)(SUITE, () => {
     await repo.put(b.record);
     for (let i = 0; i < 4; i++) await chat(a.key, 'chat');
     for (let i = 0; i < 2; i++) await chat(b.key, 'fast');
+    // One request that falls back from a (503) to b: its detail shows both steps.
+    h.fakes.a.enqueue({ status: 503, errorMessage: 'down for a moment' });
+    await client(a.key).chat.completions.create(
+      { model: 'chat', messages: [{ role: 'user', content: 'fall back' }] },
+      { headers: { 'x-request-id': 'console-fallback' } },
+    );
     await h.gateway.background.idle();
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
@@ -118,9 +124,10 @@ describe.runIf(HAVE_CHROMIUM)(SUITE, () => {
       'requests-model',
       'spend-key',
       'errors-model',
+      'hour-provider',
     ]);
-    const [spend, requests, byKey] = charts;
-    for (const c of [spend, requests, byKey]) {
+    const [spend, requests, byKey, , lastHour] = charts;
+    for (const c of [spend, requests, byKey, lastHour]) {
       expect(c?.width).toBeGreaterThan(300);
       expect(c?.marks.length).toBeGreaterThan(0);
       expect(c?.marks.every((m) => m.height > 0)).toBe(true);
@@ -133,7 +140,8 @@ describe.runIf(HAVE_CHROMIUM)(SUITE, () => {
     const cards = await page.locator('.card .label').allTextContents();
     expect(cards).toContain('Latency p50 / p99');
     const requestsCard = page.locator('.card', { hasText: 'Requests' }).first().locator('.value');
-    expect(await requestsCard.textContent()).toBe('6');
+    expect(await requestsCard.textContent()).toBe('7');
+    expect(lastHour?.legend).toEqual(['a (4)', 'b (3)']);
     const budget = page.locator('tr', { hasText: 'team-alpha' }).locator('meter');
     expect(Number(await budget.getAttribute('value'))).toBeGreaterThan(0);
     await shot('overview');
@@ -244,6 +252,12 @@ describe.runIf(HAVE_CHROMIUM)(SUITE, () => {
     const text = await page.locator('dl.detail').first().textContent();
     expect(text).toContain('Usage source');
     expect(text).toContain('Attempts');
+    await open('#requests/id/console-fallback', 'table.steps');
+    const steps = await page.locator('table.steps tbody tr').allInnerTexts();
+    expect(steps).toHaveLength(2);
+    expect(steps[0]).toMatch(/a\/m-a.*503/s);
+    expect(steps[1]).toMatch(/b\/m-b\s+ok\s+200/s);
+    expect(await page.locator('dl.detail').textContent()).toContain('Fallbacks1');
     await shot('request-detail');
   });
 

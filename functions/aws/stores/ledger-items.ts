@@ -37,6 +37,7 @@ const FIELDS = {
   upstreamId: 'S?',
   implausible: 'S-',
   reservation: 'O-',
+  tried: 'O-',
 } as const satisfies Record<keyof UsageRecord, 'S' | 'S?' | 'S-' | 'O-' | 'N' | 'N?' | 'B'>;
 
 /**

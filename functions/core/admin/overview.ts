@@ -10,6 +10,10 @@ import { dayWindow } from './days.ts';
 const MAX_DAYS = 62;
 /** Latencies kept for the percentiles (a uniform sample of the hour's records). */
 const SAMPLE = 10_000;
+const HOUR_MS = 3_600_000;
+/** The last hour's chart: 12 buckets of 5 minutes. */
+const BUCKET_MS = 300_000;
+const BUCKETS = HOUR_MS / BUCKET_MS;
 
 interface Totals {
   requests: number;
@@ -66,11 +70,23 @@ export async function overview(usage: UsageReader, query: string, nowMs: number,
     if (a.day < from || a.day > to) continue;
     add(total, a);
   }
-  // The last hour's latency and TTFT: a uniform sample (reservoir) of its records, nothing more held.
+  // The last hour's latency and TTFT: a uniform sample (reservoir) of its records, nothing more held; and
+  // its requests, errors and spend per 5 minutes by provider, counted exactly (12 buckets per provider).
   const lat: number[] = [];
   const ttft: (number | undefined)[] = [];
   let seen = 0;
-  await usage.eachRecord(new Date(nowMs - 3_600_000).toISOString(), new Date(nowMs).toISOString(), (r) => {
+  const hourStart = nowMs - HOUR_MS;
+  const buckets = new Map<string, Totals>();
+  await usage.eachRecord(new Date(hourStart).toISOString(), new Date(nowMs).toISOString(), (r) => {
+    const at = Math.min(BUCKETS - 1, Math.max(0, Math.floor((Date.parse(r.time) - hourStart) / BUCKET_MS)));
+    const k = `${at}|${r.provider ?? 'none'}`;
+    const t = buckets.get(k) ?? zero();
+    t.requests++;
+    if (r.status >= 400) t.errors++;
+    t.inputTokens += r.inputTokens;
+    t.outputTokens += r.outputTokens;
+    t.costUsd = Math.round((t.costUsd + (r.costUsd ?? 0)) * 1e9) / 1e9;
+    buckets.set(k, t);
     seen++;
     const slot = seen <= SAMPLE ? seen - 1 : Math.floor(random() * seen);
     if (slot >= SAMPLE) return;
@@ -93,6 +109,12 @@ export async function overview(usage: UsageReader, query: string, nowMs: number,
       requests: seen,
       latencyMs: { p50: percentile(sortedLat, 50), p99: percentile(sortedLat, 99) },
       ttftMs: { p50: percentile(sortedTtft, 50), p99: percentile(sortedTtft, 99) },
+      from: new Date(hourStart).toISOString(),
+      bucketMinutes: BUCKET_MS / 60_000,
+      byProvider: [...buckets.entries()].map(([k, t]) => {
+        const [at, provider] = k.split('|');
+        return { at: new Date(hourStart + Number(at) * BUCKET_MS).toISOString(), provider, ...t };
+      }),
     },
     byProvider: group('provider'),
     byModel: group('model'),

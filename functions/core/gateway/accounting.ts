@@ -16,7 +16,14 @@ import type { Logger, Principal, RequestSummary } from '../ports.ts';
 import type { Usage } from '../providers/types.ts';
 import { costOf, type Priced, priceOf } from '../usage/pricing.ts';
 import { RequestBounds } from '../usage/request-bounds.ts';
-import type { TokenCounter, UsageRecord, UsageSink, UsageSource } from '../usage/types.ts';
+import {
+  MAX_TRIED_STEPS,
+  type TokenCounter,
+  type Tried,
+  type UsageRecord,
+  type UsageSink,
+  type UsageSource,
+} from '../usage/types.ts';
 import { type CheckedUsage, checkUsage } from '../usage/usage-check.ts';
 
 export interface AccountingDeps {
@@ -246,6 +253,7 @@ export class RequestAccount {
       upstreamId: this.upstreamId ?? null,
       ...(this.check?.implausible === undefined ? {} : { implausible: this.check.implausible }),
       ...(this.reservation === undefined ? {} : { reservation: this.reservation }),
+      ...(s.attemptLog.length > 1 ? { tried: triedOf(s) } : {}),
     };
     this.deps.usage?.record(record);
     this.report(record);
@@ -285,4 +293,19 @@ export class RequestAccount {
       });
     }
   }
+}
+
+/** The record's copy of a request's attempt log: no host, no upstream text (those stay in the log line). */
+function triedOf(s: RequestSummary): Tried {
+  return {
+    retries: s.retries,
+    fallbacks: s.fallbacks,
+    steps: s.attemptLog.slice(0, MAX_TRIED_STEPS).map((a) => ({
+      provider: a.provider,
+      model: a.model,
+      outcome: a.outcome,
+      ...(a.status === undefined ? {} : { status: a.status }),
+      ms: a.ms,
+    })),
+  };
 }

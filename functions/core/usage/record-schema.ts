@@ -1,7 +1,7 @@
 /** The usage record as data from outside (a spool file, an exported log): parsed once with zod. */
 import * as z from 'zod';
 import { ENDPOINT_IDS } from '../endpoints/types.ts';
-import type { UsageRecord } from './types.ts';
+import { MAX_TRIED_STEPS, type UsageRecord } from './types.ts';
 
 export { ENDPOINT_IDS };
 
@@ -42,6 +42,25 @@ export const usageRecordSchema = z.strictObject({
       window: z.string().min(1).max(16),
       bucket: z.number().int().min(0),
       usd: z.number().min(0),
+    })
+    .exactOptional(),
+  // Absent when the request was served at its first try, and in records from before the field.
+  tried: z
+    .strictObject({
+      retries: count,
+      fallbacks: count,
+      steps: z
+        .array(
+          z.strictObject({
+            provider: z.string().max(256),
+            model: z.string().max(256),
+            outcome: z.string().max(64),
+            status: z.number().int().exactOptional(),
+            ms: z.number().min(0),
+          }),
+        )
+        .max(MAX_TRIED_STEPS)
+        .readonly(),
     })
     .exactOptional(),
 });

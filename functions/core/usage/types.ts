@@ -60,7 +60,34 @@ export interface UsageRecord {
    * record (functions/aws/stores/limit-items.ts). Absent otherwise, and in records from before the fold.
    */
   readonly reservation?: Reservation;
+  /**
+   * Present only when the request tried more than one attempt or passed over a target: its retries, its
+   * fallbacks and each step in order (the log line's attempt log without hosts and upstream text), for the
+   * console's request detail. Absent for a request served at its first try (most), so those records stay as
+   * small as before.
+   */
+  readonly tried?: Tried;
 }
+
+/** A request's way through its route's targets (UsageRecord.tried). */
+export interface Tried {
+  readonly retries: number;
+  readonly fallbacks: number;
+  /** At most {@link MAX_TRIED_STEPS}, the first ones. */
+  readonly steps: readonly TriedStep[];
+}
+
+export interface TriedStep {
+  readonly provider: string;
+  readonly model: string;
+  /** `ok`, a failure kind (`timeout`, `server_error`, …), `skipped` (its breaker was open) or `unsupported`. */
+  readonly outcome: string;
+  readonly status?: number;
+  readonly ms: number;
+}
+
+/** The most steps a record keeps (a route's targets × their retries is bounded by the config anyway). */
+export const MAX_TRIED_STEPS = 32;
 
 /** Where the core hands each finished request's record. Never awaited on the request path. */
 export interface UsageSink {
