@@ -39,6 +39,7 @@ export function banner(gw: RunningGateway, loaded: LoadedConfig, master: MasterK
     `  config:     ${configLine(loaded, gw.startConfig)}`,
     `  data dir:   ${dataDir} (owner only; the store listens on a unix socket, not on TCP)`,
     `  master key: ${keyLine(master)}`,
+    `  console:    ${gw.origin}/console (log in with the master key or a key made with keys create --admin)`,
     '',
     master.from === 'env' ? 'Try it (in a shell where SWITCHYARD_MASTER_KEY is set):' : 'Try it:',
     `  curl -s ${gw.origin}/v1/chat/completions -H "Authorization: Bearer ${bearer}" \\`,

@@ -76,6 +76,12 @@ describe('the master key in the banner', () => {
     expect(gw.stderr()).toContain(maskedForm(MASTER));
     expect(gw.stderr()).toContain('SWITCHYARD_MASTER_KEY');
     expect(answerOf(await runTryIt(gw, { SWITCHYARD_MASTER_KEY: MASTER }))).toContain('Hello');
+    // The console's address, printed beside the key, serves the console.
+    const url = /console: +(\S+)/.exec(gw.stderr())?.[1];
+    expect(url).toBe(`${gw.origin}/console`);
+    const page = await fetch(url as string);
+    expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    await page.text();
   });
 });
 
