@@ -109,7 +109,11 @@ const gateway = createGateway({
   // Run-now hands the day to the reconciler function (an asynchronous invoke; its SDK loaded at the first run).
   ...(env.SWITCHYARD_RECONCILER_FUNCTION === undefined
     ? {}
-    : { adminReconcile: lambdaReconcileNow(env.SWITCHYARD_RECONCILER_FUNCTION) }),
+    : {
+        adminReconcile: lambdaReconcileNow(env.SWITCHYARD_RECONCILER_FUNCTION, {
+          lease: { dynamo, table: env.SWITCHYARD_KEYS_TABLE },
+        }),
+      }),
   routes: new CachedRouteStore(routeStore, systemClock, env.SWITCHYARD_ROUTE_CACHE_TTL_MS, coreLogger),
   // The master key lives in the secret; client keys in the keys table (cached 5 s: a revoke lands < 10 s).
   keys: new ClientKeyStore(secret, keyRepo, systemClock),

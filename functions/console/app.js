@@ -94,6 +94,8 @@
       const err = new Error(data?.error?.message ?? `HTTP ${res.status}`);
       err.status = res.status;
       err.requestId = res.headers.get('x-request-id');
+      // The key stopped working (revoked, or mistyped at login): forget it, whatever the page was doing.
+      if (res.status === 401) refused();
       throw err;
     }
     return data;
@@ -120,6 +122,13 @@
     );
   }
 
+  function refused() {
+    sessionStorage.removeItem(KEY_SLOT);
+    key = null;
+    shown++;
+    login('That key was refused (401): enter a valid key.');
+  }
+
   async function render() {
     if (location.hash === '#logout') {
       sessionStorage.removeItem(KEY_SLOT);
@@ -141,12 +150,7 @@
       if (mine !== shown) return;
       body.replaceChildren(...[view].flat(Infinity));
     } catch (err) {
-      if (mine !== shown) return;
-      if (err.status === 401) {
-        sessionStorage.removeItem(KEY_SLOT);
-        key = null;
-        return login('That key was refused (401): enter a valid key.');
-      }
+      if (mine !== shown || err.status === 401) return;
       body.replaceChildren(problem(err));
     }
     body.removeAttribute('aria-busy');
@@ -173,14 +177,15 @@
           e.preventDefault();
           key = input.value.trim();
           try {
-            await api('GET', 'health');
+            // A light admin call: the routes come from the gateway's route cache.
+            await api('GET', 'routes');
             sessionStorage.setItem(KEY_SLOT, key);
             who.textContent = 'key set for this tab';
             if (location.hash === '' || location.hash === '#logout') location.hash = '#overview';
             else render();
           } catch (err) {
             key = null;
-            out.replaceChildren(problem(err));
+            if (err.status !== 401) out.replaceChildren(problem(err));
           }
         },
       },
@@ -208,8 +213,10 @@
     for (const r of rows) totals.set(r[dim], (totals.get(r[dim]) ?? 0) + r[metric]);
     const ranked = [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([n]) => n);
     const top = ranked.slice(0, 7);
-    const names = ranked.length > 7 ? [...top, 'other'] : top;
-    const seriesOf = (n) => (top.includes(n) ? n : 'other');
+    // The rest, as one series no name can be (a model or key may well be called "other").
+    const names = ranked.length > 7 ? [...top, OTHER] : top;
+    const seriesOf = (n) => (top.includes(n) ? n : OTHER);
+    const nameOf = (n) => (n === OTHER ? `${ranked.length - 7} others` : n);
     const byDay = new Map(days.map((d) => [d, new Map()]));
     for (const r of rows) {
       const day = byDay.get(r.slot);
@@ -231,7 +238,7 @@
       'data-chart': kind,
       viewBox: `0 0 ${W} ${H}`,
       role: 'img',
-      'aria-label': `${title}, per day`,
+      'aria-label': title,
     });
     const ticks = 4;
     for (let i = 0; i <= ticks; i++) {
@@ -264,9 +271,9 @@
               y,
               width: Math.max(1, step * 0.7),
               height: hgt,
-              'data-series': n,
+              'data-series': nameOf(n),
             },
-            s('title', null, `${d} · ${n}: ${fmt(v)}`),
+            s('title', null, `${label(d)} · ${nameOf(n)}: ${fmt(v)}`),
           ),
         );
       });
@@ -279,13 +286,14 @@
           'li',
           null,
           h('span', { class: `swatch s${si}`, 'aria-hidden': 'true' }),
-          `${n} (${fmt(totals.get(n) ?? sumOther(totals, top))})`,
+          `${nameOf(n)} (${fmt(n === OTHER ? sumOther(totals, top) : totals.get(n))})`,
         ),
       ),
     );
     const empty = max <= 0 ? h('p', { class: 'muted' }, none) : null;
     return h('figure', { class: 'chart panel' }, h('figcaption', null, title), svg, legend, empty);
   }
+  const OTHER = Symbol('other');
   const sumOther = (totals, top) =>
     [...totals.entries()].filter(([n]) => !top.includes(n)).reduce((a, [, v]) => a + v, 0);
 
@@ -377,7 +385,7 @@
         chart(
           'spend-provider',
           'Spend by provider, per day',
-          daily(o.byProvider),
+          providers(daily(o.byProvider)),
           'provider',
           'costUsd',
           days,
@@ -397,7 +405,7 @@
         chart(
           'hour-provider',
           `Requests by provider, last hour (${o.lastHour.bucketMinutes}-minute steps)`,
-          o.lastHour.byProvider.map((r) => ({ ...r, slot: r.at })),
+          providers(o.lastHour.byProvider.map((r) => ({ ...r, slot: r.at }))),
           'provider',
           'requests',
           slotsOf(o.lastHour.from, o.lastHour.bucketMinutes, 60 / o.lastHour.bucketMinutes),
@@ -410,20 +418,36 @@
   // The server's bucket starts, the same arithmetic: from + i × step.
   const slotsOf = (from, minutes, n) =>
     Array.from({ length: n }, (_, i) => new Date(Date.parse(from) + i * minutes * 60_000).toISOString());
-  const keyName = (keys, id) => keys.data.find((k) => k.id === id)?.name ?? id;
+  // A key's name, with its id when another key has the same name (their spend stays apart).
+  const keyName = (keys, id) => {
+    const k = keys.data.find((x) => x.id === id);
+    if (k === undefined) return id;
+    return keys.data.some((x) => x.name === k.name && x.id !== id) ? `${k.name} (${id})` : k.name;
+  };
+  // `-`: requests that reached no provider (refused or failed before routing).
+  const providers = (rows) => rows.map((r) => (r.provider === '-' ? { ...r, provider: '(no provider)' } : r));
 
-  // Keys: the list, create (the key shown once), edit limits and allow-list, revoke.
-  async function keysPage() {
-    const list = await api('GET', 'keys');
-    const out = h('div', { 'aria-live': 'polite' });
-    const rows = list.data.flatMap((k) => keyRows(k, out));
-    return [
-      createForm(out),
-      out,
-      table(['Name', 'Id', 'Models', 'RPM ', 'Budget ', 'Spent ', 'Status', 'Team', ''], rows, {
-        id: 'keys',
-      }),
-    ];
+  // Keys: the list, create (the key shown once), edit limits and allow-list, revoke. An action refreshes the
+  // list in place (the page, its forms and the focus stay), and only while the user is still on this page.
+  async function keysPage(_arg, current) {
+    const ctx = {
+      current,
+      out: h('div', { id: 'keys-out', 'aria-live': 'polite', tabindex: '-1' }),
+      made: h('div', { id: 'made-slot' }),
+      list: h('div', { id: 'keys-list' }),
+    };
+    ctx.refresh = async () => {
+      const list = await api('GET', 'keys');
+      if (!current()) return;
+      const rows = list.data.flatMap((k) => keyRows(k, ctx));
+      ctx.list.replaceChildren(
+        table(['Name', 'Id', 'Models', 'RPM ', 'Budget ', 'Spent ', 'Status', 'Team', ''], rows, {
+          id: 'keys',
+        }),
+      );
+    };
+    await ctx.refresh();
+    return [createForm(ctx), ctx.made, ctx.out, ctx.list];
   }
 
   const csv = (v) =>
@@ -432,14 +456,27 @@
       .map((x) => x.trim())
       .filter((x) => x !== '');
   const numOrNull = (v) => (v.trim() === '' ? null : Number(v));
+  const absent = (v) => v === null || v === undefined;
 
-  function createForm(out) {
+  // Runs an action with its button disabled (no double submit); its error goes to the page's message box.
+  async function act(button, out, fn) {
+    button.disabled = true;
+    try {
+      await fn();
+    } catch (err) {
+      if (err.status !== 401) out.replaceChildren(problem(err));
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function createForm(ctx) {
     const f = {
       name: h('input', { name: 'name', required: true, maxlength: 100 }),
       team: h('input', { name: 'team', maxlength: 64 }),
       models: h('input', { name: 'models', placeholder: 'all' }),
       rpm: h('input', { name: 'rpm', type: 'number', min: 1, step: 1 }),
-      budgetUsd: h('input', { name: 'budgetUsd', type: 'number', min: 0, step: 'any' }),
+      budgetUsd: h('input', { name: 'budgetUsd', type: 'number', min: 0.01, step: 'any' }),
       period: h(
         'select',
         { name: 'period' },
@@ -447,12 +484,13 @@
       ),
       admin: h('input', { name: 'admin', type: 'checkbox' }),
     };
-    return h(
+    const submit = h('button', { class: 'primary', type: 'submit' }, 'Create');
+    const form = h(
       'form',
       {
         class: 'panel row',
         id: 'create-key',
-        onsubmit: async (e) => {
+        onsubmit: (e) => {
           e.preventDefault();
           const body = { name: f.name.value.trim() };
           if (f.team.value.trim()) body.team = f.team.value.trim();
@@ -463,13 +501,14 @@
             body.period = f.period.value;
           }
           if (f.admin.checked) body.admin = true;
-          try {
+          return act(submit, ctx.out, async () => {
             const made = await api('POST', 'keys', body);
-            await render();
-            showKey(made);
-          } catch (err) {
-            out.replaceChildren(problem(err));
-          }
+            // The key first: whatever happens to the list's refresh, it is on the page.
+            ctx.out.replaceChildren();
+            showKey(ctx, made);
+            form.reset();
+            await ctx.refresh();
+          });
         },
       },
       h('h2', null, 'Create a key'),
@@ -483,13 +522,14 @@
         field('Budget USD', f.budgetUsd),
         field('Period', f.period),
         h('label', { class: 'check' }, f.admin, 'admin'),
-        h('button', { class: 'primary', type: 'submit' }, 'Create'),
+        submit,
       ),
     );
+    return form;
   }
 
-  // The new key, once: with a copy button; it is not kept anywhere by the page.
-  function showKey(made) {
+  // The new key, once: with a copy button; the page keeps it nowhere else.
+  function showKey(ctx, made) {
     const code = h('code', { id: 'new-key' }, made.key);
     const status = h('span', { class: 'muted', 'aria-live': 'polite' });
     const copy = h(
@@ -508,23 +548,24 @@
       },
       'Copy',
     );
-    const note = h(
-      'div',
-      { class: 'note', id: 'made' },
-      h('p', null, `Created ${made.name} (${made.id}). This is the only time the key is shown:`),
-      h('div', { class: 'secret' }, code, copy, status),
+    ctx.made.replaceChildren(
+      h(
+        'div',
+        { class: 'note', id: 'made' },
+        h('p', null, `Created ${made.name} (${made.id}). This is the only time the key is shown:`),
+        h('div', { class: 'secret' }, code, copy, status),
+      ),
     );
-    main.querySelector('#create-key')?.after(note);
     copy.focus();
   }
 
-  function keyRows(k, out) {
+  function keyRows(k, ctx) {
     const revoked = Boolean(k.revokedAt);
     const status = revoked
       ? h('span', { class: 'badge bad' }, 'revoked')
       : h('span', { class: 'badge good' }, k.admin ? 'active, admin' : 'active');
     const actions = h('div', { class: 'row' });
-    const editRow = h('tr', { hidden: true }, h('td', { colspan: 9 }, editForm(k, out)));
+    const editRow = h('tr', { hidden: true }, h('td', { colspan: 9 }, editForm(k, ctx)));
     if (!revoked) {
       actions.append(
         h(
@@ -532,14 +573,16 @@
           {
             type: 'button',
             'data-action': 'edit',
-            onclick: () => {
+            'aria-expanded': 'false',
+            onclick: (e) => {
               editRow.hidden = !editRow.hidden;
+              e.currentTarget.setAttribute('aria-expanded', String(!editRow.hidden));
               editRow.querySelector('input')?.focus();
             },
           },
           'Edit',
         ),
-        revokeButton(k, out, actions),
+        revokeButton(k, ctx, actions),
       );
     }
     const row = h(
@@ -549,12 +592,8 @@
       h('td', { class: 'mono' }, k.id),
       h('td', null, k.models ? k.models.join(', ') : 'all'),
       num(k.rpm ?? '–'),
-      num(
-        k.budgetUsd === null || k.budgetUsd === undefined
-          ? '–'
-          : `${usd(k.budgetUsd)}/${k.period ?? 'month'}`,
-      ),
-      num(k.spentUsd === null || k.spentUsd === undefined ? '–' : usd(k.spentUsd)),
+      num(absent(k.budgetUsd) ? '–' : `${usd(k.budgetUsd)}/${k.period ?? 'month'}`),
+      num(absent(k.spentUsd) ? '–' : usd(k.spentUsd)),
       h('td', null, status),
       h('td', null, k.team ?? '–'),
       h('td', null, actions),
@@ -563,44 +602,49 @@
   }
 
   // Revoke asks once more in the page (no window.confirm): Revoke → Confirm revoke / Cancel.
-  function revokeButton(k, out, cell) {
+  function revokeButton(k, ctx, cell) {
     const start = h('button', { type: 'button', class: 'danger', 'data-action': 'revoke' }, 'Revoke');
     start.addEventListener('click', () => {
+      const before = [...cell.childNodes];
       const yes = h(
+        'button',
+        { type: 'button', class: 'danger', 'data-action': 'confirm-revoke' },
+        `Confirm revoke ${k.name}`,
+      );
+      yes.addEventListener('click', () =>
+        act(yes, ctx.out, async () => {
+          await api('DELETE', `keys/${encodeURIComponent(k.id)}`);
+          ctx.out.replaceChildren(h('div', { class: 'note' }, `Revoked ${k.name} (${k.id}).`));
+          ctx.out.focus();
+          await ctx.refresh();
+        }),
+      );
+      const no = h(
         'button',
         {
           type: 'button',
-          class: 'danger',
-          'data-action': 'confirm-revoke',
-          onclick: async () => {
-            try {
-              await api('DELETE', `keys/${encodeURIComponent(k.id)}`);
-              await render();
-              main
-                .querySelector('[aria-live]')
-                ?.replaceChildren(h('div', { class: 'note' }, `Revoked ${k.name} (${k.id}).`));
-            } catch (err) {
-              out.replaceChildren(problem(err));
-            }
+          onclick: () => {
+            cell.replaceChildren(...before);
+            start.focus();
           },
         },
-        `Confirm revoke ${k.name}`,
+        'Cancel',
       );
-      const no = h('button', { type: 'button', onclick: () => render() }, 'Cancel');
       cell.replaceChildren(yes, no);
       yes.focus();
     });
     return start;
   }
 
-  function editForm(k, out) {
+  // Sends only what the form changed (an edit of the team leaves the rest as the store has it).
+  function editForm(k, ctx) {
     const f = {
       models: h('input', { name: 'models', value: k.models ? k.models.join(', ') : '', placeholder: 'all' }),
       rpm: h('input', { name: 'rpm', type: 'number', min: 1, step: 1, value: k.rpm ?? '' }),
       budgetUsd: h('input', {
         name: 'budgetUsd',
         type: 'number',
-        min: 0,
+        min: 0.01,
         step: 'any',
         value: k.budgetUsd ?? '',
       }),
@@ -611,30 +655,45 @@
           h('option', { value: p, selected: (k.period ?? 'month') === p }, p),
         ),
       ),
-      team: h('input', { name: 'team', value: k.team ?? '' }),
+      team: h('input', { name: 'team', maxlength: 64, value: k.team ?? '' }),
     };
+    const save = h('button', { class: 'primary', type: 'submit' }, 'Save limits');
     return h(
       'form',
       {
         class: 'row',
         'data-edit': k.id,
-        onsubmit: async (e) => {
+        onsubmit: (e) => {
           e.preventDefault();
           const models = csv(f.models.value);
-          const budget = numOrNull(f.budgetUsd.value);
-          const body = {
+          const next = {
             models: models.length === 0 ? null : models,
             rpm: numOrNull(f.rpm.value),
-            budgetUsd: budget,
+            budgetUsd: numOrNull(f.budgetUsd.value),
+            period: numOrNull(f.budgetUsd.value) === null ? null : f.period.value,
             team: f.team.value.trim() === '' ? null : f.team.value.trim(),
           };
-          if (budget !== null) body.period = f.period.value;
-          try {
-            await api('PATCH', `keys/${encodeURIComponent(k.id)}`, body);
-            await render();
-          } catch (err) {
-            out.replaceChildren(problem(err));
+          const was = {
+            models: k.models ?? null,
+            rpm: k.rpm ?? null,
+            budgetUsd: k.budgetUsd ?? null,
+            period: absent(k.budgetUsd) ? null : (k.period ?? 'month'),
+            team: k.team ?? null,
+          };
+          const body = Object.fromEntries(
+            Object.entries(next).filter(([name, v]) => JSON.stringify(v) !== JSON.stringify(was[name])),
+          );
+          // A budget removed takes its period with it (the API does so): no period to send then.
+          if (body.budgetUsd === null) delete body.period;
+          if (Object.keys(body).length === 0) {
+            ctx.out.replaceChildren(h('div', { class: 'note' }, 'Nothing changed.'));
+            return;
           }
+          return act(save, ctx.out, async () => {
+            await api('PATCH', `keys/${encodeURIComponent(k.id)}`, body);
+            ctx.out.replaceChildren(h('div', { class: 'note' }, `Saved ${k.name} (${k.id}).`));
+            await ctx.refresh();
+          });
         },
       },
       field('Models (comma-separated, empty: all)', f.models),
@@ -642,7 +701,7 @@
       field('Budget USD (empty: none)', f.budgetUsd),
       field('Period', f.period),
       field('Team', f.team),
-      h('button', { class: 'primary', type: 'submit' }, 'Save limits'),
+      save,
     );
   }
 
@@ -764,8 +823,12 @@
     if (arg.startsWith('id/')) return requestDetail(decodeURIComponent(arg.slice(3)));
     const q = new URLSearchParams(arg);
     const hours = ['1', '6', '24'].includes(q.get('hours')) ? Number(q.get('hours')) : 1;
+    // `until`: a UTC minute (YYYY-MM-DDTHH:MM) the window ends at; absent: now.
+    const untilText = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(q.get('until') ?? '') ? q.get('until') : '';
+    const untilMs = untilText ? Date.parse(`${untilText}:00Z`) : Date.now();
     const query = new URLSearchParams({
-      since: new Date(Date.now() - hours * 3_600_000).toISOString(),
+      since: new Date(untilMs - hours * 3_600_000).toISOString(),
+      until: new Date(untilMs).toISOString(),
       limit: '200',
     });
     for (const k of ['key', 'route', 'provider', 'status']) if (q.get(k)) query.set(k, q.get(k));
@@ -785,6 +848,7 @@
       { name: 'hours' },
       ['1', '6', '24'].map((v) => h('option', { value: v, selected: Number(v) === hours }, `last ${v} h`)),
     );
+    const until = h('input', { name: 'until', type: 'datetime-local', value: untilText, step: 60 });
     const filters = h(
       'form',
       {
@@ -792,6 +856,7 @@
         onsubmit: (e) => {
           e.preventDefault();
           const next = new URLSearchParams({ hours: span.value });
+          if (until.value) next.set('until', until.value.slice(0, 16));
           for (const [k, el] of Object.entries(inputs)) if (el.value.trim()) next.set(k, el.value.trim());
           location.hash = `#requests/${next}`;
         },
@@ -801,6 +866,7 @@
       field('Provider', inputs.provider),
       field('Status', inputs.status),
       field('Window', span),
+      field('Ending at (UTC; empty: now)', until),
       h('button', { type: 'submit', class: 'primary' }, 'Filter'),
     );
     const rows = list.data.map((r) =>
@@ -918,7 +984,7 @@
   }
 
   // Billing: balances, a reconciliation run now, the reports per provider and day.
-  async function billingPage() {
+  async function billingPage(_arg, current) {
     const r = await api('GET', `billing/reports?from=${daysBack(13)}&to=${today()}`);
     const out = h('div', { 'aria-live': 'polite' });
     const providers = [
@@ -942,9 +1008,12 @@
           button.disabled = true;
           out.replaceChildren(h('p', { class: 'muted' }, 'Reconciling…'));
           try {
-            const body = { day: day.value };
+            const body = {};
+            if (day.value) body.day = day.value;
             if (provider.value) body.provider = provider.value;
             const done = await api('POST', 'billing/reconcile', body);
+            // A local run takes as long as the billing APIs: the user may be on another page by now.
+            if (!current()) return;
             await render();
             main
               .querySelector('#billing-out')
@@ -958,7 +1027,7 @@
                 ),
               );
           } catch (err) {
-            out.replaceChildren(problem(err));
+            if (err.status !== 401) out.replaceChildren(problem(err));
             button.disabled = false;
           }
         },
@@ -1019,6 +1088,7 @@
   // Health: every target of every route as the fleet sees it.
   async function healthPage() {
     const r = await api('GET', 'health');
+    if (r.data.length === 0) return h('p', { class: 'muted' }, 'No routes in the store.');
     const state = (v) => {
       if (v.status === 'healthy') return h('span', { class: 'badge good' }, 'healthy');
       if (v.status === 'half-open') return h('span', { class: 'badge warn' }, 'half-open (probing)');

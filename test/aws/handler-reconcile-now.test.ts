@@ -70,6 +70,10 @@ describe('POST /admin/v1/billing/reconcile on the gateway Lambda', () => {
       provider: null,
     });
     expect(bundle.lambdaApi.invokes[1]?.payload).toEqual({ switchyard: 'reconcile-now', day: all.json.day });
+    // The same run again at once: 409, nothing invoked (its lease in the keys table holds 2 minutes).
+    const twice = await post(JSON.stringify({ day, provider: 'openai' }));
+    expect([twice.status, (twice.json.error as { code: string }).code]).toEqual([409, 'reconcile_running']);
+    expect(bundle.lambdaApi.invokes).toHaveLength(2);
   });
 
   it('invokes nothing for a body it refuses, nor without a key (Lambda Invoke API mocked: an AWS control plane)', async () => {

@@ -247,6 +247,16 @@ describe.runIf(HAVE_CHROMIUM)(SUITE, () => {
     const routes = await page.locator('table#requests tbody tr td:nth-child(4)').allTextContents();
     expect(routes.length).toBeGreaterThan(0);
     expect(routes.every((r) => r === 'fast')).toBe(true);
+    // A window that ends before any of this test's traffic: nothing.
+    await page.locator('input[name="until"]').fill('2026-01-01T00:00');
+    await page.locator('input[name="route"]').press('Enter');
+    await page.waitForFunction("location.hash.includes('until=2026-01-01T00%3A00')");
+    await page.locator('p', { hasText: /^0 records/ }).waitFor();
+    expect(await page.locator('table#requests tbody tr').count()).toBe(0);
+    await page.locator('input[name="until"]').fill('');
+    await page.locator('input[name="route"]').press('Enter');
+    await page.waitForFunction("!location.hash.includes('until=')");
+    await page.locator('table#requests tbody tr').first().waitFor();
     await page.locator('table#requests tbody tr a').first().click();
     await page.locator('dl.detail').waitFor();
     const text = await page.locator('dl.detail').first().textContent();

@@ -79,7 +79,8 @@ export async function overview(usage: UsageReader, query: string, nowMs: number,
   const buckets = new Map<string, Totals>();
   await usage.eachRecord(new Date(hourStart).toISOString(), new Date(nowMs).toISOString(), (r) => {
     const at = Math.min(BUCKETS - 1, Math.max(0, Math.floor((Date.parse(r.time) - hourStart) / BUCKET_MS)));
-    const k = `${at}|${r.provider ?? 'none'}`;
+    // `-`: a request that reached no provider, as the daily aggregates write it.
+    const k = JSON.stringify([at, r.provider ?? '-']);
     const t = buckets.get(k) ?? zero();
     t.requests++;
     if (r.status >= 400) t.errors++;
@@ -112,8 +113,8 @@ export async function overview(usage: UsageReader, query: string, nowMs: number,
       from: new Date(hourStart).toISOString(),
       bucketMinutes: BUCKET_MS / 60_000,
       byProvider: [...buckets.entries()].map(([k, t]) => {
-        const [at, provider] = k.split('|');
-        return { at: new Date(hourStart + Number(at) * BUCKET_MS).toISOString(), provider, ...t };
+        const [at, provider] = JSON.parse(k) as [number, string];
+        return { at: new Date(hourStart + at * BUCKET_MS).toISOString(), provider, ...t };
       }),
     },
     byProvider: group('provider'),

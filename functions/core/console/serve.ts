@@ -26,6 +26,8 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
+  // No script may turn a string into markup (the page never does: a future innerHTML would fail closed).
+  "require-trusted-types-for 'script'",
 ].join('; ');
 
 const encoder = new TextEncoder();

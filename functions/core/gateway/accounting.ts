@@ -12,7 +12,7 @@ import type { BoundsInput } from '../endpoints/spec.ts';
 import { BudgetExceededError, RateLimitError } from '../errors.ts';
 import { budgetWindow } from '../keys/client-keys.ts';
 import type { Admission, AdmitDecision, LimitStore, Reservation } from '../keys/types.ts';
-import type { Logger, Principal, RequestSummary } from '../ports.ts';
+import type { AttemptRecord, Logger, Principal, RequestSummary } from '../ports.ts';
 import type { Usage } from '../providers/types.ts';
 import { costOf, type Priced, priceOf } from '../usage/pricing.ts';
 import { RequestBounds } from '../usage/request-bounds.ts';
@@ -300,7 +300,14 @@ function triedOf(s: RequestSummary): Tried {
   return {
     retries: s.retries,
     fallbacks: s.fallbacks,
-    steps: s.attemptLog.slice(0, MAX_TRIED_STEPS).map((a) => ({
+    // A longer way keeps its first steps and its last (the one that answered, or the last failure).
+    steps: (s.attemptLog.length <= MAX_TRIED_STEPS
+      ? s.attemptLog
+      : [
+          ...s.attemptLog.slice(0, MAX_TRIED_STEPS - 1),
+          s.attemptLog[s.attemptLog.length - 1] as AttemptRecord,
+        ]
+    ).map((a) => ({
       provider: a.provider,
       model: a.model,
       outcome: a.outcome,

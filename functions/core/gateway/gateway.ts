@@ -246,8 +246,9 @@ export function createGateway(deps: GatewayDeps): Gateway {
         return json(200, requestId, { status: 'ok' });
       }
       if (endpoint.kind === 'console') {
-        scope.finish(200);
-        return consoleResponse(req, endpoint.asset, requestId);
+        const res = consoleResponse(req, endpoint.asset, requestId);
+        scope.finish(res.status);
+        return res;
       }
       // The client API of a proxied request (its log line, metrics and ledger record say it).
       if (endpoint.kind === 'proxy') scope.summary.endpoint = endpoint.spec.id;
@@ -266,7 +267,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           requireAdmin(principal);
           const { status, value } = await adminAnswer(admin, endpoint.route, req);
           scope.finish(status);
-          return json(status, requestId, value);
+          // Keys, spend, a new key once: nothing of it kept by a cache or the browser.
+          return json(status, requestId, value, { 'cache-control': 'no-store' });
         }
         case 'proxy': {
           const account = new RequestAccount(accounts, principal, uuidv7(), deps.clock.epochMs());

@@ -52,8 +52,9 @@ export const usageRecordSchema = z.strictObject({
       steps: z
         .array(
           z.strictObject({
-            provider: z.string().max(256),
-            model: z.string().max(256),
+            // As long as the record's own provider and model may be (the config bounds them).
+            provider: z.string(),
+            model: z.string(),
             outcome: z.string().max(64),
             status: z.number().int().exactOptional(),
             ms: z.number().min(0),

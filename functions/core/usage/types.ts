@@ -73,7 +73,7 @@ export interface UsageRecord {
 export interface Tried {
   readonly retries: number;
   readonly fallbacks: number;
-  /** At most {@link MAX_TRIED_STEPS}, the first ones. */
+  /** At most {@link MAX_TRIED_STEPS}: the first ones and the last. */
   readonly steps: readonly TriedStep[];
 }
 
