@@ -402,17 +402,35 @@
         chart('errors-model', 'Errors by model, per day', daily(o.byModel), 'model', 'errors', days, {
           none: 'No errors in this window.',
         }),
-        chart(
-          'hour-provider',
-          `Requests by provider, last hour (${o.lastHour.bucketMinutes}-minute steps)`,
-          providers(o.lastHour.byProvider.map((r) => ({ ...r, slot: r.at }))),
-          'provider',
-          'requests',
-          slotsOf(o.lastHour.from, o.lastHour.bucketMinutes, 60 / o.lastHour.bucketMinutes),
-          { none: 'No traffic in the last hour.', label: (at) => at.slice(11, 16) },
-        ),
+        hourFigure(o, keys),
       ),
     ];
+  }
+
+  // The last hour in 5-minute steps, by provider, model or key (a select redraws it in place).
+  function hourFigure(o, keys) {
+    const rowsBy = {
+      provider: () => providers(o.lastHour.byProvider),
+      model: () => o.lastHour.byModel,
+      key: () => o.lastHour.byKey.map((r) => ({ ...r, key: keyName(keys, r.key) })),
+    };
+    const draw = (dim) =>
+      chart(
+        `hour-${dim}`,
+        `Requests by ${dim}, last hour (${o.lastHour.bucketMinutes}-minute steps)`,
+        rowsBy[dim]().map((r) => ({ ...r, slot: r.at })),
+        dim,
+        'requests',
+        slotsOf(o.lastHour.from, o.lastHour.bucketMinutes, 60 / o.lastHour.bucketMinutes),
+        { none: 'No traffic in the last hour.', label: (at) => at.slice(11, 16) },
+      );
+    const slot = h('div', null, draw('provider'));
+    const by = h(
+      'select',
+      { id: 'hour-by', onchange: (e) => slot.replaceChildren(draw(e.target.value)) },
+      Object.keys(rowsBy).map((d) => h('option', { value: d }, `by ${d}`)),
+    );
+    return h('div', null, field('Last hour', by), slot);
   }
   const daily = (rows) => rows.map((r) => ({ ...r, slot: r.day }));
   // The server's bucket starts, the same arithmetic: from + i × step.

@@ -125,6 +125,8 @@ describe('the overview', () => {
         from: string;
         bucketMinutes: number;
         byProvider: { at: string; provider: string; requests: number }[];
+        byModel: { at: string; model: string; requests: number }[];
+        byKey: { at: string; key: string; requests: number }[];
       };
       byKey: { key: string; requests: number }[];
       byProvider: { provider: string; requests: number }[];
@@ -145,6 +147,9 @@ describe('the overview', () => {
     );
     expect(o.lastHour.byProvider.every((b) => steps.includes(b.at))).toBe(true);
     expect(o.lastHour.byProvider.some((b) => b.provider === 'a' && b.requests >= 3)).toBe(true);
+    const sum = (rows: { requests: number }[]) => rows.reduce((n, b) => n + b.requests, 0);
+    expect(sum(o.lastHour.byModel)).toBe(o.lastHour.requests);
+    expect(sum(o.lastHour.byKey.filter((b) => b.key === svc.record.id))).toBe(3);
     expect(o.lastHour.latencyMs.p50).toBeGreaterThan(0);
     expect(o.lastHour.latencyMs.p99).toBeGreaterThanOrEqual(o.lastHour.latencyMs.p50);
     expect(o.spend.monthUsd).toBeGreaterThanOrEqual(o.spend.todayUsd);

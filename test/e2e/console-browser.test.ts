@@ -142,6 +142,18 @@ describe.runIf(HAVE_CHROMIUM)(SUITE, () => {
     const requestsCard = page.locator('.card', { hasText: 'Requests' }).first().locator('.value');
     expect(await requestsCard.textContent()).toBe('7');
     expect(lastHour?.legend).toEqual(['a (4)', 'b (3)']);
+    await page.locator('#hour-by').selectOption('model');
+    const byModel = page.locator('svg.chart[data-chart="hour-model"]');
+    await byModel.waitFor();
+    expect(await byModel.locator('rect.mark').count()).toBeGreaterThan(0);
+    await page.locator('#hour-by').selectOption('key');
+    expect(
+      await page
+        .locator('figure.chart', { hasText: 'by key, last hour' })
+        .locator('.legend li')
+        .allTextContents(),
+    ).toContain('team-alpha (5)');
+    await page.locator('#hour-by').selectOption('provider');
     const budget = page.locator('tr', { hasText: 'team-alpha' }).locator('meter');
     expect(Number(await budget.getAttribute('value'))).toBeGreaterThan(0);
     await shot('overview');

@@ -1,9 +1,10 @@
 /**
  * The admin API's overview (./api.ts): spend, requests, errors and tokens per day from the ledger's daily
  * aggregates, by provider, model and key — what the console's charts draw — with today's and this month's
- * spend, and the latency and TTFT percentiles of the last hour's records (a bounded sample).
+ * spend, and the latency and TTFT percentiles of the last hour's records (a bounded sample), with its counts
+ * per 5 minutes by provider, model and key.
  */
-import type { UsageAggregate, UsageReader } from '../usage/types.ts';
+import type { UsageAggregate, UsageReader, UsageRecord } from '../usage/types.ts';
 import { dayWindow } from './days.ts';
 
 /** The most days one overview reads (a month and a bit: the aggregates are one item per key/model/day). */
@@ -71,23 +72,18 @@ export async function overview(usage: UsageReader, query: string, nowMs: number,
     add(total, a);
   }
   // The last hour's latency and TTFT: a uniform sample (reservoir) of its records, nothing more held; and
-  // its requests, errors and spend per 5 minutes by provider, counted exactly (12 buckets per provider).
+  // its requests, errors and spend per 5 minutes by provider, model and key, counted exactly.
   const lat: number[] = [];
   const ttft: (number | undefined)[] = [];
   let seen = 0;
   const hourStart = nowMs - HOUR_MS;
-  const buckets = new Map<string, Totals>();
+  const hourly = { provider: new Steps(), model: new Steps(), keyId: new Steps() };
   await usage.eachRecord(new Date(hourStart).toISOString(), new Date(nowMs).toISOString(), (r) => {
     const at = Math.min(BUCKETS - 1, Math.max(0, Math.floor((Date.parse(r.time) - hourStart) / BUCKET_MS)));
-    // `-`: a request that reached no provider, as the daily aggregates write it.
-    const k = JSON.stringify([at, r.provider ?? '-']);
-    const t = buckets.get(k) ?? zero();
-    t.requests++;
-    if (r.status >= 400) t.errors++;
-    t.inputTokens += r.inputTokens;
-    t.outputTokens += r.outputTokens;
-    t.costUsd = Math.round((t.costUsd + (r.costUsd ?? 0)) * 1e9) / 1e9;
-    buckets.set(k, t);
+    // `-`: a request that reached no provider or model, as the daily aggregates write it.
+    hourly.provider.add(at, r.provider ?? '-', r);
+    hourly.model.add(at, r.model ?? '-', r);
+    hourly.keyId.add(at, r.keyId, r);
     seen++;
     const slot = seen <= SAMPLE ? seen - 1 : Math.floor(random() * seen);
     if (slot >= SAMPLE) return;
@@ -112,13 +108,44 @@ export async function overview(usage: UsageReader, query: string, nowMs: number,
       ttftMs: { p50: percentile(sortedTtft, 50), p99: percentile(sortedTtft, 99) },
       from: new Date(hourStart).toISOString(),
       bucketMinutes: BUCKET_MS / 60_000,
-      byProvider: [...buckets.entries()].map(([k, t]) => {
-        const [at, provider] = JSON.parse(k) as [number, string];
-        return { at: new Date(hourStart + at * BUCKET_MS).toISOString(), provider, ...t };
-      }),
+      byProvider: hourly.provider.rows('provider', hourStart),
+      byModel: hourly.model.rows('model', hourStart),
+      byKey: hourly.keyId.rows('key', hourStart),
     },
     byProvider: group('provider'),
     byModel: group('model'),
     byKey: group('keyId'),
   };
+}
+
+/** Names one dimension of the last hour's steps keeps; the rest are counted under `(others)`. */
+const MAX_STEP_NAMES = 500;
+
+/** The last hour's counters of one dimension, per 5-minute step and name (bounded by MAX_STEP_NAMES). */
+class Steps {
+  private readonly counts = new Map<string, Totals>();
+  private readonly names = new Set<string>();
+
+  add(at: number, name: string, r: UsageRecord): void {
+    let n = name;
+    if (!this.names.has(n)) {
+      if (this.names.size < MAX_STEP_NAMES) this.names.add(n);
+      else n = '(others)';
+    }
+    const k = JSON.stringify([at, n]);
+    const t = this.counts.get(k) ?? zero();
+    t.requests++;
+    if (r.status >= 400) t.errors++;
+    t.inputTokens += r.inputTokens;
+    t.outputTokens += r.outputTokens;
+    t.costUsd = Math.round((t.costUsd + (r.costUsd ?? 0)) * 1e9) / 1e9;
+    this.counts.set(k, t);
+  }
+
+  rows(dim: string, hourStart: number) {
+    return [...this.counts.entries()].map(([k, t]) => {
+      const [at, name] = JSON.parse(k) as [number, string];
+      return { at: new Date(hourStart + at * BUCKET_MS).toISOString(), [dim]: name, ...t };
+    });
+  }
 }
