@@ -44,6 +44,8 @@ async function takeLease(
         Item: {
           pk: { S: `lease#reconcile-now#${req.day}#${req.provider ?? '*'}` },
           until: { N: String(nowMs + RUN_NOW_HOLD_MS) },
+          // The keys table's TTL removes the lease a day after its hold (no item per day piles up).
+          expiresAt: { N: String(Math.floor((nowMs + RUN_NOW_HOLD_MS) / 1000) + 86_400) },
         },
         ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
         ExpressionAttributeNames: { '#until': 'until' },

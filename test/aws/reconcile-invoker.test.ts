@@ -2,6 +2,7 @@
  * The Lambda host's run-now port (functions/aws/reconcile-invoker.ts) on its own: the InvokeCommand it sends,
  * with the Lambda client's `send` mocked (an AWS control plane), and its lease in the keys table (dynalite).
  */
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lambdaReconcileNow, RUN_NOW_HOLD_MS } from '../../functions/aws/reconcile-invoker.ts';
@@ -76,5 +77,13 @@ describe('lambdaReconcileNow', () => {
     now += RUN_NOW_HOLD_MS + 1;
     await b({ day: '2026-06-01', provider: 'or' });
     expect(send).toHaveBeenCalledTimes(3);
+    // The lease item expires through the table's TTL a day after its hold.
+    const item = await conn.client.send(
+      new GetItemCommand({
+        TableName: conn.tableName(KEYS_TABLE),
+        Key: { pk: { S: 'lease#reconcile-now#2026-06-01#or' } },
+      }),
+    );
+    expect(Number(item.Item?.expiresAt?.N)).toBe(Math.floor((now + RUN_NOW_HOLD_MS) / 1000) + 86_400);
   });
 });
